@@ -1,0 +1,137 @@
+/*
+ * redact.c - keeps card data out of everything we write.
+ *
+ * PCI DSS forbids storing the PAN unprotected and the security code at
+ * all; log lines and error bodies are storage.  Two defences:
+ *  - by shape: a run of 12-19 digits, optionally grouped by single spaces
+ *    or dashes ("4111 1111-1111 1111"), that passes the Luhn check is
+ *    replaced by "[card]".  A longer run is replaced when any 12-19 digit
+ *    window inside it passes, so a PAN glued to other digits still goes.
+ *    Luhn-invalid runs stay (order numbers, timestamps), at the price of
+ *    letting a mistyped PAN through: Twilio never sends us one unmasked.
+ *  - by name: fields whose name says card number, security code, bank
+ *    account/routing number or credential are never logged at all (a
+ *    3-digit CVC has no shape to recognise).
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "twiliopay.h"
+
+#define RUN_MAX 64 /* digits examined per run; longer runs are redacted */
+
+static bool luhn_ok(const char *d, size_t n)
+{
+	unsigned sum = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned v = (unsigned)(d[n - 1 - i] - '0');
+		if (i % 2 == 1) {
+			v *= 2;
+			if (v > 9)
+				v -= 9;
+		}
+		sum += v;
+	}
+	return sum % 10 == 0;
+}
+
+static bool run_has_card(const char *d, size_t n)
+{
+	size_t w, start;
+
+	if (n > RUN_MAX)
+		return true;
+	if (n <= 19)
+		return luhn_ok(d, n);
+	for (w = 12; w <= 19 && w <= n; w++)
+		for (start = 0; start + w <= n; start++)
+			if (luhn_ok(d + start, w))
+				return true;
+	return false;
+}
+
+tp_rc tp_redact_text(tp_buf *out, const char *s)
+{
+	size_t i = 0, len = strlen(s);
+	tp_rc rc = TP_OK;
+
+	while (i < len && rc == TP_OK) {
+		char digits[RUN_MAX + 1];
+		size_t nd = 0, j = i, end = i;
+
+		if (!isdigit((unsigned char)s[i])) {
+			size_t k = i;
+			while (k < len && !isdigit((unsigned char)s[k]))
+				k++;
+			rc = tp_buf_add(out, s + i, k - i);
+			i = k;
+			continue;
+		}
+		/* Extend the run over digits and single separators. */
+		while (j < len) {
+			if (isdigit((unsigned char)s[j])) {
+				if (nd < RUN_MAX)
+					digits[nd] = s[j];
+				nd++;
+				j++;
+				end = j;
+			} else if ((s[j] == ' ' || s[j] == '-') && j + 1 < len &&
+			           isdigit((unsigned char)s[j + 1])) {
+				j++;
+			} else {
+				break;
+			}
+		}
+		if (nd >= 12 && run_has_card(digits, nd))
+			rc = tp_buf_adds(out, "[card]");
+		else
+			rc = tp_buf_add(out, s + i, end - i);
+		i = end;
+	}
+	return rc;
+}
+
+bool tp_redact_is_secret_name(const char *name)
+{
+	static const char *const secret[] = {
+	    "card",
+	    "cardnumber",
+	    "paymentcardnumber",
+	    "pan",
+	    "cvv",
+	    "cvc",
+	    "cvv2",
+	    "securitycode",
+	    "accountnumber",
+	    "bankaccountnumber",
+	    "routingnumber",
+	    "bankroutingnumber",
+	    "password",
+	    "passwd",
+	    "secret",
+	    "apisecret",
+	    "authtoken",
+	    "authorization",
+	    "token",
+	    "paymenttoken",
+	    "tokenid",
+	    "admintoken",
+	    "connectorpassword",
+	    "agentsecret",
+	};
+	char norm[64];
+	size_t i, j = 0;
+
+	if (!name)
+		return false;
+	for (i = 0; name[i] && j < sizeof norm - 1; i++)
+		if (name[i] != '_' && name[i] != '-')
+			norm[j++] = (char)tolower((unsigned char)name[i]);
+	norm[j] = '\0';
+	for (i = 0; i < sizeof secret / sizeof secret[0]; i++)
+		if (tp_str_caseeq(norm, secret[i]))
+			return true;
+	return false;
+}

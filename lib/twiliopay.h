@@ -1,0 +1,490 @@
+/*
+ * twiliopay.h - the one public header of libtwiliopay.
+ *
+ * Handlers (cgi-bin/<function>.c), the emulator (sim/) and the tools
+ * (scripts/) include only this file.  Each section below is one module of
+ * lib/, named by its prefix (tp_buf_*, tp_form_*, tp_sig_* ...).
+ *
+ * Memory policy, stated once: allocation failure aborts the process
+ * (tp_xmalloc and friends, also installed as cJSON's hooks).  Every binary
+ * runs as a pre-forked worker under a supervisor that restarts it, so a
+ * worker that runs out of memory dies loudly and is replaced instead of
+ * limping on with half-written state.  Functions therefore never return an
+ * "out of memory" error; their rc values are about input and I/O.
+ *
+ * Ownership, unless a function's comment says otherwise: strings passed in
+ * are borrowed for the duration of the call; pointers returned from a
+ * `const` accessor are owned by the object they came from and live as long
+ * as it (for a request: until the handler returns).
+ */
+#ifndef TWILIOPAY_H
+#define TWILIOPAY_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#define TP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ---------------------------------------------------------------- rc */
+
+/* Library-level result codes.  Handlers translate these into HTTP statuses;
+ * the HTTP client has its own enum (tp_http_rc) one layer up. */
+typedef enum tp_rc {
+	TP_OK = 0,
+	TP_EINVAL = -1,  /* malformed input (bad encoding, bad syntax) */
+	TP_ETOOBIG = -2, /* a hard maximum was reached */
+	TP_ENOTFOUND = -3,
+	TP_EIO = -4, /* a system call failed */
+} tp_rc;
+
+/* ---------------------------------------------------------------- alloc.c */
+
+void *tp_xmalloc(size_t n);
+void *tp_xcalloc(size_t nmemb, size_t size);
+void *tp_xrealloc(void *p, size_t n);
+char *tp_xstrdup(const char *s);
+char *tp_xstrndup(const char *s, size_t n);
+
+/* ---------------------------------------------------------------- buf.c */
+
+/* A growable byte buffer with a hard maximum fixed at init (curl's dynbuf).
+ * Invariant: when ptr != NULL, ptr[len] == '\0'.  An append that would pass
+ * `max` frees the buffer and returns TP_ETOOBIG, so a caller that ignores
+ * the error can never send a truncated document. */
+typedef struct tp_buf {
+	char *ptr;
+	size_t len; /* bytes used, excluding the terminating NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* largest allowed len */
+} tp_buf;
+
+void tp_buf_init(tp_buf *b, size_t max);
+void tp_buf_free(tp_buf *b);
+void tp_buf_reset(tp_buf *b); /* len = 0, keeps the allocation */
+tp_rc tp_buf_add(tp_buf *b, const void *mem, size_t len);
+tp_rc tp_buf_adds(tp_buf *b, const char *s);
+tp_rc tp_buf_addc(tp_buf *b, char c);
+tp_rc tp_buf_addf(tp_buf *b, const char *fmt, ...) TP_PRINTF(2, 3);
+tp_rc tp_buf_vaddf(tp_buf *b, const char *fmt, va_list ap) TP_PRINTF(2, 0);
+/* Pointer to the contents; "" for an empty or freed buffer (never NULL). */
+const char *tp_buf_str(const tp_buf *b);
+/* Hands the allocation to the caller (free() it); the buffer is left empty.
+ * Returns a fresh "" allocation for an empty buffer. */
+char *tp_buf_take(tp_buf *b);
+
+/* ---------------------------------------------------------------- str.c */
+
+/* Cursor-based parsing helpers (curl STRPARSE style): no atoi/sscanf. */
+
+/* Parses a decimal unsigned integer that fills all of s[0..len) and is at
+ * most `max`.  Returns TP_EINVAL on any non-digit, empty input or overflow. */
+tp_rc tp_str_to_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
+bool tp_str_eq(const char *a, const char *b); /* NULL-safe strcmp()==0 */
+bool tp_str_caseeq(const char *a, const char *b);
+bool tp_str_prefix(const char *s, const char *prefix);
+/* Constant-time comparison of two secrets (lighttpd ck_memeq_const_time):
+ * the time taken depends only on the length of `b` (the secret). */
+bool tp_ct_streq(const char *a, const char *b);
+/* Parses "true"/"false"/"1"/"0"/"yes"/"no" (any case). */
+tp_rc tp_str_to_bool(const char *s, bool *out);
+/* True when s is 2 upper-case letters `prefix` followed by 32 hex digits
+ * (Twilio SIDs, twilio-contract.md 1.3).  prefix may be NULL for any. */
+bool tp_sid_valid(const char *s, const char *prefix);
+/* Fills out[0..n) with cryptographically random bytes (OpenSSL RAND). */
+void tp_random_bytes(void *out, size_t n);
+/* Writes 2*n lower-case hex digits plus NUL into hex. */
+void tp_hex(const void *mem, size_t n, char *hex);
+
+/* ---------------------------------------------------------------- url.c */
+
+/* Percent-encodes every byte outside RFC 3986 "unreserved" (A-Z a-z 0-9
+ * - . _ ~).  Safe for query values, form values and path segments. */
+tp_rc tp_url_encode(tp_buf *out, const char *s);
+/* Decodes percent-escapes (and '+' as space when `plus_is_space`) from
+ * s[0..len) into a new string.  Rejects truncated or non-hex escapes and
+ * encoded NUL bytes with TP_EINVAL.  *out is malloc'd on TP_OK. */
+tp_rc tp_url_decode(const char *s, size_t len, bool plus_is_space, char **out);
+
+/* ---------------------------------------------------------------- params.c */
+
+/* An ordered list of name/value pairs: a parsed form or query string.
+ * Names may repeat (Twilio sends repeated keys for lists).  Owns its
+ * strings. */
+typedef struct tp_param {
+	char *name;
+	char *value;
+} tp_param;
+
+typedef struct tp_params {
+	tp_param *v;
+	size_t n;
+	size_t cap;
+} tp_params;
+
+#define TP_PARAMS_MAX 256 /* pairs accepted from one form/query string */
+
+void tp_params_init(tp_params *p);
+void tp_params_free(tp_params *p);
+void tp_params_add(tp_params *p, const char *name, const char *value);
+/* Replaces every pair called `name` by one pair (or adds it). */
+void tp_params_set(tp_params *p, const char *name, const char *value);
+/* First value of `name`, or NULL. */
+const char *tp_params_get(const tp_params *p, const char *name);
+/* Same, matching the name without regard to ASCII case. */
+const char *tp_params_get_case(const tp_params *p, const char *name);
+/* Parses application/x-www-form-urlencoded (also used for query strings):
+ * pairs separated by '&', '+' is a space, percent-escapes decoded.  Empty
+ * segments are skipped; a segment without '=' is a name with value "".
+ * Returns TP_EINVAL on bad escapes, TP_ETOOBIG past TP_PARAMS_MAX pairs;
+ * on error `out` holds nothing new. */
+tp_rc tp_form_parse(tp_params *out, const char *s, size_t len);
+/* Serialises as a form body (names and values percent-encoded). */
+tp_rc tp_form_encode(tp_buf *out, const tp_params *p);
+/* Adds every scalar member of a JSON object as a string pair: strings
+ * as-is, integers exactly, other numbers with 15 significant digits,
+ * booleans as true/false.  null, objects and arrays are skipped (they stay
+ * reachable through tp_req.json).  TP_EINVAL when obj is not an object. */
+tp_rc tp_params_from_json(tp_params *out, const cJSON *obj);
+
+/* ---------------------------------------------------------------- b64.c */
+
+/* Standard alphabet with '=' padding (RFC 4648 section 4). */
+tp_rc tp_b64_encode(tp_buf *out, const void *mem, size_t len);
+/* URL-safe alphabet, no padding (RFC 4648 section 5), as JWT wants. */
+tp_rc tp_b64url_encode(tp_buf *out, const void *mem, size_t len);
+/* Decodes standard base64 (padding optional); TP_EINVAL on bad input. */
+tp_rc tp_b64_decode(tp_buf *out, const char *s, size_t len);
+
+/* ---------------------------------------------------------------- sig.c */
+
+/* Twilio request signatures (twilio-contract.md section 9). */
+
+#define TP_SIG_LEN 28 /* base64 of a 20-byte HMAC-SHA1 */
+
+/* Computes the X-Twilio-Signature for `url` and the form parameters `form`
+ * (NULL for none) exactly as Twilio does: the URL, then for each parameter
+ * name in byte order its (sorted, de-duplicated) values as name+value,
+ * HMAC-SHA1 keyed with the auth token, base64.  out gets TP_SIG_LEN+1
+ * bytes. */
+void tp_sig_compute(const char *url, const tp_params *form, const char *auth_token,
+                    char out[TP_SIG_LEN + 1]);
+/* True when `header` is the signature of url+form under auth_token, where
+ * the URL is tried as given, with its port removed and with the scheme's
+ * default port added (Twilio's validators accept each form).  When the URL
+ * carries bodySHA256 (JSON webhooks), `body` must hash to it and the form
+ * is ignored.  Constant-time in the comparison. */
+bool tp_sig_valid(const char *url, const tp_params *form, const char *body, size_t body_len,
+                  const char *auth_token, const char *header);
+
+/* ---------------------------------------------------------------- redact.c */
+
+/* PCI redaction for anything that may reach a log line or an error body:
+ * replaces every run of 12-19 digits (optionally separated by single spaces
+ * or dashes) that passes the Luhn check with "[card]".  Appends the result
+ * to out. */
+tp_rc tp_redact_text(tp_buf *out, const char *s);
+/* True when a field with this name holds data that must never be logged
+ * whatever it looks like (card number, security code, bank numbers,
+ * passwords, tokens).  Matched case-insensitively, ignoring '_' and '-'. */
+bool tp_redact_is_secret_name(const char *name);
+
+/* ---------------------------------------------------------------- log.c */
+
+typedef enum tp_log_level { TP_LOG_DEBUG, TP_LOG_INFO, TP_LOG_WARN, TP_LOG_ERROR } tp_log_level;
+
+/* Structured logging: one logfmt line to stderr per call,
+ *   ts=2026-11-27T13:37:04.123Z level=info fn=callToSIP msg="..." k=v ...
+ * Every value passes tp_redact_text; values of secret-named keys are
+ * replaced by "[redacted]".  `fn` comes from tp_log_init. */
+void tp_log_init(const char *fn_name);
+void tp_log_set_level(tp_log_level min);
+/* kv is a NULL-terminated list of name, value pairs (values may be NULL). */
+void tp_logv_kv(tp_log_level lvl, const char *msg, const char *const *kv);
+void tp_log(tp_log_level lvl, const char *fmt, ...) TP_PRINTF(2, 3);
+#define tp_log_kv(lvl, msg, ...)                                                                   \
+	do {                                                                                       \
+		const char *const tp__kv[] = {__VA_ARGS__, NULL};                                  \
+		tp_logv_kv((lvl), (msg), tp__kv);                                                  \
+	} while (0)
+
+/* ---------------------------------------------------------------- config.c */
+
+/* Configuration: the Node original's .env names (DESIGN.md "Fixed
+ * interfaces"), plus our own.  Read from the file named by TWILIOPAY_ENV
+ * (default ./.env), then overridden by the process environment.  The
+ * struct is filled once at start-up and is read-only afterwards. */
+typedef struct tp_config {
+	/* Node original */
+	char *account_sid;           /* ACCOUNT_SID, AC + 32 hex */
+	char *auth_token;            /* AUTH_TOKEN, signs webhooks, REST password */
+	char *server_url;            /* SERVER_URL, public base URL, no trailing '/' */
+	char *sip_domain_uri;        /* SIP_DOMAIN_URI, host[:port], no "sip:" */
+	char *payment_connector;     /* PAYMENT_CONNECTOR */
+	bool include_cvc;            /* INCLUDE_CVC, default true */
+	bool include_postal_code;    /* INCLUDE_POSTAL_CODE, default false */
+	char *payment_capture_order; /* PAYMENT_CAPTURE_ORDER, comma list */
+	char *pay_sync_service_name; /* PAY_SYNC_SERVICE_NAME */
+	char *pay_sync_service_sid;  /* PAY_SYNC_SERVICE_SID, IS + 32 hex */
+	char *sync_pay_map_name;     /* SYNC_PAY_MAP_NAME, default payMap */
+	char *sync_uui_map_name;     /* SYNC_UUI_MAP_NAME, default uuiMap */
+	char *api_key;               /* API_KEY, SK + 32 hex */
+	char *api_secret;            /* API_SECRET */
+	/* ours */
+	char *twilio_api_url;     /* TWILIO_API_URL, default https://api.twilio.com */
+	char *twilio_sync_url;    /* TWILIO_SYNC_URL, default https://sync.twilio.com */
+	bool enable_refer;        /* ENABLE_REFER, default false */
+	char *connector_username; /* CONNECTOR_USERNAME */
+	char *connector_password; /* CONNECTOR_PASSWORD */
+	char *admin_token;        /* ADMIN_TOKEN, bearer for admin endpoints */
+	char *agent_secret;       /* AGENT_SECRET, HMAC key for agent/session tokens */
+	char *agents_file;        /* AGENTS_FILE, agent credentials */
+	char *nchan_publish_url;  /* NCHAN_PUBLISH_URL, internal publisher */
+	long http_timeout_ms;     /* HTTP_TIMEOUT_MS, default 10000 */
+	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
+	tp_log_level log_level;   /* LOG_LEVEL, default info */
+	/* The .env path actually read ("" when none). */
+	char *env_path;
+} tp_config;
+
+/* Names of the variables a binary cannot work without; checked by
+ * tp_config_load, which reports every missing or malformed one. */
+typedef struct tp_config_need {
+	const char *const *names; /* NULL-terminated, may be NULL */
+} tp_config_need;
+
+/* Loads the configuration.  On failure writes one line per problem to
+ * `err` (e.g. "ACCOUNT_SID is missing", "SERVER_URL must start with http://
+ * or https://") and returns TP_EINVAL.  Well-formedness is checked for every
+ * variable that is set; presence only for `need`. */
+tp_rc tp_config_load(tp_config *cfg, const char *const *need, tp_buf *err);
+void tp_config_free(tp_config *cfg);
+/* Reads a .env file into params (KEY=VALUE, optional "export ", quotes,
+ * '#' comments).  Used by tp_config_load and by scripts. */
+tp_rc tp_env_parse(tp_params *out, const char *text, size_t len, tp_buf *err);
+/* Value of a raw variable by name (environment first, then .env); NULL if
+ * unset or empty.  Only valid after tp_config_load. */
+const char *tp_config_raw(const char *name);
+
+/* ---------------------------------------------------------------- status.c */
+
+/* The enum values are the HTTP status codes (suckless quark http.h). */
+typedef enum tp_status {
+	TP_S_OK = 200,
+	TP_S_CREATED = 201,
+	TP_S_ACCEPTED = 202,
+	TP_S_NO_CONTENT = 204,
+	TP_S_FOUND = 302,
+	TP_S_BAD_REQUEST = 400,
+	TP_S_UNAUTHORIZED = 401,
+	TP_S_FORBIDDEN = 403,
+	TP_S_NOT_FOUND = 404,
+	TP_S_METHOD_NOT_ALLOWED = 405,
+	TP_S_NOT_ACCEPTABLE = 406,
+	TP_S_CONFLICT = 409,
+	TP_S_GONE = 410,
+	TP_S_PRECONDITION_FAILED = 412,
+	TP_S_PAYLOAD_TOO_LARGE = 413,
+	TP_S_UNSUPPORTED_MEDIA_TYPE = 415,
+	TP_S_UNPROCESSABLE = 422,
+	TP_S_TOO_MANY_REQUESTS = 429,
+	TP_S_INTERNAL_SERVER_ERROR = 500,
+	TP_S_BAD_GATEWAY = 502,
+	TP_S_SERVICE_UNAVAILABLE = 503,
+	TP_S_GATEWAY_TIMEOUT = 504,
+} tp_status;
+
+/* Reason phrase, "Unknown" for codes not in the table. */
+const char *tp_status_str(int status);
+
+/* ---------------------------------------------------------------- req.c / resp.c */
+
+/* One HTTP request as the handler sees it.  Everything is copied out of
+ * FastCGI before the handler runs (fcgiapp.h: FCGX_GetParam strings die at
+ * the next Accept/Finish), and freed after the response is written. */
+typedef struct tp_req {
+	const char *method;       /* "GET", "POST", ... */
+	const char *path;         /* DOCUMENT_URI, decoded, without query */
+	const char *request_uri;  /* REQUEST_URI as sent: path + "?" + query */
+	const char *query;        /* QUERY_STRING, raw, "" if none */
+	const char *content_type; /* CONTENT_TYPE, "" if none */
+	const char *remote_addr;
+	/* Request headers we use (NULL when absent). */
+	const char *h_signature;     /* X-Twilio-Signature */
+	const char *h_authorization; /* Authorization */
+	const char *h_accept;        /* Accept */
+	const char *h_if_match;      /* If-Match */
+	const char *h_request_id;    /* X-Request-Id (nginx $request_id) */
+	tp_params query_params;      /* parsed query string */
+	tp_params body_params;       /* parsed form body, or a flat JSON body */
+	cJSON *json;                 /* JSON body (object), NULL if not JSON */
+	bool body_is_form;           /* body was x-www-form-urlencoded */
+	tp_buf body;                 /* raw body bytes */
+	/* Filled by the loop for authenticated agent/session requests. */
+	const char *auth_subject;
+} tp_req;
+
+/* Looks a parameter up in the body, then in the query string. */
+const char *tp_req_param(const tp_req *req, const char *name);
+/* The URL Twilio signed: SERVER_URL + REQUEST_URI. Owned by req. */
+const char *tp_req_public_url(const tp_req *req);
+/* True when the client prefers JSON over HTML (Accept header). */
+bool tp_req_wants_json(const tp_req *req);
+
+#define TP_RESP_MAX_HEADERS 8
+
+typedef struct tp_resp {
+	int status;                         /* HTTP status; 0 means 200 */
+	const char *content_type;           /* static string */
+	char *headers[TP_RESP_MAX_HEADERS]; /* "Name: value", owned */
+	size_t nheaders;
+	tp_buf body;
+	/* Extra key/value pairs for the request's log line (values copied). */
+	tp_params log;
+} tp_resp;
+
+void tp_resp_header(tp_resp *resp, const char *name, const char *value);
+/* Adds a pair to this request's log line (redacted like every log value). */
+void tp_resp_log(tp_resp *resp, const char *name, const char *value);
+
+/* Sets status + Content-Type and replaces the body. */
+void tp_reply_text(tp_resp *resp, int status, const char *text);
+void tp_reply_html(tp_resp *resp, int status, const char *html);
+void tp_reply_xml(tp_resp *resp, int status, const char *xml);
+/* Serialises `json` (not consumed) compactly. */
+void tp_reply_json(tp_resp *resp, int status, const cJSON *json);
+/* Takes ownership of `json` and frees it. */
+void tp_reply_json_take(tp_resp *resp, int status, cJSON *json);
+/* Writes {"error": message, "code": code} with `status`.  The message is
+ * passed through tp_redact_text so a card number can never be echoed. */
+void tp_reply_error(tp_resp *resp, int status, const char *code, const char *fmt, ...)
+    TP_PRINTF(4, 5);
+
+/* ...OrReply helpers (redis): on failure they have already written a 400
+ * error naming the parameter, and return NULL/false so the handler can
+ * simply `return`. */
+const char *tp_req_require_or_reply(const tp_req *req, tp_resp *resp, const char *name);
+const char *tp_req_require_sid_or_reply(const tp_req *req, tp_resp *resp, const char *name,
+                                        const char *prefix);
+
+/* ---------------------------------------------------------------- fcgi.c */
+
+/* What the loop checks before it calls the handler. */
+enum {
+	TP_H_TWILIO_SIGNED = 1u << 0, /* X-Twilio-Signature required (403) */
+	TP_H_ALLOW_GET = 1u << 1,     /* GET (and HEAD) accepted besides POST */
+	TP_H_GET_ONLY = 1u << 2,      /* only GET/HEAD */
+};
+
+typedef void (*tp_handler_fn)(const tp_req *req, tp_resp *resp, const tp_config *cfg);
+/* An authorisation step run after parsing, before the handler.  Returns
+ * false after writing the 401/403 response; may set req->auth_subject. */
+typedef bool (*tp_authorize_fn)(tp_req *req, tp_resp *resp, const tp_config *cfg);
+
+typedef struct tp_handler {
+	const char *name; /* function name, e.g. "callToSIP" */
+	tp_handler_fn fn;
+	unsigned flags;            /* TP_H_* */
+	tp_authorize_fn authorize; /* NULL, or e.g. tp_admin_authorize */
+	const char *const *need;   /* config variables required, NULL-terminated */
+	size_t max_body;           /* bytes; 0 = MAX_BODY_BYTES from config */
+	/* Called once per worker after config load, before accepting; may be
+	 * NULL.  Returns false to abort start-up (it logs why). */
+	bool (*init)(const tp_config *cfg);
+} tp_handler;
+
+/* The whole life of a handler binary.  Parses the command line
+ *   --listen PATH | --listen HOST:PORT   bind a socket (else fd 0 is used)
+ *   --workers N                          pre-forked workers (default 2)
+ *   --cgi                                serve exactly one CGI request
+ *   --check-config                       load config, report, exit
+ * loads the configuration (exit 78, EX_CONFIG, naming what is wrong), then
+ * serves until SIGTERM/SIGINT.  Returns the process exit status. */
+int tp_serve(int argc, char **argv, const tp_handler *h);
+
+/* Exposed for tests: run one request through the full pipeline (body cap,
+ * parsing, auth/signature, handler) from CGI-style variables.  `env` is a
+ * NULL-terminated "NAME=value" list; the CGI response (status line,
+ * headers, body) is appended to `out`. */
+void tp_process_cgi(const tp_handler *h, const tp_config *cfg, const char *const *env,
+                    const char *body, size_t body_len, tp_buf *out);
+
+/* ---------------------------------------------------------------- auth.c */
+
+/* Authorization: Bearer <ADMIN_TOKEN> (constant-time); 401 otherwise. */
+bool tp_admin_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg);
+/* Authorization: Basic CONNECTOR_USERNAME:CONNECTOR_PASSWORD, as Twilio's
+ * Generic Pay Connector sends it (twilio-contract.md section 5). */
+bool tp_connector_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg);
+/* Decodes "Basic base64(user:pass)" into malloc'd user and pass. */
+tp_rc tp_basic_auth_parse(const char *header, char **user, char **pass);
+
+/* ---------------------------------------------------------------- http.c */
+
+/* HTTP client on libcurl.  One easy handle per process, so the connection
+ * to api.twilio.com / sync.twilio.com is kept alive across requests that
+ * the same worker serves. */
+
+typedef enum tp_http_rc {
+	TP_HTTP_OK = 0,        /* a response arrived (any status) */
+	TP_HTTP_ECONNECT = -1, /* could not connect / DNS / TLS */
+	TP_HTTP_ETIMEOUT = -2,
+	TP_HTTP_ETOOBIG = -3, /* response bigger than the cap */
+	TP_HTTP_EOTHER = -4,
+} tp_http_rc;
+
+typedef struct tp_http_req {
+	const char *method; /* "GET", "POST", "DELETE" */
+	const char *url;
+	const char *userpwd;      /* "user:password" for Basic auth, or NULL */
+	const char *bearer;       /* Bearer token, or NULL */
+	const char *content_type; /* for body; default form-urlencoded */
+	const char *body;         /* NULL for none */
+	size_t body_len;
+	const char *const *headers; /* extra "Name: value", NULL-terminated */
+	long timeout_ms;            /* whole request; 0 = config default */
+} tp_http_req;
+
+typedef struct tp_http_resp {
+	long status;
+	tp_buf body;
+	char etag[80];       /* ETag header, "" if none */
+	char request_id[80]; /* Twilio-Request-Id, "" if none */
+	char error[256];     /* transport error text, "" if none */
+} tp_http_resp;
+
+void tp_http_resp_free(tp_http_resp *r);
+/* Performs the request.  The response (body capped at 1 MiB) is in `out`
+ * even for 4xx/5xx; out must be freed with tp_http_resp_free. */
+tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out);
+const char *tp_http_rc_str(tp_http_rc rc);
+
+/* Twilio's error JSON (twilio-contract.md 1.2). */
+typedef struct tp_twilio_error {
+	long status;       /* HTTP status, or 0 when no response */
+	long code;         /* Twilio error code, 0 if none */
+	char message[256]; /* Twilio's message or transport error */
+	char more_info[128];
+} tp_twilio_error;
+
+/* Fills err from a response body/status or a transport failure. */
+void tp_twilio_error_from(tp_twilio_error *err, tp_http_rc rc, const tp_http_resp *resp);
+
+/* ---------------------------------------------------------------- xml.c */
+
+/* A small XML/TwiML writer.  Every attribute value and text node is escaped
+ * (& < > " ') so caller-controlled values can never break the markup
+ * (twilio-contract.md section 8). */
+tp_rc tp_xml_escape(tp_buf *out, const char *s);
+/* Appends <?xml version="1.0" encoding="UTF-8"?>\n */
+tp_rc tp_xml_decl(tp_buf *out);
+/* attrs: NULL-terminated name, value list; pairs with a NULL value are
+ * skipped.  `empty` writes <name .../>. */
+tp_rc tp_xml_open(tp_buf *out, const char *name, const char *const *attrs, bool empty);
+tp_rc tp_xml_text(tp_buf *out, const char *text);
+tp_rc tp_xml_close(tp_buf *out, const char *name);
+
+#endif

@@ -1,0 +1,464 @@
+/*
+ * fixture-runner - runs webhook fixtures: one request in, the expected
+ * status, headers and body out (curl tests/data style; the format is in
+ * tests/fixtures/README.md).
+ *
+ *   fixture-runner BUILD_DIR FIXTURE...
+ *
+ * Each fixture runs its handler binary once in --cgi mode with a clean
+ * environment: the fixed test configuration below, the fixture's
+ * `--- env` lines, and the CGI variables of its request.  Placeholders in
+ * the request are filled in before it is sent:
+ *   {{signature}}          X-Twilio-Signature of this request
+ *   {{signature:URL}}      signature computed over another URL (replays)
+ *   {{basic:USER:PASS}}    base64 of USER:PASS, for Authorization: Basic
+ *   {{env:NAME}}           a configuration value
+ * Output is TAP-like: "ok - FILE" or "not ok - FILE: section: expected
+ * ... got ...".  Exit status 1 when any fixture fails.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "twiliopay.h"
+
+/* The configuration every fixture starts from. */
+static const char *const base_env[] = {
+    "ACCOUNT_SID=AC00000000000000000000000000000001",
+    "AUTH_TOKEN=fixture0auth0token0000000000000a",
+    "SERVER_URL=https://pay.example.com",
+    "SIP_DOMAIN_URI=customer.sip.example.com",
+    "PAYMENT_CONNECTOR=fixture_connector",
+    "PAY_SYNC_SERVICE_SID=IS00000000000000000000000000000001",
+    "API_KEY=SK00000000000000000000000000000001",
+    "API_SECRET=fixture0api0secret00000000000000",
+    "CONNECTOR_USERNAME=connector",
+    "CONNECTOR_PASSWORD=fixture-connector-password",
+    "ADMIN_TOKEN=fixture-admin-token-000000000000",
+    "AGENT_SECRET=fixture-agent-secret-00000000000000000000",
+    /* Nothing may call out: a handler that tries gets "connection
+     * refused" on a port nobody listens on. */
+    "TWILIO_API_URL=http://127.0.0.1:9",
+    "TWILIO_SYNC_URL=http://127.0.0.1:9",
+    "HTTP_TIMEOUT_MS=1000",
+    "TWILIOPAY_ENV=/dev/null",
+    "LOG_LEVEL=error",
+    NULL,
+};
+
+typedef struct fixture {
+	const char *file;
+	tp_params sections; /* name -> text */
+} fixture;
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	tp_buf b;
+	char chunk[4096];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	tp_buf_init(&b, 1u << 22);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		tp_buf_add(&b, chunk, n);
+	fclose(f);
+	return tp_buf_take(&b);
+}
+
+/* Splits "--- name" sections; the newline before the next marker is not
+ * part of a section.  Lines before the first marker are comments. */
+static void parse_fixture(fixture *fx, const char *text)
+{
+	const char *p = text;
+	char *name = NULL;
+	tp_buf body;
+
+	tp_params_init(&fx->sections);
+	tp_buf_init(&body, 1u << 22);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len >= 4 && strncmp(p, "--- ", 4) == 0) {
+			if (name) {
+				if (body.len && body.ptr[body.len - 1] == '\n')
+					body.ptr[--body.len] = '\0';
+				tp_params_add(&fx->sections, name, tp_buf_str(&body));
+				free(name);
+			}
+			name = tp_xstrndup(p + 4, len - 4);
+			tp_buf_reset(&body);
+		} else if (name) {
+			tp_buf_add(&body, p, len);
+			tp_buf_addc(&body, '\n');
+		}
+		p += len + (nl ? 1 : 0);
+	}
+	if (name) {
+		if (body.len && body.ptr[body.len - 1] == '\n')
+			body.ptr[--body.len] = '\0';
+		tp_params_add(&fx->sections, name, tp_buf_str(&body));
+		free(name);
+	}
+	tp_buf_free(&body);
+}
+
+static const char *env_lookup(const tp_params *env, const char *name)
+{
+	return tp_params_get(env, name);
+}
+
+/* Fills {{...}} placeholders other than the signature. */
+static void fill(tp_buf *out, const char *s, const tp_params *env)
+{
+	while (*s) {
+		const char *open = strstr(s, "{{");
+		const char *close = open ? strstr(open, "}}") : NULL;
+		if (!open || !close) {
+			tp_buf_adds(out, s);
+			return;
+		}
+		tp_buf_add(out, s, (size_t)(open - s));
+		{
+			char *key = tp_xstrndup(open + 2, (size_t)(close - open - 2));
+			if (strncmp(key, "env:", 4) == 0) {
+				const char *v = env_lookup(env, key + 4);
+				tp_buf_adds(out, v ? v : "");
+			} else if (strncmp(key, "basic:", 6) == 0) {
+				char *up = tp_xstrdup(key + 6);
+				/* USER:PASS where either may be {env} names */
+				tp_b64_encode(out, up, strlen(up));
+				free(up);
+			} else {
+				/* signature placeholders are kept for later */
+				tp_buf_add(out, open, (size_t)(close + 2 - open));
+			}
+			free(key);
+		}
+		s = close + 2;
+	}
+}
+
+static void add_fail(tp_buf *why, const char *fmt, ...) TP_PRINTF(2, 3);
+static void add_fail(tp_buf *why, const char *fmt, ...)
+{
+	va_list ap;
+	if (why->len)
+		tp_buf_adds(why, "\n    ");
+	va_start(ap, fmt);
+	tp_buf_vaddf(why, fmt, ap);
+	va_end(ap);
+}
+
+/* Runs the binary with env and body; captures stdout. */
+static int run_cgi(const char *bin, char *const *envp, const char *body, size_t body_len,
+                   tp_buf *out)
+{
+	int in[2], o[2], status = 0;
+	pid_t pid;
+	char chunk[4096];
+	ssize_t n;
+
+	if (pipe(in) || pipe(o))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(in[0], 0);
+		dup2(o[1], 1);
+		if (!getenv("FIXTURE_SHOW_LOGS"))
+			dup2(devnull, 2);
+		close(in[1]);
+		close(o[0]);
+		execle(bin, bin, "--cgi", (char *)NULL, envp);
+		_exit(127);
+	}
+	close(in[0]);
+	close(o[1]);
+	if (body_len && write(in[1], body, body_len) < 0)
+		perror("write");
+	close(in[1]);
+	while ((n = read(o[0], chunk, sizeof chunk)) > 0)
+		tp_buf_add(out, chunk, (size_t)n);
+	close(o[0]);
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+static bool run_fixture(const char *build, const char *file, tp_buf *why)
+{
+	fixture fx = {file, {0}};
+	char *text = read_all(file);
+	tp_params env, reqhdr;
+	const char *handler, *request, *s;
+	tp_buf req, body, out, bin, urlb;
+	char **envp = NULL;
+	size_t n = 0, i;
+	const char *line_end;
+	char method[16] = "", *target = NULL;
+	bool ok = true;
+	int st;
+
+	if (!text) {
+		add_fail(why, "cannot read: %s", strerror(errno));
+		return false;
+	}
+	parse_fixture(&fx, text);
+	tp_params_init(&env);
+	tp_params_init(&reqhdr);
+	tp_buf_init(&req, 1u << 22);
+	tp_buf_init(&body, 1u << 22);
+	tp_buf_init(&out, 1u << 22);
+	tp_buf_init(&bin, 4096);
+	tp_buf_init(&urlb, 65536);
+
+	handler = tp_params_get(&fx.sections, "handler");
+	request = tp_params_get(&fx.sections, "request");
+	if (!handler || !request) {
+		add_fail(why, "a fixture needs --- handler and --- request sections");
+		ok = false;
+		goto out;
+	}
+	for (i = 0; base_env[i]; i++) {
+		const char *eq = strchr(base_env[i], '=');
+		char *k = tp_xstrndup(base_env[i], (size_t)(eq - base_env[i]));
+		tp_params_set(&env, k, eq + 1);
+		free(k);
+	}
+	if ((s = tp_params_get(&fx.sections, "env")) != NULL) {
+		tp_params fenv;
+		tp_params_init(&fenv);
+		tp_env_parse(&fenv, s, strlen(s), NULL);
+		for (i = 0; i < fenv.n; i++)
+			tp_params_set(&env, fenv.v[i].name, fenv.v[i].value);
+		tp_params_free(&fenv);
+	}
+
+	/* Request: "METHOD TARGET", headers, blank line, body. */
+	fill(&req, request, &env);
+	s = tp_buf_str(&req);
+	line_end = strchr(s, '\n');
+	{
+		size_t l = line_end ? (size_t)(line_end - s) : strlen(s);
+		const char *sp = memchr(s, ' ', l);
+		if (!sp || (size_t)(sp - s) >= sizeof method) {
+			add_fail(why, "request line must be \"METHOD /path?query\"");
+			ok = false;
+			goto out;
+		}
+		memcpy(method, s, (size_t)(sp - s));
+		method[sp - s] = '\0';
+		target = tp_xstrndup(sp + 1, l - (size_t)(sp - s) - 1);
+	}
+	s = line_end ? line_end + 1 : s + strlen(s);
+	while (*s && *s != '\n') {
+		const char *nl = strchr(s, '\n');
+		size_t l = nl ? (size_t)(nl - s) : strlen(s);
+		const char *colon = memchr(s, ':', l);
+		if (colon) {
+			char *k = tp_xstrndup(s, (size_t)(colon - s));
+			const char *v = colon + 1;
+			while (*v == ' ')
+				v++;
+			{
+				char *val = tp_xstrndup(v, l - (size_t)(v - s));
+				tp_params_add(&reqhdr, k, val);
+				free(val);
+			}
+			free(k);
+		}
+		s += l + (nl ? 1 : 0);
+	}
+	if (*s == '\n')
+		tp_buf_adds(&body, s + 1);
+
+	/* Environment for the CGI child. */
+	envp = tp_xcalloc(env.n + reqhdr.n + 16, sizeof *envp);
+	for (i = 0; i < env.n; i++) {
+		tp_buf e;
+		tp_buf_init(&e, 65536);
+		tp_buf_addf(&e, "%s=%s", env.v[i].name, env.v[i].value);
+		envp[n++] = tp_buf_take(&e);
+	}
+	{
+		const char *qs = strchr(target, '?');
+		const char *ctype = tp_params_get_case(&reqhdr, "Content-Type");
+		tp_buf e;
+		tp_buf_init(&e, 65536);
+		tp_buf_addf(&e, "REQUEST_METHOD=%s", method);
+		envp[n++] = tp_buf_take(&e);
+		tp_buf_addf(&e, "REQUEST_URI=%s", target);
+		envp[n++] = tp_buf_take(&e);
+		tp_buf_addf(&e, "DOCUMENT_URI=%.*s",
+		            (int)(qs ? (size_t)(qs - target) : strlen(target)), target);
+		envp[n++] = tp_buf_take(&e);
+		tp_buf_addf(&e, "QUERY_STRING=%s", qs ? qs + 1 : "");
+		envp[n++] = tp_buf_take(&e);
+		tp_buf_addf(&e, "CONTENT_LENGTH=%zu", body.len);
+		envp[n++] = tp_buf_take(&e);
+		tp_buf_adds(&e, "REMOTE_ADDR=127.0.0.1");
+		envp[n++] = tp_buf_take(&e);
+		if (ctype) {
+			tp_buf_addf(&e, "CONTENT_TYPE=%s", ctype);
+			envp[n++] = tp_buf_take(&e);
+		}
+		for (i = 0; i < reqhdr.n; i++) {
+			const char *k = reqhdr.v[i].name, *v = reqhdr.v[i].value;
+			size_t j;
+			if (strcasecmp(k, "Content-Type") == 0)
+				continue;
+			tp_buf_adds(&e, "HTTP_");
+			for (j = 0; k[j]; j++)
+				tp_buf_addc(&e,
+				            k[j] == '-' ? '_' : (char)toupper((unsigned char)k[j]));
+			tp_buf_addc(&e, '=');
+			if (strncmp(v, "{{signature", 11) == 0) {
+				/* Sign the public URL (or the one named) and the
+				 * form body, as Twilio would. */
+				tp_params form;
+				char sig[TP_SIG_LEN + 1];
+				bool is_form =
+				    ctype && strncasecmp(ctype, "application/x-www-form-urlencoded",
+				                         33) == 0;
+				tp_params_init(&form);
+				if (is_form)
+					tp_form_parse(&form, tp_buf_str(&body), body.len);
+				tp_buf_reset(&urlb);
+				if (v[11] == ':') {
+					tp_buf_add(&urlb, v + 12, strlen(v + 12) - 2);
+				} else {
+					tp_buf_adds(&urlb, env_lookup(&env, "SERVER_URL"));
+					tp_buf_adds(&urlb, target);
+				}
+				tp_sig_compute(tp_buf_str(&urlb), is_form ? &form : NULL,
+				               env_lookup(&env, "AUTH_TOKEN"), sig);
+				tp_buf_adds(&e, sig);
+				tp_params_free(&form);
+			} else {
+				tp_buf_adds(&e, v);
+			}
+			envp[n++] = tp_buf_take(&e);
+		}
+		tp_buf_free(&e);
+	}
+	envp[n] = NULL;
+
+	tp_buf_addf(&bin, "%s/cgi-bin/%s", build, handler);
+	st = run_cgi(tp_buf_str(&bin), envp, tp_buf_str(&body), body.len, &out);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		add_fail(why, "handler %s did not exit cleanly (wait status %d)", handler, st);
+		ok = false;
+		goto out;
+	}
+
+	/* Compare. */
+	{
+		const char *o = tp_buf_str(&out);
+		const char *hend = strstr(o, "\r\n\r\n");
+		const char *rbody = hend ? hend + 4 : "";
+		char got_status[4] = "";
+		if (strncmp(o, "Status: ", 8) == 0)
+			memcpy(got_status, o + 8, 3);
+		if ((s = tp_params_get(&fx.sections, "status")) && strcmp(s, got_status) != 0) {
+			add_fail(why, "status: expected %s got %s (body %s)", s, got_status, rbody);
+			ok = false;
+		}
+		if ((s = tp_params_get(&fx.sections, "headers"))) {
+			while (*s) {
+				size_t l = strcspn(s, "\n");
+				char *h = tp_xstrndup(s, l);
+				tp_buf want;
+				tp_buf_init(&want, 65536);
+				tp_buf_addf(&want, "\r\n%s\r\n", h);
+				if (!hend ||
+				    !memmem(o, (size_t)(hend - o) + 2, want.ptr, want.len)) {
+					add_fail(why, "headers: expected \"%s\"", h);
+					ok = false;
+				}
+				tp_buf_free(&want);
+				free(h);
+				s += l + (s[l] == '\n');
+			}
+		}
+		if ((s = tp_params_get(&fx.sections, "body"))) {
+			tp_buf want;
+			tp_buf_init(&want, 1u << 22);
+			fill(&want, s, &env);
+			if (strcmp(tp_buf_str(&want), rbody) != 0) {
+				add_fail(why, "body: expected\n%s\n    got\n%s", tp_buf_str(&want),
+				         rbody);
+				ok = false;
+			}
+			tp_buf_free(&want);
+		}
+		if ((s = tp_params_get(&fx.sections, "body-contains"))) {
+			while (*s) {
+				size_t l = strcspn(s, "\n");
+				char *h = tp_xstrndup(s, l);
+				if (*h && !strstr(rbody, h)) {
+					add_fail(why, "body-contains: \"%s\" not in\n%s", h, rbody);
+					ok = false;
+				}
+				free(h);
+				s += l + (s[l] == '\n');
+			}
+		}
+		if ((s = tp_params_get(&fx.sections, "body-not-contains"))) {
+			while (*s) {
+				size_t l = strcspn(s, "\n");
+				char *h = tp_xstrndup(s, l);
+				if (*h && strstr(o, h)) {
+					add_fail(why,
+					         "body-not-contains: \"%s\" is in the response", h);
+					ok = false;
+				}
+				free(h);
+				s += l + (s[l] == '\n');
+			}
+		}
+	}
+out:
+	for (i = 0; envp && envp[i]; i++)
+		free(envp[i]);
+	free(envp);
+	free(target);
+	free(text);
+	tp_params_free(&fx.sections);
+	tp_params_free(&env);
+	tp_params_free(&reqhdr);
+	tp_buf_free(&req);
+	tp_buf_free(&body);
+	tp_buf_free(&out);
+	tp_buf_free(&bin);
+	tp_buf_free(&urlb);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	int i, failed = 0;
+
+	if (argc < 2) {
+		fputs("usage: fixture-runner BUILD_DIR FIXTURE...\n", stderr);
+		return 2;
+	}
+	for (i = 2; i < argc; i++) {
+		tp_buf why;
+		tp_buf_init(&why, 1u << 20);
+		if (run_fixture(argv[1], argv[i], &why)) {
+			printf("ok - %s\n", argv[i]);
+		} else {
+			printf("not ok - %s\n    %s\n", argv[i], tp_buf_str(&why));
+			failed++;
+		}
+		tp_buf_free(&why);
+	}
+	return failed ? 1 : 0;
+}
