@@ -473,6 +473,71 @@ typedef struct tp_twilio_error {
 /* Fills err from a response body/status or a transport failure. */
 void tp_twilio_error_from(tp_twilio_error *err, tp_http_rc rc, const tp_http_resp *resp);
 
+/* ---------------------------------------------------------------- api.c */
+
+/* Twilio REST calls (twilio-contract.md section 1): HTTP Basic with
+ * ACCOUNT_SID:AUTH_TOKEN, form-encoded bodies, JSON answers, Twilio's
+ * error JSON.  Transient failures (no connection, timeout, 429, 500, 502,
+ * 503, 504) are retried with exponential back-off and jitter until
+ * `budget_ms` is spent; 20429's page says such a request was not
+ * processed, and every write we make is safe to repeat (Payments carry an
+ * IdempotencyKey; a repeated Sync create ends as 54208, which callers
+ * turn into an update). */
+
+#define TP_API_BUDGET_MS 12000 /* inside Twilio's 15 s webhook timeout */
+
+typedef struct tp_api_result {
+	long status;         /* HTTP status of the last attempt; 0 if none */
+	cJSON *json;         /* parsed body of a 2xx answer (NULL for 204), owned */
+	char etag[80];       /* ETag of the answer, "" if none */
+	int attempts;        /* requests sent */
+	tp_twilio_error err; /* filled when the call failed */
+} tp_api_result;
+
+void tp_api_result_free(tp_api_result *r);
+/* One REST call.  `url` is absolute; `form` may be NULL; `if_match` adds
+ * If-Match.  Returns true for a 2xx answer.  `out` must be freed either
+ * way. */
+bool tp_api_call(const tp_config *cfg, const char *method, const char *url, const tp_params *form,
+                 const char *if_match, long budget_ms, tp_api_result *out);
+/* Appends a path segment, percent-encoded (keys may hold any character). */
+tp_rc tp_api_add_segment(tp_buf *url, const char *segment);
+
+/* Calls and Payments (2010 API). */
+bool tp_call_fetch(const tp_config *cfg, const char *call_sid, tp_api_result *out);
+bool tp_payment_create(const tp_config *cfg, const char *call_sid, const tp_params *form,
+                       tp_api_result *out);
+bool tp_payment_update(const tp_config *cfg, const char *call_sid, const char *payment_sid,
+                       const tp_params *form, tp_api_result *out);
+
+/* ---------------------------------------------------------------- sync.c */
+
+/* Sync v1 (twilio-contract.md section 6).  `map` is a map SID or unique
+ * name; `service` a service SID.  ttl_s: 0 = no expiry, < 0 = leave as is
+ * (updates only).  `data` is serialised as the Data parameter. */
+#define TP_SYNC_TTL_12H 43200
+
+bool tp_sync_item_fetch(const tp_config *cfg, const char *service, const char *map, const char *key,
+                        tp_api_result *out);
+bool tp_sync_item_create(const tp_config *cfg, const char *service, const char *map,
+                         const char *key, const cJSON *data, long ttl_s, tp_api_result *out);
+bool tp_sync_item_update(const tp_config *cfg, const char *service, const char *map,
+                         const char *key, const cJSON *data, long ttl_s, const char *if_match,
+                         tp_api_result *out);
+/* Create, and when the key exists (54208) update instead: the upsert the
+ * Node original lacked. */
+bool tp_sync_item_upsert(const tp_config *cfg, const char *service, const char *map,
+                         const char *key, const cJSON *data, long ttl_s, tp_api_result *out);
+bool tp_sync_item_delete(const tp_config *cfg, const char *service, const char *map,
+                         const char *key, tp_api_result *out);
+/* First page of services (key "services"). */
+bool tp_sync_service_list(const tp_config *cfg, tp_api_result *out);
+bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out);
+bool tp_sync_map_fetch(const tp_config *cfg, const char *service, const char *map,
+                       tp_api_result *out);
+bool tp_sync_map_create(const tp_config *cfg, const char *service, const char *unique_name,
+                        tp_api_result *out);
+
 /* ---------------------------------------------------------------- xml.c */
 
 /* A small XML/TwiML writer.  Every attribute value and text node is escaped

@@ -37,6 +37,10 @@ stack_start() {
     "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$simport" --env "$TWILIOPAY_ENV" \
       --server-url "http://127.0.0.1:$port" 2>>"$STACK_RUN/log/sim.log" &
     STACK_PIDS+=($!)
+    stack_wait_sim || return 1
+    # Handlers need PAY_SYNC_SERVICE_SID at start-up: create the Sync
+    # service and maps in the emulator first.
+    stack_sync_bootstrap "$TWILIOPAY_ENV" || return 1
   fi
   for b in "$STACK_BUILD"/cgi-bin/*; do
     [[ -x $b ]] || continue
@@ -48,6 +52,55 @@ stack_start() {
   nginx -p "$STACK_RUN/nginx" -c "$STACK_RUN/nginx/nginx.conf" -e "$STACK_RUN/log/nginx-error.log" \
     2>>"$STACK_RUN/log/nginx-error.log" &
   STACK_PIDS+=($!)
+}
+
+stack_wait_sim() {
+  local i
+  for i in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$STACK_SIM_PORT/sim/health" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "stack: the emulator did not start; see $STACK_RUN/log/sim.log" >&2
+  return 1
+}
+
+# Sets NAME=VALUE in an env file (replacing a previous line).
+stack_env_set() {
+  local file=$1 name=$2 value=$3
+  if grep -q "^$name=" "$file"; then
+    sed -i "s|^$name=.*|$name=$value|" "$file"
+  else
+    echo "$name=$value" >>"$file"
+  fi
+}
+
+# Creates the Sync service and both maps in the emulator, as
+# /sync/setupSyncServices does, and records PAY_SYNC_SERVICE_SID.  Uses
+# scripts/setup-sync (the product's own setup, run without nginx) when it
+# is built, plain REST otherwise.
+stack_sync_bootstrap() {
+  local env=$1 acct tok name sid api m
+  if [[ -x $STACK_TOP/scripts/setup-sync && -x $STACK_BUILD/cgi-bin/setupSyncServices ]]; then
+    TWILIOPAY_ENV=$env "$STACK_TOP/scripts/setup-sync" --build "$STACK_BUILD" --write-env >>"$STACK_RUN/log/setup.log" 2>&1
+    return
+  fi
+  acct=$(sed -n 's/^ACCOUNT_SID=//p' "$env"); tok=$(sed -n 's/^AUTH_TOKEN=//p' "$env")
+  name=$(sed -n 's/^PAY_SYNC_SERVICE_NAME=//p' "$env")
+  api=http://127.0.0.1:$STACK_SIM_PORT/v1/Services
+  sid=$(curl -fsS -u "$acct:$tok" --data-urlencode "FriendlyName=${name:-GenesysPay}" "$api" |
+        grep -o '"sid": *"IS[0-9a-f]*"' | grep -o 'IS[0-9a-f]*') || return 1
+  for m in "$(sed -n 's/^SYNC_PAY_MAP_NAME=//p' "$env")" "$(sed -n 's/^SYNC_UUI_MAP_NAME=//p' "$env")"; do
+    curl -fsS -o /dev/null -u "$acct:$tok" --data-urlencode "UniqueName=$m" "$api/$sid/Maps" || return 1
+  done
+  stack_env_set "$env" PAY_SYNC_SERVICE_SID "$sid"
+}
+
+# SIGHUP every handler supervisor: workers re-read the configuration.
+stack_reload() {
+  local p
+  for p in "${STACK_PIDS[@]}"; do
+    if [[ $(readlink "/proc/$p/exe" 2>/dev/null) == "$STACK_BUILD"/cgi-bin/* ]]; then kill -HUP "$p"; fi
+  done
 }
 
 stack_wait_ready() {
