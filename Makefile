@@ -43,7 +43,7 @@ ifeq ($(SANITIZE),)
 CPPFLAGS += -D_FORTIFY_SOURCE=2
 endif
 LDFLAGS += $(SAN_FLAGS) -Wl,-z,relro,-z,now
-LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -lcurl) -lfcgi -lcrypto
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -lcurl) -lfcgi -lcrypto -lcrypt
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 LIB_HDR := $(wildcard lib/*.h)

@@ -264,6 +264,7 @@ static void handle(const tp_handler *h, const tp_config *cfg, const req_source *
 	tp_params_init(&req->query_params);
 	tp_params_init(&req->body_params);
 	p->public_url = public_url(cfg, req->request_uri);
+	p->src = src;
 
 	if (!method_ok(h, req->method, resp))
 		return;
@@ -300,6 +301,12 @@ static void handle(const tp_handler *h, const tp_config *cfg, const req_source *
 	h->fn(req, resp, cfg);
 	if (!resp->status)
 		resp->status = TP_S_OK;
+}
+
+const char *tp_req_getenv(const tp_req *req, const char *name)
+{
+	const tp_req_priv *p = (const tp_req_priv *)req;
+	return p->src ? p->src->get(p->src->ctx, name) : NULL;
 }
 
 /* Status line, headers, blank line, body: the CGI response form that

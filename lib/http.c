@@ -116,6 +116,8 @@ tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out)
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, out->error);
+	if (rq->unix_socket)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, rq->unix_socket);
 	if (rq->userpwd) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERPWD, rq->userpwd);

@@ -16,6 +16,9 @@ typedef struct tp_req_priv {
 	char *strings[16]; /* owned copies behind pub's const char* fields */
 	size_t nstrings;
 	char *public_url;
+	/* Where the request's variables come from (fcgi.c), valid while the
+	 * handler runs: tp_req_getenv reads through it. */
+	const struct req_source *src;
 } tp_req_priv;
 
 #endif

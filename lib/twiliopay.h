@@ -235,18 +235,23 @@ typedef struct tp_config {
 	char *api_key;               /* API_KEY, SK + 32 hex */
 	char *api_secret;            /* API_SECRET */
 	/* ours */
-	char *twilio_api_url;     /* TWILIO_API_URL, default https://api.twilio.com */
-	char *twilio_sync_url;    /* TWILIO_SYNC_URL, default https://sync.twilio.com */
-	bool enable_refer;        /* ENABLE_REFER, default false */
-	char *connector_username; /* CONNECTOR_USERNAME */
-	char *connector_password; /* CONNECTOR_PASSWORD */
-	char *admin_token;        /* ADMIN_TOKEN, bearer for admin endpoints */
-	char *agent_secret;       /* AGENT_SECRET, HMAC key for agent/session tokens */
-	char *agents_file;        /* AGENTS_FILE, agent credentials */
-	char *nchan_publish_url;  /* NCHAN_PUBLISH_URL, internal publisher */
-	long http_timeout_ms;     /* HTTP_TIMEOUT_MS, default 10000 */
-	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
-	tp_log_level log_level;   /* LOG_LEVEL, default info */
+	char *twilio_api_url;       /* TWILIO_API_URL, default https://api.twilio.com */
+	char *twilio_sync_url;      /* TWILIO_SYNC_URL, default https://sync.twilio.com */
+	bool enable_refer;          /* ENABLE_REFER, default false */
+	char *connector_username;   /* CONNECTOR_USERNAME */
+	char *connector_password;   /* CONNECTOR_PASSWORD */
+	char *admin_token;          /* ADMIN_TOKEN, bearer for admin endpoints */
+	char *agent_secret;         /* AGENT_SECRET, HMAC key for agent/session tokens */
+	char *agents_file;          /* AGENTS_FILE, agent credentials */
+	char *nchan_publish_url;    /* NCHAN_PUBLISH_URL, internal publisher location
+	                             * (channel id appended), default
+	                             * http://localhost/pub */
+	char *nchan_publish_socket; /* NCHAN_PUBLISH_SOCKET, unix socket of that
+	                             * publisher; when set, the URL's host is
+	                             * not used */
+	long http_timeout_ms;       /* HTTP_TIMEOUT_MS, default 10000 */
+	long max_body_bytes;        /* MAX_BODY_BYTES, default 65536 */
+	tp_log_level log_level;     /* LOG_LEVEL, default info */
 	/* The .env path actually read ("" when none). */
 	char *env_path;
 } tp_config;
@@ -447,6 +452,8 @@ typedef struct tp_http_req {
 	size_t body_len;
 	const char *const *headers; /* extra "Name: value", NULL-terminated */
 	long timeout_ms;            /* whole request; 0 = config default */
+	const char *unix_socket;    /* connect to this unix socket instead of
+	                             * the URL's host (the nchan publisher) */
 } tp_http_req;
 
 typedef struct tp_http_resp {
@@ -602,5 +609,306 @@ tp_rc tp_xml_decl(tp_buf *out);
 tp_rc tp_xml_open(tp_buf *out, const char *name, const char *const *attrs, bool empty);
 tp_rc tp_xml_text(tp_buf *out, const char *text);
 tp_rc tp_xml_close(tp_buf *out, const char *name);
+
+/* ================================================================ payment capture (issue 6)
+ * Agent credentials, JWT / Access Tokens, the capture state machine and
+ * the I/O around it.  README "Agent API" documents the HTTP side. */
+
+/* ---------------------------------------------------------------- fcgi.c (addition) */
+
+/* A raw request variable (a FastCGI/CGI param such as
+ * "HTTP_X_SESSION_TOKEN" or one nginx sets with fastcgi_param), valid
+ * while the handler runs; NULL when absent. */
+const char *tp_req_getenv(const tp_req *req, const char *name);
+
+/* ---------------------------------------------------------------- jwt.c */
+
+/* HMAC-SHA256 with a NUL-terminated key. */
+void tp_hmac_sha256(const char *key, const void *msg, size_t len, unsigned char out[32]);
+/* Base64url without padding (RFC 4648 section 5); TP_EINVAL on '+', '/',
+ * '=' or any other character outside the alphabet. */
+tp_rc tp_b64url_decode(tp_buf *out, const char *s, size_t len);
+/* Appends header.payload.signature (RFC 7515 compact form, HS256). */
+tp_rc tp_jwt_sign_hs256(tp_buf *out, const cJSON *header, const cJSON *payload, const char *key);
+/* Checks the HS256 signature in constant time, then that the header says
+ * "alg":"HS256" (no other alg is accepted).  On TP_OK *payload (and
+ * *header when not NULL) are the caller's to cJSON_Delete.  Claims such as
+ * exp are the caller's to check. */
+tp_rc tp_jwt_verify_hs256(const char *token, const char *key, cJSON **header, cJSON **payload);
+
+/* Twilio Access Token with a Sync grant (twilio-contract.md section 10). */
+#define TP_ACCESS_TOKEN_TTL_S     3600
+#define TP_ACCESS_TOKEN_MAX_TTL_S 86400 /* Twilio errors 20157 / 20104 */
+typedef struct tp_access_token_req {
+	const char *account_sid; /* sub */
+	const char *api_key;     /* iss, and the jti prefix */
+	const char *api_secret;  /* signing key */
+	const char *service_sid; /* grants.data_sync.service_sid */
+	const char *identity;    /* grants.identity */
+	time_t iat;
+	long ttl_s; /* exp = iat + ttl_s */
+} tp_access_token_req;
+tp_rc tp_access_token_sync(tp_buf *out, const tp_access_token_req *r);
+
+/* ---------------------------------------------------------------- agent.c */
+
+#define TP_AGENT_NAME_MAX      64
+#define TP_AGENT_PASSWORD_MAX  1024
+#define TP_AGENT_TAG_LEN       16    /* hex chars of the stored-hash tag */
+#define TP_AGENT_TOKEN_TTL_S   36000 /* 10 h: one shift */
+#define TP_SESSION_TOKEN_TTL_S 14400 /* 4 h: far longer than any call */
+
+typedef enum tp_agent_rc {
+	TP_AGENT_OK,
+	TP_AGENT_UNKNOWN,
+	TP_AGENT_BAD_PASSWORD,
+	TP_AGENT_FILE_ERROR, /* AGENTS_FILE unset or unreadable */
+} tp_agent_rc;
+
+/* 1-64 of [A-Za-z0-9._@-], starting with a letter or digit. */
+bool tp_agent_name_valid(const char *name);
+/* The agent's stored hash (malloc'd) from an agents file. */
+tp_agent_rc tp_agent_lookup(const char *file, const char *name, char **hash);
+/* Verifies a password with crypt(3) (libxcrypt), in constant time per
+ * hash; an unknown agent costs the same as a wrong password.  On
+ * TP_AGENT_OK `tag` is the stored hash's tag (for tokens). */
+tp_agent_rc tp_agent_check_password(const char *file, const char *name, const char *password,
+                                    char tag[TP_AGENT_TAG_LEN + 1]);
+/* A short hex tag of a stored hash: it changes when the password does. */
+void tp_agent_hash_tag(const char *hash, char tag[TP_AGENT_TAG_LEN + 1]);
+/* A fresh yescrypt hash of password (malloc'd). */
+tp_rc tp_agent_hash_password(const char *password, char **hash);
+/* Adds or replaces `name` (hash != NULL) or deletes it (hash == NULL,
+ * TP_ENOTFOUND if absent) in the agents file, atomically (write to a
+ * temporary file, fsync, rename), keeping the file's mode; a new file is
+ * created 0600. */
+tp_rc tp_agents_file_set(const char *file, const char *name, const char *hash);
+/* Appends the agent names, one per line. */
+tp_rc tp_agents_file_list(const char *file, tp_buf *names);
+
+typedef enum tp_token_rc {
+	TP_TOKEN_OK,
+	TP_TOKEN_MISSING,
+	TP_TOKEN_MALFORMED,
+	TP_TOKEN_BAD_SIGNATURE,
+	TP_TOKEN_EXPIRED,
+	TP_TOKEN_WRONG_KIND,
+} tp_token_rc;
+
+/* base64url(claims JSON) "." base64url(HMAC-SHA256(secret, first part)). */
+tp_rc tp_token_issue(tp_buf *out, const char *secret, const cJSON *claims);
+/* Checks the MAC (constant time) before parsing, then kind, sub, iat and
+ * exp > now.  On TP_TOKEN_OK *claims is the caller's to cJSON_Delete. */
+tp_token_rc tp_token_verify(const char *token, const char *secret, const char *kind, time_t now,
+                            cJSON **claims);
+const char *tp_token_rc_str(tp_token_rc rc);
+/* A string claim, or NULL. */
+const char *tp_claim_str(const cJSON *claims, const char *name);
+/* {sub, kind:"agent", iat, exp, pwh} */
+tp_rc tp_agent_token_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
+                           time_t now, long ttl_s);
+/* {sub, kind:"session", pk, call, pwh, iat, exp} */
+tp_rc tp_session_token_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
+                             const char *payment_sid, const char *call_sid, time_t now, long ttl_s);
+
+/* .authorize for agent endpoints: Authorization: Bearer <agent token>,
+ * valid, unexpired, and the agent still in AGENTS_FILE with the same
+ * password hash.  401 with a JSON body otherwise (500 when AGENT_SECRET or
+ * AGENTS_FILE is not usable).  Sets req->auth_subject to the agent. */
+bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg);
+/* After tp_agent_authorize: the session token (X-Session-Token header, or
+ * the sessionToken body field) must be valid for this PaymentSid and this
+ * agent.  401 when absent, 403 when wrong; returns false after replying. */
+bool tp_session_authorize_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                                   const char *payment_sid);
+/* The session-token checks without an agent token (the live-update
+ * subscription, which EventSource cannot give headers): valid session
+ * token for `payment_sid` whose agent still exists with the same
+ * password.  Returns the HTTP status to answer (200, 401, 403, 500). */
+int tp_session_token_check(const tp_config *cfg, const char *token, const char *payment_sid);
+
+/* ---------------------------------------------------------------- capture.c */
+
+/* The fields of an agent-assisted capture (twilio-contract.md 3.2). */
+typedef enum tp_field {
+	TP_FIELD_NONE = -1,
+	TP_FIELD_CARD_NUMBER,
+	TP_FIELD_SECURITY_CODE,
+	TP_FIELD_EXPIRATION_DATE,
+	TP_FIELD_POSTAL_CODE,
+	TP_FIELD_ROUTING_NUMBER,
+	TP_FIELD_ACCOUNT_NUMBER,
+	TP_FIELD_COUNT
+} tp_field;
+
+typedef enum tp_cap_status {
+	TP_CAP_CAPTURING,  /* a field is being asked for */
+	TP_CAP_READY,      /* nothing required: the agent may submit */
+	TP_CAP_SUBMITTING, /* Status=complete sent, waiting for the Result */
+	TP_CAP_COMPLETED,  /* Result=success */
+	TP_CAP_FAILED,     /* any other Result (hang-up, connector error...) */
+	TP_CAP_CANCELLED,  /* the agent cancelled */
+} tp_cap_status;
+
+typedef enum tp_cap_stall {
+	TP_STALL_NONE,
+	TP_STALL_RETRIES_EXHAUSTED, /* TP_CAPTURE_MAX_ATTEMPTS errors on one field */
+	TP_STALL_REQUEST_FAILED,    /* Twilio refused or missed our Capture */
+	TP_STALL_UNKNOWN_REQUIRED,  /* Required names a field we cannot capture */
+} tp_cap_stall;
+
+typedef enum tp_act_kind {
+	TP_ACT_NONE,
+	TP_ACT_CAPTURE, /* Payments update Capture=<field> */
+	TP_ACT_READY,   /* became ready to submit */
+	TP_ACT_FINAL,   /* a Result arrived */
+} tp_act_kind;
+
+typedef enum tp_cb_outcome {
+	TP_CB_APPLIED,
+	TP_CB_DUPLICATE, /* this exact callback was applied already */
+	TP_CB_STALE,     /* older than the newest applied (DateUpdated) */
+	TP_CB_FINAL,     /* the session has ended; only the record keeps it */
+} tp_cb_outcome;
+
+typedef enum tp_cap_err {
+	TP_CAP_E_OK,
+	TP_CAP_E_FINAL,        /* the session has ended */
+	TP_CAP_E_SUBMITTING,   /* waiting for the Result of complete */
+	TP_CAP_E_NOT_IN_ORDER, /* not a field of this session */
+	TP_CAP_E_INCOMPLETE,   /* fields are still required */
+} tp_cap_err;
+
+#define TP_CAPTURE_MAX_ATTEMPTS 4 /* Capture requests per field per step */
+#define TP_CAPTURE_SEEN         16
+#define TP_CAPTURE_FP_LEN       16 /* hex chars of a callback fingerprint */
+
+/* One session's state (stored as payMap[PaymentSid]._session). */
+typedef struct tp_capture {
+	tp_cap_status status;
+	bool ach;                       /* ach-debit, else credit-card */
+	tp_field order[TP_FIELD_COUNT]; /* fields to capture, in order */
+	size_t norder;
+	tp_field current;    /* field Twilio was last asked for */
+	unsigned step;       /* increases whenever `current` changes */
+	unsigned attempt;    /* Capture requests for `current` in this step, 1.. */
+	unsigned required;   /* bit (1 << field) per field Twilio requires */
+	bool required_known; /* a callback has carried Required */
+	bool required_other; /* Required named a field we do not capture */
+	bool partial;        /* PartialResult of the last callback */
+	char error_type[48]; /* ErrorType of the last callback, "" if none */
+	tp_cap_stall stalled;
+	char result[48]; /* Twilio's Result, "" until the end */
+	int64_t last_ms; /* newest applied DateUpdated, ms since epoch */
+	char seen[TP_CAPTURE_SEEN][TP_CAPTURE_FP_LEN + 1]; /* recent callbacks */
+	size_t nseen;
+	unsigned seq; /* writes so far: the live update's sequence number */
+	char agent[TP_AGENT_NAME_MAX + 1];
+	char call_sid[35];
+	char charge_amount[16]; /* as sent to Twilio; "" when tokenizing */
+	char currency[4];
+	char token_type[16];
+	char updated_at[32]; /* ISO 8601 of the last write */
+} tp_capture;
+
+typedef struct tp_capture_action {
+	tp_act_kind kind;
+	tp_field field; /* for TP_ACT_CAPTURE */
+	unsigned step, attempt;
+} tp_capture_action;
+
+typedef struct tp_capture_params {
+	bool ach, cvc, postal; /* payment method; INCLUDE_CVC; INCLUDE_POSTAL_CODE */
+	const char *order;     /* PAYMENT_CAPTURE_ORDER */
+	const char *agent, *call_sid, *charge_amount, *currency, *token_type;
+} tp_capture_params;
+
+const char *tp_field_name(tp_field f);         /* "payment-card-number"... */
+const char *tp_field_twilio_param(tp_field f); /* "PaymentCardNumber"... */
+/* Kebab-case or PascalCase, any case ("ExpirationDate"). */
+tp_field tp_field_from_name(const char *name);
+const char *tp_cap_status_name(tp_cap_status s);
+bool tp_cap_status_final(tp_cap_status s);
+/* Milliseconds since the epoch of an ISO 8601 UTC time, -1 if malformed. */
+int64_t tp_iso8601_ms(const char *s);
+/* Order-independent digest of a callback's fields. */
+void tp_capture_fingerprint(const tp_params *cb, char out[TP_CAPTURE_FP_LEN + 1]);
+
+/* The field order: PAYMENT_CAPTURE_ORDER filtered to what applies, then
+ * the applicable fields it left out. */
+void tp_capture_order_build(tp_capture *c, const char *order_cfg, bool ach, bool cvc, bool postal);
+/* A new session; *act is the Capture of the first field (step 1). */
+void tp_capture_start(tp_capture *c, const tp_capture_params *p, tp_capture_action *act);
+/* Applies one status callback.  On TP_CB_APPLIED the state changed and
+ * *act says what to do; otherwise nothing changed. */
+tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_action *act);
+/* The agent re-captures field f: *act is its Capture. */
+tp_cap_err tp_capture_reset(tp_capture *c, tp_field f, tp_capture_action *act);
+tp_cap_err tp_capture_can_complete(const tp_capture *c);
+tp_cap_err tp_capture_can_cancel(const tp_capture *c);
+/* Comma list of the fields still required (for a 409). */
+void tp_capture_missing(const tp_capture *c, tp_buf *out);
+/* IdempotencyKey of a Capture: PK-s<step>-<field>-a<attempt>[-nonce]. */
+void tp_capture_action_key(const tp_capture_action *act, const char *payment_sid, const char *nonce,
+                           tp_buf *out);
+cJSON *tp_capture_to_json(const tp_capture *c);
+/* TP_EINVAL on anything malformed. */
+tp_rc tp_capture_from_json(tp_capture *c, const cJSON *o);
+/* Appends `value` as it may be stored or shown: PaymentCardNumber keeps
+ * its last 4 digits, BankAccountNumber its last 2, SecurityCode none;
+ * anything else passes tp_redact_text. */
+void tp_capture_mask(const char *param, const char *value, tp_buf *out);
+/* Merges a callback's fields (masked) into payMap data; Capture,
+ * PartialResult, Required and ErrorType are dropped when absent. */
+void tp_capture_merge(cJSON *data, const tp_params *cb);
+/* Forgets a field's value (re-capture). */
+void tp_capture_clear_value(cJSON *data, tp_field f);
+/* The state object the console sees (README "Agent API"). */
+cJSON *tp_capture_view(const tp_capture *c, const cJSON *data, const char *payment_sid);
+
+/* ---------------------------------------------------------------- paysession.c */
+
+#define TP_SESSION_KEY  "_session"
+#define TP_REVISION_MAX 80
+#define TP_ISO8601_LEN  24
+
+void tp_iso8601_now(char out[TP_ISO8601_LEN + 1]); /* with milliseconds */
+void tp_iso8601_from(time_t t, char out[TP_ISO8601_LEN + 1]);
+
+typedef enum tp_paysession_decision { TP_PS_KEEP, TP_PS_WRITE } tp_paysession_decision;
+/* Changes `data` (the item's data, {} when the item does not exist) and
+ * says whether to write it.  Called again with fresh data after a
+ * conflicting write, so it must recompute from `data` alone. */
+typedef tp_paysession_decision (*tp_paysession_fn)(cJSON *data, bool exists, void *ctx);
+
+typedef struct tp_paysession_result {
+	cJSON *data;  /* the data as written or as last read; caller frees */
+	bool written; /* a write happened */
+	int conflicts;
+	tp_twilio_error err; /* when the update failed */
+} tp_paysession_result;
+
+/* payMap[payment_sid]: data (caller frees) and revision; false with err
+ * (status 404 when the item does not exist). */
+bool tp_paysession_fetch(const tp_config *cfg, const char *payment_sid, cJSON **data,
+                         char revision[TP_REVISION_MAX], tp_twilio_error *err);
+/* Read-modify-write with If-Match, retried on conflicts. */
+bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
+                          void *ctx, tp_paysession_result *out);
+/* Parses data._session; TP_ENOTFOUND when there is none. */
+tp_rc tp_paysession_load(const cJSON *data, tp_capture *c);
+/* seq+1, updatedAt = now, data._session = c. */
+void tp_paysession_store(cJSON *data, tp_capture *c);
+/* Payments update Capture=<act->field> / Status=<status> on c's call,
+ * StatusCallback = SERVER_URL/sync/paySyncUpdate. */
+bool tp_paysession_capture(const tp_config *cfg, const tp_capture *c, const char *payment_sid,
+                           const tp_capture_action *act, const char *nonce, tp_twilio_error *err);
+bool tp_paysession_status(const tp_config *cfg, const tp_capture *c, const char *payment_sid,
+                          const char *status, tp_twilio_error *err);
+/* POSTs a view to the session's nchan channel (NCHAN_PUBLISH_URL/<PK>,
+ * over NCHAN_PUBLISH_SOCKET when set).  Failures are logged. */
+bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const cJSON *view);
+/* Builds the view from data and publishes it. */
+bool tp_paysession_publish_state(const tp_config *cfg, const char *payment_sid, const cJSON *data);
 
 #endif

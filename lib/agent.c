@@ -1,0 +1,652 @@
+/*
+ * agent.c - agent credentials: the agents file, password hashes, and the
+ * bearer tokens the console carries (an agent token after login, a
+ * session token per payment).
+ *
+ * Why bearer tokens and not cookies: the console runs inside a Genesys
+ * Cloud iframe on another site, where browsers increasingly drop
+ * third-party cookies.  The console keeps the token in sessionStorage and
+ * sends "Authorization: Bearer"; nothing is ambient, so there is no CSRF
+ * surface either.
+ *
+ * Agents file (AGENTS_FILE): htpasswd-style lines "name:hash", '#'
+ * comments, where hash is a crypt(3) string from libxcrypt (yescrypt "$y$"
+ * by default; sha512-crypt "$6$", bcrypt "$2b$" and the other non-legacy
+ * methods verify too).  Legacy methods (DES, MD5-crypt) are refused:
+ * crypt_checksalt() calls them CRYPT_SALT_METHOD_LEGACY.
+ *
+ * Tokens: base64url(JSON claims) "." base64url(HMAC-SHA256(AGENT_SECRET,
+ * first segment)).  Claims: sub (agent name), kind ("agent" or
+ * "session"), iat, exp, and pwh, a tag of the agent's stored hash, so
+ * changing an agent's password or deleting the agent revokes every token
+ * issued before; session tokens add pk (the PaymentSid the token is for)
+ * and call (its CallSid).  A token is only as long-lived as
+ * its exp: TP_AGENT_TOKEN_TTL_S for a shift, TP_SESSION_TOKEN_TTL_S for a
+ * payment.
+ */
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "twiliopay.h"
+
+#define AGENTS_FILE_MAX (1u << 20)
+#define TOKEN_MAX_LEN   2048
+
+/* ------------------------------------------------------------ names */
+
+bool tp_agent_name_valid(const char *name)
+{
+	size_t i, n;
+
+	if (!name)
+		return false;
+	n = strlen(name);
+	if (n == 0 || n > TP_AGENT_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+		bool alnum =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-' && c != '@')))
+			return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------ agents file */
+
+static tp_rc read_small_file(const char *path, tp_buf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char chunk[4096];
+	ssize_t n;
+	tp_rc rc = TP_OK;
+
+	if (fd < 0)
+		return errno == ENOENT ? TP_ENOTFOUND : TP_EIO;
+	while (rc == TP_OK && (n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = TP_EIO;
+			break;
+		}
+		rc = tp_buf_add(out, chunk, (size_t)n);
+	}
+	close(fd);
+	if (rc == TP_OK && !out->ptr)
+		rc = tp_buf_add(out, "", 0);
+	return rc;
+}
+
+/* Calls fn for each "name:hash" line; stops when fn returns false. */
+typedef bool (*line_fn)(const char *name, size_t nlen, const char *hash, size_t hlen, void *ud);
+
+static void each_line(const char *text, line_fn fn, void *ud)
+{
+	const char *p = text;
+
+	while (*p) {
+		size_t len = strcspn(p, "\n");
+		const char *colon = memchr(p, ':', len);
+		size_t hl;
+		if (len && p[0] != '#' && colon) {
+			hl = len - (size_t)(colon + 1 - p);
+			while (hl && (colon[hl] == '\r' || colon[hl] == ' '))
+				hl--;
+			if (!fn(p, (size_t)(colon - p), colon + 1, hl, ud))
+				return;
+		}
+		p += len + (p[len] == '\n');
+	}
+}
+
+typedef struct find_ctx {
+	const char *name;
+	char *hash;
+} find_ctx;
+
+static bool find_line(const char *name, size_t nlen, const char *hash, size_t hlen, void *ud)
+{
+	find_ctx *f = ud;
+
+	if (strlen(f->name) != nlen || memcmp(f->name, name, nlen) != 0)
+		return true;
+	f->hash = tp_xstrndup(hash, hlen);
+	return false;
+}
+
+tp_agent_rc tp_agent_lookup(const char *file, const char *name, char **hash)
+{
+	tp_buf text;
+	find_ctx f = {name, NULL};
+	tp_rc rc;
+
+	*hash = NULL;
+	if (!file || !*file)
+		return TP_AGENT_FILE_ERROR;
+	tp_buf_init(&text, AGENTS_FILE_MAX);
+	rc = read_small_file(file, &text);
+	if (rc != TP_OK) {
+		tp_buf_free(&text);
+		return TP_AGENT_FILE_ERROR;
+	}
+	if (tp_agent_name_valid(name))
+		each_line(tp_buf_str(&text), find_line, &f);
+	tp_buf_free(&text);
+	if (!f.hash)
+		return TP_AGENT_UNKNOWN;
+	*hash = f.hash;
+	return TP_AGENT_OK;
+}
+
+void tp_agent_hash_tag(const char *hash, char out[TP_AGENT_TAG_LEN + 1])
+{
+	unsigned char md[32];
+	unsigned int n = sizeof md;
+
+	if (!EVP_Digest(hash, strlen(hash), md, &n, EVP_sha256(), NULL))
+		abort();
+	tp_hex(md, TP_AGENT_TAG_LEN / 2, out);
+}
+
+/* crypt_rn into a heap crypt_data (it is ~32 KiB); true when the
+ * phrase hashes to `setting`'s full hash. */
+static bool crypt_matches(const char *password, const char *setting)
+{
+	struct crypt_data *cd = tp_xcalloc(1, sizeof *cd);
+	const char *h = crypt_rn(password, setting, cd, (int)sizeof *cd);
+	/* crypt_rn returns NULL, or a string starting with '*', on failure;
+	 * a failure string can never equal a stored hash. */
+	bool ok = h && h[0] != '*' && tp_ct_streq(h, setting);
+	OPENSSL_cleanse(cd, sizeof *cd);
+	free(cd);
+	return ok;
+}
+
+/* A hash to burn the same time on when the agent does not exist, so the
+ * answer time does not say which names are agents. */
+static const char *dummy_hash(void)
+{
+	static char *dummy;
+
+	if (!dummy) {
+		char pw[33];
+		unsigned char r[16];
+		tp_random_bytes(r, sizeof r);
+		tp_hex(r, sizeof r, pw);
+		if (tp_agent_hash_password(pw, &dummy) != TP_OK)
+			dummy = tp_xstrdup("*");
+	}
+	return dummy;
+}
+
+tp_agent_rc tp_agent_check_password(const char *file, const char *name, const char *password,
+                                    char tag[TP_AGENT_TAG_LEN + 1])
+{
+	char *hash = NULL;
+	tp_agent_rc rc;
+	bool ok;
+
+	tag[0] = '\0';
+	rc = tp_agent_lookup(file, name, &hash);
+	if (rc == TP_AGENT_FILE_ERROR)
+		return rc;
+	if (!password || strlen(password) > TP_AGENT_PASSWORD_MAX) {
+		free(hash);
+		return rc == TP_AGENT_OK ? TP_AGENT_BAD_PASSWORD : rc;
+	}
+	if (rc == TP_AGENT_UNKNOWN || crypt_checksalt(hash) != CRYPT_SALT_OK) {
+		if (rc == TP_AGENT_OK)
+			tp_log_kv(TP_LOG_ERROR,
+			          "agent has an unusable password hash (legacy method?)", "agent",
+			          name);
+		crypt_matches(password, dummy_hash());
+		free(hash);
+		return rc == TP_AGENT_OK ? TP_AGENT_BAD_PASSWORD : rc;
+	}
+	ok = crypt_matches(password, hash);
+	if (ok)
+		tp_agent_hash_tag(hash, tag);
+	free(hash);
+	return ok ? TP_AGENT_OK : TP_AGENT_BAD_PASSWORD;
+}
+
+tp_rc tp_agent_hash_password(const char *password, char **hash)
+{
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd;
+	const char *h;
+	tp_rc rc = TP_EINVAL;
+
+	*hash = NULL;
+	if (!password || !*password || strlen(password) > TP_AGENT_PASSWORD_MAX)
+		return TP_EINVAL;
+	/* "$y$" with count 0: yescrypt at libxcrypt's default cost; the
+	 * salt comes from the OS random source (NULL rbytes). */
+	if (!crypt_gensalt_rn("$y$", 0, NULL, 0, setting, (int)sizeof setting))
+		return TP_EIO;
+	cd = tp_xcalloc(1, sizeof *cd);
+	h = crypt_rn(password, setting, cd, (int)sizeof *cd);
+	if (h && h[0] != '*') {
+		*hash = tp_xstrdup(h);
+		rc = TP_OK;
+	}
+	OPENSSL_cleanse(cd, sizeof *cd);
+	free(cd);
+	return rc;
+}
+
+tp_rc tp_agents_file_set(const char *file, const char *name, const char *hash)
+{
+	tp_buf text, out, tmp;
+	tp_rc rc;
+	const char *p;
+	bool found = false;
+	struct stat st;
+	mode_t mode = 0600;
+	int fd = -1;
+
+	if (!tp_agent_name_valid(name) || (hash && (strchr(hash, '\n') || strchr(hash, ':') ||
+	                                            crypt_checksalt(hash) != CRYPT_SALT_OK)))
+		return TP_EINVAL;
+	tp_buf_init(&text, AGENTS_FILE_MAX);
+	tp_buf_init(&out, AGENTS_FILE_MAX + 4096);
+	tp_buf_init(&tmp, 4096);
+	rc = read_small_file(file, &text);
+	if (rc == TP_ENOTFOUND) {
+		tp_buf_adds(&out,
+		            "# twiliopay agents: name:crypt-hash, managed with twiliopay-agent\n");
+		rc = TP_OK;
+	} else if (rc != TP_OK) {
+		goto out;
+	} else if (stat(file, &st) == 0) {
+		mode = st.st_mode & 0777; /* keep the operator's group/mode */
+	}
+	/* Copy every line but the agent's own; comments stay. */
+	for (p = tp_buf_str(&text); *p;) {
+		size_t len = strcspn(p, "\n");
+		const char *colon = memchr(p, ':', len);
+		bool mine = p[0] != '#' && colon && (size_t)(colon - p) == strlen(name) &&
+		            memcmp(p, name, strlen(name)) == 0;
+		if (mine && hash && !found)
+			tp_buf_addf(&out, "%s:%s\n", name, hash);
+		if (mine)
+			found = true;
+		else if (len) {
+			tp_buf_add(&out, p, len);
+			tp_buf_addc(&out, '\n');
+		}
+		p += len + (p[len] == '\n');
+	}
+	if (!found && hash)
+		tp_buf_addf(&out, "%s:%s\n", name, hash);
+	if (!found && !hash) {
+		rc = TP_ENOTFOUND;
+		goto out;
+	}
+	if (!out.ptr) {
+		rc = TP_ETOOBIG;
+		goto out;
+	}
+	/* Atomic replace: a reader sees the old file or the new one. */
+	tp_buf_addf(&tmp, "%s.tmp.%ld", file, (long)getpid());
+	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		rc = TP_EIO;
+		goto out;
+	}
+	if (fchmod(fd, mode) != 0 || write(fd, out.ptr, out.len) != (ssize_t)out.len ||
+	    fsync(fd) != 0) {
+		rc = TP_EIO;
+		close(fd);
+		unlink(tmp.ptr);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp.ptr, file) != 0) {
+		unlink(tmp.ptr);
+		rc = TP_EIO;
+	}
+out:
+	tp_buf_free(&text);
+	tp_buf_free(&out);
+	tp_buf_free(&tmp);
+	return rc;
+}
+
+typedef struct list_ctx {
+	tp_buf *out;
+} list_ctx;
+
+static bool list_line(const char *name, size_t nlen, const char *hash, size_t hlen, void *ud)
+{
+	list_ctx *l = ud;
+
+	(void)hash;
+	(void)hlen;
+	tp_buf_add(l->out, name, nlen);
+	tp_buf_addc(l->out, '\n');
+	return true;
+}
+
+tp_rc tp_agents_file_list(const char *file, tp_buf *names)
+{
+	tp_buf text;
+	list_ctx l = {names};
+	tp_rc rc;
+
+	tp_buf_init(&text, AGENTS_FILE_MAX);
+	rc = read_small_file(file, &text);
+	if (rc == TP_OK)
+		each_line(tp_buf_str(&text), list_line, &l);
+	tp_buf_free(&text);
+	return rc;
+}
+
+/* ------------------------------------------------------------ tokens */
+
+tp_rc tp_token_issue(tp_buf *out, const char *secret, const cJSON *claims)
+{
+	unsigned char mac[32];
+	size_t start = out->len;
+	char *s;
+	tp_rc rc;
+
+	if (!secret || !*secret || !cJSON_IsObject(claims))
+		return TP_EINVAL;
+	s = cJSON_PrintUnformatted(claims);
+	rc = tp_b64url_encode(out, s, strlen(s));
+	free(s);
+	if (rc != TP_OK)
+		return rc;
+	tp_hmac_sha256(secret, out->ptr + start, out->len - start, mac);
+	rc = tp_buf_addc(out, '.');
+	return rc == TP_OK ? tp_b64url_encode(out, mac, sizeof mac) : rc;
+}
+
+static const char *const token_rc_names[] = {
+    [TP_TOKEN_OK] = "ok",
+    [TP_TOKEN_MISSING] = "no token",
+    [TP_TOKEN_MALFORMED] = "the token is malformed",
+    [TP_TOKEN_BAD_SIGNATURE] = "the token's signature is wrong",
+    [TP_TOKEN_EXPIRED] = "the token has expired",
+    [TP_TOKEN_WRONG_KIND] = "the token is of the wrong kind",
+};
+
+const char *tp_token_rc_str(tp_token_rc rc)
+{
+	if ((unsigned)rc >= sizeof token_rc_names / sizeof token_rc_names[0])
+		return "?";
+	return token_rc_names[rc];
+}
+
+tp_token_rc tp_token_verify(const char *token, const char *secret, const char *kind, time_t now,
+                            cJSON **claims)
+{
+	const char *dot;
+	unsigned char mac[32];
+	tp_buf got, raw;
+	cJSON *c = NULL;
+	const cJSON *k, *sub, *exp, *iat;
+	tp_token_rc rc = TP_TOKEN_MALFORMED;
+
+	*claims = NULL;
+	if (!token || !*token)
+		return TP_TOKEN_MISSING;
+	if (!secret || !*secret || strlen(token) > TOKEN_MAX_LEN)
+		return TP_TOKEN_MALFORMED;
+	dot = strchr(token, '.');
+	if (!dot || strchr(dot + 1, '.'))
+		return TP_TOKEN_MALFORMED;
+	tp_buf_init(&got, 64);
+	tp_buf_init(&raw, TOKEN_MAX_LEN);
+	if (tp_b64url_decode(&got, dot + 1, strlen(dot + 1)) != TP_OK || got.len != sizeof mac)
+		goto out;
+	tp_hmac_sha256(secret, token, (size_t)(dot - token), mac);
+	if (CRYPTO_memcmp(mac, got.ptr, sizeof mac) != 0) {
+		rc = TP_TOKEN_BAD_SIGNATURE;
+		goto out;
+	}
+	/* Only a token we signed gets parsed. */
+	if (tp_b64url_decode(&raw, token, (size_t)(dot - token)) != TP_OK || !raw.ptr)
+		goto out;
+	c = cJSON_ParseWithLength(raw.ptr, raw.len);
+	k = cJSON_GetObjectItemCaseSensitive(c, "kind");
+	sub = cJSON_GetObjectItemCaseSensitive(c, "sub");
+	exp = cJSON_GetObjectItemCaseSensitive(c, "exp");
+	iat = cJSON_GetObjectItemCaseSensitive(c, "iat");
+	if (!cJSON_IsObject(c) || !cJSON_IsString(k) || !cJSON_IsString(sub) ||
+	    !cJSON_IsNumber(exp) || !cJSON_IsNumber(iat))
+		goto out;
+	if (!tp_str_eq(k->valuestring, kind)) {
+		rc = TP_TOKEN_WRONG_KIND;
+		goto out;
+	}
+	if (exp->valuedouble <= (double)now) {
+		rc = TP_TOKEN_EXPIRED;
+		goto out;
+	}
+	rc = TP_TOKEN_OK;
+out:
+	tp_buf_free(&got);
+	tp_buf_free(&raw);
+	if (rc == TP_TOKEN_OK)
+		*claims = c;
+	else
+		cJSON_Delete(c);
+	return rc;
+}
+
+const char *tp_claim_str(const cJSON *claims, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(claims, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+tp_rc tp_agent_token_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
+                           time_t now, long ttl_s)
+{
+	cJSON *c = cJSON_CreateObject();
+	tp_rc rc;
+
+	cJSON_AddStringToObject(c, "sub", agent);
+	cJSON_AddStringToObject(c, "kind", "agent");
+	cJSON_AddNumberToObject(c, "iat", (double)now);
+	cJSON_AddNumberToObject(c, "exp", (double)(now + ttl_s));
+	cJSON_AddStringToObject(c, "pwh", tag);
+	rc = tp_token_issue(out, secret, c);
+	cJSON_Delete(c);
+	return rc;
+}
+
+tp_rc tp_session_token_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
+                             const char *payment_sid, const char *call_sid, time_t now, long ttl_s)
+{
+	cJSON *c = cJSON_CreateObject();
+	tp_rc rc;
+
+	cJSON_AddStringToObject(c, "sub", agent);
+	cJSON_AddStringToObject(c, "kind", "session");
+	cJSON_AddStringToObject(c, "pk", payment_sid);
+	cJSON_AddStringToObject(c, "call", call_sid);
+	cJSON_AddStringToObject(c, "pwh", tag);
+	cJSON_AddNumberToObject(c, "iat", (double)now);
+	cJSON_AddNumberToObject(c, "exp", (double)(now + ttl_s));
+	rc = tp_token_issue(out, secret, c);
+	cJSON_Delete(c);
+	return rc;
+}
+
+/* ------------------------------------------------------------ authorize */
+
+static const char *bearer_of(const char *h)
+{
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return h;
+}
+
+static void unauthorized(tp_resp *resp, const char *code, const char *why)
+{
+	tp_resp_header(resp, "WWW-Authenticate", "Bearer realm=\"twiliopay-agent\"");
+	tp_reply_error(resp, TP_S_UNAUTHORIZED, code, "%s", why);
+}
+
+bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
+{
+	/* One request at a time per worker: the subject lives here until
+	 * the next request replaces it. */
+	static char subject[TP_AGENT_NAME_MAX + 1];
+	const char *tok = bearer_of(req->h_authorization);
+	cJSON *claims = NULL;
+	char *hash = NULL;
+	char tag[TP_AGENT_TAG_LEN + 1];
+	const char *sub, *pwh;
+	tp_token_rc trc;
+	tp_agent_rc arc;
+	bool ok = false;
+
+	if (!cfg->agent_secret || !cfg->agents_file) {
+		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "not_configured",
+		               "agent authentication is not configured: set %s%s%s",
+		               cfg->agent_secret ? "" : "AGENT_SECRET",
+		               !cfg->agent_secret && !cfg->agents_file ? " and " : "",
+		               cfg->agents_file ? "" : "AGENTS_FILE");
+		return false;
+	}
+	if (!tok) {
+		unauthorized(resp, "unauthorized",
+		             "this endpoint needs Authorization: Bearer <agent token> from "
+		             "POST /aap/login");
+		return false;
+	}
+	trc = tp_token_verify(tok, cfg->agent_secret, "agent", time(NULL), &claims);
+	if (trc != TP_TOKEN_OK) {
+		tp_resp_log(resp, "auth", tp_token_rc_str(trc));
+		unauthorized(resp, trc == TP_TOKEN_EXPIRED ? "token_expired" : "unauthorized",
+		             trc == TP_TOKEN_EXPIRED
+		                 ? "the agent token has expired; log in again"
+		                 : "the agent token is not valid; log in again");
+		return false;
+	}
+	sub = tp_claim_str(claims, "sub");
+	pwh = tp_claim_str(claims, "pwh");
+	if (!tp_agent_name_valid(sub) || !pwh) {
+		unauthorized(resp, "unauthorized", "the agent token is not valid; log in again");
+		goto out;
+	}
+	/* The agent must still exist with the password the token was
+	 * issued for: deleting an agent or changing its password revokes
+	 * its tokens. */
+	arc = tp_agent_lookup(cfg->agents_file, sub, &hash);
+	if (arc == TP_AGENT_FILE_ERROR) {
+		tp_log_kv(TP_LOG_ERROR, "cannot read AGENTS_FILE", "path", cfg->agents_file);
+		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "agents_file",
+		               "the agents file cannot be read (AGENTS_FILE)");
+		goto out;
+	}
+	if (arc == TP_AGENT_OK)
+		tp_agent_hash_tag(hash, tag);
+	if (arc != TP_AGENT_OK || !tp_ct_streq(pwh, tag)) {
+		tp_resp_log(resp, "auth", "revoked");
+		unauthorized(resp, "token_revoked",
+		             "the agent was removed or its password changed; log in again");
+		goto out;
+	}
+	snprintf(subject, sizeof subject, "%s", sub);
+	req->auth_subject = subject;
+	tp_resp_log(resp, "agent", subject);
+	ok = true;
+out:
+	free(hash);
+	cJSON_Delete(claims);
+	return ok;
+}
+
+bool tp_session_authorize_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                                   const char *payment_sid)
+{
+	const char *tok = tp_req_getenv(req, "HTTP_X_SESSION_TOKEN");
+	cJSON *claims = NULL;
+	tp_token_rc trc;
+	bool ok = false;
+
+	if (!tok || !*tok)
+		tok = tp_params_get(&req->body_params, "sessionToken");
+	trc = tp_token_verify(tok, cfg->agent_secret, "session", time(NULL), &claims);
+	if (trc == TP_TOKEN_MISSING) {
+		unauthorized(resp, "session_token_required",
+		             "this endpoint needs the session token from startCapture "
+		             "(X-Session-Token header or sessionToken field)");
+		return false;
+	}
+	if (trc != TP_TOKEN_OK) {
+		tp_resp_log(resp, "session_auth", tp_token_rc_str(trc));
+		tp_reply_error(resp, TP_S_FORBIDDEN, "session_forbidden",
+		               "the session token is not valid for this payment (%s)",
+		               tp_token_rc_str(trc));
+		return false;
+	}
+	/* Scoped to one payment, and to the agent who started it. */
+	if (!tp_str_eq(tp_claim_str(claims, "pk"), payment_sid) ||
+	    !tp_str_eq(tp_claim_str(claims, "sub"), req->auth_subject)) {
+		tp_reply_error(resp, TP_S_FORBIDDEN, "session_forbidden",
+		               "the session token is for another payment or another agent");
+		goto out;
+	}
+	ok = true;
+out:
+	cJSON_Delete(claims);
+	return ok;
+}
+
+int tp_session_token_check(const tp_config *cfg, const char *token, const char *payment_sid)
+{
+	cJSON *claims = NULL;
+	char *hash = NULL;
+	char tag[TP_AGENT_TAG_LEN + 1];
+	const char *sub, *pwh;
+	tp_token_rc trc;
+	tp_agent_rc arc;
+	int status = 403;
+
+	if (!cfg->agent_secret || !cfg->agents_file)
+		return 500;
+	trc = tp_token_verify(token, cfg->agent_secret, "session", time(NULL), &claims);
+	if (trc == TP_TOKEN_MISSING)
+		return 401;
+	if (trc != TP_TOKEN_OK)
+		return 403;
+	sub = tp_claim_str(claims, "sub");
+	pwh = tp_claim_str(claims, "pwh");
+	if (!tp_str_eq(tp_claim_str(claims, "pk"), payment_sid) || !pwh)
+		goto out;
+	arc = tp_agent_lookup(cfg->agents_file, sub, &hash);
+	if (arc == TP_AGENT_FILE_ERROR) {
+		status = 500;
+		goto out;
+	}
+	if (arc == TP_AGENT_OK) {
+		tp_agent_hash_tag(hash, tag);
+		if (tp_ct_streq(pwh, tag))
+			status = 200;
+	}
+out:
+	free(hash);
+	cJSON_Delete(claims);
+	return status;
+}

@@ -1,0 +1,258 @@
+/*
+ * paysession.c - the I/O around the capture state machine (capture.c):
+ * payMap[PaymentSid] in Sync as the state of record, the Payments
+ * requests the machine asks for, and the live update to the session's
+ * nchan channel.
+ *
+ * payMap item data (compatible with the Node original, which stored the
+ * callback's form fields at top level): Twilio's callback fields merged
+ * over time, masked, plus our state under the reserved key "_session"
+ * (tp_capture_to_json).  12 h TTL, refreshed by every write.
+ *
+ * Concurrency: several workers (and several handlers) write the same
+ * item.  Every write is a read-modify-write with If-Match on the revision
+ * read (Sync "Mutation and Conflict Resolution"); a 412 (54205) means
+ * somebody else wrote first, so the item is read again and the change
+ * recomputed from the new state.  A change that has side effects at
+ * Twilio makes them with idempotency keys derived from the state, so the
+ * recomputation repeats the same request and Twilio acts once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "twiliopay.h"
+
+#define UPDATE_TRIES       10
+#define PUBLISH_TIMEOUT_MS 2000
+
+void tp_iso8601_now(char out[TP_ISO8601_LEN + 1])
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[24];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, TP_ISO8601_LEN + 1, "%.19s.%03uZ", base,
+	         (unsigned)(ts.tv_nsec / 1000000L) % 1000u);
+}
+
+void tp_iso8601_from(time_t t, char out[TP_ISO8601_LEN + 1])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, TP_ISO8601_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+bool tp_paysession_fetch(const tp_config *cfg, const char *payment_sid, cJSON **data,
+                         char revision[TP_REVISION_MAX], tp_twilio_error *err)
+{
+	tp_api_result r;
+	const cJSON *d, *rev;
+	bool ok;
+
+	*data = NULL;
+	if (revision)
+		revision[0] = '\0';
+	ok = tp_sync_item_fetch(cfg, cfg->pay_sync_service_sid, cfg->sync_pay_map_name, payment_sid,
+	                        &r);
+	if (!ok) {
+		*err = r.err;
+		tp_api_result_free(&r);
+		return false;
+	}
+	d = cJSON_GetObjectItemCaseSensitive(r.json, "data");
+	rev = cJSON_GetObjectItemCaseSensitive(r.json, "revision");
+	*data = cJSON_IsObject(d) ? cJSON_Duplicate(d, true) : cJSON_CreateObject();
+	if (revision && cJSON_IsString(rev))
+		snprintf(revision, TP_REVISION_MAX, "%s", rev->valuestring);
+	tp_api_result_free(&r);
+	return true;
+}
+
+bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
+                          void *ctx, tp_paysession_result *out)
+{
+	int tries;
+
+	memset(out, 0, sizeof *out);
+	for (tries = 0; tries < UPDATE_TRIES; tries++) {
+		char rev[TP_REVISION_MAX];
+		cJSON *data = NULL;
+		tp_twilio_error err;
+		tp_api_result w;
+		bool exists = tp_paysession_fetch(cfg, payment_sid, &data, rev, &err);
+		bool ok;
+
+		if (!exists) {
+			if (err.status != 404) {
+				out->err = err;
+				return false;
+			}
+			data = cJSON_CreateObject();
+		}
+		if (fn(data, exists, ctx) == TP_PS_KEEP) {
+			out->data = data;
+			return true;
+		}
+		if (exists)
+			ok = tp_sync_item_update(cfg, cfg->pay_sync_service_sid,
+			                         cfg->sync_pay_map_name, payment_sid, data,
+			                         TP_SYNC_TTL_12H, rev[0] ? rev : NULL, &w);
+		else
+			ok = tp_sync_item_create(cfg, cfg->pay_sync_service_sid,
+			                         cfg->sync_pay_map_name, payment_sid, data,
+			                         TP_SYNC_TTL_12H, &w);
+		if (ok) {
+			tp_api_result_free(&w);
+			out->data = data;
+			out->written = true;
+			return true;
+		}
+		cJSON_Delete(data);
+		/* Lost the race: 412/54205 on update, 409/54208 on create.
+		 * Read again and recompute. */
+		if (w.err.status == 412 || w.err.code == 54205 || w.err.status == 409 ||
+		    w.err.code == 54208) {
+			tp_api_result_free(&w);
+			out->conflicts++;
+			continue;
+		}
+		out->err = w.err;
+		tp_api_result_free(&w);
+		return false;
+	}
+	snprintf(out->err.message, sizeof out->err.message,
+	         "payMap item kept changing under us (%d conflicting writes)", UPDATE_TRIES);
+	out->err.status = 409;
+	return false;
+}
+
+void tp_paysession_store(cJSON *data, tp_capture *c)
+{
+	c->seq++;
+	tp_iso8601_now(c->updated_at);
+	cJSON_DeleteItemFromObjectCaseSensitive(data, TP_SESSION_KEY);
+	cJSON_AddItemToObject(data, TP_SESSION_KEY, tp_capture_to_json(c));
+}
+
+tp_rc tp_paysession_load(const cJSON *data, tp_capture *c)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(data, TP_SESSION_KEY);
+	return s ? tp_capture_from_json(c, s) : TP_ENOTFOUND;
+}
+
+static bool payment_request(const tp_config *cfg, const char *call_sid, const char *payment_sid,
+                            const char *name, const char *value, const char *key,
+                            tp_twilio_error *err)
+{
+	tp_params f;
+	tp_buf cb;
+	tp_api_result r;
+	bool ok;
+
+	tp_params_init(&f);
+	tp_buf_init(&cb, 4096);
+	tp_buf_addf(&cb, "%s/sync/paySyncUpdate", cfg->server_url);
+	tp_params_add(&f, name, value);
+	tp_params_add(&f, "IdempotencyKey", key);
+	tp_params_add(&f, "StatusCallback", tp_buf_str(&cb));
+	ok = tp_payment_update(cfg, call_sid, payment_sid, &f, &r);
+	if (!ok && err)
+		*err = r.err;
+	if (!ok)
+		tp_log_kv(TP_LOG_WARN, "Payments update failed", "payment", payment_sid, name,
+		          value, "key", key, "error", r.err.message);
+	tp_api_result_free(&r);
+	tp_params_free(&f);
+	tp_buf_free(&cb);
+	return ok;
+}
+
+bool tp_paysession_capture(const tp_config *cfg, const tp_capture *c, const char *payment_sid,
+                           const tp_capture_action *act, const char *nonce, tp_twilio_error *err)
+{
+	tp_buf key;
+	bool ok;
+
+	tp_buf_init(&key, 256);
+	tp_capture_action_key(act, payment_sid, nonce, &key);
+	ok = payment_request(cfg, c->call_sid, payment_sid, "Capture", tp_field_name(act->field),
+	                     tp_buf_str(&key), err);
+	tp_buf_free(&key);
+	return ok;
+}
+
+bool tp_paysession_status(const tp_config *cfg, const tp_capture *c, const char *payment_sid,
+                          const char *status, tp_twilio_error *err)
+{
+	char key[128];
+
+	/* One complete per step (after a reset the session is a different
+	 * one to complete); one cancel ever. */
+	if (strcmp(status, "complete") == 0)
+		snprintf(key, sizeof key, "%s-complete-s%u", payment_sid, c->step);
+	else
+		snprintf(key, sizeof key, "%s-%s", payment_sid, status);
+	return payment_request(cfg, c->call_sid, payment_sid, "Status", status, key, err);
+}
+
+bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const cJSON *view)
+{
+	tp_buf url;
+	char *body = cJSON_PrintUnformatted(view);
+	tp_http_resp r;
+	tp_http_rc rc;
+	bool ok;
+
+	if (!cfg->nchan_publish_url && !cfg->nchan_publish_socket) {
+		free(body);
+		return false;
+	}
+	tp_buf_init(&url, 4096);
+	tp_buf_adds(&url, cfg->nchan_publish_url ? cfg->nchan_publish_url : "http://localhost/pub");
+	tp_api_add_segment(&url, payment_sid);
+	{
+		tp_http_req rq = {
+		    .method = "POST",
+		    .url = tp_buf_str(&url),
+		    .content_type = "application/json",
+		    .body = body,
+		    .body_len = strlen(body),
+		    .timeout_ms = PUBLISH_TIMEOUT_MS,
+		    .unix_socket = cfg->nchan_publish_socket,
+		};
+		rc = tp_http_do(&rq, &r);
+	}
+	/* nchan answers 201 (delivered to subscribers) or 202 (queued). */
+	ok = rc == TP_HTTP_OK && r.status >= 200 && r.status < 300;
+	if (!ok) {
+		char st[16];
+		snprintf(st, sizeof st, "%ld", r.status);
+		tp_log_kv(TP_LOG_WARN, "live update not published", "payment", payment_sid,
+		          "status", st, "error", rc == TP_HTTP_OK ? "" : tp_http_rc_str(rc),
+		          "socket", cfg->nchan_publish_socket);
+	}
+	tp_http_resp_free(&r);
+	tp_buf_free(&url);
+	free(body);
+	return ok;
+}
+
+bool tp_paysession_publish_state(const tp_config *cfg, const char *payment_sid, const cJSON *data)
+{
+	tp_capture c;
+	cJSON *view;
+	bool ok;
+
+	if (tp_paysession_load(data, &c) != TP_OK)
+		return false;
+	view = tp_capture_view(&c, data, payment_sid);
+	ok = tp_paysession_publish(cfg, payment_sid, view);
+	cJSON_Delete(view);
+	return ok;
+}
