@@ -1,0 +1,364 @@
+/* Unit tests for lib/agent.c: the agents file, password hashes, agent and
+ * session tokens, and the authorisation steps built on them. */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#define SECRET "unit-agent-secret-0000000000000000000000"
+#define PK     "PK0123456789abcdef0123456789abcdef"
+#define PK2    "PKffffffffffffffffffffffffffffffff"
+#define CA     "CA0123456789abcdef0123456789abcdef"
+
+static char dir[64];
+static char file[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/tp-agent-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(file, sizeof file, "%s/agents", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char tmp[160];
+	(void)state;
+	unlink(file);
+	snprintf(tmp, sizeof tmp, "%s/legacy", dir);
+	unlink(tmp);
+	rmdir(dir);
+	return 0;
+}
+
+static void set_agent(const char *name, const char *password)
+{
+	char *hash = NULL;
+	assert_int_equal(tp_agent_hash_password(password, &hash), TP_OK);
+	assert_true(tp_str_prefix(hash, "$y$"));
+	assert_int_equal(tp_agents_file_set(file, name, hash), TP_OK);
+	free(hash);
+}
+
+static void test_names(void **state)
+{
+	static const struct {
+		int line;
+		const char *name;
+		bool ok;
+	} rows[] = {
+	    {__LINE__, "agent", true},
+	    {__LINE__, "jane.doe@example.com", true},
+	    {__LINE__, "a_b-c.d", true},
+	    {__LINE__, "7", true},
+	    {__LINE__, "", false},
+	    {__LINE__, ".hidden", false},
+	    {__LINE__, "-x", false},
+	    {__LINE__, "a:b", false}, /* the file's separator */
+	    {__LINE__, "a b", false},
+	    {__LINE__, "a\nb", false},
+	    {__LINE__, "x1234567890123456789012345678901234567890123456789012345678901234", false},
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < N_ELEMS(rows); i++)
+		if (tp_agent_name_valid(rows[i].name) != rows[i].ok)
+			ROW_FAIL(rows[i].line, "\"%s\" should be %s\n", rows[i].name,
+			         rows[i].ok ? "valid" : "invalid");
+	assert_false(tp_agent_name_valid(NULL));
+}
+
+static void test_password_file(void **state)
+{
+	char tag[TP_AGENT_TAG_LEN + 1], tag2[TP_AGENT_TAG_LEN + 1];
+	char *hash = NULL;
+	tp_buf names;
+	struct stat st;
+	(void)state;
+
+	assert_int_equal(tp_agent_check_password(file, "alice", "pw", tag), TP_AGENT_FILE_ERROR);
+	set_agent("alice", "correct horse battery staple");
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	set_agent("bob", "hunter2hunter2");
+	assert_int_equal(
+	    tp_agent_check_password(file, "alice", "correct horse battery staple", tag),
+	    TP_AGENT_OK);
+	assert_int_equal(strlen(tag), TP_AGENT_TAG_LEN);
+	assert_int_equal(tp_agent_check_password(file, "alice", "hunter2hunter2", tag2),
+	                 TP_AGENT_BAD_PASSWORD);
+	assert_string_equal(tag2, "");
+	assert_int_equal(tp_agent_check_password(file, "carol", "x", tag2), TP_AGENT_UNKNOWN);
+	assert_int_equal(tp_agent_check_password(file, "alice", "", tag2), TP_AGENT_BAD_PASSWORD);
+	assert_int_equal(tp_agent_check_password(file, "bob", "hunter2hunter2", tag2), TP_AGENT_OK);
+	assert_string_not_equal(tag, tag2);
+
+	/* A new password changes the tag; the mode chosen by the operator
+	 * is kept. */
+	assert_int_equal(chmod(file, 0640), 0);
+	set_agent("alice", "new password");
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(tp_agent_check_password(file, "alice", "new password", tag2), TP_AGENT_OK);
+	assert_string_not_equal(tag, tag2);
+	assert_int_equal(
+	    tp_agent_check_password(file, "alice", "correct horse battery staple", tag2),
+	    TP_AGENT_BAD_PASSWORD);
+
+	tp_buf_init(&names, 4096);
+	assert_int_equal(tp_agents_file_list(file, &names), TP_OK);
+	assert_string_equal(names.ptr, "alice\nbob\n");
+	assert_int_equal(tp_agents_file_set(file, "bob", NULL), TP_OK);
+	assert_int_equal(tp_agents_file_set(file, "bob", NULL), TP_ENOTFOUND);
+	assert_int_equal(tp_agent_lookup(file, "bob", &hash), TP_AGENT_UNKNOWN);
+	assert_null(hash);
+	tp_buf_reset(&names);
+	assert_int_equal(tp_agents_file_list(file, &names), TP_OK);
+	assert_string_equal(names.ptr, "alice\n");
+	tp_buf_free(&names);
+
+	/* Refused: bad names, hashes that would break the file, legacy
+	 * methods. */
+	assert_int_equal(tp_agents_file_set(file, "a:b", "$y$x"), TP_EINVAL);
+	assert_int_equal(tp_agents_file_set(file, "dave", "$y$j9T$a\nmallory:x"), TP_EINVAL);
+	assert_int_equal(tp_agents_file_set(file, "dave", "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/"),
+	                 TP_EINVAL);
+	assert_int_equal(tp_agent_hash_password("", &hash), TP_EINVAL);
+}
+
+static void test_legacy_hash_refused(void **state)
+{
+	char legacy[160], tag[TP_AGENT_TAG_LEN + 1];
+	FILE *f;
+	(void)state;
+
+	/* MD5-crypt of "password": a legacy method, refused even when the
+	 * password is right. */
+	snprintf(legacy, sizeof legacy, "%s/legacy", dir);
+	f = fopen(legacy, "w");
+	assert_non_null(f);
+	fputs("# comment\n\nold:$1$saltsalt$qjXMvbEw8oaL.CzflDugX/\n", f);
+	fclose(f);
+	assert_int_equal(tp_agent_check_password(legacy, "old", "password", tag),
+	                 TP_AGENT_BAD_PASSWORD);
+}
+
+static void test_tokens(void **state)
+{
+	tp_buf t, bad;
+	cJSON *c = NULL;
+	time_t now = 1800000000;
+	(void)state;
+
+	tp_buf_init(&t, 4096);
+	tp_buf_init(&bad, 4096);
+	assert_int_equal(tp_agent_token_issue(&t, SECRET, "alice", "0123456789abcdef", now, 600),
+	                 TP_OK);
+	assert_int_equal(tp_token_verify(t.ptr, SECRET, "agent", now, &c), TP_TOKEN_OK);
+	assert_string_equal(tp_claim_str(c, "sub"), "alice");
+	assert_string_equal(tp_claim_str(c, "pwh"), "0123456789abcdef");
+	cJSON_Delete(c);
+	assert_int_equal(tp_token_verify(t.ptr, SECRET, "agent", now + 599, &c), TP_TOKEN_OK);
+	cJSON_Delete(c);
+	assert_int_equal(tp_token_verify(t.ptr, SECRET, "agent", now + 600, &c), TP_TOKEN_EXPIRED);
+	assert_null(c);
+	assert_int_equal(tp_token_verify(t.ptr, SECRET, "session", now, &c), TP_TOKEN_WRONG_KIND);
+	assert_int_equal(
+	    tp_token_verify(t.ptr, "another-secret-00000000000000000", "agent", now, &c),
+	    TP_TOKEN_BAD_SIGNATURE);
+	assert_int_equal(tp_token_verify(NULL, SECRET, "agent", now, &c), TP_TOKEN_MISSING);
+	assert_int_equal(tp_token_verify("", SECRET, "agent", now, &c), TP_TOKEN_MISSING);
+	assert_int_equal(tp_token_verify("abc", SECRET, "agent", now, &c), TP_TOKEN_MALFORMED);
+	assert_int_equal(tp_token_verify("a.b.c", SECRET, "agent", now, &c), TP_TOKEN_MALFORMED);
+	/* A changed claim breaks the MAC. */
+	tp_buf_adds(&bad, t.ptr);
+	bad.ptr[3] = bad.ptr[3] == 'a' ? 'b' : 'a';
+	assert_int_equal(tp_token_verify(bad.ptr, SECRET, "agent", now, &c),
+	                 TP_TOKEN_BAD_SIGNATURE);
+
+	tp_buf_reset(&t);
+	assert_int_equal(
+	    tp_session_token_issue(&t, SECRET, "alice", "0123456789abcdef", PK, CA, now, 600),
+	    TP_OK);
+	assert_int_equal(tp_token_verify(t.ptr, SECRET, "session", now, &c), TP_TOKEN_OK);
+	assert_string_equal(tp_claim_str(c, "pk"), PK);
+	assert_string_equal(tp_claim_str(c, "call"), CA);
+	cJSON_Delete(c);
+	assert_int_equal(tp_token_verify(t.ptr, SECRET, "agent", now, &c), TP_TOKEN_WRONG_KIND);
+	tp_buf_free(&t);
+	tp_buf_free(&bad);
+}
+
+static tp_config cfg_for(const char *agents)
+{
+	tp_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.agent_secret = (char *)SECRET;
+	cfg.agents_file = (char *)agents;
+	cfg.server_url = (char *)"https://pay.example.com";
+	cfg.max_body_bytes = 65536;
+	return cfg;
+}
+
+static void test_session_token_check(void **state)
+{
+	char tag[TP_AGENT_TAG_LEN + 1];
+	tp_config cfg = cfg_for(file);
+	tp_buf t;
+	(void)state;
+
+	set_agent("erin", "erin's password");
+	assert_int_equal(tp_agent_check_password(file, "erin", "erin's password", tag),
+	                 TP_AGENT_OK);
+	tp_buf_init(&t, 4096);
+	assert_int_equal(tp_session_token_issue(&t, SECRET, "erin", tag, PK, CA, time(NULL), 600),
+	                 TP_OK);
+	assert_int_equal(tp_session_token_check(&cfg, t.ptr, PK), 200);
+	assert_int_equal(tp_session_token_check(&cfg, t.ptr, PK2), 403);
+	assert_int_equal(tp_session_token_check(&cfg, NULL, PK), 401);
+	assert_int_equal(tp_session_token_check(&cfg, "x.y", PK), 403);
+	/* Password changed: every session token of erin's is revoked. */
+	set_agent("erin", "erin's new password");
+	assert_int_equal(tp_session_token_check(&cfg, t.ptr, PK), 403);
+	cfg.agents_file = (char *)"/nonexistent/agents";
+	assert_int_equal(tp_session_token_check(&cfg, t.ptr, PK), 500);
+	tp_buf_free(&t);
+}
+
+/* A handler that reports who it was called for, behind the real
+ * pipeline, so the authorisation steps run as in production. */
+static void whoami(const tp_req *req, tp_resp *resp, const tp_config *cfg)
+{
+	const char *pk = tp_req_param(req, "paymentSid");
+	if (pk && !tp_session_authorize_or_reply(req, resp, cfg, pk))
+		return;
+	tp_reply_text(resp, 200, req->auth_subject);
+}
+
+static const tp_handler who = {
+    .name = "whoami",
+    .fn = whoami,
+    .flags = TP_H_ALLOW_GET,
+    .authorize = tp_agent_authorize,
+};
+
+static void run(const tp_config *cfg, const char *auth, const char *session, const char *query,
+                tp_buf *out)
+{
+	tp_buf a, s, q;
+	const char *env[8];
+	size_t n = 0;
+
+	tp_buf_init(&a, 4096);
+	tp_buf_init(&s, 4096);
+	tp_buf_init(&q, 4096);
+	env[n++] = "REQUEST_METHOD=GET";
+	env[n++] = "DOCUMENT_URI=/aap/whoami";
+	if (auth) {
+		tp_buf_addf(&a, "HTTP_AUTHORIZATION=%s", auth);
+		env[n++] = a.ptr;
+	}
+	if (session) {
+		tp_buf_addf(&s, "HTTP_X_SESSION_TOKEN=%s", session);
+		env[n++] = s.ptr;
+	}
+	if (query) {
+		tp_buf_addf(&q, "QUERY_STRING=%s", query);
+		env[n++] = q.ptr;
+	}
+	env[n] = NULL;
+	tp_buf_reset(out);
+	tp_process_cgi(&who, cfg, env, "", 0, out);
+	tp_buf_free(&a);
+	tp_buf_free(&s);
+	tp_buf_free(&q);
+}
+
+static void test_authorize(void **state)
+{
+	char tag[TP_AGENT_TAG_LEN + 1];
+	tp_config cfg = cfg_for(file);
+	tp_buf tok, stok, other, h, out;
+	(void)state;
+
+	tp_log_set_level(TP_LOG_ERROR);
+	set_agent("frank", "frank's password");
+	set_agent("gina", "gina's password");
+	assert_int_equal(tp_agent_check_password(file, "frank", "frank's password", tag),
+	                 TP_AGENT_OK);
+	tp_buf_init(&tok, 4096);
+	tp_buf_init(&stok, 4096);
+	tp_buf_init(&other, 4096);
+	tp_buf_init(&h, 4096);
+	tp_buf_init(&out, 65536);
+	tp_agent_token_issue(&tok, SECRET, "frank", tag, time(NULL), 600);
+	tp_session_token_issue(&stok, SECRET, "frank", tag, PK, CA, time(NULL), 600);
+	tp_buf_addf(&h, "Bearer %s", tok.ptr);
+
+	run(&cfg, h.ptr, NULL, NULL, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 200"));
+	assert_non_null(strstr(out.ptr, "\r\n\r\nfrank"));
+
+	run(&cfg, NULL, NULL, NULL, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 401"));
+	assert_non_null(strstr(out.ptr, "WWW-Authenticate: Bearer"));
+	run(&cfg, "Bearer nonsense", NULL, NULL, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 401"));
+	/* A session token is not an agent token. */
+	tp_buf_reset(&other);
+	tp_buf_addf(&other, "Bearer %s", stok.ptr);
+	run(&cfg, other.ptr, NULL, NULL, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 401"));
+
+	/* Session: right one, none, another payment's, another agent's. */
+	run(&cfg, h.ptr, stok.ptr, "paymentSid=" PK, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 200"));
+	run(&cfg, h.ptr, NULL, "paymentSid=" PK, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 401"));
+	assert_non_null(strstr(out.ptr, "session_token_required"));
+	run(&cfg, h.ptr, stok.ptr, "paymentSid=" PK2, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 403"));
+	{
+		char gtag[TP_AGENT_TAG_LEN + 1];
+		assert_int_equal(tp_agent_check_password(file, "gina", "gina's password", gtag),
+		                 TP_AGENT_OK);
+		tp_buf_reset(&other);
+		tp_session_token_issue(&other, SECRET, "gina", gtag, PK, CA, time(NULL), 600);
+		run(&cfg, h.ptr, other.ptr, "paymentSid=" PK, &out);
+		assert_true(tp_str_prefix(out.ptr, "Status: 403"));
+	}
+
+	/* Revocation: a new password for frank kills his token. */
+	set_agent("frank", "frank's new password");
+	run(&cfg, h.ptr, NULL, NULL, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 401"));
+	assert_non_null(strstr(out.ptr, "token_revoked"));
+
+	/* Not configured: a server error naming the variable, not a 401. */
+	cfg.agents_file = NULL;
+	run(&cfg, h.ptr, NULL, NULL, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 500"));
+	assert_non_null(strstr(out.ptr, "AGENTS_FILE"));
+
+	tp_buf_free(&tok);
+	tp_buf_free(&stok);
+	tp_buf_free(&other);
+	tp_buf_free(&h);
+	tp_buf_free(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_password_file),
+	    cmocka_unit_test(test_legacy_hash_refused),
+	    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_session_token_check),
+	    cmocka_unit_test(test_authorize),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
