@@ -1,0 +1,63 @@
+/*
+ * eventsAuth - nchan's authorisation subrequest for a live-update
+ * subscription (nginx: nchan_authorize_request on /aap/events/<PK>).
+ *
+ * The browser subscribes with EventSource, which cannot send headers, so
+ * the session token travels as ?token= on the subscription URL (nginx
+ * logs $uri only, so it never reaches a log).  nginx hands us:
+ *   NCHAN_CHANNEL_ID  the channel nchan will subscribe to (fastcgi_param
+ *                     from $nchan_channel_id: the authority, not a path
+ *                     we re-parse, which ../ tricks could make differ)
+ *   REQUEST_URI       the subscriber's original request, for the token.
+ * 200 lets nchan subscribe; 401 without a token, 403 with a wrong one.
+ */
+#include <string.h>
+
+#include "twiliopay.h"
+
+static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE", NULL};
+
+static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
+{
+	const char *channel = tp_req_getenv(req, "NCHAN_CHANNEL_ID");
+	const char *q = strchr(req->request_uri, '?');
+	tp_params query;
+	int st;
+
+	tp_params_init(&query);
+	if (!channel || !tp_sid_valid(channel, "PK")) {
+		tp_reply_error(resp, TP_S_FORBIDDEN, "forbidden", "not a payment channel");
+		goto out;
+	}
+	tp_resp_log(resp, "payment", channel);
+	if (q && tp_form_parse(&query, q + 1, strlen(q + 1)) != TP_OK) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "bad_query", "malformed query string");
+		goto out;
+	}
+	st = tp_session_token_check(cfg, tp_params_get(&query, "token"), channel);
+	if (st == 200)
+		tp_reply_json_take(resp, TP_S_OK, cJSON_CreateObject());
+	else if (st == 401)
+		tp_reply_error(resp, TP_S_UNAUTHORIZED, "session_token_required",
+		               "subscribe with ?token=<session token from startCapture>");
+	else if (st == 403)
+		tp_reply_error(resp, TP_S_FORBIDDEN, "session_forbidden",
+		               "the session token is not valid for this payment");
+	else
+		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "agents_file",
+		               "agent authentication is not usable (AGENT_SECRET, AGENTS_FILE)");
+out:
+	tp_params_free(&query);
+}
+
+static const tp_handler handler = {
+    .name = "eventsAuth",
+    .fn = events_auth,
+    .flags = TP_H_GET_ONLY,
+    .need = need,
+};
+
+int main(int argc, char **argv)
+{
+	return tp_serve(argc, argv, &handler);
+}

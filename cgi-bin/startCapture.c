@@ -1,0 +1,489 @@
+/*
+ * startCapture - POST /aap/startCapture: an authenticated agent starts an
+ * agent-assisted Payments session on a live call (twilio-contract.md
+ * sections 3.1 and 11; README "Agent API").
+ *
+ * Input (JSON or form): callSid, or uui / conversationId (looked up in
+ * uuiMap, written by uuiSyncUpdate when the call was answered);
+ * chargeAmount (decimal, 0 to tokenize), currency (ISO 4217, default USD),
+ * paymentMethod (credit-card | ach-debit), tokenType (one-time | reusable,
+ * only with amount 0), description, bankAccountType (ACH), parameters
+ * (a flat JSON object for the connector).
+ *
+ * Then: the call must be in-progress; the Payment is created; the
+ * session state is written to payMap before anything else happens, so
+ * every status callback finds it; Capture is requested for the first
+ * field of the order (from here paySyncUpdate drives the session); the
+ * agent gets a session token scoped to this one payment.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "twiliopay.h"
+
+static const char *const need[] = {
+    "ACCOUNT_SID",          "AUTH_TOKEN",   "SERVER_URL",  "PAYMENT_CONNECTOR",
+    "PAY_SYNC_SERVICE_SID", "AGENT_SECRET", "AGENTS_FILE", NULL,
+};
+
+#define DESCRIPTION_MAX 255
+#define UUI_MAX         128
+#define PARAMETERS_MAX  2048
+#define AMOUNT_LIMIT    1000000 /* major units, exclusive (Payments resource) */
+
+typedef struct start_input {
+	const char *call_sid;
+	const char *uui;
+	char currency[4];
+	int places; /* decimals sent to Twilio */
+	int64_t minor;
+	tp_buf amount; /* ChargeAmount as sent, "" when tokenizing */
+	bool ach;
+	const char *token_type;
+	const char *description;
+	const char *bank_account_type;
+	char *parameters; /* serialised JSON object or NULL */
+} start_input;
+
+static const char *param_any(const tp_req *req, const char *a, const char *b)
+{
+	const char *v = tp_req_param(req, a);
+	if ((!v || !*v) && b)
+		v = tp_req_param(req, b);
+	return v && *v ? v : NULL;
+}
+
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool uui_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+	if (n == 0 || n > UUI_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr("._:@+-", c)))
+			return false;
+	}
+	return true;
+}
+
+/* A flat JSON object of scalars, as Twilio's Parameter wants. */
+static bool parameters_from(const tp_req *req, tp_resp *resp, start_input *in)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(req->json, "parameters");
+	cJSON *parsed = NULL;
+	const cJSON *it;
+	bool ok = true;
+
+	if (!p) {
+		const char *s = tp_req_param(req, "parameters");
+		if (!s || !*s)
+			return true;
+		parsed = cJSON_Parse(s);
+		p = parsed;
+	}
+	if (!cJSON_IsObject(p))
+		ok = false;
+	cJSON_ArrayForEach (it, p) {
+		if (!(cJSON_IsString(it) || cJSON_IsNumber(it) || cJSON_IsBool(it)))
+			ok = false;
+	}
+	if (ok) {
+		in->parameters = cJSON_PrintUnformatted(p);
+		if (strlen(in->parameters) > PARAMETERS_MAX)
+			ok = false;
+	}
+	cJSON_Delete(parsed);
+	if (!ok)
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "parameters must be a flat JSON object of strings, numbers or "
+		               "booleans, at most %d bytes",
+		               PARAMETERS_MAX);
+	return ok;
+}
+
+static bool validate(const tp_req *req, tp_resp *resp, start_input *in)
+{
+	const char *amount = param_any(req, "chargeAmount", "amount");
+	const char *currency = param_any(req, "currency", NULL);
+	const char *method = param_any(req, "paymentMethod", NULL);
+	size_t i;
+	int units;
+
+	in->call_sid = param_any(req, "callSid", NULL);
+	in->uui = param_any(req, "uui", "conversationId");
+	if (!in->call_sid && !in->uui) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "missing_parameter",
+		               "give callSid, or uui (or conversationId) to find the call");
+		return false;
+	}
+	if (in->call_sid && !tp_sid_valid(in->call_sid, "CA")) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "callSid must be a CA SID: CA followed by 32 hex digits");
+		return false;
+	}
+	if (!in->call_sid && !uui_ok(in->uui)) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "uui must be 1-%d of A-Z a-z 0-9 . _ : @ + -", UUI_MAX);
+		return false;
+	}
+
+	/* Currency first: it decides how many decimals the amount may have. */
+	if (!currency)
+		currency = "USD";
+	for (i = 0; i < 3 && currency[i]; i++)
+		in->currency[i] =
+		    (char)(currency[i] >= 'a' && currency[i] <= 'z' ? currency[i] - 'a' + 'A'
+		                                                    : currency[i]);
+	in->currency[i] = '\0';
+	units = strlen(currency) == 3 ? tp_currency_minor_units(in->currency) : -1;
+	if (units < 0) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "currency must be an ISO 4217 code such as USD, EUR or AUD");
+		return false;
+	}
+	in->places = units < 2 ? units : 2;
+	if (!amount) {
+		tp_reply_error(
+		    resp, TP_S_BAD_REQUEST, "missing_parameter",
+		    "chargeAmount is required (0 to tokenize the card without charging)");
+		return false;
+	}
+	if (tp_money_parse(amount, in->places, &in->minor) != TP_OK) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "chargeAmount must be a plain decimal with at most %d decimal "
+		               "place%s for %s, such as 9.99",
+		               in->places, in->places == 1 ? "" : "s", in->currency);
+		return false;
+	}
+	{
+		int64_t limit = AMOUNT_LIMIT;
+		int p;
+		for (p = 0; p < in->places; p++)
+			limit *= 10;
+		if (in->minor >= limit) {
+			tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+			               "chargeAmount must be below 1,000,000");
+			return false;
+		}
+	}
+	if (in->minor > 0)
+		tp_money_format(&in->amount, in->minor, in->places);
+
+	if (!method || strcmp(method, "credit-card") == 0) {
+		in->ach = false;
+	} else if (strcmp(method, "ach-debit") == 0) {
+		in->ach = true;
+	} else {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "paymentMethod must be credit-card or ach-debit");
+		return false;
+	}
+
+	in->token_type = param_any(req, "tokenType", NULL);
+	if (in->token_type && in->minor > 0) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "tokenType applies only when chargeAmount is 0 (tokenizing)");
+		return false;
+	}
+	if (in->minor == 0) {
+		if (!in->token_type)
+			in->token_type = "reusable"; /* Twilio's default */
+		if (strcmp(in->token_type, "one-time") != 0 &&
+		    strcmp(in->token_type, "reusable") != 0) {
+			tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+			               "tokenType must be one-time or reusable");
+			return false;
+		}
+	}
+
+	in->description = param_any(req, "description", NULL);
+	if (in->description &&
+	    (strlen(in->description) > DESCRIPTION_MAX || !printable(in->description))) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "description must be at most %d printable characters",
+		               DESCRIPTION_MAX);
+		return false;
+	}
+
+	in->bank_account_type = param_any(req, "bankAccountType", NULL);
+	if (in->bank_account_type) {
+		if (!in->ach) {
+			/* Twilio error 64017 */
+			tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+			               "bankAccountType applies only to paymentMethod ach-debit");
+			return false;
+		}
+		if (strcmp(in->bank_account_type, "consumer-checking") != 0 &&
+		    strcmp(in->bank_account_type, "consumer-savings") != 0 &&
+		    strcmp(in->bank_account_type, "commercial-checking") != 0) {
+			tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+			               "bankAccountType must be consumer-checking, "
+			               "consumer-savings or commercial-checking");
+			return false;
+		}
+	}
+	return parameters_from(req, resp, in);
+}
+
+/* uuiMap[uui].pstnSid -> call_sid (owned by *holder). */
+static bool resolve_uui(const tp_config *cfg, tp_resp *resp, start_input *in, cJSON **holder)
+{
+	tp_api_result r;
+	const cJSON *d, *pstn;
+
+	if (!tp_sync_item_fetch(cfg, cfg->pay_sync_service_sid, cfg->sync_uui_map_name, in->uui,
+	                        &r)) {
+		if (r.err.status == 404)
+			tp_reply_error(resp, TP_S_NOT_FOUND, "uui_not_found",
+			               "no call is known for UUI %s (uuiMap gets it when the call "
+			               "is answered)",
+			               in->uui);
+		else
+			tp_reply_twilio_error(resp, &r.err, "looking the UUI up in Sync");
+		tp_api_result_free(&r);
+		return false;
+	}
+	d = cJSON_GetObjectItemCaseSensitive(r.json, "data");
+	pstn = cJSON_GetObjectItemCaseSensitive(d, "pstnSid");
+	if (!cJSON_IsString(pstn) || !tp_sid_valid(pstn->valuestring, "CA")) {
+		tp_reply_error(resp, TP_S_BAD_GATEWAY, "uui_malformed",
+		               "uuiMap item %s has no valid pstnSid", in->uui);
+		tp_api_result_free(&r);
+		return false;
+	}
+	*holder = r.json;
+	r.json = NULL;
+	in->call_sid = pstn->valuestring;
+	tp_api_result_free(&r);
+	return true;
+}
+
+static bool create_payment(const tp_config *cfg, tp_resp *resp, const start_input *in, char pk[35])
+{
+	tp_params f;
+	tp_buf cb, key;
+	tp_api_result r;
+	const cJSON *sid;
+	unsigned char nonce[8];
+	char hex[17];
+	bool ok = false;
+
+	tp_params_init(&f);
+	tp_buf_init(&cb, 4096);
+	tp_buf_init(&key, 256);
+	tp_buf_addf(&cb, "%s/sync/paySyncUpdate", cfg->server_url);
+	/* A start is a new intention each time; the key only makes our own
+	 * retries of this one request safe. */
+	tp_random_bytes(nonce, sizeof nonce);
+	tp_hex(nonce, sizeof nonce, hex);
+	tp_buf_addf(&key, "%s-start-%s", in->call_sid, hex);
+	tp_params_add(&f, "IdempotencyKey", tp_buf_str(&key));
+	tp_params_add(&f, "StatusCallback", tp_buf_str(&cb));
+	tp_params_add(&f, "PaymentConnector", cfg->payment_connector);
+	tp_params_add(&f, "PaymentMethod", in->ach ? "ach-debit" : "credit-card");
+	if (in->minor > 0)
+		tp_params_add(&f, "ChargeAmount", tp_buf_str(&in->amount));
+	else
+		tp_params_add(&f, "TokenType", in->token_type);
+	tp_params_add(&f, "Currency", in->currency);
+	if (!in->ach) {
+		tp_params_add(&f, "SecurityCode", cfg->include_cvc ? "true" : "false");
+		tp_params_add(&f, "PostalCode", cfg->include_postal_code ? "true" : "false");
+	} else if (in->bank_account_type) {
+		tp_params_add(&f, "BankAccountType", in->bank_account_type);
+	}
+	if (in->description)
+		tp_params_add(&f, "Description", in->description);
+	if (in->parameters)
+		tp_params_add(&f, "Parameter", in->parameters);
+
+	if (!tp_payment_create(cfg, in->call_sid, &f, &r)) {
+		tp_reply_twilio_error(resp, &r.err, "creating the payment");
+		goto out;
+	}
+	sid = cJSON_GetObjectItemCaseSensitive(r.json, "sid");
+	if (!cJSON_IsString(sid) || !tp_sid_valid(sid->valuestring, "PK")) {
+		tp_reply_error(resp, TP_S_BAD_GATEWAY, "twilio_error",
+		               "Twilio created the payment but returned no valid PK SID");
+		goto out;
+	}
+	snprintf(pk, 35, "%s", sid->valuestring);
+	ok = true;
+out:
+	tp_api_result_free(&r);
+	tp_params_free(&f);
+	tp_buf_free(&cb);
+	tp_buf_free(&key);
+	return ok;
+}
+
+typedef struct start_ctx {
+	const tp_capture *tmpl;
+	bool taken; /* the item already has a session: PK reused?! */
+} start_ctx;
+
+static tp_paysession_decision write_initial(cJSON *data, bool exists, void *vctx)
+{
+	start_ctx *ctx = vctx;
+	tp_capture c = *ctx->tmpl;
+
+	(void)exists;
+	/* Early status callbacks may have created the item already; their
+	 * fields stay, our state joins them. */
+	if (cJSON_GetObjectItemCaseSensitive(data, TP_SESSION_KEY)) {
+		ctx->taken = true;
+		return TP_PS_KEEP;
+	}
+	tp_paysession_store(data, &c);
+	return TP_PS_WRITE;
+}
+
+static tp_paysession_decision mark_request_failed(cJSON *data, bool exists, void *vctx)
+{
+	tp_capture c;
+
+	(void)exists;
+	(void)vctx;
+	/* Only if nothing has moved since: a callback may have proved
+	 * Twilio got the request after all. */
+	if (tp_paysession_load(data, &c) != TP_OK || c.step != 1 || c.status != TP_CAP_CAPTURING ||
+	    c.partial || c.required_known)
+		return TP_PS_KEEP;
+	c.stalled = TP_STALL_REQUEST_FAILED;
+	tp_paysession_store(data, &c);
+	return TP_PS_WRITE;
+}
+
+static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg)
+{
+	start_input in;
+	cJSON *uui_item = NULL, *o, *view;
+	char pk[35], tag[TP_AGENT_TAG_LEN + 1], exp_iso[TP_ISO8601_LEN + 1];
+	char *hash = NULL;
+	tp_capture c;
+	tp_capture_action act;
+	tp_paysession_result res = {0};
+	tp_twilio_error err;
+	start_ctx sctx;
+	tp_buf tok, url;
+	time_t now = time(NULL);
+	const char *warning = NULL;
+
+	memset(&in, 0, sizeof in);
+	tp_buf_init(&in.amount, 64);
+	tp_buf_init(&tok, 4096);
+	tp_buf_init(&url, 8192);
+	if (!validate(req, resp, &in))
+		goto out;
+	if (!in.call_sid && !resolve_uui(cfg, resp, &in, &uui_item))
+		goto out;
+	tp_resp_log(resp, "call", in.call_sid);
+	if (!tp_call_in_progress_or_reply(cfg, resp, in.call_sid))
+		goto out;
+	if (tp_agent_lookup(cfg->agents_file, req->auth_subject, &hash) != TP_AGENT_OK) {
+		tp_reply_error(resp, TP_S_UNAUTHORIZED, "token_revoked",
+		               "the agent no longer exists; log in again");
+		goto out;
+	}
+	tp_agent_hash_tag(hash, tag);
+	if (!create_payment(cfg, resp, &in, pk))
+		goto out;
+	tp_resp_log(resp, "payment", pk);
+
+	{
+		tp_capture_params p = {in.ach,
+		                       cfg->include_cvc,
+		                       cfg->include_postal_code,
+		                       cfg->payment_capture_order,
+		                       req->auth_subject,
+		                       in.call_sid,
+		                       tp_buf_str(&in.amount),
+		                       in.currency,
+		                       in.minor == 0 ? in.token_type : ""};
+		tp_capture_start(&c, &p, &act);
+	}
+	sctx.tmpl = &c;
+	sctx.taken = false;
+	if (!tp_paysession_update(cfg, pk, write_initial, &sctx, &res) || sctx.taken) {
+		/* Without its state the session could not progress: end it at
+		 * Twilio rather than leave the customer keying into nothing. */
+		tp_paysession_status(cfg, &c, pk, "cancel", NULL);
+		tp_log_kv(TP_LOG_ERROR, "session state not written; payment cancelled", "payment",
+		          pk, "error", res.err.message);
+		tp_reply_error(resp, TP_S_BAD_GATEWAY, "sync_error",
+		               "the session could not be recorded in Sync, so the payment was "
+		               "cancelled: %s",
+		               sctx.taken ? "the payment SID is already in use" : res.err.message);
+		goto out;
+	}
+	cJSON_Delete(res.data);
+	res.data = NULL;
+
+	if (!tp_paysession_capture(cfg, &c, pk, &act, NULL, &err)) {
+		tp_paysession_result r2;
+		warning = "the first Capture request failed; re-capture the field or cancel";
+		if (tp_paysession_update(cfg, pk, mark_request_failed, NULL, &r2)) {
+			cJSON_Delete(res.data);
+			res = r2;
+		}
+	}
+	if (!res.data) {
+		tp_twilio_error ferr;
+		if (!tp_paysession_fetch(cfg, pk, &res.data, NULL, &ferr))
+			res.data = NULL;
+	}
+	if (res.data && tp_paysession_load(res.data, &c) == TP_OK)
+		tp_paysession_publish_state(cfg, pk, res.data);
+
+	tp_session_token_issue(&tok, cfg->agent_secret, req->auth_subject, tag, pk, in.call_sid,
+	                       now, TP_SESSION_TOKEN_TTL_S);
+	tp_iso8601_from(now + TP_SESSION_TOKEN_TTL_S, exp_iso);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "paymentSid", pk);
+	cJSON_AddStringToObject(o, "callSid", in.call_sid);
+	cJSON_AddStringToObject(o, "sessionToken", tp_buf_str(&tok));
+	cJSON_AddStringToObject(o, "sessionExpiresAt", exp_iso);
+	tp_buf_addf(&url, "/aap/events/%s?token=", pk);
+	tp_url_encode(&url, tp_buf_str(&tok));
+	cJSON_AddStringToObject(o, "eventsUrl", tp_buf_str(&url));
+	tp_buf_reset(&url);
+	tp_buf_addf(&url, "/aap/session?paymentSid=%s", pk);
+	cJSON_AddStringToObject(o, "stateUrl", tp_buf_str(&url));
+	view = tp_capture_view(&c, res.data ? res.data : o, pk);
+	cJSON_AddItemToObject(o, "state", view);
+	if (warning)
+		cJSON_AddStringToObject(o, "warning", warning);
+	tp_reply_json_take(resp, TP_S_CREATED, o);
+out:
+	cJSON_Delete(res.data);
+	cJSON_Delete(uui_item);
+	free(hash);
+	free(in.parameters);
+	tp_buf_free(&in.amount);
+	tp_buf_free(&tok);
+	tp_buf_free(&url);
+}
+
+static const tp_handler handler = {
+    .name = "startCapture",
+    .fn = start_capture,
+    .authorize = tp_agent_authorize,
+    .need = need,
+    .max_body = 16384,
+};
+
+int main(int argc, char **argv)
+{
+	return tp_serve(argc, argv, &handler);
+}
