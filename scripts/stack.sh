@@ -32,6 +32,9 @@ stack_start() {
   TWILIOPAY_ENV=$(cd "$(dirname "$env")" && pwd)/$(basename "$env")
   mkdir -p "$STACK_RUN/log" "$STACK_RUN/sock"
   "$STACK_TOP/scripts/render-nginx" "$STACK_RUN" "127.0.0.1:$port" "$STACK_BUILD/www"
+  # Live updates: handlers publish to nginx's internal nchan socket.
+  stack_env_set "$TWILIOPAY_ENV" NCHAN_PUBLISH_SOCKET "$STACK_RUN/sock/nchan-pub.sock"
+  stack_agent_setup "$TWILIOPAY_ENV" || return 1
 
   if [[ -x $STACK_BUILD/sim/twilio-sim ]]; then
     "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$simport" --env "$TWILIOPAY_ENV" \
@@ -93,6 +96,29 @@ stack_sync_bootstrap() {
     curl -fsS -o /dev/null -u "$acct:$tok" --data-urlencode "UniqueName=$m" "$api/$sid/Maps" || return 1
   done
   stack_env_set "$env" PAY_SYNC_SERVICE_SID "$sid"
+}
+
+# The sandbox agent "agent": AGENTS_FILE (default RUN_DIR/agents, written
+# into the env file) gets it with a random password, kept in
+# RUN_DIR/agent-password (0600) and exported as STACK_AGENT_USER /
+# STACK_AGENT_PASSWORD for tests.  A password that no longer matches the
+# file is replaced.
+stack_agent_setup() {
+  local env=$1 agents pwfile=$STACK_RUN/agent-password tool=$STACK_BUILD/bin/twiliopay-agent
+  agents=$(sed -n 's/^AGENTS_FILE=//p' "$env" | tail -1)
+  if [[ -z $agents ]]; then
+    agents=$STACK_RUN/agents
+    stack_env_set "$env" AGENTS_FILE "$agents"
+  fi
+  if [[ ! -s $pwfile ]] || ! "$tool" -f "$agents" check agent <"$pwfile" >/dev/null 2>&1; then
+    (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$pwfile")
+    "$tool" -f "$agents" set agent <"$pwfile" 2>>"$STACK_RUN/log/setup.log" || {
+      echo "stack: could not create the sandbox agent in $agents" >&2; return 1; }
+  fi
+  chmod 600 "$pwfile"
+  STACK_AGENT_USER=agent
+  STACK_AGENT_PASSWORD=$(cat "$pwfile")
+  export STACK_AGENT_USER STACK_AGENT_PASSWORD
 }
 
 # SIGHUP every handler supervisor: workers re-read the configuration.
