@@ -93,16 +93,23 @@ static void change_capture(const tp_req *req, tp_resp *resp, const tp_config *cf
 	unsigned char nb[6];
 	char nonce[13];
 
-	if (!tp_paysession_open_or_reply(req, resp, cfg, &pk, &data, &c))
-		return;
 	name = tp_req_param(req, "captureType");
 	if (!name || !*name)
 		name = tp_req_param(req, "field");
 	if (!name || !*name) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "missing_parameter",
 		               "captureType is required (e.g. payment-card-number)");
-		goto out;
+		return;
 	}
+	if (tp_field_from_name(name) == TP_FIELD_NONE) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "captureType must be one of payment-card-number, security-code, "
+		               "expiration-date, postal-code, bank-routing-number, "
+		               "bank-account-number");
+		return;
+	}
+	if (!tp_paysession_open_or_reply(req, resp, cfg, &pk, &data, &c))
+		return;
 	call = tp_req_param(req, "callSid");
 	if (call && *call && !tp_str_eq(call, c.call_sid)) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",

@@ -94,14 +94,14 @@ static void change_status(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	status_ctx ctx;
 	tp_cap_err e;
 
-	if (!tp_paysession_open_or_reply(req, resp, cfg, &pk, &data, &c))
-		return;
 	status = tp_req_param(req, "status");
 	if (!tp_str_eq(status, "complete") && !tp_str_eq(status, "cancel")) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
 		               "status must be complete or cancel");
-		goto out;
+		return;
 	}
+	if (!tp_paysession_open_or_reply(req, resp, cfg, &pk, &data, &c))
+		return;
 	call = tp_req_param(req, "callSid");
 	if (call && *call && !tp_str_eq(call, c.call_sid)) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",

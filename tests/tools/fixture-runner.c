@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "twiliopay.h"
@@ -115,6 +116,38 @@ static const char *env_lookup(const tp_params *env, const char *name)
 	return tp_params_get(env, name);
 }
 
+/* Agent credentials (issue 6):
+ *   {{agent-token:NAME}}            agent token, as POST /aap/login issues
+ *   {{expired-agent-token:NAME}}    the same, expired an hour ago
+ *   {{session-token:NAME:PK:CA}}    session token for one payment
+ * signed with the fixture's AGENT_SECRET for NAME's entry in AGENTS_FILE
+ * (an unknown NAME gets a tag no entry has). */
+static void token_placeholder(tp_buf *out, const char *key, const tp_params *env)
+{
+	const char *secret = env_lookup(env, "AGENT_SECRET");
+	const char *file = env_lookup(env, "AGENTS_FILE");
+	char *args = tp_xstrdup(strchr(key, ':') + 1);
+	char *name = args, *pk = NULL, *ca = NULL, *hash = NULL;
+	char tag[TP_AGENT_TAG_LEN + 1] = "0000000000000000";
+	time_t now = time(NULL);
+
+	if ((pk = strchr(name, ':')) != NULL) {
+		*pk++ = '\0';
+		if ((ca = strchr(pk, ':')) != NULL)
+			*ca++ = '\0';
+	}
+	if (file && tp_agent_lookup(file, name, &hash) == TP_AGENT_OK)
+		tp_agent_hash_tag(hash, tag);
+	if (strncmp(key, "agent-token:", 12) == 0)
+		tp_agent_token_issue(out, secret, name, tag, now, 600);
+	else if (strncmp(key, "expired-agent-token:", 20) == 0)
+		tp_agent_token_issue(out, secret, name, tag, now - 7200, 3600);
+	else if (pk && ca)
+		tp_session_token_issue(out, secret, name, tag, pk, ca, now, 600);
+	free(hash);
+	free(args);
+}
+
 /* Fills {{...}} placeholders other than the signature. */
 static void fill(tp_buf *out, const char *s, const tp_params *env)
 {
@@ -131,6 +164,10 @@ static void fill(tp_buf *out, const char *s, const tp_params *env)
 			if (strncmp(key, "env:", 4) == 0) {
 				const char *v = env_lookup(env, key + 4);
 				tp_buf_adds(out, v ? v : "");
+			} else if (strncmp(key, "agent-token:", 12) == 0 ||
+			           strncmp(key, "expired-agent-token:", 20) == 0 ||
+			           strncmp(key, "session-token:", 14) == 0) {
+				token_placeholder(out, key, env);
 			} else if (strncmp(key, "basic:", 6) == 0) {
 				char *up = tp_xstrdup(key + 6);
 				/* USER:PASS where either may be {env} names */
