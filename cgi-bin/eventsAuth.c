@@ -4,11 +4,13 @@
  *
  * The browser subscribes with EventSource, which cannot send headers, so
  * the session token travels as ?token= on the subscription URL (nginx
- * logs $uri only, so it never reaches a log).  nginx hands us:
- *   NCHAN_CHANNEL_ID  the channel nchan will subscribe to (fastcgi_param
- *                     from $nchan_channel_id: the authority, not a path
- *                     we re-parse, which ../ tricks could make differ)
- *   REQUEST_URI       the subscriber's original request, for the token.
+ * logs $uri only, so it never reaches a log).  nginx hands us (see
+ * nginx/twiliopay-http.conf.in, /auth/events):
+ *   NCHAN_CHANNEL_ID  the channel nchan will subscribe to ($nchan_channel_id:
+ *                     the authority, not a path we re-parse, which ../
+ *                     tricks could make differ)
+ *   SUBSCRIBER_URI    the subscriber's original request URI, for the token
+ *                     (REQUEST_URI when absent).
  * 200 lets nchan subscribe; 401 without a token, 403 with a wrong one.
  */
 #include <string.h>
@@ -20,7 +22,8 @@ static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE", NULL};
 static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	const char *channel = tp_req_getenv(req, "NCHAN_CHANNEL_ID");
-	const char *q = strchr(req->request_uri, '?');
+	const char *uri = tp_req_getenv(req, "SUBSCRIBER_URI");
+	const char *q = strchr(uri && *uri ? uri : req->request_uri, '?');
 	tp_params query;
 	int st;
 
