@@ -256,3 +256,145 @@ bool tp_paysession_publish_state(const tp_config *cfg, const char *payment_sid, 
 	cJSON_Delete(view);
 	return ok;
 }
+
+/* ------------------------------------------------------------ handler helpers */
+
+void tp_reply_twilio_error(tp_resp *resp, const tp_twilio_error *err, const char *what)
+{
+	int status = TP_S_BAD_GATEWAY;
+	const char *code = "twilio_error";
+	tp_buf msg, red;
+	cJSON *o;
+
+	tp_buf_init(&msg, 4096);
+	tp_buf_init(&red, 4096);
+	if (err->status == 0) {
+		code = "twilio_unreachable";
+		tp_buf_addf(&msg, "%s: Twilio could not be reached (%s)", what, err->message);
+	} else if (err->status == 401 || err->status == 403 || err->code == 20003) {
+		code = "twilio_auth";
+		tp_buf_addf(&msg,
+		            "%s: Twilio refused our credentials (check ACCOUNT_SID and "
+		            "AUTH_TOKEN)",
+		            what);
+	} else if (err->code == 64021) {
+		status = TP_S_CONFLICT;
+		code = "payment_in_progress";
+		tp_buf_addf(&msg, "%s: a payment session is already in progress on this call",
+		            what);
+	} else if (err->code == 64019) {
+		status = TP_S_CONFLICT;
+		code = "incomplete";
+		tp_buf_addf(&msg, "%s: Twilio says required payment information is incomplete",
+		            what);
+	} else if (err->code == 21220) {
+		status = TP_S_CONFLICT;
+		code = "call_not_in_progress";
+		tp_buf_addf(&msg, "%s: the call is not in progress", what);
+	} else if (err->code == 64004) {
+		code = "connector_unknown";
+		tp_buf_addf(&msg,
+		            "%s: Twilio does not know the Pay Connector named by "
+		            "PAYMENT_CONNECTOR",
+		            what);
+	} else if (err->code == 64003 || err->code == 64011 || err->code == 64013 ||
+	           err->code == 64014 || err->code == 64015 || err->code == 64017 ||
+	           err->code == 64018 || err->code == 64020) {
+		status = TP_S_BAD_REQUEST;
+		code = "rejected_by_twilio";
+		tp_buf_addf(&msg, "%s: %s", what, err->message);
+	} else if (err->status == 404 || err->code == 20404) {
+		status = TP_S_NOT_FOUND;
+		code = "not_found";
+		tp_buf_addf(&msg, "%s: Twilio says it does not exist", what);
+	} else if (err->status == 429) {
+		status = TP_S_SERVICE_UNAVAILABLE;
+		code = "twilio_busy";
+		tp_buf_addf(&msg, "%s: Twilio is rate limiting us; try again", what);
+	} else {
+		tp_buf_addf(&msg, "%s: Twilio answered %ld: %s", what, err->status, err->message);
+	}
+	tp_redact_text(&red, tp_buf_str(&msg));
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", tp_buf_str(&red));
+	cJSON_AddStringToObject(o, "code", code);
+	if (err->code)
+		cJSON_AddNumberToObject(o, "twilioCode", (double)err->code);
+	tp_reply_json_take(resp, status, o);
+	tp_resp_log(resp, "error", tp_buf_str(&red));
+	tp_buf_free(&msg);
+	tp_buf_free(&red);
+}
+
+bool tp_call_in_progress_or_reply(const tp_config *cfg, tp_resp *resp, const char *call_sid)
+{
+	tp_api_result r;
+	const cJSON *st;
+	bool ok = false;
+
+	if (!tp_call_fetch(cfg, call_sid, &r)) {
+		if (r.err.status == 404 || r.err.code == 20404)
+			tp_reply_error(resp, TP_S_NOT_FOUND, "call_not_found",
+			               "there is no call %s", call_sid);
+		else
+			tp_reply_twilio_error(resp, &r.err, "fetching the call");
+		goto out;
+	}
+	st = cJSON_GetObjectItemCaseSensitive(r.json, "status");
+	if (!cJSON_IsString(st) || strcmp(st->valuestring, "in-progress") != 0) {
+		tp_reply_error(resp, TP_S_CONFLICT, "call_not_in_progress",
+		               "call %s is %s, not in-progress", call_sid,
+		               cJSON_IsString(st) ? st->valuestring : "of unknown status");
+		goto out;
+	}
+	ok = true;
+out:
+	tp_api_result_free(&r);
+	return ok;
+}
+
+bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                                 const char **payment_sid, cJSON **data, tp_capture *c)
+{
+	const char *pk = tp_req_require_sid_or_reply(req, resp, "paymentSid", "PK");
+	tp_twilio_error err;
+
+	*data = NULL;
+	if (!pk || !tp_session_authorize_or_reply(req, resp, cfg, pk))
+		return false;
+	*payment_sid = pk;
+	tp_resp_log(resp, "payment", pk);
+	if (!tp_paysession_fetch(cfg, pk, data, NULL, &err)) {
+		if (err.status == 404)
+			tp_reply_error(resp, TP_S_NOT_FOUND, "session_not_found",
+			               "no capture session %s (it ended more than 12 hours ago, "
+			               "or never started)",
+			               pk);
+		else
+			tp_reply_twilio_error(resp, &err, "reading the session from Sync");
+		return false;
+	}
+	if (tp_paysession_load(*data, c) != TP_OK) {
+		tp_reply_error(resp, TP_S_NOT_FOUND, "session_not_found",
+		               "payment %s has no capture session of ours", pk);
+		goto fail;
+	}
+	if (!tp_str_eq(c->agent, req->auth_subject)) {
+		tp_reply_error(resp, TP_S_FORBIDDEN, "session_forbidden",
+		               "this payment session belongs to another agent");
+		goto fail;
+	}
+	return true;
+fail:
+	cJSON_Delete(*data);
+	*data = NULL;
+	return false;
+}
+
+void tp_reply_state(tp_resp *resp, int status, const tp_capture *c, const cJSON *data,
+                    const char *payment_sid)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "state", tp_capture_view(c, data, payment_sid));
+	tp_reply_json_take(resp, status, o);
+}

@@ -911,4 +911,21 @@ bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const 
 /* Builds the view from data and publishes it. */
 bool tp_paysession_publish_state(const tp_config *cfg, const char *payment_sid, const cJSON *data);
 
+/* Handler helpers.  Each has replied when it returns false. */
+/* Maps a failed Twilio/Sync call to a clear JSON error: 502 when Twilio
+ * cannot be reached or refuses us, 409 for a session already in progress
+ * (64021), incomplete data (64019) or a call not in progress, 400 for
+ * request values Twilio rejects, 404 for unknown resources, 503 for 429.
+ * `what` says what we were doing ("creating the payment"). */
+void tp_reply_twilio_error(tp_resp *resp, const tp_twilio_error *err, const char *what);
+/* 404 unknown call, 409 not in-progress, Twilio errors mapped. */
+bool tp_call_in_progress_or_reply(const tp_config *cfg, tp_resp *resp, const char *call_sid);
+/* paymentSid parameter, session token for it, payMap item with our
+ * session, owned by the requesting agent.  *data is the caller's. */
+bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                                 const char **payment_sid, cJSON **data, tp_capture *c);
+/* {"state": view} */
+void tp_reply_state(tp_resp *resp, int status, const tp_capture *c, const cJSON *data,
+                    const char *payment_sid);
+
 #endif
