@@ -90,7 +90,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	shutdown(listen_fd, SHUT_RDWR);
+	shutdown(listen_fd, SHUT_RDWR); /* accept() fails: the thread returns */
+	pthread_join(thr, NULL);
 	close(listen_fd);
 	free(cfg.account_sid);
 	free(cfg.auth_token);
