@@ -257,20 +257,20 @@ static void end_leg(sim_leg *l, const char *st)
 {
 	if (!leg_live(l))
 		return;
+	/* A payment session listening on this leg ends with it. */
+	sim_pay_leg_ended(l);
 	if (strcmp(st, "completed") == 0 && strcmp(l->status, "in-progress") != 0)
 		st = "canceled"; /* never answered */
 	set_status(l, st);
 	dial_callback(l, SIM_EV_COMPLETED, st);
 }
 
-/* Ends every leg of the call: children first, then the arriving leg; an
- * active payment ends first (caller-hung-up). */
+/* Ends every leg of the call: children first, then the arriving leg. */
 static void end_call(sim_leg *any, const char *st)
 {
 	size_t i;
 	sim_leg *root = sim_leg_find(any->root);
 
-	sim_pay_call_ended(any);
 	for (i = 0; i < nlegs; i++)
 		if (strcmp(legs[i]->root, any->root) == 0 && legs[i]->parent[0])
 			end_leg(legs[i], st);

@@ -433,16 +433,14 @@ void sim_pay_dtmf(sim_leg *pstn, char key)
 	send_capture(p, (field)p->capture, true, NULL);
 }
 
-void sim_pay_call_ended(const sim_leg *leg)
+void sim_pay_leg_ended(const sim_leg *leg)
 {
 	size_t i;
 
 	for (i = 0; i < npays; i++)
-		if (pays[i]->state != PAY_ENDED && strcmp(pays[i]->root, leg->root) == 0) {
-			if (pays[i]->state == PAY_PROCESSING)
-				continue; /* the connector's answer still ends it */
+		if (pays[i]->state == PAY_ACTIVE && strcmp(pays[i]->call_sid, leg->sid) == 0)
 			send_final(pays[i], "caller-hung-up", NULL, NULL, NULL, NULL, NULL);
-		}
+	/* A session already at the connector is ended by its answer. */
 }
 
 static void *timer_main(void *arg)

@@ -290,8 +290,8 @@ void sim_ctl_hangup(const char *sid, sim_resp *rs);
 void sim_payments_api(sim_req *rq, sim_resp *rs, sim_leg *leg, const char *pk);
 /* The customer pressed a key on the PSTN leg `pstn`. */
 void sim_pay_dtmf(sim_leg *pstn, char key);
-/* The call of `leg` ended: active payments end with caller-hung-up. */
-void sim_pay_call_ended(const sim_leg *leg);
+/* Leg `leg` ended: a session listening on it ends with caller-hung-up. */
+void sim_pay_leg_ended(const sim_leg *leg);
 /* Masked view of the payments on the call of `leg`. */
 cJSON *sim_pay_json(const sim_leg *leg);
 int sim_pay_timer_start(void);
