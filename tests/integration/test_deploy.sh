@@ -33,7 +33,7 @@ trap cleanup EXIT
 
 # ------------------------------------------------------------ 1. DESTDIR
 dest=$tmp/dest
-out=$(make -s -C "$top" B="$B" install DESTDIR="$dest" 2>&1)
+out=$(make -s -C "$top" B="$B" SANITIZE="${SANITIZE:-}" install DESTDIR="$dest" 2>&1)
 t_eq "make install DESTDIR=... succeeds" 0 $?
 P=$dest/usr/local
 missing=""
@@ -73,15 +73,15 @@ t_match "nginx include serves the installed console" 'root /usr/local/share/twil
   "$(cat "$P/share/twiliopay/nginx/twiliopay-routes.conf")"
 t_match "tmpfiles.d makes the config root:twiliopay 0640" '^z /etc/twiliopay/env 0640 root twiliopay -$' \
   "$(cat "$P/lib/tmpfiles.d/twiliopay.conf")"
-out=$(make -s -C "$top" B="$B" uninstall DESTDIR="$dest" 2>&1)
+out=$(make -s -C "$top" B="$B" SANITIZE="${SANITIZE:-}" uninstall DESTDIR="$dest" 2>&1)
 t_eq "make uninstall removes every file" "" "$(find "$dest" ! -type d)"
-out=$(make -s -C "$top" B="$B" install DESTDIR="$tmp/bad" FRAME_ANCESTORS="'self'; script-src *" 2>&1)
+out=$(make -s -C "$top" B="$B" SANITIZE="${SANITIZE:-}" install DESTDIR="$tmp/bad" FRAME_ANCESTORS="'self'; script-src *" 2>&1)
 t_match "a FRAME_ANCESTORS that would inject a CSP directive is refused" 'FRAME_ANCESTORS must be' "$out"
 
 # ------------------------------------------------------------ 2. real prefix
 pre=$tmp/prefix run=$tmp/run log=$tmp/log
 mkdir -p "$log"
-out=$(make -s -C "$top" B="$B" install PREFIX="$pre" RUNDIR="$run" NGINX_LOG_DIR="$log" \
+out=$(make -s -C "$top" B="$B" SANITIZE="${SANITIZE:-}" install PREFIX="$pre" RUNDIR="$run" NGINX_LOG_DIR="$log" \
   FRAME_ANCESTORS="'self' https://apps.mypurecloud.com" 2>&1)
 t_eq "make install PREFIX=... succeeds" 0 $?
 U=$pre/lib/systemd/system
