@@ -198,6 +198,24 @@ code=$("${post[@]}" -i -s https://evil.example/pv/callToSIP -H 'X-Forwarded-Host
   "$base/pv/callToSIP" "${form[@]}" | head -1)
 t_match "forwarded headers do not move the signed URL: 403" '^HTTP/1.1 403' "$code"
 
+# From here on callToSIP runs under strace (requests, both reloads, the
+# shutdown): the unit's SystemCallFilter= and RestrictAddressFamilies=
+# must allow every call it makes (checked at the end).  A filtered call
+# would fail with EPERM in production only, where no test runs.
+strace_pid=""
+if command -v strace >/dev/null; then
+  tpids="${MAINPID[callToSIP]} $(pgrep -P "${MAINPID[callToSIP]}" | tr '\n' ' ')"
+  # shellcheck disable=SC2046
+  strace -f -qq -o "$tmp/strace-handler.log" $(printf -- '-p %s ' $tpids) &
+  strace_pid=$!
+  for p in $tpids; do
+    for i in $(seq 1 50); do
+      [[ $(sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$p/status") != 0 ]] && break
+      sleep 0.1
+    done
+  done
+fi
+
 hdrs=$(curl -s -D - -o /dev/null "$base/")
 t_match "console: CSP script-src 'self'" "Content-Security-Policy: .*script-src 'self';" "$hdrs"
 t_match "console: frame-ancestors from FRAME_ANCESTORS" "frame-ancestors 'self' https://apps\.mypurecloud\.com" "$hdrs"
@@ -249,4 +267,59 @@ t_match "access log has a line per request" '"GET /healthz HTTP/1.1" 200' "$alog
 t_nomatch "access log holds no card number" '4111' "$alog"
 t_nomatch "access log holds no query string" '\?' "$alog"
 t_match "a card-like path is withheld" '"GET \[path withheld\] HTTP/1.1" 404' "$alog"
+
+# ------------------------------------------------------------ 4. system calls
+# expand_set NAME...: syscall names, @groups expanded as systemd does.
+expand_set() {
+  local s x
+  for s; do
+    if [[ $s == @* ]]; then
+      systemd-analyze syscall-filter "$s" | sed '1d; s/#.*//; s/^[[:space:]]*//' | grep -v '^$' |
+        while read -r x; do expand_set "$x"; done
+    else
+      echo "$s"
+    fi
+  done
+}
+# What the installed unit allows: its SystemCallFilter= allow list minus
+# its ~deny lines.
+allowed_syscalls() {
+  local line allow=() deny=()
+  while read -r line; do
+    # shellcheck disable=SC2206
+    if [[ $line == "~"* ]]; then deny+=(${line#\~}); else allow+=($line); fi
+  done < <(sed -n 's/^SystemCallFilter=//p' "$U/twiliopay@.service")
+  comm -23 <(expand_set "${allow[@]}" | sort -u) <(expand_set "${deny[@]}" | sort -u)
+}
+used_syscalls() { grep -ohE '^[0-9]+ +[a-z0-9_]+\(' "$@" | sed 's/.* //; s/($//' | sort -u; }
+used_families() { grep -ohE 'socket\((AF|PF)_[A-Z0-9]+' "$@" | sed 's/^socket(//; s/^PF_/AF_/' | sort -u; }
+if [[ -n $strace_pid ]]; then
+  kill -TERM "${MAINPID[callToSIP]}"
+  wait "${MAINPID[callToSIP]}" 2>/dev/null
+  wait "$strace_pid" 2>/dev/null
+  # The library's HTTP client (libcurl, name resolution, connect) as the
+  # handlers that call Twilio use it, run through the installed
+  # twiliopay-check (which also runs every handler's --check-config).
+  cenv=$tmp/client.env
+  cp "$env" "$cenv"
+  stack_env_set "$cenv" TWILIO_API_URL "http://localhost:$port"
+  stack_env_set "$cenv" TWILIO_SYNC_URL "http://localhost:$port"
+  strace -f -qq -o "$tmp/strace-client.log" "$pre/lib/twiliopay/bin/twiliopay-check" --env "$cenv" \
+    >/dev/null 2>&1
+  allowed=$(allowed_syscalls)
+  t_match "the allow list was read from the unit" '^(read|write)$' "$allowed"
+  used=$(used_syscalls "$tmp/strace-handler.log")
+  t_match "the handler's calls were traced" '^accept4?$' "$used"
+  t_eq "handler: every system call is allowed by SystemCallFilter=" "" \
+    "$(comm -23 <(echo "$used") <(echo "$allowed") | tr '\n' ' ')"
+  used=$(used_syscalls "$tmp/strace-client.log")
+  t_match "the HTTP client's calls were traced" '^connect$' "$used"
+  t_eq "HTTP client: every system call is allowed by SystemCallFilter=" "" \
+    "$(comm -23 <(echo "$used") <(echo "$allowed") | tr '\n' ' ')"
+  families=$(sed -n 's/^RestrictAddressFamilies=//p' "$U/twiliopay@.service" | tr ' ' '\n' | sort -u)
+  t_eq "every socket family is allowed by RestrictAddressFamilies=" "" \
+    "$(comm -23 <(used_families "$tmp"/strace-*.log) <(echo "$families") | tr '\n' ' ')"
+else
+  echo "# test_deploy: strace not installed; system call filter not checked"
+fi
 t_done
