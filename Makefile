@@ -193,6 +193,7 @@ SYSUSERS_DIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILES_DIR ?= $(PREFIX)/lib/tmpfiles.d
 
 install: all
+	$(if $(filter /%,$(PREFIX)),,$(error PREFIX must be an absolute path))
 	install -d -m 0755 $(DESTDIR)$(PKGLIBDIR)/cgi-bin $(DESTDIR)$(PKGLIBDIR)/bin \
 		$(DESTDIR)$(PKGLIBDIR)/lib $(DESTDIR)$(PKGSHAREDIR)/www $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(PKGLIBDIR)/lib/
@@ -212,6 +213,7 @@ install: all
 	@echo "installed under $(DESTDIR)$(PREFIX); next steps: README.md, \"Production deployment\""
 
 uninstall:
+	$(if $(filter /%,$(PREFIX)),,$(error PREFIX must be an absolute path))
 	rm -rf $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(PKGSHAREDIR)
 	rm -f $(DESTDIR)$(PREFIX)/sbin/twiliopay-check \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.socket \

@@ -109,8 +109,9 @@ static const char *const config_names[] = {
     NULL,
 };
 
-/* What a service has besides the configuration: outbound HTTP may need a
- * proxy or a CA bundle. */
+/* Kept from this shell: locale, and what outbound HTTP may need (a proxy,
+ * a CA bundle) - an operator who needs those gives them to the units too
+ * (`systemctl edit twiliopay@.service`). */
 static const char *const kept_env[] = {
     "PATH",          "TZ",           "LANG",           "LC_ALL",   "http_proxy", "https_proxy",
     "HTTP_PROXY",    "HTTPS_PROXY",  "no_proxy",       "NO_PROXY", "all_proxy",  "ALL_PROXY",
