@@ -26,7 +26,7 @@ me=$(id -un)
 # ------------------------------------------------------------ fake Twilio
 hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 ac=AC$(hex 16) tok=$(hex 16) sk=SK$(hex 16) sec=$(hex 16) is=IS$(hex 16)
-ac2=AC$(hex 16) tok2=$(hex 16)
+ac2=AC$(hex 16) tok2=$(hex 16) ac3=AC$(hex 16) tok3=$(hex 16)
 b64() { printf '%s' "$1" | base64 -w0; }
 fport=$(stack_free_port)
 mkdir -p "$tmp/fake"
@@ -51,6 +51,7 @@ http {
         "Basic $(b64 "$ac:$tok")"   account;
         "Basic $(b64 "$sk:$sec")"   key;
         "Basic $(b64 "$ac2:$tok2")" account2;
+        "Basic $(b64 "$ac3:$tok3")" account3;
         default "";
     }
     server {
@@ -67,6 +68,8 @@ http {
         location = /v1/Services/$is { return 200 '{"sid":"$is","account_sid":"$ac"}'; }
         location = /v1/Services/$is/Maps/payMap { return 200 '{"sid":"MP$(hex 16)","unique_name":"payMap"}'; }
         location = /v1/Services/$is/Maps/uuiMap { return 200 '{"sid":"MP$(hex 16)","unique_name":"uuiMap"}'; }
+        # Not Twilio: a plain 404 page (a wrong TWILIO_API_URL).
+        location /elsewhere/ { default_type text/html; return 404 '<h1>Not Found</h1>'; }
         location / { return 404 '$err404'; }
     }
 }
@@ -142,6 +145,16 @@ t_match "loopback SERVER_URL named" '^FAIL  SERVER_URL https://127\.0\.0\.1:8443
 out=$(run_check --env "$(variant suspended ACCOUNT_SID="$ac2" AUTH_TOKEN="$tok2")")
 t_match "suspended account named" "^FAIL  Twilio account $ac2 is suspended, not active" "$out"
 
+# An authenticated Twilio 20404 (the emulator serves no Account
+# resource) proves the credentials; any other server's 404 proves nothing.
+out=$(run_check --env "$(variant noaccount ACCOUNT_SID="$ac3" AUTH_TOKEN="$tok3")")
+t_match "Twilio's 20404 after authentication: credentials accepted" \
+  '^ok    Twilio accepts ACCOUNT_SID/AUTH_TOKEN \(.* does not serve the Account resource' "$out"
+out=$(run_check --env "$(variant elsewhere TWILIO_API_URL="http://127.0.0.1:$fport/elsewhere")")
+t_match "a 404 that is not Twilio's: credentials not accepted" \
+  '^FAIL  Twilio account check, GET http://127\.0\.0\.1:[0-9]+/elsewhere/2010-04-01/Accounts/AC[0-9a-f]+\.json: HTTP 404' "$out"
+t_match "the same for the API key" '^FAIL  Twilio API key check, GET .*: HTTP 404' "$out"
+
 out=$(run_check --env "$(variant missing AGENT_SECRET= CONNECTOR_PASSWORD=short)")
 t_match "missing variable named" '^FAIL  AGENT_SECRET is missing' "$out"
 t_match "malformed variable named" '^FAIL  CONNECTOR_PASSWORD is too short' "$out"
@@ -207,6 +220,9 @@ stack_env_set "$sandbox_https" SERVER_URL https://pay.example.test
 out=$(run_check --env "$sandbox_https")
 t_eq "emulator, sandbox configuration: exit 0" 0 $?
 t_match "emulator, sandbox configuration: all passed" '^[0-9]+ checks, all passed$' "$out"
+t_match "emulator: credentials checked" '^ok    Twilio accepts ACCOUNT_SID/AUTH_TOKEN' "$out"
+t_match "emulator: API key checked" '^ok    Twilio accepts API_KEY/API_SECRET' "$out"
+t_match "emulator: both maps checked" 'ok    Sync map payMap exists.*ok    Sync map uuiMap exists' "$(tr '\n' ' ' <<<"$out")"
 [[ $out == *"all passed"* ]] || echo "$out" | sed 's/^/    /'
 
 out=$(run_check --env "$senv")
@@ -215,6 +231,10 @@ cp "$sandbox_https" "$tmp/sim-wrong.env"
 stack_env_set "$tmp/sim-wrong.env" AUTH_TOKEN "$(hex 16)"
 out=$(run_check --env "$tmp/sim-wrong.env")
 t_match "emulator: wrong AUTH_TOKEN named" '^FAIL  Twilio rejects ACCOUNT_SID/AUTH_TOKEN \(HTTP 401' "$out"
+cp "$sandbox_https" "$tmp/sim-wrongkey.env"
+stack_env_set "$tmp/sim-wrongkey.env" API_SECRET "$(hex 16)"
+out=$(run_check --env "$tmp/sim-wrongkey.env")
+t_match "emulator: wrong API_SECRET named" '^FAIL  Twilio rejects API_KEY/API_SECRET \(HTTP 401' "$out"
 acct=$(sed -n 's/^ACCOUNT_SID=//p' "$senv") atok=$(sed -n 's/^AUTH_TOKEN=//p' "$senv")
 svc=$(sed -n 's/^PAY_SYNC_SERVICE_SID=//p' "$senv")
 curl -fsS -o /dev/null -u "$acct:$atok" -X DELETE "http://127.0.0.1:$sim/v1/Services/$svc/Maps/uuiMap"
