@@ -180,6 +180,10 @@ test('sync: services, maps, items round trip; 54208, 20404, 54205', async () => 
   await rejects(items('missing').fetch(), 404, 20404);
   await rejects(tw.sync.v1.services(svc.sid).syncMaps('nomap').fetch(), 404, 20404);
 
+  // Data is at most 16 KiB serialised (Sync limits).
+  await rejects(items.create({ key: 'big', data: { x: 'y'.repeat(17000) } }), 413, 54006);
+  await rejects(items.create({ key: 'arr', data: [1, 2] }), 400, 54206);
+
   // Paging: the client follows next_page_url.
   for (const k of ['a', 'b', 'c', 'd', 'e']) await items.create({ key: k, data: { k } });
   const all = await items.list({ pageSize: 2 });

@@ -325,6 +325,22 @@ test('faults: api 503 once, webhook duplicated, connection dropped', async () =>
   assert.deepEqual(a.form, b.form);
   assert.notEqual(a.headers['i-twilio-idempotency-token'], b.headers['i-twilio-idempotency-token']);
 
+  // A delayed webhook still arrives, and nothing overtakes it.
+  await ctl(sim, 'POST', '/sim/faults', { target: 'webhooks', delay_ms: 300, match: '/pay6' });
+  const d = await placeCall(sim, recv);
+  const pk = (await rest(sim, 'POST', paymentsPath(sim, d.call_sid), {
+    IdempotencyKey: 'g', StatusCallback: `${recv.base}/pay6`, PaymentConnector: sim.env.PAYMENT_CONNECTOR,
+  })).body.sid;
+  await rest(sim, 'POST', paymentsPath(sim, d.call_sid, pk), { IdempotencyKey: 'h', StatusCallback: `${recv.base}/pay6`, Capture: 'payment-card-number' });
+  await recv.until(() => recv.at('/pay6').length === 2);
+  assert.deepEqual(recv.at('/pay6').map((r) => r.form.Capture), [undefined, 'payment-card-number']);
+
+  // The record never shows our credentials, even where a client put them.
+  await fetch(`${sim.base}/v1/Services?leak=${sim.env.AUTH_TOKEN}`);
+  const text = JSON.stringify((await ctl(sim, 'GET', '/sim/requests')).body);
+  assert.ok(!text.includes(sim.env.AUTH_TOKEN));
+  assert.ok(!text.includes(sim.env.CONNECTOR_PASSWORD));
+
   f = await ctl(sim, 'GET', '/sim/faults');
   assert.deepEqual(f.body.faults, []);
   assert.equal((await ctl(sim, 'POST', '/sim/faults', { target: 'nowhere', status: 500 })).status, 400);
