@@ -346,10 +346,51 @@ test('faults: api 503 once, webhook duplicated, connection dropped', async () =>
   assert.equal((await ctl(sim, 'POST', '/sim/faults', { target: 'nowhere', status: 500 })).status, 400);
 });
 
+test('ACH debit: routing checksum, account masking, connector fields', async () => {
+  const c = await placeCall(sim, recv);
+  const cbUrl = `${recv.base}/pay7`;
+  recv.routes.set('/connector/charge', () => ({ status: 200, type: 'application/json', body: '{"charge_id":"ch_ach","error_code":null,"error_message":null}' }));
+  const bad = await rest(sim, 'POST', paymentsPath(sim, c.call_sid), {
+    IdempotencyKey: 'a0', StatusCallback: cbUrl, PaymentConnector: sim.env.PAYMENT_CONNECTOR, PaymentMethod: 'ach-debit', ChargeAmount: '5',
+  });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.code, 64015, 'ach-debit needs Parameter');
+  const p = (await rest(sim, 'POST', paymentsPath(sim, c.call_sid), {
+    IdempotencyKey: 'a1', StatusCallback: cbUrl, PaymentConnector: sim.env.PAYMENT_CONNECTOR, PaymentMethod: 'ach-debit',
+    BankAccountType: 'consumer-savings', ChargeAmount: '5', Parameter: JSON.stringify({ AVSName: 'Jane Doe' }),
+  })).body.sid;
+  const step = (f) => rest(sim, 'POST', paymentsPath(sim, c.call_sid, p), { StatusCallback: cbUrl, ...f });
+  const keys = (d) => ctl(sim, 'POST', `/sim/calls/${c.call_sid}/digits`, { digits: d });
+  assert.equal((await step({ IdempotencyKey: '0', Capture: 'payment-card-number' })).body.code, 64020);
+  await step({ IdempotencyKey: '1', Capture: 'bank-routing-number' });
+  await keys('121000359#');
+  let last = recv.at('/pay7').at(-1).form;
+  assert.equal(last.ErrorType, 'invalid-bank-routing-number');
+  assert.equal(last.Required, 'bank-routing-number,bank-account-number');
+  await step({ IdempotencyKey: '2', Capture: 'bank-routing-number' });
+  await keys('121000358#');
+  await step({ IdempotencyKey: '3', Capture: 'bank-account-number' });
+  await keys('123456789#');
+  last = recv.at('/pay7').at(-1).form;
+  assert.equal(last.BankAccountNumber, '*******89');
+  assert.equal(last.BankRoutingNumber, '121000358');
+  assert.equal(last.BankAccountType, 'consumer-savings');
+  assert.equal(last.Required, '');
+  await step({ IdempotencyKey: '4', Status: 'complete' });
+  await recv.until(() => recv.at('/pay7').some((r) => r.form.Result));
+  const conn = recv.at('/connector/charge').at(-1).json;
+  assert.equal(conn.routing_number, '121000358');
+  assert.equal(conn.account_number, '123456789');
+  assert.equal(conn.account_type, 'consumer-savings');
+  assert.deepEqual(conn.parameters, { AVSName: 'Jane Doe' });
+  assert.equal(conn.cardnumber, undefined);
+  assert.equal(recv.at('/pay7').at(-1).form.Result, 'success');
+});
+
 test('no card digits in the emulator log', () => {
   const log = fs.readFileSync(sim.log, 'utf8');
   assert.ok(log.includes('msg=request'), 'the log has request lines');
-  for (const pan of [PAN, BAD_PAN, '5555555555554444', '4242424242424242']) {
+  for (const pan of [PAN, BAD_PAN, '5555555555554444', '4242424242424242', '123456789']) {
     assert.ok(!log.includes(pan), `${pan} not in the log`);
   }
   // Not even as a digit run with separators or split across fields.
