@@ -107,6 +107,8 @@ $(B)/sim/%.o: sim/%.c $(SIM_HDR) $(LIB_HDR)
 
 $(B)/sim/twilio-sim: $(SIM_OBJ) $(LIB_SO)
 	$(CC) $(SIM_OBJ) -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay -lmicrohttpd -lpthread $(LIBS)
+# tests/unit/test_simxml.c compiles sim/twiml.c in (sim/ is no library).
+$(B)/tests/test_simxml: sim/twiml.c $(SIM_HDR)
 
 # Unit tests link the static archive: they may reach file-internal
 # helpers through lib/internal.h, and need no rpath.
