@@ -196,7 +196,7 @@ static bool parse_card(const cJSON *json, time_t now, tp_conn_req *r, tp_conn_er
 	case TP_CARD_BAD_NUMBER:
 		if (!tp_card_length_ok(r->brand, n))
 			return fail(err, "invalid_number",
-			            "the card number has the wrong number of digits for a %s card",
+			            "the card number has the wrong number of digits for its type (%s)",
 			            tp_card_brand_name(r->brand));
 		return fail(err, "invalid_number", "the card number fails the Luhn check digit");
 	}
@@ -234,7 +234,7 @@ static bool parse_card(const cJSON *json, time_t now, tp_conn_req *r, tp_conn_er
 		return bad_type(err, "cvv");
 	if (r->cvv && !tp_card_cvc_ok(r->brand, r->cvv))
 		return fail(err, "invalid_cvc",
-		            "the security code must be %zu digits for a %s card",
+		            "the security code must be %zu digits for this card type (%s)",
 		            tp_card_cvc_len(r->brand), tp_card_brand_name(r->brand));
 	rc = field(json, "postal_code", NULL, 0, &r->postal_code);
 	if (rc == FIELD_BAD_TYPE)
