@@ -166,7 +166,7 @@ static bool parse_year(const char *s, int *year)
 	if ((n != 2 && n != 4) || tp_str_to_u64(s, n, 9999, &v) != TP_OK)
 		return false;
 	*year = n == 2 ? 2000 + (int)v : (int)v;
-	return n == 2 || v >= 2000;
+	return n == 2 || v >= 1900;
 }
 
 static bool parse_card(const cJSON *json, time_t now, tp_conn_req *r, tp_conn_error *err)
@@ -195,9 +195,10 @@ static bool parse_card(const cJSON *json, time_t now, tp_conn_req *r, tp_conn_er
 		            "the card number is not of a known card type");
 	case TP_CARD_BAD_NUMBER:
 		if (!tp_card_length_ok(r->brand, n))
-			return fail(err, "invalid_number",
-			            "the card number has the wrong number of digits for its type (%s)",
-			            tp_card_brand_name(r->brand));
+			return fail(
+			    err, "invalid_number",
+			    "the card number has the wrong number of digits for its type (%s)",
+			    tp_card_brand_name(r->brand));
 		return fail(err, "invalid_number", "the card number fails the Luhn check digit");
 	}
 	memcpy(r->last4, r->cardnumber + n - 4, 4);
