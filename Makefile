@@ -206,6 +206,7 @@ install: all
 	install -m 0644 .env.example $(DESTDIR)$(PKGSHAREDIR)/env.example
 	install -m 0644 README.md $(DESTDIR)$(PKGSHAREDIR)/README.md
 	ln -sfn ../lib/twiliopay/bin/twiliopay-check $(DESTDIR)$(PREFIX)/sbin/twiliopay-check
+	ln -sfn ../lib/twiliopay/bin/twiliopay-agent $(DESTDIR)$(PREFIX)/sbin/twiliopay-agent
 	DESTDIR="$(DESTDIR)" PKGLIBDIR="$(PKGLIBDIR)" PKGSHAREDIR="$(PKGSHAREDIR)" \
 	RUNDIR="$(RUNDIR)" CONFIG="$(CONFIG)" SYSCONFDIR="$(SYSCONFDIR)" \
 	SERVICE_USER="$(SERVICE_USER)" NGINX_GROUP="$(NGINX_GROUP)" \
@@ -217,7 +218,7 @@ install: all
 uninstall:
 	$(if $(filter /%,$(PREFIX)),,$(error PREFIX must be an absolute path))
 	rm -rf $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(PKGSHAREDIR)
-	rm -f $(DESTDIR)$(PREFIX)/sbin/twiliopay-check \
+	rm -f $(DESTDIR)$(PREFIX)/sbin/twiliopay-check $(DESTDIR)$(PREFIX)/sbin/twiliopay-agent \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.socket \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.service \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay.target \

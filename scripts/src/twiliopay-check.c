@@ -57,11 +57,10 @@ extern char **environ;
 
 /* Every variable some part of the product cannot work without. */
 static const char *const required[] = {
-    "ACCOUNT_SID",       "AUTH_TOKEN",         "SERVER_URL",
-    "SIP_DOMAIN_URI",    "PAYMENT_CONNECTOR",  "PAY_SYNC_SERVICE_SID",
-    "SYNC_PAY_MAP_NAME", "SYNC_UUI_MAP_NAME",  "API_KEY",
-    "API_SECRET",        "CONNECTOR_USERNAME", "CONNECTOR_PASSWORD",
-    "ADMIN_TOKEN",       "AGENT_SECRET",       NULL,
+    "ACCOUNT_SID",       "AUTH_TOKEN",           "SERVER_URL",         "SIP_DOMAIN_URI",
+    "PAYMENT_CONNECTOR", "PAY_SYNC_SERVICE_SID", "SYNC_PAY_MAP_NAME",  "SYNC_UUI_MAP_NAME",
+    "API_KEY",           "API_SECRET",           "CONNECTOR_USERNAME", "CONNECTOR_PASSWORD",
+    "ADMIN_TOKEN",       "AGENT_SECRET",         "AGENTS_FILE",        NULL,
 };
 
 /* Variables whose value may be shown; every other one is a secret or may
@@ -75,6 +74,8 @@ static const char *const showable[] = {
     "SYNC_PAY_MAP_NAME",
     "SYNC_UUI_MAP_NAME",
     "API_KEY",
+    "AGENTS_FILE",
+    "NCHAN_PUBLISH_SOCKET",
     NULL,
 };
 
@@ -104,6 +105,7 @@ static const char *const config_names[] = {
     "AGENT_SECRET",
     "AGENTS_FILE",
     "NCHAN_PUBLISH_URL",
+    "NCHAN_PUBLISH_SOCKET",
     "HTTP_TIMEOUT_MS",
     "MAX_BODY_BYTES",
     "LOG_LEVEL",

@@ -86,7 +86,7 @@ fi
 good=$tmp/good.env
 "$top/scripts/sandbox-env" 1 "$fport" >"$good"
 for kv in "ACCOUNT_SID=$ac" "AUTH_TOKEN=$tok" "API_KEY=$sk" "API_SECRET=$sec" \
-  "PAY_SYNC_SERVICE_SID=$is" "SERVER_URL=https://pay.example.test"; do
+  "PAY_SYNC_SERVICE_SID=$is" "SERVER_URL=https://pay.example.test" "AGENTS_FILE=$tmp/agents"; do
   stack_env_set "$good" "${kv%%=*}" "${kv#*=}"
 done
 chmod 0600 "$good"
