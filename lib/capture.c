@@ -429,7 +429,11 @@ tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_ac
 
 	if (result && *result) {
 		copy_str(c->result, sizeof c->result, result);
-		c->status = tp_str_eq(result, "success") ? TP_CAP_COMPLETED : TP_CAP_FAILED;
+		/* "cancelled" is what a Status=cancel ends with (the emulator
+		 * sends it; Twilio's documented Result list has no name for it). */
+		c->status = tp_str_eq(result, "success")     ? TP_CAP_COMPLETED
+		            : tp_str_eq(result, "cancelled") ? TP_CAP_CANCELLED
+		                                             : TP_CAP_FAILED;
 		c->partial = false;
 		c->stalled = TP_STALL_NONE;
 		copy_str(c->error_type, sizeof c->error_type, et);

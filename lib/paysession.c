@@ -279,9 +279,10 @@ void tp_reply_twilio_error(tp_resp *resp, const tp_twilio_error *err, const char
 		            what);
 	} else if (err->code == 64021) {
 		status = TP_S_CONFLICT;
+		/* 64021 "Invalid Operation": a second session on a call, or an
+		 * update to a session that has ended; Twilio's words say which. */
 		code = "payment_in_progress";
-		tp_buf_addf(&msg, "%s: a payment session is already in progress on this call",
-		            what);
+		tp_buf_addf(&msg, "%s: Twilio refused (%s)", what, err->message);
 	} else if (err->code == 64019) {
 		status = TP_S_CONFLICT;
 		code = "incomplete";

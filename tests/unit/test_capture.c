@@ -439,9 +439,13 @@ static void test_agent_checks(void **state)
 	assert_int_equal(tp_capture_can_cancel(&c), TP_CAP_E_FINAL);
 	assert_int_equal(tp_capture_can_complete(&c), TP_CAP_E_FINAL);
 	assert_int_equal(tp_capture_reset(&c, TP_FIELD_CARD_NUMBER, &a), TP_CAP_E_FINAL);
+	/* cancel ends as cancelled, not failed */
+	start(&c, false, true, false, NULL, &a);
+	assert_int_equal(cb(&c, "Sid=" PK "&Result=cancelled", &a), TP_CB_APPLIED);
+	assert_int_equal(c.status, TP_CAP_CANCELLED);
 	/* a second, different Result does not replace the first */
 	assert_int_equal(cb(&c, "Sid=" PK "&Result=success", &a), TP_CB_FINAL);
-	assert_string_equal(c.result, "caller-hung-up");
+	assert_string_equal(c.result, "cancelled");
 	tp_buf_free(&miss);
 }
 
