@@ -775,9 +775,17 @@ void tp_capture_merge(cJSON *data, const tp_params *cb)
 	size_t i;
 	tp_buf v;
 
+	tp_field cap = tp_field_from_name(tp_params_get(cb, "Capture"));
+
 	for (i = 0; i < sizeof transient / sizeof transient[0]; i++)
 		if (!tp_params_get(cb, transient[i]))
 			cJSON_DeleteItemFromObjectCaseSensitive(data, transient[i]);
+	/* Keying has (re)started on a field and no digit has come yet: what
+	 * it held before (a rejected number, the value being replaced) is
+	 * no longer its value. */
+	if (cap != TP_FIELD_NONE && truthy(tp_params_get(cb, "PartialResult")) &&
+	    !tp_params_get(cb, fields[cap].twilio))
+		cJSON_DeleteItemFromObjectCaseSensitive(data, fields[cap].twilio);
 	tp_buf_init(&v, 4096);
 	for (i = 0; i < cb->n && i < TP_PARAMS_MAX; i++) {
 		const char *name = cb->v[i].name;

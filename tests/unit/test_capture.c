@@ -581,8 +581,16 @@ static void test_merge_and_view(void **state)
 	free(s);
 	cJSON_Delete(v);
 
-	tp_capture_clear_value(data, TP_FIELD_CARD_NUMBER);
+	/* keying starts again on the card number: its old value goes */
+	tp_params_init(&p);
+	tp_form_parse(&p, "Capture=payment-card-number&PartialResult=true", 46);
+	tp_capture_merge(data, &p);
+	tp_params_free(&p);
 	assert_null(cJSON_GetObjectItem(data, "PaymentCardNumber"));
+	assert_non_null(cJSON_GetObjectItem(data, "PaymentCardType"));
+	cJSON_AddStringToObject(data, "ExpirationDate", "1230");
+	tp_capture_clear_value(data, TP_FIELD_EXPIRATION_DATE);
+	assert_null(cJSON_GetObjectItem(data, "ExpirationDate"));
 	cJSON_Delete(data);
 }
 

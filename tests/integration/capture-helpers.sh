@@ -1,0 +1,69 @@
+# capture-helpers.sh - sourced by the payment-capture integration tests
+# (test_agent_auth.sh, test_capture.sh) after tests/lib.sh and
+# scripts/stack.sh and a started stack.  Needs: base (nginx URL), run (a
+# scratch folder), top.
+#
+#   jget EXPR                 JSON on stdin -> EXPR of it (o), "" for null
+#   cap_login                 AGENT_TOKEN for the sandbox agent
+#   cap_api METHOD PATH [JSON] [SESSION_TOKEN]
+#                             body on stdout; HTTP status in $run/status
+#   sse_start NAME URL        EventSource subscription saved to $run/NAME.sse
+#   sse_wait NAME EXPR        wait (15 s at most) until a state s makes EXPR true
+#   sse_last NAME EXPR        EXPR of the newest state
+#   sse_stop NAME
+#   sim_call / sim_digits CALL DIGITS / sim_hangup CALL     the emulator
+
+jget() {
+  node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{let o;try{o=JSON.parse(t)}catch{process.exit(1)}
+    const v=(new Function("o","return ("+process.argv[1]+")"))(o);
+    process.stdout.write(v===undefined||v===null?"":typeof v==="object"?JSON.stringify(v):String(v))})' "$1"
+}
+
+cap_login() {
+  AGENT_TOKEN=$(curl -s -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$STACK_AGENT_USER\",\"password\":\"$STACK_AGENT_PASSWORD\"}" \
+    "$base/aap/login" | jget o.token)
+}
+
+cap_api() {
+  local method=$1 path=$2 body=${3:-} session=${4:-}
+  local args=(-s -o "$run/body" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $AGENT_TOKEN")
+  [[ -n $session ]] && args+=(-H "X-Session-Token: $session")
+  [[ -n $body ]] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  curl "${args[@]}" "$base$path" >"$run/status"
+  cat "$run/body"
+}
+
+declare -A SSE_PID
+sse_start() {
+  curl -s -N --max-time 120 -H 'Accept: text/event-stream' "$2" >"$run/$1.sse" 2>/dev/null &
+  SSE_PID[$1]=$!
+}
+sse_wait() {
+  local i
+  for i in $(seq 1 150); do
+    node "$top/tests/integration/sse-states.mjs" "$run/$1.sse" --has "$2" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+sse_last() { node "$top/tests/integration/sse-states.mjs" "$run/$1.sse" --last "$2"; }
+sse_states() { node "$top/tests/integration/sse-states.mjs" "$run/$1.sse"; }
+sse_stop() {
+  [[ -n ${SSE_PID[$1]:-} ]] && kill "${SSE_PID[$1]}" 2>/dev/null && wait "${SSE_PID[$1]}" 2>/dev/null
+  SSE_PID[$1]=
+  return 0
+}
+sse_stop_all() { local n; for n in "${!SSE_PID[@]}"; do sse_stop "$n"; done; }
+
+sim_call() {
+  curl -s -H 'Content-Type: application/json' -d '{"from":"+14155550123"}' \
+    "http://127.0.0.1:$STACK_SIM_PORT/sim/calls"
+}
+sim_digits() {
+  curl -s -o /dev/null -H 'Content-Type: application/json' -d "{\"digits\":\"$2\"}" \
+    "http://127.0.0.1:$STACK_SIM_PORT/sim/calls/$1/digits"
+}
+sim_hangup() {
+  curl -s -o /dev/null -X POST "http://127.0.0.1:$STACK_SIM_PORT/sim/calls/$1/hangup"
+}

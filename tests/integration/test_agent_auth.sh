@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Agent authentication and the live-update channels, through the real
+# nginx (nchan) and handlers: login, agent and session tokens on every
+# agent endpoint, revocation, Sync Access Tokens, subscriptions (401/403,
+# path tricks, Last-Event-ID replay), the publisher's reach, the login
+# throttle, and no token in any log.  Needs no emulator.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
+. "$top/scripts/stack.sh"
+B=${B:-build}
+
+run=$(mktemp -d /tmp/tp-auth-XXXXXX)
+port=$(stack_free_port); sim=$(stack_free_port)
+"$top/scripts/sandbox-env" "$port" "$sim" >"$run/env"
+# Without the emulator nothing creates the Sync service; handlers only
+# need the SID to start.
+grep -q '^PAY_SYNC_SERVICE_SID=' "$run/env" || echo "PAY_SYNC_SERVICE_SID=IS00000000000000000000000000000001" >>"$run/env"
+. "$top/tests/integration/capture-helpers.sh"
+trap 'sse_stop_all; stack_stop; rm -rf "$run"' EXIT
+stack_start "$top/$B" "$run/stack" "$run/env" "$port" "$sim"
+if ! stack_wait_ready; then t_fail "stack starts"; exit 1; fi
+t_ok "stack starts"
+base=http://127.0.0.1:$port
+export TWILIOPAY_ENV=$run/env
+mint=("$top/$B/tests/mint-token")
+PK1=PK0123456789abcdef0123456789abcdef
+PK2=PKfedcba9876543210fedcba9876543210
+CA=CA0123456789abcdef0123456789abcdef
+pub=$run/stack/sock/nchan-pub.sock
+
+# ---- login
+out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' \
+  -d "{\"username\":\"agent\",\"password\":\"$STACK_AGENT_PASSWORD\"}" "$base/aap/login")
+t_eq "login 200" 200 "${out##*$'\n'}"
+AGENT_TOKEN=$(jget o.token <<<"${out%$'\n'*}")
+t_eq "login names the agent" agent "$(jget o.agent <<<"${out%$'\n'*}")"
+out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' \
+  -d '{"username":"agent","password":"not the password"}' "$base/aap/login")
+t_eq "wrong password 401" 401 "${out##*$'\n'}"
+t_eq "wrong password body" '{"error":"wrong username or password","code":"login_failed"}' "${out%$'\n'*}"
+out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' \
+  -d '{"username":"mallory","password":"x"}' "$base/aap/login")
+t_eq "unknown agent: the same 401" '{"error":"wrong username or password","code":"login_failed"}' "${out%$'\n'*}"
+t_match "failed login logged with the name, not the password" 'login_failed=mallory' "$(cat "$run/stack/log/login.log")"
+t_nomatch "the password is in no log" "not the password|$STACK_AGENT_PASSWORD" "$(cat "$run/stack/log/"*.log)"
+
+# ---- agent token on the agent endpoints
+for p in /aap/startCapture /aap/changeCapture /aap/changeStatus; do
+  c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{}' "$base$p")
+  t_eq "$p without a token: 401" 401 "$c"
+  c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer forged.token' \
+    -H 'Content-Type: application/json' -d '{}' "$base$p")
+  t_eq "$p with a forged token: 401" 401 "$c"
+done
+t_eq "session without a token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$base/aap/session?paymentSid=$PK1")"
+t_eq "getSyncToken without a token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$base/sync/getSyncToken")"
+expired=$("${mint[@]}" agent agent -600)
+c=$(curl -s -w '%{http_code}' -o "$run/b" -H "Authorization: Bearer $expired" "$base/sync/getSyncToken")
+t_eq "expired agent token: 401" 401 "$c"
+t_eq "expired agent token: says so" token_expired "$(jget o.code <"$run/b")"
+
+# ---- session token
+s1=$("${mint[@]}" session agent "$PK1" "$CA")
+s2=$("${mint[@]}" session agent "$PK2" "$CA")
+cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK1\",\"captureType\":\"security-code\"}" >/dev/null
+t_eq "changeCapture without a session token: 401" 401 "$(cat "$run/status")"
+cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK1\",\"captureType\":\"security-code\"}" "$s2" >/dev/null
+t_eq "changeCapture with another payment's session token: 403" 403 "$(cat "$run/status")"
+cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK1\",\"status\":\"cancel\"}" "$s2" >/dev/null
+t_eq "changeStatus with another payment's session token: 403" 403 "$(cat "$run/status")"
+cap_api GET "/aap/session?paymentSid=$PK1" "" "$s2" >/dev/null
+t_eq "session state with another payment's session token: 403" 403 "$(cat "$run/status")"
+cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK1\",\"status\":\"cancel\",\"sessionToken\":\"$AGENT_TOKEN\"}" >/dev/null
+t_eq "an agent token is no session token: 403" 403 "$(cat "$run/status")"
+
+# ---- Sync Access Token (twilio-contract.md 10), checked independently
+body=$(cap_api GET "/sync/getSyncToken?identity=agent-7")
+t_eq "getSyncToken 200" 200 "$(cat "$run/status")"
+jwt=$(jget o.token <<<"$body")
+check=$(node -e '
+const [jwt, secret, sk, ac, is] = process.argv.slice(1);
+const crypto = require("crypto");
+const [h, p, s] = jwt.split(".");
+const want = crypto.createHmac("sha256", secret).update(h + "." + p).digest("base64url");
+const H = JSON.parse(Buffer.from(h, "base64url")), P = JSON.parse(Buffer.from(p, "base64url"));
+const ok = s === want && H.alg === "HS256" && H.typ === "JWT" && H.cty === "twilio-fpa;v=1" &&
+  P.iss === sk && P.sub === ac && P.jti === sk + "-" + P.iat && P.exp - P.iat === 3600 &&
+  P.grants.identity === "agent-7" && P.grants.data_sync.service_sid === is &&
+  Math.abs(P.iat - Date.now() / 1000) < 120;
+console.log(ok ? "valid" : JSON.stringify({H, P, sigOk: s === want}));
+' "$jwt" "$(sed -n 's/^API_SECRET=//p' "$run/env")" "$(sed -n 's/^API_KEY=//p' "$run/env")" \
+  "$(sed -n 's/^ACCOUNT_SID=//p' "$run/env")" "$(sed -n 's/^PAY_SYNC_SERVICE_SID=//p' "$run/env" | tail -1)")
+t_eq "Access Token: header, grants, iss/sub/jti, 1 h, HS256 with API_SECRET" valid "$check"
+
+# ---- live-update subscriptions
+sub() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 -H 'Accept: text/event-stream' "$@"; }
+t_eq "subscribe without a token: 401" 401 "$(sub "$base/aap/events/$PK1")"
+t_eq "subscribe with another payment's token: 403" 403 "$(sub "$base/aap/events/$PK1?token=$s2")"
+t_eq "subscribe with an agent token: 403" 403 "$(sub "$base/aap/events/$PK1?token=$AGENT_TOKEN")"
+t_eq "a ../ path cannot borrow another channel's token: 403" 403 \
+  "$(sub --path-as-is "$base/aap/events/$PK2/../$PK1?token=$s2")"
+t_eq "not EventSource: refused" 403 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$base/aap/events/$PK1?token=$s1")"
+
+sse_start live "$base/aap/events/$PK1?token=$s1"
+sleep 0.5
+publish() {
+  curl -s -o /dev/null -w '%{http_code}' --unix-socket "$pub" -H 'Content-Type: application/json' \
+    --data-binary "$2" "http://localhost/pub/$1"
+}
+c1=$(publish "$PK1" '{"seq":1,"status":"capturing"}')
+c2=$(publish "$PK1" '{"seq":2,"status":"ready"}')
+publish "$PK2" '{"seq":1,"status":"other"}' >/dev/null
+t_match "the publisher takes messages" '^20[12] 20[12]$' "$c1 $c2"
+if sse_wait live 's.seq === 2'; then t_ok "the subscriber gets them"; else t_fail "the subscriber gets them" "$(cat "$run/live.sse")"; fi
+sse_stop live
+t_nomatch "and nothing of another channel" 'other' "$(cat "$run/live.sse")"
+first=$(node "$top/tests/integration/sse-states.mjs" "$run/live.sse" --ids | head -1)
+curl -s -N --max-time 2 -H 'Accept: text/event-stream' -H "Last-Event-ID: $first" \
+  "$base/aap/events/$PK1?token=$s1" >"$run/resume.sse"
+t_eq "reconnecting with Last-Event-ID replays only what was missed" 2 \
+  "$(node "$top/tests/integration/sse-states.mjs" "$run/resume.sse" | jget 'o.seq')"
+curl -s -N --max-time 2 -H 'Accept: text/event-stream' "$base/aap/events/$PK1?token=$s1" >"$run/fresh.sse"
+t_eq "a new subscriber gets the buffered messages, oldest first" "1 2" \
+  "$(node "$top/tests/integration/sse-states.mjs" "$run/fresh.sse" | while read -r l; do jget o.seq <<<"$l"; echo; done | paste -sd' ')"
+
+# Nobody outside publishes: not on the public port, not on the subscriber path.
+t_eq "no publisher on the public port" 404 \
+  "$(curl -s -o /dev/null -w '%{http_code}' -d '{}' "$base/pub/$PK1")"
+c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept: text/event-stream' -d '{"seq":9}' "$base/aap/events/$PK1?token=$s1")
+t_match "no publishing on the subscriber path" '^4' "$c"
+t_match "the publish socket is inside the run folder" "^$run/stack/sock/" "$(sed -n 's/^NCHAN_PUBLISH_SOCKET=//p' "$run/env")"
+
+# ---- revocation: a new password ends the old tokens
+echo "a-brand-new-password-1" | "$top/$B/bin/twiliopay-agent" -f "$run/stack/agents" set agent 2>/dev/null
+c=$(curl -s -o "$run/b" -w '%{http_code}' -H "Authorization: Bearer $AGENT_TOKEN" "$base/sync/getSyncToken")
+t_eq "old agent token after a password change: 401" 401 "$c"
+t_eq "  ... token_revoked" token_revoked "$(jget o.code <"$run/b")"
+t_eq "old session token after a password change: 403" 403 "$(sub "$base/aap/events/$PK1?token=$s1")"
+"$top/$B/bin/twiliopay-agent" -f "$run/stack/agents" set agent <"$run/stack/agent-password" 2>/dev/null
+
+# ---- no token in any log (nginx logs the path; handlers redact)
+t_nomatch "no token or query string in the access log" 'token=|eyJ' "$(cat "$run/stack/log/nginx-access.log")"
+t_nomatch "no token in the handlers' logs" "$s1|$AGENT_TOKEN" "$(cat "$run/stack/log/"*.log)"
+
+# ---- login throttle (last: it blocks this address for a while)
+codes=$(for i in $(seq 1 40); do
+  curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+    -d '{"username":"agent","password":"guess"}' "$base/aap/login"
+done | sort | uniq -c | tr -s ' ' | paste -sd, -)
+t_match "repeated failed logins are throttled (429)" ' 429' "$codes"
+
+stack_stop
+t_done
