@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# Payment capture end to end: nginx (nchan) + every handler + the Twilio
+# emulator.  A customer calls, the agent attaches by UUI and starts a
+# session; the customer keys digits at the emulator; the agent's
+# EventSource sees each masked state, the error, the automatic moves,
+# "ready", then complete and the connector's result.  After startCapture
+# the test asks for no step: the server drives the session.  Then ACH,
+# the postal code, cancel and hang-up mid-way, duplicate / out-of-order /
+# late callbacks, and concurrent callbacks (no lost update).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
+. "$top/scripts/stack.sh"
+B=${B:-build}
+
+if [[ ! -x $top/$B/sim/twilio-sim ]]; then
+  t_fail "the emulator is built" "$top/$B/sim/twilio-sim is missing"
+  t_done
+  exit
+fi
+run=$(mktemp -d /tmp/tp-cap-XXXXXX)
+port=$(stack_free_port); sim=$(stack_free_port)
+"$top/scripts/sandbox-env" "$port" "$sim" >"$run/env"
+. "$top/tests/integration/capture-helpers.sh"
+trap 'sse_stop_all; stack_stop; rm -rf "$run"' EXIT
+stack_start "$top/$B" "$run/stack" "$run/env" "$port" "$sim"
+if ! stack_wait_ready; then t_fail "stack starts"; exit 1; fi
+t_ok "stack starts"
+base=http://127.0.0.1:$port
+S=http://127.0.0.1:$sim
+export TWILIOPAY_ENV=$run/env
+envv() { sed -n "s/^$1=//p" "$run/env" | tail -1; }
+AC=$(envv ACCOUNT_SID); TOK=$(envv AUTH_TOKEN); IS=$(envv PAY_SYNC_SERVICE_SID)
+post=("$top/$B/bin/twilio-post")
+sse=(node "$top/tests/integration/sse-states.mjs")
+cap_login
+[[ -n $AGENT_TOKEN ]] && t_ok "agent logs in" || t_fail "agent logs in"
+
+# The emulator's record of the Capture requests made for a payment.
+captures() {
+  curl -s "$S/sim/requests" | node -e '
+let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{
+  const pk=process.argv[1];
+  const r=JSON.parse(t).requests.filter(x=>x.dir==="in"&&x.method==="POST"&&x.url.includes("/Payments/"+pk)&&x.request&&x.request.Capture);
+  console.log(r.map(x=>x.request.Capture+"@"+x.request.IdempotencyKey).join("\n"))})' "$1"
+}
+# A new inbound call; prints the PSTN leg's CallSid.
+new_call() { sim_call | jget o.pstn_call_sid; }
+# uuiMap[uui] exists (voice routing writes it when the call is answered;
+# without that handler built, the test writes what it would).
+uui_ready() {
+  local uui=$1 i
+  if [[ ! -x $top/$B/cgi-bin/uuiSyncUpdate ]]; then
+    curl -s -o /dev/null -u "$AC:$TOK" --data-urlencode "Key=$uui" \
+      --data-urlencode "Data={\"uui\":\"$uui\",\"pstnSid\":\"$uui\"}" --data-urlencode "Ttl=43200" \
+      "$S/v1/Services/$IS/Maps/uuiMap/Items"
+  fi
+  for i in $(seq 1 50); do
+    curl -sf -o /dev/null -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/uuiMap/Items/$uui" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# start NAME JSON: startCapture; sets PK_NAME / ST_NAME and subscribes.
+start() {
+  local name=$1 out
+  out=$(cap_api POST /aap/startCapture "$2")
+  printf -v "PK_$name" '%s' "$(jget o.paymentSid <<<"$out")"
+  printf -v "ST_$name" '%s' "$(jget o.sessionToken <<<"$out")"
+  echo "$out" >"$run/$name.start"
+  [[ $(cat "$run/status") == 201 ]] || return 1
+  sse_start "$name" "$base$(jget o.eventsUrl <<<"$out")"
+}
+wait_state() {
+  if sse_wait "$1" "$2"; then t_ok "$3"; else t_fail "$3" "no state with: $2" "$(sse_states "$1" | tail -3)"; fi
+}
+# No run of 7+ digits in what the browser got, once the SIDs, times,
+# sequence numbers, connector ids and the routing number (clear text in
+# Twilio's callbacks: it is not secret) are taken out.
+no_pan() {
+  t_nomatch "$1: no card or account number in any message" '[0-9]{7,}' \
+    "$(grep '^data:' "$run/$2.sse" | sed -E 's/"(PK|CA)[0-9a-f]*"//g; s/"seq":[0-9]*//g;
+      s/[0-9]*-[0-9]*-[0-9]*T[0-9:.]*Z//g; s/"(ch|tok)_[0-9a-f]*"//g;
+      s/("bank-routing-number":\{"state":"[a-z]+","value":)"[0-9]+"/\1/g')"
+}
+
+# ================================================================ card, by UUI
+CALL=$(new_call)
+t_match "a customer calls" '^CA[0-9a-f]{32}$' "$CALL"
+uui_ready "$CALL" && t_ok "uuiMap knows the call" || t_fail "uuiMap knows the call"
+start card "{\"uui\":\"$CALL\",\"chargeAmount\":\"9.99\",\"currency\":\"USD\",\"description\":\"Order 42\"}"
+t_eq "startCapture by UUI: 201" 201 "$(cat "$run/status")"
+t_eq "  ... on the PSTN leg" "$CALL" "$(jget o.callSid <"$run/card.start")"
+t_match "  ... with a session token" '^eyJ' "$ST_card"
+wait_state card 's.capture === "payment-card-number" && s.partial' "the server asked for the card number"
+sim_digits "$CALL" 4111111111111112#
+wait_state card 's.errorType === "invalid-card-number" && s.fields["payment-card-number"].state === "invalid"' \
+  "an invalid card number is shown as invalid with Twilio's ErrorType"
+wait_state card 's.attempt === 2 && s.partial && s.fields["payment-card-number"].value === null' \
+  "the server asked for the card number again by itself"
+sim_digits "$CALL" 4111111111111111#
+wait_state card 's.capture === "security-code" && s.fields["payment-card-number"].value === "xxxxxxxxxxxx1111" && s.cardType === "visa"' \
+  "the masked card number is captured and the server moved on to the security code"
+wait_state card 's.capture === "security-code" && s.partial' "Twilio is capturing the security code"
+sim_digits "$CALL" 333#
+wait_state card 's.capture === "expiration-date" && s.fields["security-code"].value === "xxx"' \
+  "security code captured (fully masked), expiry date next"
+wait_state card 's.capture === "expiration-date" && s.partial' "Twilio is capturing the expiry date"
+sim_digits "$CALL" 1230#
+wait_state card 's.status === "ready" && s.required.length === 0 && s.fields["expiration-date"].value === "1230"' \
+  "ready to submit"
+t_eq "nothing was submitted without the agent" ready "$(sse_last card s.status | tr -d '"')"
+out=$(cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_card\",\"status\":\"complete\"}" "$ST_card")
+t_eq "the agent submits: 202" 202 "$(cat "$run/status")"
+wait_state card 's.status === "completed" && s.result === "success" && /^ch_[0-9a-f]+$/.test(s.confirmationCode)' \
+  "the final Result with the connector's confirmation"
+sse_stop card
+order=$("${sse[@]}" "$run/card.sse" | node -e '
+let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{
+  const st=t.trim().split("\n").map(JSON.parse);
+  const at=(f)=>st.findIndex(f);
+  const m=[at(s=>s.errorType==="invalid-card-number"), at(s=>s.capture==="security-code"),
+           at(s=>s.capture==="expiration-date"), at(s=>s.status==="ready"), at(s=>s.status==="completed")];
+  const seqs=st.map(s=>s.seq);
+  console.log(m.every(i=>i>=0)&&m.every((v,i)=>i===0||v>m[i-1]) ? "in order" : JSON.stringify(m),
+              new Set(seqs).size===seqs.length ? "unique-seq" : "dup-seq")})')
+t_eq "the subscriber saw error, moves, ready, completed, in order; one message per seq" "in order unique-seq" "$order"
+no_pan "card" card
+caps=$(captures "$PK_card")
+t_eq "the server made exactly 4 Capture requests (card, card again, security code, expiry)" \
+  "payment-card-number payment-card-number security-code expiration-date" "$(cut -d@ -f1 <<<"$caps" | paste -sd' ')"
+t_eq "  ... each with its own idempotency key" 4 "$(cut -d@ -f2 <<<"$caps" | sort -u | grep -c "^$PK_card-s")"
+t_nomatch "the test client asked for no step" 'changeCapture' "$(cat "$run/stack/log/nginx-access.log")"
+state=$(cap_api GET "/aap/session?paymentSid=$PK_card" "" "$ST_card")
+t_eq "GET /aap/session: the same final state in one request" "completed success" \
+  "$(jget 'o.state.status+" "+o.state.result' <<<"$state")"
+item=$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/$PK_card")
+t_eq "payMap keeps Twilio's fields at top level and our state under _session" "success completed 4111" \
+  "$(jget 'o.data.Result+" "+o.data._session.status+" "+(o.data.PaymentCardNumber.endsWith("1111")?"4111":"?")' <<<"$item")"
+t_match "payMap item has a TTL" '"date_expires": *"20' "$item"
+# A late or duplicate progress callback never reopens a final session.
+late=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%S.000Z)
+out=$("${post[@]}" "$base/sync/paySyncUpdate" AccountSid="$AC" CallSid="$CALL" Sid="$PK_card" \
+  Capture=payment-card-number PartialResult=true Required=payment-card-number DateUpdated="$late")
+t_eq "a progress callback after the Result changes nothing" final "$(jget o.outcome <<<"$out")"
+t_eq "  ... the session is still completed" completed \
+  "$(cap_api GET "/aap/session?paymentSid=$PK_card" "" "$ST_card" | jget o.state.status)"
+out=$(cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_card\",\"captureType\":\"security-code\"}" "$ST_card")
+t_eq "re-capturing after the end: 409" 409 "$(cat "$run/status")"
+
+# Wrong-session requests and subscriptions on a real session.
+other=$("$top/$B/tests/mint-token" session agent PKfedcba9876543210fedcba9876543210 "$CALL")
+cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_card\",\"status\":\"cancel\"}" "$other" >/dev/null
+t_eq "another payment's session token on this one: 403" 403 "$(cat "$run/status")"
+t_eq "subscribing with it: 403" 403 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+  -H 'Accept: text/event-stream' "$base/aap/events/$PK_card?token=$other")"
+t_eq "subscribing with no token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+  -H 'Accept: text/event-stream' "$base/aap/events/$PK_card")"
+
+# ================================================================ ACH
+CALL=$(new_call)
+out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"25.00\",\"paymentMethod\":\"ach-debit\"}")
+t_eq "ACH without the connector parameters Twilio requires: 400" "400 rejected_by_twilio 64015" \
+  "$(cat "$run/status") $(jget 'o.code+" "+o.twilioCode' <<<"$out")"
+start ach "{\"callSid\":\"$CALL\",\"chargeAmount\":\"25.00\",\"paymentMethod\":\"ach-debit\",\"bankAccountType\":\"consumer-savings\",\"parameters\":{\"AVSName\":\"Jane Doe\"}}"
+t_eq "ACH startCapture: 201" 201 "$(cat "$run/status")"
+t_eq "  ... the bank fields, in order" '["bank-routing-number","bank-account-number"]' "$(jget o.state.order <"$run/ach.start")"
+wait_state ach 's.capture === "bank-routing-number" && s.partial' "the server asked for the routing number"
+sim_digits "$CALL" 121181976#
+wait_state ach 's.capture === "bank-account-number" && s.fields["bank-routing-number"].value === "121181976"' \
+  "routing number captured, account number next"
+wait_state ach 's.capture === "bank-account-number" && s.partial' "Twilio is capturing the account number"
+sim_digits "$CALL" 123456789#
+wait_state ach 's.status === "ready" && /^\*+89$/.test(s.fields["bank-account-number"].value)' \
+  "ready, the account number masked but its last 2 digits"
+cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_ach\",\"status\":\"complete\"}" "$ST_ach" >/dev/null
+wait_state ach 's.status === "completed" && s.result === "success"' "ACH submitted and completed"
+sse_stop ach
+no_pan "ACH" ach
+
+# ================================================================ cancel mid-way
+CALL=$(new_call)
+start cancel "{\"callSid\":\"$CALL\",\"chargeAmount\":\"0\",\"tokenType\":\"one-time\"}"
+t_eq "tokenizing startCapture: 201" 201 "$(cat "$run/status")"
+wait_state cancel 's.capture === "payment-card-number" && s.partial' "card number asked for"
+sim_digits "$CALL" 4242424242424242#
+wait_state cancel 's.capture === "security-code" && s.partial' "security code asked for"
+out=$(cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_cancel\",\"captureType\":\"postal-code\"}" "$ST_cancel")
+t_eq "re-capturing a field the session does not have: 400" 400 "$(cat "$run/status")"
+out=$(cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_cancel\",\"status\":\"complete\"}" "$ST_cancel")
+t_eq "complete before everything is captured: 409" 409 "$(cat "$run/status")"
+t_match "  ... naming what is missing" 'still required: security-code,expiration-date' "$(jget o.error <<<"$out")"
+out=$(cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_cancel\",\"status\":\"cancel\"}" "$ST_cancel")
+t_eq "cancel mid-way: 202" 202 "$(cat "$run/status")"
+wait_state cancel 's.status === "cancelled" && s.capture === null' "the subscriber sees the session cancelled"
+sim_digits "$CALL" 123#
+cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_cancel\",\"captureType\":\"security-code\"}" "$ST_cancel" >/dev/null
+t_eq "nothing can be captured after cancel: 409" 409 "$(cat "$run/status")"
+t_eq "  ... and it stays cancelled" cancelled \
+  "$(cap_api GET "/aap/session?paymentSid=$PK_cancel" "" "$ST_cancel" | jget o.state.status)"
+sse_stop cancel
+
+# ================================================================ hang-up mid-way
+CALL=$(new_call)
+start hangup "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5\"}"
+wait_state hangup 's.capture === "payment-card-number" && s.partial' "card number asked for"
+sim_digits "$CALL" 4111111111111111#
+wait_state hangup 's.capture === "security-code"' "security code next"
+sim_hangup "$CALL"
+wait_state hangup 's.status === "failed" && s.result === "caller-hung-up"' "the customer hangs up: failed, caller-hung-up"
+cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_hangup\",\"status\":\"complete\"}" "$ST_hangup" >/dev/null
+t_eq "complete after the hang-up: 409" 409 "$(cat "$run/status")"
+out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5\"}")
+t_eq "startCapture on the ended call: 409" 409 "$(cat "$run/status")"
+t_eq "  ... call_not_in_progress" call_not_in_progress "$(jget o.code <<<"$out")"
+sse_stop hangup
+
+# ================================================================ duplicate, out-of-order, concurrent
+CALL=$(new_call)
+start dup "{\"callSid\":\"$CALL\",\"chargeAmount\":\"12.34\"}"
+wait_state dup 's.capture === "payment-card-number" && s.partial' "card number asked for"
+sim_digits "$CALL" 4111111111111111
+wait_state dup 's.fields["payment-card-number"].value === "xxxxxxxxxxxxxxxx"' "16 digits keyed"
+# The next webhook (the callback that ends the card number) arrives twice.
+curl -s -o /dev/null -H 'Content-Type: application/json' \
+  -d '{"target":"webhooks","count":1,"duplicate":true,"match":"/sync/paySyncUpdate"}' "$S/sim/faults"
+sim_digits "$CALL" '#'
+wait_state dup 's.capture === "security-code" && s.partial' "the card number completes, the server moves on"
+sleep 0.5
+t_match "the duplicate delivery was recognised" "outcome=duplicate" \
+  "$(grep "payment=$PK_dup" "$run/stack/log/paySyncUpdate.log")"
+t_eq "  ... and did not double-step: one Capture of the security code" 1 \
+  "$(captures "$PK_dup" | grep -c '^security-code@')"
+seq_now() { cap_api GET "/aap/session?paymentSid=$PK_dup" "" "$ST_dup" | jget o.state.seq; }
+before=$(seq_now)
+old=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%S.000Z)
+out=$("${post[@]}" "$base/sync/paySyncUpdate" AccountSid="$AC" CallSid="$CALL" Sid="$PK_dup" \
+  Capture=payment-card-number PartialResult=true Required=payment-card-number,security-code,expiration-date \
+  DateUpdated="$old")
+t_eq "an out-of-order (older) callback: stale" stale "$(jget o.outcome <<<"$out")"
+t_eq "  ... changes nothing" "$before security-code" \
+  "$(cap_api GET "/aap/session?paymentSid=$PK_dup" "" "$ST_dup" | jget 'o.state.seq+" "+o.state.capture')"
+# The same signed callback twice by hand: the second is a duplicate.
+args=(AccountSid="$AC" CallSid="$CALL" Sid="$PK_dup" Capture=security-code PartialResult=true
+  Required=security-code,expiration-date DateUpdated="$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)")
+a=$("${post[@]}" "$base/sync/paySyncUpdate" "${args[@]}" | jget o.outcome)
+b=$("${post[@]}" "$base/sync/paySyncUpdate" "${args[@]}" | jget o.outcome)
+t_eq "a replayed callback: applied once, then duplicate" "applied duplicate" "$a $b"
+t_eq "an unsigned one is refused" 1 "$("${post[@]}" --no-signature "$base/sync/paySyncUpdate" "${args[@]}" >/dev/null; echo $?)"
+# Eight callbacks at once, handled by two workers: each applied one is
+# written exactly once (If-Match, retried on 412), none lost.
+before=$(seq_now)
+for i in 1 2 3 4 5 6 7 8; do
+  "${post[@]}" "$base/sync/paySyncUpdate" AccountSid="$AC" CallSid="$CALL" Sid="$PK_dup" \
+    Capture=security-code PartialResult=true Required=security-code,expiration-date SecurityCode=x \
+    DateUpdated="$(date -u -d "+$i min" +%Y-%m-%dT%H:%M:%S.000Z)" >"$run/conc.$i" &
+done
+wait
+applied=$(cat "$run"/conc.* | grep -c '"outcome":"applied"')
+answered=$(cat "$run"/conc.* | grep -c '"outcome":"\(applied\|stale\)"')
+t_eq "concurrent callbacks all answered (applied or stale)" 8 "$answered"
+t_eq "every applied one was written once: seq grew by $applied" "$((before + applied))" "$(seq_now)"
+cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_dup\",\"status\":\"cancel\"}" "$ST_dup" >/dev/null
+t_eq "and the session still cancels: 202" 202 "$(cat "$run/status")"
+sse_stop dup
+no_pan "duplicate session" dup
+
+# ================================================================ postal code on
+stack_env_set "$run/env" INCLUDE_POSTAL_CODE true
+stack_reload
+sleep 1.5
+CALL=$(new_call)
+start postal "{\"callSid\":\"$CALL\",\"chargeAmount\":\"1.00\"}"
+t_eq "with INCLUDE_POSTAL_CODE the order ends with the postal code" \
+  '["payment-card-number","security-code","expiration-date","postal-code"]' "$(jget o.state.order <"$run/postal.start")"
+wait_state postal 's.capture === "payment-card-number" && s.partial' "card number asked for"
+sim_digits "$CALL" 5555555555554444#
+wait_state postal 's.capture === "security-code" && s.partial' "security code asked for"
+sim_digits "$CALL" 123#
+wait_state postal 's.capture === "expiration-date" && s.partial' "expiry asked for"
+sim_digits "$CALL" 1231#
+wait_state postal 's.capture === "postal-code" && s.partial' "then the postal code, by itself"
+sim_digits "$CALL" 94105#
+wait_state postal 's.status === "ready" && s.fields["postal-code"].value === "94105" && s.cardType === "mastercard"' \
+  "ready with the postal code"
+cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_postal\",\"status\":\"complete\"}" "$ST_postal" >/dev/null
+wait_state postal 's.status === "completed" && s.result === "success"' "submitted and completed"
+sse_stop postal
+no_pan "postal" postal
+
+# PCI: no card data in any log.
+t_nomatch "no card number in any log" '4111111111111111|5555555555554444|4242424242424242|123456789#' \
+  "$(cat "$run/stack/log/"*.log)"
+
+stack_stop
+t_done
