@@ -15,6 +15,7 @@
  * recorded (a payment without a session of ours, stored like the Node
  * original did).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "twiliopay.h"
@@ -109,6 +110,11 @@ static void pay_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 		return;
 	}
 	tp_resp_log(resp, "outcome", ctx.outcome);
+	if (res.conflicts) {
+		char n[16];
+		snprintf(n, sizeof n, "%d", res.conflicts);
+		tp_resp_log(resp, "sync_conflicts", n); /* 412s retried */
+	}
 	if (ctx.act.kind == TP_ACT_CAPTURE)
 		tp_resp_log(resp, "capture", tp_field_name(ctx.act.field));
 	if (res.written && ctx.session)

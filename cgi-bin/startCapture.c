@@ -460,7 +460,9 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	tp_buf_reset(&url);
 	tp_buf_addf(&url, "/aap/session?paymentSid=%s", pk);
 	cJSON_AddStringToObject(o, "stateUrl", tp_buf_str(&url));
-	view = tp_capture_view(&c, res.data ? res.data : o, pk);
+	if (!res.data)
+		res.data = cJSON_CreateObject(); /* Sync unreadable just now: no values yet */
+	view = tp_capture_view(&c, res.data, pk);
 	cJSON_AddItemToObject(o, "state", view);
 	if (warning)
 		cJSON_AddStringToObject(o, "warning", warning);

@@ -22,7 +22,7 @@ run=$(mktemp -d /tmp/tp-cap-XXXXXX)
 port=$(stack_free_port); sim=$(stack_free_port)
 "$top/scripts/sandbox-env" "$port" "$sim" >"$run/env"
 . "$top/tests/integration/capture-helpers.sh"
-trap 'sse_stop_all; stack_stop; rm -rf "$run"' EXIT
+trap 'sse_stop_all; stack_stop; [[ -n ${KEEP_RUN:-} ]] || rm -rf "$run"' EXIT
 stack_start "$top/$B" "$run/stack" "$run/env" "$port" "$sim"
 if ! stack_wait_ready; then t_fail "stack starts"; exit 1; fi
 t_ok "stack starts"
@@ -250,14 +250,16 @@ t_eq "an unsigned one is refused" 1 "$("${post[@]}" --no-signature "$base/sync/p
 # Eight callbacks at once, handled by two workers: each applied one is
 # written exactly once (If-Match, retried on 412), none lost.
 before=$(seq_now)
+pids=()
 for i in 1 2 3 4 5 6 7 8; do
   "${post[@]}" "$base/sync/paySyncUpdate" AccountSid="$AC" CallSid="$CALL" Sid="$PK_dup" \
     Capture=security-code PartialResult=true Required=security-code,expiration-date SecurityCode=x \
     DateUpdated="$(date -u -d "+$i min" +%Y-%m-%dT%H:%M:%S.000Z)" >"$run/conc.$i" &
+  pids+=($!)
 done
-wait
-applied=$(cat "$run"/conc.* | grep -c '"outcome":"applied"')
-answered=$(cat "$run"/conc.* | grep -c '"outcome":"\(applied\|stale\)"')
+wait "${pids[@]}"
+applied=$(cat "$run"/conc.* | grep -o '"outcome":"applied"' | wc -l)
+answered=$(cat "$run"/conc.* | grep -o '"outcome":"\(applied\|stale\)"' | wc -l)
 t_eq "concurrent callbacks all answered (applied or stale)" 8 "$answered"
 t_eq "every applied one was written once: seq grew by $applied" "$((before + applied))" "$(seq_now)"
 cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_dup\",\"status\":\"cancel\"}" "$ST_dup" >/dev/null
