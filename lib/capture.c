@@ -144,7 +144,7 @@ bool tp_cap_status_final(tp_cap_status s)
 
 static unsigned bit(tp_field f)
 {
-	return 1u << (unsigned)f;
+	return f >= 0 && f < TP_FIELD_COUNT ? 1u << (unsigned)f : 0;
 }
 
 static void copy_str(char *dst, size_t cap, const char *src)
