@@ -463,6 +463,8 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	if (!res.data)
 		res.data = cJSON_CreateObject(); /* Sync unreadable just now: no values yet */
 	view = tp_capture_view(&c, res.data, pk);
+	cJSON_AddItemToObject(
+	    o, "order", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(view, "order"), true));
 	cJSON_AddItemToObject(o, "state", view);
 	if (warning)
 		cJSON_AddStringToObject(o, "warning", warning);
