@@ -240,6 +240,7 @@ typedef struct tp_config {
 	bool enable_refer;        /* ENABLE_REFER, default false */
 	char *connector_username; /* CONNECTOR_USERNAME */
 	char *connector_password; /* CONNECTOR_PASSWORD */
+	char *payment_gateway;    /* PAYMENT_GATEWAY, see lib/gateway.c */
 	char *admin_token;        /* ADMIN_TOKEN, bearer for admin endpoints */
 	char *agent_secret;       /* AGENT_SECRET, HMAC key for agent/session tokens */
 	char *agents_file;        /* AGENTS_FILE, agent credentials */
