@@ -112,7 +112,7 @@ $(B)/sim/twilio-sim: $(SIM_OBJ) $(LIB_SO)
 # helpers through lib/internal.h, and need no rpath.
 $(B)/tests/test_%: tests/unit/test_%.c $(LIB_A) $(LIB_HDR) tests/unit/unit.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $< -o $@ $(LDFLAGS) $(LIB_A) -lcmocka $(LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $< -o $@ $(LDFLAGS) $(LIB_A) -lcmocka $(LIBS) -lpthread
 
 $(B)/tests/%: tests/tools/%.c $(LIB_SO) $(LIB_HDR)
 	@mkdir -p $(@D)

@@ -52,6 +52,23 @@ static bool run_has_card(const char *d, size_t n)
 	return false;
 }
 
+/* A Twilio SID (two capitals + 32 hex digits, a word of its own) is
+ * never card data, though its hex part may hold a Luhn-valid digit run:
+ * it is kept so logs stay useful. */
+static bool sid_at(const char *s, size_t i, size_t len)
+{
+	size_t k;
+
+	if (len - i < 34 || (i > 0 && isalnum((unsigned char)s[i - 1])))
+		return false;
+	if (!isupper((unsigned char)s[i]) || !isupper((unsigned char)s[i + 1]))
+		return false;
+	for (k = i + 2; k < i + 34; k++)
+		if (!isxdigit((unsigned char)s[k]))
+			return false;
+	return i + 34 == len || !isalnum((unsigned char)s[i + 34]);
+}
+
 tp_rc tp_redact_text(tp_buf *out, const char *s)
 {
 	size_t i = 0, len = strlen(s);
@@ -61,9 +78,15 @@ tp_rc tp_redact_text(tp_buf *out, const char *s)
 		char digits[RUN_MAX + 1];
 		size_t nd = 0, j = i, end = i;
 
+		if (sid_at(s, i, len)) {
+			rc = tp_buf_add(out, s + i, 34);
+			i += 34;
+			continue;
+		}
 		if (!isdigit((unsigned char)s[i])) {
-			size_t k = i;
-			while (k < len && !isdigit((unsigned char)s[k]))
+			size_t k = i + 1;
+			while (k < len && !isdigit((unsigned char)s[k]) &&
+			       !isupper((unsigned char)s[k]))
 				k++;
 			rc = tp_buf_add(out, s + i, k - i);
 			i = k;

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -537,6 +538,56 @@ bool tp_sync_map_fetch(const tp_config *cfg, const char *service, const char *ma
                        tp_api_result *out);
 bool tp_sync_map_create(const tp_config *cfg, const char *service, const char *unique_name,
                         tp_api_result *out);
+
+/* ---------------------------------------------------------------- card.c */
+
+/* Card, bank and money rules (twilio-contract.md 4.1, 5).  Inputs are
+ * digit strings without separators.  Nothing here logs or stores. */
+typedef enum tp_card_brand {
+	TP_BRAND_UNKNOWN,
+	TP_BRAND_VISA,
+	TP_BRAND_MASTERCARD,
+	TP_BRAND_AMEX,
+	TP_BRAND_DISCOVER,
+	TP_BRAND_JCB,
+	TP_BRAND_DINERS,
+	TP_BRAND_MAESTRO,
+	TP_BRAND_ENROUTE,
+} tp_card_brand;
+
+typedef enum tp_card_check {
+	TP_CARD_OK,
+	TP_CARD_BAD_NUMBER, /* length or Luhn: Twilio's invalid-card-number */
+	TP_CARD_BAD_TYPE,   /* no known brand: invalid-card-type */
+} tp_card_check;
+
+/* Twilio's names: visa mastercard amex discover jcb diners-club maestro
+ * enroute ("unknown" otherwise). */
+const char *tp_card_brand_name(tp_card_brand b);
+tp_card_brand tp_card_brand_from_name(const char *name);
+tp_card_brand tp_card_brand_of(const char *digits);
+bool tp_card_length_ok(tp_card_brand b, size_t ndigits);
+bool tp_card_luhn_ok(const char *digits);
+/* Digits only, 12-19 long, known brand, brand's length, Luhn. */
+tp_card_check tp_card_number_check(const char *digits, tp_card_brand *brand);
+size_t tp_card_cvc_len(tp_card_brand b); /* 4 for amex, else 3 */
+bool tp_card_cvc_ok(tp_card_brand b, const char *cvc);
+/* MMYY, MM/YY, MMYYYY or MM/YYYY; year is four digits on return. */
+tp_rc tp_card_expiry_parse(const char *s, int *month, int *year);
+/* Not before the current month (UTC) and at most 20 years ahead. */
+bool tp_card_expiry_current(int month, int year, time_t now);
+/* Appends Twilio's mask: all but the last four digits as 'x'. */
+void tp_card_mask(const char *digits, tp_buf *out);
+/* ABA routing number: 9 digits, valid Fed prefix, 3-7-1 checksum. */
+bool tp_aba_routing_ok(const char *routing);
+/* 4-17 digits. */
+bool tp_bank_account_ok(const char *account);
+/* ISO 4217 minor units of an active currency code, -1 if unknown. */
+int tp_currency_minor_units(const char *code);
+/* A plain decimal ("9.99", "10", no sign, no exponent) with at most
+ * max_places decimals, below 10,000,000, into minor units. */
+tp_rc tp_money_parse(const char *s, int max_places, int64_t *minor_out);
+tp_rc tp_money_format(tp_buf *out, int64_t minor, int places);
 
 /* ---------------------------------------------------------------- xml.c */
 

@@ -1,0 +1,132 @@
+/* Unit tests for lib/card.c: brands, Luhn, CVC, expiry, ABA, money. */
+#include "unit.h"
+
+static void test_numbers(void **state)
+{
+	static const struct {
+		int line;
+		const char *pan;
+		tp_card_check want;
+		const char *brand;
+	} rows[] = {
+	    {__LINE__, "4111111111111111", TP_CARD_OK, "visa"},
+	    {__LINE__, "4242424242424242", TP_CARD_OK, "visa"},
+	    {__LINE__, "4222222222222", TP_CARD_OK, "visa"}, /* 13 digits */
+	    {__LINE__, "5555555555554444", TP_CARD_OK, "mastercard"},
+	    {__LINE__, "2223003122003222", TP_CARD_OK, "mastercard"},
+	    {__LINE__, "378282246310005", TP_CARD_OK, "amex"},
+	    {__LINE__, "6011111111111117", TP_CARD_OK, "discover"},
+	    {__LINE__, "3530111333300000", TP_CARD_OK, "jcb"},
+	    {__LINE__, "36227206271667", TP_CARD_OK, "diners-club"},
+	    {__LINE__, "4111111111111112", TP_CARD_BAD_NUMBER, "visa"}, /* Luhn */
+	    {__LINE__, "411111111111111", TP_CARD_BAD_NUMBER, "visa"},  /* length */
+	    {__LINE__, "37828224631000", TP_CARD_BAD_NUMBER, "amex"},
+	    {__LINE__, "1111111111111117", TP_CARD_BAD_TYPE, "unknown"},
+	    {__LINE__, "41111111111a1111", TP_CARD_BAD_NUMBER, "unknown"},
+	    {__LINE__, "", TP_CARD_BAD_NUMBER, "unknown"},
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < N_ELEMS(rows); i++) {
+		tp_card_brand b;
+		tp_card_check c = tp_card_number_check(rows[i].pan, &b);
+		if (c != rows[i].want)
+			ROW_FAIL(rows[i].line, "check %d want %d\n", c, rows[i].want);
+		if (strcmp(tp_card_brand_name(b), rows[i].brand) != 0)
+			ROW_FAIL(rows[i].line, "brand %s want %s\n", tp_card_brand_name(b),
+			         rows[i].brand);
+	}
+}
+
+static void test_cvc_mask(void **state)
+{
+	tp_buf b;
+	(void)state;
+	assert_true(tp_card_cvc_ok(TP_BRAND_VISA, "333"));
+	assert_false(tp_card_cvc_ok(TP_BRAND_VISA, "3333"));
+	assert_true(tp_card_cvc_ok(TP_BRAND_AMEX, "1234"));
+	assert_false(tp_card_cvc_ok(TP_BRAND_AMEX, "123"));
+	assert_false(tp_card_cvc_ok(TP_BRAND_VISA, "3a3"));
+	tp_buf_init(&b, 100);
+	tp_card_mask("4111111111111111", &b);
+	assert_string_equal(b.ptr, "xxxxxxxxxxxx1111");
+	tp_buf_free(&b);
+}
+
+static void test_expiry(void **state)
+{
+	int m, y;
+	time_t now = 1795000000; /* 2026-11-18 UTC */
+	(void)state;
+	assert_int_equal(tp_card_expiry_parse("1225", &m, &y), TP_OK);
+	assert_int_equal(m, 12);
+	assert_int_equal(y, 2025);
+	assert_int_equal(tp_card_expiry_parse("12/2030", &m, &y), TP_OK);
+	assert_int_equal(y, 2030);
+	assert_int_equal(tp_card_expiry_parse("1325", &m, &y), TP_EINVAL);
+	assert_int_equal(tp_card_expiry_parse("0025", &m, &y), TP_EINVAL);
+	assert_int_equal(tp_card_expiry_parse("125", &m, &y), TP_EINVAL);
+	assert_int_equal(tp_card_expiry_parse("1/225", &m, &y), TP_EINVAL);
+	assert_false(tp_card_expiry_current(10, 2026, now));
+	assert_true(tp_card_expiry_current(11, 2026, now)); /* through month end */
+	assert_true(tp_card_expiry_current(12, 2030, now));
+	assert_false(tp_card_expiry_current(12, 2050, now));
+}
+
+static void test_bank(void **state)
+{
+	(void)state;
+	assert_true(tp_aba_routing_ok("121181976"));
+	assert_true(tp_aba_routing_ok("011000015"));
+	assert_false(tp_aba_routing_ok("121181977"));
+	assert_false(tp_aba_routing_ok("12118197"));
+	assert_false(tp_aba_routing_ok("000000000"));
+	assert_true(tp_bank_account_ok("123456789"));
+	assert_false(tp_bank_account_ok("123"));
+	assert_false(tp_bank_account_ok("123456789012345678"));
+}
+
+static void test_money(void **state)
+{
+	int64_t v;
+	tp_buf b;
+	(void)state;
+	assert_int_equal(tp_currency_minor_units("USD"), 2);
+	assert_int_equal(tp_currency_minor_units("JPY"), 0);
+	assert_int_equal(tp_currency_minor_units("KWD"), 3);
+	assert_int_equal(tp_currency_minor_units("usd"), -1);
+	assert_int_equal(tp_currency_minor_units("XXX"), -1);
+	assert_int_equal(tp_money_parse("9.99", 2, &v), TP_OK);
+	assert_int_equal(v, 999);
+	assert_int_equal(tp_money_parse("10", 2, &v), TP_OK);
+	assert_int_equal(v, 1000);
+	assert_int_equal(tp_money_parse("10.5", 2, &v), TP_OK);
+	assert_int_equal(v, 1050);
+	assert_int_equal(tp_money_parse("0", 2, &v), TP_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(tp_money_parse("9.999", 2, &v), TP_EINVAL);
+	assert_int_equal(tp_money_parse("-1", 2, &v), TP_EINVAL);
+	assert_int_equal(tp_money_parse("1e3", 2, &v), TP_EINVAL);
+	assert_int_equal(tp_money_parse("1.", 2, &v), TP_EINVAL);
+	assert_int_equal(tp_money_parse(".5", 2, &v), TP_EINVAL);
+	assert_int_equal(tp_money_parse("", 2, &v), TP_EINVAL);
+	assert_int_equal(tp_money_parse("5.5", 0, &v), TP_EINVAL);
+	tp_buf_init(&b, 100);
+	tp_money_format(&b, 999, 2);
+	tp_buf_adds(&b, " ");
+	tp_money_format(&b, 100005, 2);
+	tp_buf_adds(&b, " ");
+	tp_money_format(&b, 500, 0);
+	assert_string_equal(b.ptr, "9.99 1000.05 500");
+	tp_buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_numbers), cmocka_unit_test(test_cvc_mask),
+	    cmocka_unit_test(test_expiry),  cmocka_unit_test(test_bank),
+	    cmocka_unit_test(test_money),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
