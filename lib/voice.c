@@ -169,10 +169,10 @@ static tp_rc parse_headers(const char *b, const char *e, tp_params *out)
 			if (ne == p || out->n >= URI_HEADERS_MAX)
 				return TP_EINVAL;
 			rc = tp_url_decode(p, (size_t)(ne - p), false, &name);
-			if (rc == TP_OK)
-				rc =
-				    eq ? tp_url_decode(eq + 1, (size_t)(se - eq - 1), false, &value)
-				       : (value = tp_xstrdup(""), TP_OK);
+			if (rc == TP_OK && eq)
+				rc = tp_url_decode(eq + 1, (size_t)(se - eq - 1), false, &value);
+			else if (rc == TP_OK)
+				value = tp_xstrdup("");
 			if (rc == TP_OK)
 				tp_params_add(out, name, value);
 			free(name);
