@@ -733,4 +733,106 @@ void tp_voice_reply_dial(tp_resp *resp, const tp_voice_dial *d);
 /* True when a request path is one of the original's ...withRefer aliases. */
 bool tp_voice_refer_path(const char *path);
 
+/* ---------------------------------------------------------------- connector.c */
+
+/* The merchant side of Twilio's Generic Pay Connector (twilio-contract.md
+ * section 5; twilio.com/docs/voice/twiml/pay/generic-pay-connector).  When
+ * a payment session completes, Twilio POSTs the captured data in clear as
+ * JSON with HTTP Basic auth; we validate it, pass it to the gateway
+ * (gateway.c) and answer {"charge_id"|"token_id", "error_code",
+ * "error_message"}.  Twilio's current connector posts every transaction to
+ * one Endpoint URL and names the operation in "method"; the older
+ * connector posted to .../charge and .../tokenize.  Both binaries accept
+ * both: "method" wins, the path is the default when it is absent. */
+typedef enum tp_conn_method { TP_CONN_CHARGE, TP_CONN_TOKENIZE } tp_conn_method;
+
+/* A validated request.  Pointers borrow from the request JSON (never
+ * copied, so card data lives only in the request buffers); the buffers
+ * hold values that arrived as JSON numbers. */
+typedef struct tp_conn_req {
+	tp_conn_method method;
+	bool ach;                   /* bank debit (ach-debit) instead of a card */
+	const char *transaction_id; /* Twilio's id: the idempotency key */
+	/* card: never logged; only brand and last4 may be */
+	const char *cardnumber;
+	const char *cvv;         /* NULL when not captured */
+	const char *postal_code; /* NULL when not captured */
+	tp_card_brand brand;
+	int expiry_month; /* 1-12 */
+	int expiry_year;  /* four digits */
+	char last4[5];
+	/* ACH: never logged */
+	const char *routing_number;
+	const char *account_number;
+	const char *account_type; /* consumer-checking, consumer-savings, commercial-checking */
+	/* charge */
+	int64_t amount_minor; /* > 0, in the currency's minor units */
+	int currency_places;  /* ISO 4217 minor units */
+	char currency[4];     /* upper case */
+	/* tokenize */
+	const char *token_type; /* one-time, reusable, payment-method */
+	char amount_buf[32], month_buf[8], year_buf[8];
+} tp_conn_req;
+
+/* A validation failure or a decline, in the contract's terms. */
+typedef struct tp_conn_error {
+	const char *code;  /* static: "invalid_number", "card_declined"... */
+	char message[200]; /* never holds request data */
+} tp_conn_error;
+
+/* Validates a connector request body.  `default_method` applies when the
+ * body has no "method"; `now` decides whether the card has expired.
+ * Returns true, or false with err filled. */
+bool tp_connector_parse(const cJSON *json, tp_conn_method default_method, time_t now,
+                        tp_conn_req *out, tp_conn_error *err);
+/* The whole handler of cgi-bin/charge and cgi-bin/tokenize: `path_method`
+ * is the binary's own operation, used when the body names none. */
+void tp_connector_handle(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                         tp_conn_method path_method);
+/* Configuration the connector binaries need. */
+extern const char *const tp_connector_need[];
+
+/* ---------------------------------------------------------------- gateway.c */
+
+/* The seam where a real payment gateway goes: the connector hands every
+ * validated request to tp_gateway_submit and relays what comes back.  The
+ * only gateway built in is the sandbox (gateway_sandbox.c). */
+typedef struct tp_gw_result {
+	bool approved;
+	char id[48];               /* "ch_..." / "tok_..." when approved, else "" */
+	const char *error_code;    /* static; NULL when approved */
+	const char *error_message; /* static; NULL when approved */
+} tp_gw_result;
+
+/* Chooses the gateway from PAYMENT_GATEWAY (environment, then .env).
+ * Unset means "sandbox" unless TWILIO_API_URL is Twilio's own: the sandbox
+ * approves without moving money, so against real Twilio it must be asked
+ * for by name.  Returns false (after logging why) to stop start-up. */
+bool tp_gateway_init(const tp_config *cfg);
+void tp_gateway_submit(const tp_config *cfg, const tp_conn_req *rq, tp_gw_result *out);
+
+/* ---------------------------------------------------------------- gateway_sandbox.c */
+
+/* The sandbox gateway: approves every valid request except the documented
+ * test numbers below, stores nothing, and derives its ids from the
+ * request's transaction_id with a keyed hash (HMAC-SHA256 under
+ * CONNECTOR_PASSWORD), so a retried transaction gets the same answer from
+ * whichever worker or node serves it and ids cannot be guessed. */
+void tp_gateway_sandbox_submit(const tp_config *cfg, const tp_conn_req *rq, tp_gw_result *out);
+/* "ch_"/"tok_" + the first 16 bytes, in hex, of
+ * HMAC-SHA256(key, "twiliopay-sandbox-v1|" method "|" transaction_id). */
+void tp_gateway_sandbox_id(const char *key, tp_conn_method m, const char *transaction_id, char *out,
+                           size_t out_len);
+
+/* One documented sandbox test number and what it does. */
+typedef struct tp_gw_test_number {
+	const char *number; /* card number or bank account number */
+	const char *error_code;
+	const char *error_message;
+} tp_gw_test_number;
+
+/* NULL-terminated tables (README "Payment connector and Sync setup"). */
+extern const tp_gw_test_number tp_gateway_sandbox_cards[];
+extern const tp_gw_test_number tp_gateway_sandbox_accounts[];
+
 #endif
