@@ -8,6 +8,7 @@
 #   3. REFER to a number on that call -> uuiMap[<id>] re-mapped to the new PSTN leg
 #   4. REFER to a SIP address on the inbound call -> the existing item is updated
 #      (the Node original's create-only write failed with 54208 here)
+#   5. SIP-side call with only User-to-User (hex) -> keyed by the decoded id
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
@@ -66,12 +67,15 @@ t_eq "the SIP leg is a child of the PSTN call" "$pstn" \
 sipleg=$(jq -r '[.legs[] | select(.side=="sip")][0].sid // empty' <<<"$call")
 t_match "the SIP leg was dialled at sip:<To>@<SIP_DOMAIN_URI>" "^sip:\+15005550006@$domain" \
   "$(jq -r '[.legs[] | select(.side=="sip")][0].to // empty' <<<"$call")"
-t_match "the SIP leg received User-to-User hex with encoding=hex" '^04[0-9A-F]+;encoding=hex$' \
+# What Genesys reads: protocol discriminator 04, then the CallSid in hex.
+uui_hex() { printf '04%s;encoding=hex' "$(printf '%s' "$1" | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"; }
+t_eq "the SIP leg received User-to-User = 04 + hex(CallSid) with encoding=hex" "$(uui_hex "$pstn")" \
   "$(jq -r '[.legs[] | select(.side=="sip")][0].sip_headers["User-to-User"] // empty' <<<"$call")"
 it=$(wait_item "$pstn" "$pstn")
 t_eq "uuiMap[<PSTN CallSid>].pstnSid == <PSTN CallSid>" "$pstn" "$(jq -r '.data.pstnSid // empty' <<<"$it")"
 t_eq "uuiMap item keeps the uui" "$pstn" "$(jq -r '.data.uui // empty' <<<"$it")"
-t_match "uuiMap item has a 12 h expiry" '^20[0-9-]+T' "$(jq -r '.date_expires // empty' <<<"$it")"
+ttl=$(( $(date -d "$(jq -r '.date_expires // "1970-01-01T00:00:00Z"' <<<"$it")" +%s) - $(date -d "$(jq -r '.date_created // "1970-01-01T00:00:00Z"' <<<"$it")" +%s) ))
+t_eq "uuiMap item expires 12 h after it was written" 43200 "$ttl"
 rev1=$(jq -r '.revision // empty' <<<"$it")
 
 # ---- 2. SIP-side call with x-inin-cnv
@@ -98,7 +102,7 @@ t_eq "REFER re-maps uuiMap[<x-inin-cnv>] to the new PSTN leg" "$child2" "$(jq -r
 # ---- 4. REFER to a SIP address on the inbound call: the item is updated
 ref=$(ctl POST "/sim/calls/$pstn/refer" "{\"target\":\"<sip:agent2@$domain;transport=udp>\"}")
 t_match "REFER to a SIP address accepted" '"refer": *"accepted"' "$(jq . <<<"$ref")"
-t_match "the new SIP leg carries the same UUI" '^04[0-9A-F]+;encoding=hex$' \
+t_eq "the new SIP leg carries the same UUI" "$(uui_hex "$pstn")" \
   "$(jq -r "[.legs[] | select(.side==\"sip\" and .sid != \"$sipleg\")][0].sip_headers[\"User-to-User\"] // empty" <<<"$ref")"
 for i in $(seq 1 100); do
   it=$(item "$pstn"); [[ $(jq -r '.revision // empty' <<<"$it") != "$rev1" ]] && break; sleep 0.1
@@ -109,6 +113,16 @@ else
   t_fail "a second answer for the same UUI updates the item (upsert)" "$it"
 fi
 t_eq "uuiMap[<PSTN CallSid>] still points at the PSTN call" "$pstn" "$(jq -r '.data.pstnSid // empty' <<<"$it")"
+
+# ---- 5. SIP-side call with only a User-to-User header (hex, as Genesys
+# sends it): the decoded id is the key
+uid="uu-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+call=$(ctl POST /sim/calls "{\"from\":\"sip:+61400111222@10.0.0.5\",\"to\":\"sip:61290001235@gp.sip.twilio.com\",\"sipHeaders\":{\"User-to-User\":\"$(uui_hex "$uid")\"}}")
+child=$(jq -r '[.legs[] | select(.side=="pstn" and .parent_call_sid != null)][0].sid // empty' <<<"$call")
+t_eq "a To without '+' is dialled as E.164" "+61290001235" \
+  "$(jq -r '[.legs[] | select(.side=="pstn" and .parent_call_sid != null)][0].to // empty' <<<"$call")"
+it=$(wait_item "$uid" "$child")
+t_eq "uuiMap[<decoded User-to-User>].pstnSid == the PSTN child leg" "$child" "$(jq -r '.data.pstnSid // empty' <<<"$it")"
 
 stack_stop
 logs=$(cat "$run"/stack/log/*.log)
