@@ -246,6 +246,7 @@ typedef struct tp_config {
 	char *agents_file;        /* AGENTS_FILE, agent credentials */
 	char *nchan_publish_url;  /* NCHAN_PUBLISH_URL, internal publisher */
 	long http_timeout_ms;     /* HTTP_TIMEOUT_MS, default 10000 */
+	long api_retry_budget_ms; /* API_RETRY_BUDGET_MS, default 12000: all tries of one call */
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
 	tp_log_level log_level;   /* LOG_LEVEL, default info */
 	/* The .env path actually read ("" when none). */

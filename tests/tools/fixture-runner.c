@@ -48,6 +48,8 @@ static const char *const base_env[] = {
     "TWILIO_API_URL=http://127.0.0.1:9",
     "TWILIO_SYNC_URL=http://127.0.0.1:9",
     "HTTP_TIMEOUT_MS=1000",
+    /* Twilio-down cases retry for 1 s, not a webhook's 12 s. */
+    "API_RETRY_BUDGET_MS=1000",
     "TWILIOPAY_ENV=/dev/null",
     "LOG_LEVEL=error",
     NULL,
