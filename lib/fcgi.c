@@ -495,6 +495,7 @@ static int load_config(const tp_handler *h, tp_config *cfg)
 
 static int worker_main(const tp_handler *h, int listen_fd)
 {
+	bool unix_socket;
 	FCGX_Request rq;
 	tp_config cfg;
 	tp_buf out;
@@ -510,6 +511,12 @@ static int worker_main(const tp_handler *h, int listen_fd)
 		tp_config_free(&cfg);
 		return EX_CONFIG;
 	}
+	{
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		unix_socket = getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0 &&
+		              ss.ss_family == AF_UNIX;
+	}
 	if (FCGX_Init() != 0)
 		return 1;
 	FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
@@ -520,6 +527,16 @@ static int worker_main(const tp_handler *h, int listen_fd)
 		process(h, &cfg, &src, &out);
 		if (out.ptr)
 			FCGX_PutStr(out.ptr, (int)out.len, rq.out);
+		/* On a unix socket, close without libfcgi's lingering close
+		 * (shutdown, then wait up to 2 s for nginx to close first):
+		 * that wait keeps the worker from its next accept() for a whole
+		 * nginx event-loop turn per request.  The lingering close exists
+		 * to avoid a TCP reset losing the answer; a unix socket has no
+		 * reset, and nginx has sent the whole request before we answer.
+		 * (FCGX_Detach only marks the request so FCGX_Free closes
+		 * plainly; the answer is still flushed by FCGX_Finish_r.) */
+		if (unix_socket)
+			FCGX_Detach(&rq);
 		FCGX_Finish_r(&rq);
 	}
 	tp_buf_free(&out);
@@ -746,12 +763,22 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 	}
 
 	rc = load_config(h, &cfg);
-	if (rc != 0 || check) {
-		if (rc == 0)
+	if (rc != 0)
+		return rc;
+	if (check) {
+		/* The start-up hook is part of the check: it refuses what the
+		 * variables alone cannot show (e.g. charge's gateway). */
+		if (h->init && !h->init(&cfg)) {
+			fprintf(stderr,
+			        "%s: configuration error: refused at start-up (see the log line "
+			        "above)\n",
+			        h->name);
+			rc = EX_CONFIG;
+		} else {
 			printf("%s: configuration OK (%s)\n", h->name,
 			       *cfg.env_path ? cfg.env_path : "environment only");
-		if (rc == 0)
-			tp_config_free(&cfg);
+		}
+		tp_config_free(&cfg);
 		return rc;
 	}
 

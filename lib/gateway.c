@@ -40,15 +40,6 @@ static const struct {
 /* Chosen by tp_gateway_init; the sandbox until then (unit tests). */
 static submit_fn chosen = tp_gateway_sandbox_submit;
 
-/* PAYMENT_GATEWAY is not one of tp_config's variables (config.c lets the
- * environment override only those), so the environment is read here
- * first, then the .env file, the same order as everywhere else. */
-static const char *payment_gateway(void)
-{
-	const char *v = getenv("PAYMENT_GATEWAY");
-	return v && *v ? v : tp_config_raw("PAYMENT_GATEWAY");
-}
-
 /* True when url's host is twilio.com or a subdomain of it. */
 static bool is_twilio(const char *url)
 {
@@ -66,7 +57,7 @@ static bool is_twilio(const char *url)
 
 bool tp_gateway_init(const tp_config *cfg)
 {
-	const char *name = payment_gateway();
+	const char *name = cfg->payment_gateway;
 	size_t i;
 
 	if (!name) {

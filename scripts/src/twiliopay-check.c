@@ -16,8 +16,8 @@
  *     so a handler's own needs are checked without a list kept here);
  *   - Twilio accepts ACCOUNT_SID/AUTH_TOKEN and API_KEY/API_SECRET (one
  *     read-only GET of the Account resource each) and the account is
- *     active (an API that serves no Account resource, like the local
- *     emulator, answers Twilio's 20404 once authenticated: that counts);
+ *     active (an API that serves no Account resource answers Twilio's
+ *     20404 once authenticated: that counts);
  *   - the Sync service PAY_SYNC_SERVICE_SID and both maps exist (GETs);
  *   - the Pay Connector credentials are set and usable as HTTP Basic.
  *
@@ -514,8 +514,9 @@ static void describe(const tp_api_result *r, tp_buf *out)
 /* Twilio authenticates before it routes (twilio-contract.md 1.1, 1.2): a
  * wrong credential is a 401 on any path, so Twilio's own "not found"
  * (20404, in its error JSON - not any server's 404 page) proves the
- * credentials were accepted.  The local emulator serves no Account
- * resource and answers exactly that; real Twilio serves it. */
+ * credentials were accepted.  Twilio and the local emulator serve the
+ * Account resource; a Twilio-compatible API that does not still proves
+ * the credentials this way. */
 static bool authenticated_404(long status, long code)
 {
 	return status == 404 && code == 20404;

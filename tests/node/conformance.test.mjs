@@ -260,3 +260,13 @@ test('phone page: same-origin HTML and script under a strict CSP', async () => {
   new Function(src); // parses
   assert.equal((await fetch(`${sim.base}/phone.css`)).status, 200);
 });
+
+test('account: fetch parses (the config checker reads it); no auth token is returned', async () => {
+  const a = await tw.api.v2010.accounts(sim.env.ACCOUNT_SID).fetch();
+  assert.equal(a.sid, sim.env.ACCOUNT_SID);
+  assert.equal(a.status, 'active');
+  assert.equal(a.type, 'Full');
+  assert.ok(a.dateCreated instanceof Date && !isNaN(a.dateCreated));
+  assert.equal(a.authToken, undefined);
+  await rejects(tw.api.v2010.accounts('AC00000000000000000000000000000000').fetch(), 404, 20404);
+});

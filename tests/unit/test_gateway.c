@@ -138,14 +138,10 @@ static void test_init(void **state)
 		memset(&cfg, 0, sizeof cfg);
 		snprintf(url, sizeof url, "%s", rows[i].api_url);
 		cfg.twilio_api_url = url;
-		if (rows[i].gateway)
-			setenv("PAYMENT_GATEWAY", rows[i].gateway, 1);
-		else
-			unsetenv("PAYMENT_GATEWAY");
+		cfg.payment_gateway = (char *)rows[i].gateway;
 		if (tp_gateway_init(&cfg) != rows[i].ok)
 			ROW_FAIL(rows[i].line, "init gave %d\n", !rows[i].ok);
 	}
-	unsetenv("PAYMENT_GATEWAY");
 	tp_log_set_level(TP_LOG_INFO);
 }
 
