@@ -76,7 +76,7 @@ static const var_spec specs[] = {
     {"AGENT_SECRET", V_SECRET, F(agent_secret), NULL, NULL},
     {"AGENTS_FILE", V_PATH, F(agents_file), NULL, NULL},
     {"NCHAN_PUBLISH_URL", V_URL, F(nchan_publish_url), "http://localhost/pub", NULL},
-    {"NCHAN_PUBLISH_SOCKET", V_PATH, F(nchan_publish_socket), NULL, NULL},
+    {"NCHAN_PUBLISH_SOCKET", V_PATH, F(nchan_socket), NULL, NULL},
     {"HTTP_TIMEOUT_MS", V_LONG, F(http_timeout_ms), "10000", "100:120000"},
     {"MAX_BODY_BYTES", V_LONG, F(max_body_bytes), "65536", "1024:10485760"},
     {"LOG_LEVEL", V_LEVEL, F(log_level), "info", NULL},

@@ -209,7 +209,7 @@ bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const 
 	tp_http_rc rc;
 	bool ok;
 
-	if (!cfg->nchan_publish_url && !cfg->nchan_publish_socket) {
+	if (!cfg->nchan_publish_url && !cfg->nchan_socket) {
 		free(body);
 		return false;
 	}
@@ -224,7 +224,7 @@ bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const 
 		    .body = body,
 		    .body_len = strlen(body),
 		    .timeout_ms = PUBLISH_TIMEOUT_MS,
-		    .unix_socket = cfg->nchan_publish_socket,
+		    .unix_socket = cfg->nchan_socket,
 		};
 		rc = tp_http_do(&rq, &r);
 	}
@@ -235,7 +235,7 @@ bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const 
 		snprintf(st, sizeof st, "%ld", r.status);
 		tp_log_kv(TP_LOG_WARN, "live update not published", "payment", payment_sid,
 		          "status", st, "error", rc == TP_HTTP_OK ? "" : tp_http_rc_str(rc),
-		          "socket", cfg->nchan_publish_socket);
+		          "socket", cfg->nchan_socket);
 	}
 	tp_http_resp_free(&r);
 	tp_buf_free(&url);

@@ -244,12 +244,8 @@ typedef struct tp_config {
 	char *admin_token;        /* ADMIN_TOKEN, bearer for admin endpoints */
 	char *agent_secret;       /* AGENT_SECRET, HMAC key for agent/session tokens */
 	char *agents_file;        /* AGENTS_FILE, agent credentials */
-	char *nchan_publish_url;  /* NCHAN_PUBLISH_URL, internal publisher location
-	                           * (channel id appended), default
-	                           * http://localhost/pub */
-	char *nchan_publish_socket; /* NCHAN_PUBLISH_SOCKET, unix socket of that
-	                             * publisher; when set, the URL's host is
-	                             * not used */
+	char *nchan_publish_url;  /* NCHAN_PUBLISH_URL, publisher location + "/<PK>" */
+	char *nchan_socket;       /* NCHAN_PUBLISH_SOCKET, its unix socket, or NULL */
 	long http_timeout_ms;     /* HTTP_TIMEOUT_MS, default 10000 */
 	long api_retry_budget_ms; /* API_RETRY_BUDGET_MS, default 12000: all tries of one call */
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
