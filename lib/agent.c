@@ -255,6 +255,7 @@ tp_rc tp_agents_file_set(const char *file, const char *name, const char *hash)
 	bool found = false;
 	struct stat st;
 	mode_t mode = 0600;
+	bool existed = false;
 	int fd = -1;
 
 	if (!tp_agent_name_valid(name) || (hash && (strchr(hash, '\n') || strchr(hash, ':') ||
@@ -271,7 +272,8 @@ tp_rc tp_agents_file_set(const char *file, const char *name, const char *hash)
 	} else if (rc != TP_OK) {
 		goto out;
 	} else if (stat(file, &st) == 0) {
-		mode = st.st_mode & 0777; /* keep the operator's group/mode */
+		mode = st.st_mode & 0777; /* keep the operator's mode */
+		existed = true;
 	}
 	/* Copy every line but the agent's own; comments stay. */
 	for (p = tp_buf_str(&text); *p;) {
@@ -304,6 +306,16 @@ tp_rc tp_agents_file_set(const char *file, const char *name, const char *hash)
 	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
 		rc = TP_EIO;
+		goto out;
+	}
+	/* ...and owner: root editing /etc/twiliopay/agents (root:twiliopay
+	 * 0640) must not leave a root:root file the handlers cannot read.
+	 * When we may not chown, the file must already be ours. */
+	if (existed && fchown(fd, st.st_uid, st.st_gid) != 0 &&
+	    (st.st_uid != geteuid() || st.st_gid != getegid())) {
+		rc = TP_EIO;
+		close(fd);
+		unlink(tmp.ptr);
 		goto out;
 	}
 	if (fchmod(fd, mode) != 0 || write(fd, out.ptr, out.len) != (ssize_t)out.len ||

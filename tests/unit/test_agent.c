@@ -108,6 +108,17 @@ static void test_password_file(void **state)
 	    tp_agent_check_password(file, "alice", "correct horse battery staple", tag2),
 	    TP_AGENT_BAD_PASSWORD);
 
+	/* ...and its owner (root editing root:twiliopay 0640 must not leave
+	 * a root:root file): only testable as root. */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(file, 1, 2), 0);
+		set_agent("bob", "hunter2hunter2");
+		assert_int_equal(stat(file, &st), 0);
+		assert_int_equal(st.st_uid, 1);
+		assert_int_equal(st.st_gid, 2);
+		assert_int_equal(chown(file, 0, 0), 0);
+	}
+
 	tp_buf_init(&names, 4096);
 	assert_int_equal(tp_agents_file_list(file, &names), TP_OK);
 	assert_string_equal(names.ptr, "alice\nbob\n");
