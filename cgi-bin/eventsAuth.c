@@ -1,6 +1,8 @@
 /*
- * eventsAuth - nchan's authorisation subrequest for a live-update
- * subscription (nginx: nchan_authorize_request on /aap/events/<PK>).
+ * eventsAuth - nchan's authorisation subrequests for the live updates:
+ * a browser's subscription (/aap/events/<PK>) and a handler's publish
+ * (/pub/<PK> on the internal socket, PUBLISH_TOKEN set: a publish token,
+ * lib/agent.c, that only holders of AGENT_SECRET can make).
  *
  * The browser subscribes with EventSource, which cannot send headers, so
  * the session token travels as ?token= on the subscription URL (nginx
@@ -14,6 +16,7 @@
  * 200 lets nchan subscribe; 401 without a token, 403 with a wrong one.
  */
 #include <string.h>
+#include <time.h>
 
 #include "twiliopay.h"
 
@@ -33,6 +36,16 @@ static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		goto out;
 	}
 	tp_resp_log(resp, "payment", channel);
+	if (tp_req_getenv(req, "PUBLISH_TOKEN")) {
+		tp_resp_log(resp, "check", "publish");
+		if (tp_publish_token_ok(cfg->agent_secret, tp_req_getenv(req, "PUBLISH_TOKEN"),
+		                        channel, time(NULL)))
+			tp_reply_json_take(resp, TP_S_OK, cJSON_CreateObject());
+		else
+			tp_reply_error(resp, TP_S_FORBIDDEN, "publish_forbidden",
+			               "only the handlers publish live updates");
+		goto out;
+	}
 	if (q && tp_form_parse(&query, q + 1, strlen(q + 1)) != TP_OK) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "bad_query", "malformed query string");
 		goto out;

@@ -662,3 +662,49 @@ out:
 	cJSON_Delete(claims);
 	return status;
 }
+
+/* ------------------------------------------------------------ publish tokens */
+
+/* Publishing to a live-update channel is for the handlers only.  The
+ * publisher listens on a unix socket, but nginx makes that socket 0666,
+ * so file permissions alone depend on how the socket's folder is set up;
+ * this token (checked by nchan's publisher authorisation, eventsAuth)
+ * keeps a local user without AGENT_SECRET from showing an agent a state
+ * that Twilio never sent.  "<unix time>.<hex HMAC-SHA256(AGENT_SECRET,
+ * "nchan-publish|<time>|<PaymentSid>")>", valid TP_PUBLISH_TOKEN_SKEW_S
+ * either side of now. */
+static void publish_mac(const char *secret, long long ts, const char *pk, char hex[65])
+{
+	unsigned char mac[32];
+	tp_buf m;
+
+	tp_buf_init(&m, 256);
+	tp_buf_addf(&m, "nchan-publish|%lld|%s", ts, pk);
+	tp_hmac_sha256(secret, tp_buf_str(&m), m.len, mac);
+	tp_hex(mac, sizeof mac, hex);
+	tp_buf_free(&m);
+}
+
+void tp_publish_token(const char *secret, const char *payment_sid, time_t now, tp_buf *out)
+{
+	char hex[65];
+
+	publish_mac(secret, (long long)now, payment_sid, hex);
+	tp_buf_addf(out, "%lld.%s", (long long)now, hex);
+}
+
+bool tp_publish_token_ok(const char *secret, const char *token, const char *payment_sid, time_t now)
+{
+	const char *dot = token ? strchr(token, '.') : NULL;
+	uint64_t ts;
+	char hex[65];
+
+	if (!secret || !*secret || !dot || !tp_sid_valid(payment_sid, "PK") ||
+	    tp_str_to_u64(token, (size_t)(dot - token), UINT64_MAX / 2, &ts) != TP_OK)
+		return false;
+	if ((long long)ts > (long long)now + TP_PUBLISH_TOKEN_SKEW_S ||
+	    (long long)ts < (long long)now - TP_PUBLISH_TOKEN_SKEW_S)
+		return false;
+	publish_mac(secret, (long long)ts, payment_sid, hex);
+	return tp_ct_streq(dot + 1, hex);
+}

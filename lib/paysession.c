@@ -203,7 +203,7 @@ bool tp_paysession_status(const tp_config *cfg, const tp_capture *c, const char 
 
 bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const cJSON *view)
 {
-	tp_buf url;
+	tp_buf url, hdr;
 	char *body = cJSON_PrintUnformatted(view);
 	tp_http_resp r;
 	tp_http_rc rc;
@@ -214,15 +214,22 @@ bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const 
 		return false;
 	}
 	tp_buf_init(&url, 4096);
+	tp_buf_init(&hdr, 256);
 	tp_buf_adds(&url, cfg->nchan_publish_url ? cfg->nchan_publish_url : "http://localhost/pub");
 	tp_api_add_segment(&url, payment_sid);
+	/* Proves to nginx's publisher authorisation (eventsAuth) that a
+	 * handler, not any local process, publishes. */
+	tp_buf_adds(&hdr, "X-Twiliopay-Publish: ");
+	tp_publish_token(cfg->agent_secret ? cfg->agent_secret : "", payment_sid, time(NULL), &hdr);
 	{
+		const char *hdrs[] = {tp_buf_str(&hdr), NULL};
 		tp_http_req rq = {
 		    .method = "POST",
 		    .url = tp_buf_str(&url),
 		    .content_type = "application/json",
 		    .body = body,
 		    .body_len = strlen(body),
+		    .headers = hdrs,
 		    .timeout_ms = PUBLISH_TIMEOUT_MS,
 		    .unix_socket = cfg->nchan_socket,
 		};
@@ -239,6 +246,7 @@ bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const 
 	}
 	tp_http_resp_free(&r);
 	tp_buf_free(&url);
+	tp_buf_free(&hdr);
 	free(body);
 	return ok;
 }

@@ -957,6 +957,13 @@ bool tp_session_authorize_or_reply(const tp_req *req, tp_resp *resp, const tp_co
  * password.  Returns the HTTP status to answer (200, 401, 403, 500). */
 int tp_session_token_check(const tp_config *cfg, const char *token, const char *payment_sid);
 
+/* Publish tokens (the handlers -> nginx's nchan publisher):
+ * "<unix time>.<hex HMAC-SHA256(AGENT_SECRET, "nchan-publish|time|PK")>". */
+#define TP_PUBLISH_TOKEN_SKEW_S 60
+void tp_publish_token(const char *secret, const char *payment_sid, time_t now, tp_buf *out);
+bool tp_publish_token_ok(const char *secret, const char *token, const char *payment_sid,
+                         time_t now);
+
 /* ---------------------------------------------------------------- capture.c */
 
 /* The fields of an agent-assisted capture (twilio-contract.md 3.2). */

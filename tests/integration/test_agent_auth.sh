@@ -104,17 +104,27 @@ t_eq "not EventSource: refused" 403 "$(curl -s -o /dev/null -w '%{http_code}' --
 
 sse_start live "$base/aap/events/$PK1?token=$s1"
 sleep 0.5
+# A handler's publish: X-Twiliopay-Publish = time.HMAC(AGENT_SECRET, ...)
+# (lib/agent.c tp_publish_token), computed here independently.
+ptoken() {
+  node -e 'const [s,pk]=process.argv.slice(1);const t=Math.floor(Date.now()/1000);
+    console.log(t+"."+require("crypto").createHmac("sha256",s).update("nchan-publish|"+t+"|"+pk).digest("hex"))' \
+    "$(sed -n 's/^AGENT_SECRET=//p' "$run/env")" "$1"
+}
 publish() {
   curl -s -o /dev/null -w '%{http_code}' --unix-socket "$pub" -H 'Content-Type: application/json' \
-    --data-binary "$2" "http://localhost/pub/$1"
+    -H "X-Twiliopay-Publish: ${3-$(ptoken "$1")}" --data-binary "$2" "http://localhost/pub/$1"
 }
 c1=$(publish "$PK1" '{"seq":1,"status":"capturing"}')
 c2=$(publish "$PK1" '{"seq":2,"status":"ready"}')
 publish "$PK2" '{"seq":1,"status":"other"}' >/dev/null
 t_match "the publisher takes messages" '^20[12] 20[12]$' "$c1 $c2"
+t_eq "publishing without a handler's token: 403" 403 "$(publish "$PK1" '{"seq":7,"status":"forged"}' '')"
+t_eq "publishing with another channel's token: 403" 403 \
+  "$(publish "$PK1" '{"seq":8,"status":"forged"}' "$(ptoken "$PK2")")"
 if sse_wait live 's.seq === 2'; then t_ok "the subscriber gets them"; else t_fail "the subscriber gets them" "$(cat "$run/live.sse")"; fi
 sse_stop live
-t_nomatch "and nothing of another channel" 'other' "$(cat "$run/live.sse")"
+t_nomatch "and nothing of another channel, nothing forged" 'other|forged' "$(cat "$run/live.sse")"
 first=$(node "$top/tests/integration/sse-states.mjs" "$run/live.sse" --ids | head -1)
 curl -s -N --max-time 2 -H 'Accept: text/event-stream' -H "Last-Event-ID: $first" \
   "$base/aap/events/$PK1?token=$s1" >"$run/resume.sse"

@@ -203,6 +203,35 @@ static void test_tokens(void **state)
 	tp_buf_free(&bad);
 }
 
+static void test_publish_tokens(void **state)
+{
+	tp_buf t, bad;
+	time_t now = 1800000000;
+	(void)state;
+
+	tp_buf_init(&t, 256);
+	tp_buf_init(&bad, 256);
+	tp_publish_token(SECRET, PK, now, &t);
+	assert_true(tp_str_prefix(t.ptr, "1800000000."));
+	assert_int_equal(t.len, 11 + 64);
+	assert_true(tp_publish_token_ok(SECRET, t.ptr, PK, now));
+	assert_true(tp_publish_token_ok(SECRET, t.ptr, PK, now + TP_PUBLISH_TOKEN_SKEW_S));
+	assert_false(tp_publish_token_ok(SECRET, t.ptr, PK, now + TP_PUBLISH_TOKEN_SKEW_S + 1));
+	assert_false(tp_publish_token_ok(SECRET, t.ptr, PK, now - TP_PUBLISH_TOKEN_SKEW_S - 1));
+	assert_false(tp_publish_token_ok(SECRET, t.ptr, PK2, now));
+	assert_false(tp_publish_token_ok("another-secret-00000000000000000", t.ptr, PK, now));
+	/* the time is inside the MAC: moving it breaks the token */
+	tp_buf_adds(&bad, "1800000001");
+	tp_buf_adds(&bad, strchr(t.ptr, '.'));
+	assert_false(tp_publish_token_ok(SECRET, bad.ptr, PK, now));
+	assert_false(tp_publish_token_ok(SECRET, "", PK, now));
+	assert_false(tp_publish_token_ok(SECRET, NULL, PK, now));
+	assert_false(tp_publish_token_ok(SECRET, "x.y", PK, now));
+	assert_false(tp_publish_token_ok("", t.ptr, PK, now));
+	tp_buf_free(&t);
+	tp_buf_free(&bad);
+}
+
 static tp_config cfg_for(const char *agents)
 {
 	tp_config cfg;
@@ -368,6 +397,7 @@ int main(void)
 	    cmocka_unit_test(test_password_file),
 	    cmocka_unit_test(test_legacy_hash_refused),
 	    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_publish_tokens),
 	    cmocka_unit_test(test_session_token_check),
 	    cmocka_unit_test(test_authorize),
 	};
