@@ -210,6 +210,8 @@ test('amount, currency and call checks match the server rules', () => {
   assert.equal(m.checkAttach('callSid', 'CA123').ok, false);
   assert.equal(m.checkAttach('conversationId', '  ').ok, false);
   assert.equal(m.checkAttach('uui', 'abc 123').ok, false, 'spaces');
+  assert.equal(m.checkAttach('uui', 'a/b').ok, false, 'outside the server\'s uuiMap key alphabet');
+  assert.equal(m.checkAttach('conversationId', 'a1b2-c3.d4_e5:f6@g7+h8').ok, true);
   assert.equal(m.checkAttach('uui', 'x'.repeat(129)).ok, false, 'too long');
 });
 

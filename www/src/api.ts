@@ -187,7 +187,12 @@ export class Api {
 		};
 	}
 
-	async startCapture(r: StartRequest): Promise<{ ref: SessionRef; view: PaymentView | null }> {
+	/**
+	 * Starts the payment.  `warning` is the server's note when the payment
+	 * exists but something after creating it failed (the first Capture
+	 * request): the agent can re-capture or cancel.
+	 */
+	async startCapture(r: StartRequest): Promise<{ ref: SessionRef; view: PaymentView | null; warning: string | null }> {
 		const body: Record<string, string> = {
 			[r.target.kind]: r.target.value,
 			chargeAmount: r.chargeAmount,
@@ -208,7 +213,7 @@ export class Api {
 			throw new ApiError(502, null, 'The server answered without the payment or its session token.');
 		const ref: SessionRef = { paymentSid, callSid, sessionToken, eventsUrl: eventsUrl(s(d, 'eventsUrl'), paymentSid, sessionToken) };
 		const st = isRecord(d['state']) ? d['state'] : d;
-		return { ref, view: parseView(st) };
+		return { ref, view: parseView(st), warning: s(d, 'warning') };
 	}
 
 	async changeCapture(ref: SessionRef, captureType: string): Promise<PaymentView | null> {

@@ -310,7 +310,7 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 	};
 	ui.attach.start.disabled = true;
 	try {
-		const { ref, view } = await api.startCapture(req);
+		const { ref, view, warning } = await api.startCapture(req);
 		const s: StoredSession = { ...ref, callKey: attachKey(target) };
 		saveSession(s);
 		app.ref = s;
@@ -321,6 +321,8 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 		else
 			renderSession();
 		startFeed();
+		if (warning)
+			setText(ui.session.error, 'The payment started, but ' + warning.replace(/\.?$/, '.'));
 	} catch (e) {
 		if (!(e instanceof ApiError && e.status === 401))
 			fieldError(app.widget.target ? ui.attach.amount : ui.attach.id, errorText(e, 'start the payment'));

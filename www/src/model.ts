@@ -363,6 +363,8 @@ export function statusLine(v: PaymentView): string {
 	if (!v.capture)
 		return 'Starting the payment\u2026';
 	const f = v.fields[v.capture];
+	if (v.errorType && !v.partial)
+		return 'Waiting for the customer to key ' + fieldNoun(v.capture) + ' again.';
 	if (v.partial || f?.state === 'keying')
 		return 'The customer is keying ' + fieldNoun(v.capture) + '\u2026';
 	return 'Ask the customer to key ' + fieldHowTo(v.capture, v.cardType) + '.';
@@ -554,8 +556,9 @@ export function checkAttach(kind: AttachKind, raw: string): Checked<AttachTarget
 			return { ok: false, error: 'A Call SID is CA followed by 32 letters and digits (0-9, a-f).' };
 		return { ok: true, value: { kind, value: s } };
 	}
-	if (s.length > 128 || !/^[\x21-\x7e]+$/.test(s))
-		return { ok: false, error: 'The conversation id or UUI has characters that cannot be right.' };
+	/* The server's rule for a uuiMap key (startCapture uui_ok). */
+	if (s.length > 128 || !/^[A-Za-z0-9._:@+-]+$/.test(s))
+		return { ok: false, error: 'A conversation id or UUI has only letters, digits and . _ : @ + - (at most 128).' };
 	return { ok: true, value: { kind, value: s } };
 }
 
