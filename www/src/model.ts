@@ -629,7 +629,7 @@ export function apiErrorText(status: number, serverMessage: string | null, actio
 	case 403:
 		return msg || 'You are not allowed to ' + action + '.';
 	case 404:
-		return msg || 'Not found. Check the call details.';
+		return msg || 'The server could not find that (' + action + '). Check the details or reload the page.';
 	case 409:
 		return msg || 'That is not possible in the current state of the call or payment.';
 	case 429:
