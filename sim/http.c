@@ -1,0 +1,432 @@
+/*
+ * http.c - the emulator's HTTP server (libmicrohttpd, one thread per
+ * connection) and its routing:
+ *
+ *   /2010-04-01/...   Calls and Payments (contract 1-3), Basic auth
+ *   /v1/...           Sync v1 (contract 6), Basic auth
+ *   /sim/...          the control API (DESIGN.md), no auth: 127.0.0.1 only
+ *   / /phone.js ...   the customer phone page
+ *
+ * One thread per connection because a control call waits for the
+ * webhooks it caused while the product's handlers call back into the REST
+ * API on other connections.
+ *
+ * The path is taken raw from the request line (libmicrohttpd would decode
+ * %2F inside a Sync item key into a separator) and split into decoded
+ * segments here.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "sim.h"
+
+#define MAX_SEGMENTS 16
+
+static struct MHD_Daemon *daemon_h;
+
+typedef struct conn_ctx {
+	sim_req rq;
+	bool started;
+	bool too_big;
+	double t0;
+} conn_ctx;
+
+/* ---------------------------------------------------------------- responses */
+
+void sim_resp_header(sim_resp *r, const char *name, const char *value)
+{
+	tp_params_set(&r->headers, name, value);
+}
+
+void sim_resp_text(sim_resp *r, int status, const char *ctype, const char *text)
+{
+	r->status = status;
+	r->content_type = ctype;
+	tp_buf_reset(&r->body);
+	tp_buf_adds(&r->body, text);
+}
+
+/* Twilio's layout: one line, ", " between members and ": " after names
+ * (what Python's json.dumps writes); stack.sh greps '"sid": "IS...'. */
+static void print_json(tp_buf *b, const cJSON *j)
+{
+	const cJSON *c;
+	bool first = true;
+
+	if (cJSON_IsObject(j) || cJSON_IsArray(j)) {
+		tp_buf_addc(b, cJSON_IsObject(j) ? '{' : '[');
+		cJSON_ArrayForEach (c, j) {
+			if (!first)
+				tp_buf_adds(b, ", ");
+			first = false;
+			if (cJSON_IsObject(j)) {
+				cJSON *k = cJSON_CreateString(c->string);
+				char *ks = cJSON_PrintUnformatted(k);
+				tp_buf_adds(b, ks ? ks : "\"\"");
+				tp_buf_adds(b, ": ");
+				free(ks);
+				cJSON_Delete(k);
+			}
+			print_json(b, c);
+		}
+		tp_buf_addc(b, cJSON_IsObject(j) ? '}' : ']');
+		return;
+	}
+	{
+		char *s = cJSON_PrintUnformatted(j);
+		tp_buf_adds(b, s ? s : "null");
+		free(s);
+	}
+}
+
+void sim_resp_json(sim_resp *r, int status, cJSON *j)
+{
+	tp_buf b;
+
+	tp_buf_init(&b, 8u << 20);
+	print_json(&b, j);
+	sim_resp_text(r, status, "application/json; charset=utf-8", b.ptr ? b.ptr : "{}");
+	tp_buf_free(&b);
+	cJSON_Delete(j);
+}
+
+void sim_resp_twilio_error(sim_resp *r, int status, long code, const char *fmt, ...)
+{
+	tp_buf msg, more;
+	va_list ap;
+	cJSON *j = cJSON_CreateObject();
+
+	tp_buf_init(&msg, 4096);
+	tp_buf_init(&more, 128);
+	va_start(ap, fmt);
+	tp_buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	tp_buf_addf(&more, "https://www.twilio.com/docs/errors/%ld", code);
+	/* Contract 1.2: code, message, more_info, status. */
+	cJSON_AddNumberToObject(j, "code", (double)code);
+	cJSON_AddStringToObject(j, "message", tp_buf_str(&msg));
+	cJSON_AddStringToObject(j, "more_info", tp_buf_str(&more));
+	cJSON_AddNumberToObject(j, "status", status);
+	sim_resp_json(r, status, j);
+	tp_buf_free(&msg);
+	tp_buf_free(&more);
+}
+
+void sim_resp_ctl_error(sim_resp *r, int status, const char *fmt, ...)
+{
+	tp_buf msg;
+	va_list ap;
+	cJSON *j = cJSON_CreateObject();
+
+	tp_buf_init(&msg, 4096);
+	va_start(ap, fmt);
+	tp_buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(j, "error", tp_buf_str(&msg));
+	sim_resp_json(r, status, j);
+	tp_buf_free(&msg);
+}
+
+const char *sim_req_param(const sim_req *rq, const char *name)
+{
+	const char *v = tp_params_get(&rq->form, name);
+	return v ? v : tp_params_get(&rq->query, name);
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+static void split_path(sim_req *rq)
+{
+	const char *p = rq->path;
+
+	rq->seg = tp_xcalloc(MAX_SEGMENTS, sizeof *rq->seg);
+	while (*p) {
+		size_t n;
+		char *dec = NULL;
+
+		if (*p == '/') {
+			p++;
+			continue;
+		}
+		n = strcspn(p, "/");
+		if (rq->nseg == MAX_SEGMENTS) {
+			rq->bad_encoding = true;
+			return;
+		}
+		if (tp_url_decode(p, n, false, &dec) != TP_OK) {
+			rq->bad_encoding = true;
+			return;
+		}
+		rq->seg[rq->nseg++] = dec;
+		p += n;
+	}
+}
+
+static void parse_request(struct MHD_Connection *c, sim_req *rq)
+{
+	const char *q = strchr(rq->uri, '?');
+	const char *ct;
+
+	rq->path = tp_xstrndup(rq->uri, q ? (size_t)(q - rq->uri) : strlen(rq->uri));
+	split_path(rq);
+	if (q && tp_form_parse(&rq->query, q + 1, strlen(q + 1)) != TP_OK)
+		rq->bad_encoding = true;
+	rq->content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	rq->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	rq->if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
+	ct = rq->content_type ? rq->content_type : "";
+	if (rq->body.len && tp_str_prefix(ct, "application/x-www-form-urlencoded")) {
+		if (tp_form_parse(&rq->form, rq->body.ptr, rq->body.len) != TP_OK)
+			rq->bad_encoding = true;
+	} else if (rq->body.len && (tp_str_prefix(ct, "application/json") || !*ct)) {
+		rq->json = cJSON_ParseWithLength(rq->body.ptr, rq->body.len);
+	}
+}
+
+static void req_free(sim_req *rq)
+{
+	size_t i;
+
+	for (i = 0; i < rq->nseg; i++)
+		free(rq->seg[i]);
+	free(rq->seg);
+	free(rq->uri);
+	free(rq->path);
+	tp_params_free(&rq->query);
+	tp_params_free(&rq->form);
+	cJSON_Delete(rq->json);
+	/* A control body may hold DTMF digits. */
+	if (rq->body.ptr)
+		explicit_bzero(rq->body.ptr, rq->body.len);
+	tp_buf_free(&rq->body);
+}
+
+/* ---------------------------------------------------------------- routing */
+
+static void not_found(const sim_req *rq, sim_resp *rs)
+{
+	sim_resp_twilio_error(rs, 404, 20404, "The requested resource %s was not found", rq->path);
+}
+
+/* The REST APIs: faults, then auth, then the resource. */
+static void rest(sim_req *rq, sim_resp *rs, sim_target t)
+{
+	sim_fault f;
+
+	if (sim_fault_take(t, rq->uri, &f)) {
+		rs->fault = f.desc[0] ? tp_xstrdup(f.desc) : NULL;
+		if (f.delay_ms)
+			sim_sleep_ms(f.delay_ms);
+		if (f.drop) {
+			rs->drop = true;
+			return;
+		}
+		if (f.status) {
+			/* 20429 / 20500 / 20503: "the request was not
+			 * processed" (20429 page), so retrying is safe. */
+			sim_resp_twilio_error(rs, f.status, 20000L + f.status, "%s",
+			                      f.status == 429 ? "Too Many Requests"
+			                                      : tp_status_str(f.status));
+			return;
+		}
+	}
+	if (!sim_auth_check(rq, rs))
+		return;
+	if (rq->bad_encoding) {
+		sim_resp_twilio_error(rs, 400, 20001, "Malformed percent-encoding in the request");
+		return;
+	}
+	if (t == SIM_T_API)
+		sim_calls_api(rq, rs);
+	else
+		sim_sync_api(rq, rs);
+}
+
+static const char *route(sim_req *rq, sim_resp *rs)
+{
+	if (rq->nseg >= 1 && strcmp(rq->seg[0], "2010-04-01") == 0) {
+		rest(rq, rs, SIM_T_API);
+		return "api";
+	}
+	if (rq->nseg >= 1 && strcmp(rq->seg[0], "v1") == 0) {
+		rest(rq, rs, SIM_T_SYNC);
+		return "sync";
+	}
+	if (rq->nseg >= 1 && strcmp(rq->seg[0], "sim") == 0) {
+		if (rq->bad_encoding)
+			sim_resp_ctl_error(rs, 400, "malformed percent-encoding");
+		else
+			sim_control(rq, rs);
+		return "control";
+	}
+	if (sim_phone(rq, rs))
+		return "phone";
+	not_found(rq, rs);
+	return "other";
+}
+
+/* Control polling and the page's assets would drown the record. */
+static bool worth_recording(const sim_req *rq, const char *api)
+{
+	if (strcmp(api, "phone") == 0)
+		return false;
+	if (strcmp(api, "control") == 0 && strcmp(rq->method, "GET") == 0)
+		return false;
+	if (rq->nseg >= 2 && strcmp(rq->seg[0], "sim") == 0 &&
+	    (strcmp(rq->seg[1], "requests") == 0 || strcmp(rq->seg[1], "health") == 0))
+		return false;
+	return true;
+}
+
+static enum MHD_Result send_resp(struct MHD_Connection *c, sim_resp *rs)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char rid[SIM_SID_LEN + 1];
+	size_t i;
+
+	r = MHD_create_response_from_buffer(rs->body.len, rs->body.ptr ? rs->body.ptr : (void *)"",
+	                                    MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	if (rs->content_type)
+		MHD_add_response_header(r, "Content-Type", rs->content_type);
+	sim_new_sid(rid, "RQ");
+	MHD_add_response_header(r, "Twilio-Request-Id", rid);
+	for (i = 0; i < rs->headers.n; i++)
+		MHD_add_response_header(r, rs->headers.v[i].name, rs->headers.v[i].value);
+	ret = MHD_queue_response(c, (unsigned)rs->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **req_cls)
+{
+	conn_ctx *cx = *req_cls;
+	sim_resp rs;
+	const char *api;
+	enum MHD_Result ret;
+	char ms[32];
+
+	(void)cls;
+	(void)url;
+	(void)version;
+	if (!cx)
+		return MHD_NO;
+	if (!cx->started) {
+		cx->started = true;
+		cx->rq.method = method;
+		cx->t0 = sim_mono_ms();
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!cx->too_big && tp_buf_add(&cx->rq.body, upload_data, *upload_size) != TP_OK)
+			cx->too_big = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+
+	memset(&rs, 0, sizeof rs);
+	rs.status = 200;
+	tp_buf_init(&rs.body, 8u << 20);
+	tp_params_init(&rs.headers);
+	if (cx->too_big) {
+		sim_resp_twilio_error(&rs, 413, 20413, "Request entity too large");
+		api = "other";
+	} else {
+		parse_request(c, &cx->rq);
+		api = route(&cx->rq, &rs);
+	}
+	if (worth_recording(&cx->rq, api))
+		sim_reqlog_in(&cx->rq, &rs, api, sim_mono_ms() - cx->t0);
+	snprintf(ms, sizeof ms, "%.1f", sim_mono_ms() - cx->t0);
+	{
+		char st[8];
+		snprintf(st, sizeof st, "%d", rs.drop ? 0 : rs.status);
+		tp_log_kv(TP_LOG_INFO, "request", "api", api, "method", method, "path",
+		          cx->rq.path ? cx->rq.path : "", "status", st, "ms", ms, "fault",
+		          rs.fault ? rs.fault : "");
+	}
+	ret = rs.drop ? MHD_NO : send_resp(c, &rs);
+	tp_buf_free(&rs.body);
+	tp_params_free(&rs.headers);
+	free((char *)rs.fault);
+	return ret;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	conn_ctx *cx = tp_xcalloc(1, sizeof *cx);
+
+	(void)cls;
+	(void)c;
+	cx->rq.uri = tp_xstrdup(uri ? uri : "/");
+	tp_params_init(&cx->rq.query);
+	tp_params_init(&cx->rq.form);
+	tp_buf_init(&cx->rq.body, SIM_BODY_MAX);
+	return cx;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	conn_ctx *cx = *req_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (!cx)
+		return;
+	req_free(&cx->rq);
+	free(cx);
+	*req_cls = NULL;
+}
+
+/* Leaves escapes alone: we decode per path segment and per query pair. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+int sim_http_start(void)
+{
+	struct sockaddr_in sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)sim_conf.port);
+	if (inet_pton(AF_INET, sim_conf.listen_host, &sa.sin_addr) != 1) {
+		tp_log_kv(TP_LOG_ERROR, "listen address must be an IPv4 address", "listen",
+		          sim_conf.listen_host);
+		return -1;
+	}
+	daemon_h = MHD_start_daemon(
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+	    (uint16_t)sim_conf.port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&sa, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK,
+	    no_unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+	if (!daemon_h) {
+		tp_log_kv(TP_LOG_ERROR, "cannot listen", "listen", sim_conf.listen_host);
+		return -1;
+	}
+	return 0;
+}
+
+void sim_http_stop(void)
+{
+	if (daemon_h)
+		MHD_stop_daemon(daemon_h);
+	daemon_h = NULL;
+}
