@@ -155,8 +155,8 @@ export async function signIn(page, stack, query = '') {
 /** Fills the attach form and starts the payment. */
 export async function startPayment(page, { uui, callSid, amount = '9.99', currency = 'USD', ach = false } = {}) {
   if (uui || callSid) {
-    await page.getByLabel(callSid ? 'Call SID' : 'Conversation id or UUI', { exact: true }).check();
-    await page.locator('#attach-id').fill(callSid || uui);
+    await page.getByRole('radio', { name: callSid ? 'Call SID' : 'Conversation id or UUI' }).check();
+    await page.getByRole('textbox', { name: callSid ? 'Call SID' : 'Conversation id or UUI' }).fill(callSid || uui);
   }
   await page.getByLabel('Amount').fill(amount);
   await page.getByLabel('Currency').selectOption(currency);

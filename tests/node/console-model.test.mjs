@@ -88,6 +88,17 @@ test('supersedes: higher seq wins, duplicates are harmless, final states stick',
   assert.equal(m.supersedes(a, view({ paymentSid: 'PK' + 'c'.repeat(32), seq: 99 })), false, 'another payment');
 });
 
+test('a field being asked for shows as keying only once digits arrive', () => {
+  const asked = view({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: null } }) });
+  assert.equal(m.shownState(asked, 'payment-card-number'), 'waiting');
+  const keyed = view({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: 'xxxx' } }) });
+  assert.equal(m.shownState(keyed, 'payment-card-number'), 'keying');
+  assert.equal(m.shownState(keyed, 'security-code'), 'waiting');
+  assert.equal(m.shownState(keyed, 'no-such-field'), 'waiting');
+  const captured = view({ fields: fields({ 'security-code': { state: 'captured', value: 'xxx' } }) });
+  assert.equal(m.shownState(captured, 'security-code'), 'captured');
+});
+
 test('Submit only when nothing is required', () => {
   assert.equal(m.canSubmit(view()), false);
   assert.equal(m.canSubmit(view({ required: ['expiration-date'] })), false);
@@ -117,7 +128,13 @@ test('ErrorType becomes an instruction to read out', () => {
 
 test('status line follows the capture', () => {
   assert.match(m.statusLine(view()), /ask the customer to key the long number/i);
-  assert.match(m.statusLine(view({ partial: true })), /customer is keying the card number/i);
+  assert.match(m.statusLine(view({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: 'xxxxxx' } }) })),
+    /customer is keying the card number/i);
+  // Twilio says PartialResult=true as the capture starts, before any key.
+  assert.match(m.statusLine(view({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: null } }) })),
+    /ask the customer to key the long number/i);
+  assert.match(m.statusLine(view({ errorType: 'invalid-card-number', partial: true,
+    fields: fields({ 'payment-card-number': { state: 'keying', value: null } }) })), /key the card number again/);
   assert.match(m.statusLine(view({ capture: 'security-code', required: ['security-code', 'expiration-date'] })),
     /3-digit code/);
   assert.match(m.statusLine(view({ status: 'ready', required: [] })), /press Submit/);

@@ -14,7 +14,7 @@ import { LiveFeed, type LinkState } from './live.js';
 import {
 	announcement, apiErrorText, attachKey, brandName, canCancel, canRecapture, canSubmit, checkAmount,
 	checkAttach, checkCurrency, displayValue, errorInstruction, fieldLabel, formatMoney, isFinal, outcome,
-	parseWidgetParams, shortSid, spokenValue, stallInstruction, stateLabel, statusLine, supersedes,
+	parseWidgetParams, shortSid, shownState, spokenValue, stallInstruction, stateLabel, statusLine, supersedes,
 	type AttachKind, type PaymentMethod, type PaymentView, type WidgetParams,
 } from './model.js';
 import { loadAuth, loadSession, saveAuth, saveSession, type StoredSession } from './store.js';
@@ -518,9 +518,10 @@ function renderFields(v: PaymentView): void {
 	const rows: HTMLLIElement[] = [];
 	for (const name of v.order) {
 		const f = v.fields[name] ?? { state: 'waiting' as const, value: null };
+		const st = shownState(v, name);
 		const li = existing.get(name) ?? makeFieldRow(name);
 		const current = !final && v.capture === name;
-		li.dataset['state'] = f.state;
+		li.dataset['state'] = st;
 		li.dataset['current'] = String(current);
 		if (current)
 			li.setAttribute('aria-current', 'step');
@@ -528,7 +529,7 @@ function renderFields(v: PaymentView): void {
 			li.removeAttribute('aria-current');
 		const badge = li.querySelector<HTMLElement>('.badge');
 		if (badge)
-			badge.textContent = stateLabel(f.state, current);
+			badge.textContent = stateLabel(st, current);
 		const shown = li.querySelector<HTMLElement>('.value-shown');
 		const spoken = li.querySelector<HTMLElement>('.value-spoken');
 		let text = displayValue(name, f.value);

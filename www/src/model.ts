@@ -160,6 +160,21 @@ export function supersedes(cur: PaymentView | null, next: PaymentView): boolean 
 	return next.seq >= cur.seq;
 }
 
+/**
+ * The state to show for a field.  Twilio reports PartialResult=true as
+ * soon as a field's capture starts, before any key (twilio-contract.md
+ * 4.2, step 2), so the server's "keying" covers "asking, nothing keyed
+ * yet" too; only a (masked) value tells that the customer has started.
+ */
+export function shownState(v: PaymentView, name: string): FieldState {
+	const f = v.fields[name];
+	if (!f)
+		return 'waiting';
+	if (f.state === 'keying' && !f.value)
+		return 'waiting';
+	return f.state;
+}
+
 /** Submit: only while capturing or ready, and once nothing is required. */
 export function canSubmit(v: PaymentView): boolean {
 	return (v.status === 'ready' || v.status === 'capturing') && v.required.length === 0 && !v.partial;
@@ -362,10 +377,10 @@ export function statusLine(v: PaymentView): string {
 		return 'All details captured. Check with the customer, then press Submit.';
 	if (!v.capture)
 		return 'Starting the payment\u2026';
-	const f = v.fields[v.capture];
-	if (v.errorType && !v.partial)
+	const st = shownState(v, v.capture);
+	if (v.errorType && st !== 'keying')
 		return 'Waiting for the customer to key ' + fieldNoun(v.capture) + ' again.';
-	if (v.partial || f?.state === 'keying')
+	if (st === 'keying')
 		return 'The customer is keying ' + fieldNoun(v.capture) + '\u2026';
 	return 'Ask the customer to key ' + fieldHowTo(v.capture, v.cardType) + '.';
 }
