@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  asking, field, fieldState, openBrowser, outcome, screenshot, signIn, sim, startPayment, startStack,
+  asking, facts, fieldState, openBrowser, outcome, screenshot, signIn, sim, startPayment, startStack,
 } from './harness.mjs';
 
 let stack;
@@ -96,10 +96,10 @@ test('console payment: happy path inbound - attach by UUI, auto-progression, sub
     await page.locator('#submit').click();
     const o = await outcome(page);
     assert.deepEqual(o, { kind: 'success', title: 'Payment successful' });
-    const facts = await text(page, '#outcome-facts');
-    assert.match(facts, /Confirmation \S+/);
-    assert.match(facts, /Card Visa ending 1111/);
-    assert.match(facts, /Amount \$9\.99/);
+    const f = await facts(page);
+    assert.match(f.Confirmation, /^\S{6,}$/, 'the connector\'s confirmation code');
+    assert.equal(f.Card, 'Visa ending 1111');
+    assert.equal(f.Amount, '$9.99');
     assert.equal(await page.locator('#actions').isHidden(), true, 'no Submit or Cancel after the outcome');
     await assertNoPan(page, '4111111111111111', '411111111111');
     assert.deepEqual(b.problems, []);
@@ -164,7 +164,7 @@ test('console payment: the agent re-captures a field', async () => {
     await page.locator('#submit').click();
     const o = await outcome(page);
     assert.equal(o.kind, 'success');
-    assert.match(await text(page, '#outcome-facts'), /Mastercard ending 4444/);
+    assert.equal((await facts(page)).Card, 'Mastercard ending 4444');
     assert.deepEqual(b.problems, []);
     await screenshot(page, 'recapture-card-number');
   } finally {
@@ -240,7 +240,7 @@ test('console payment: a decline from the connector says what to do next', async
     const detail = await text(page, '#outcome-detail');
     assert.match(detail, /declined/);
     assert.match(detail, /another card/);
-    assert.match(await text(page, '#outcome-facts'), /ending 0002/);
+    assert.equal((await facts(page)).Card, 'Visa ending 0002');
     assert.deepEqual(b.problems, []);
     await screenshot(page, 'declined');
   } finally {
@@ -331,7 +331,8 @@ test('console payment: ACH shows the bank fields only, and saves the account whe
     await page.locator('#submit').click();
     const o = await outcome(page);
     assert.deepEqual(o, { kind: 'success', title: 'Bank account saved' });
-    assert.match(await text(page, '#outcome-facts'), /Account ending 89/);
+    assert.equal((await facts(page)).Account, 'ending 89');
+    assert.match((await facts(page)).Token, /^\S{6,}$/, 'the connector\'s token');
     await assertNoPan(page, '000123456789');
     assert.deepEqual(b.problems, []);
     await screenshot(page, 'ach-saved');

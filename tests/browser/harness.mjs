@@ -153,15 +153,17 @@ export async function signIn(page, stack, query = '') {
 }
 
 /** Fills the attach form and starts the payment. */
-export async function startPayment(page, { uui, callSid, amount = '9.99', currency = 'USD', ach = false } = {}) {
+export async function startPayment(page, { uui, callSid, amount = '9.99', currency = 'USD', ach = false, holder = 'Jane Q Public' } = {}) {
   if (uui || callSid) {
     await page.getByRole('radio', { name: callSid ? 'Call SID' : 'Conversation id or UUI' }).check();
     await page.getByRole('textbox', { name: callSid ? 'Call SID' : 'Conversation id or UUI' }).fill(callSid || uui);
   }
   await page.getByLabel('Amount').fill(amount);
   await page.getByLabel('Currency').selectOption(currency);
-  if (ach)
+  if (ach) {
     await page.getByLabel('Bank account (ACH)').check();
+    await page.getByLabel('Account holder’s name').fill(holder);
+  }
   await page.locator('#start').click();
   await page.locator('#view-session:not([hidden])').waitFor();
 }
@@ -179,6 +181,16 @@ export async function fieldState(page, name, state, timeout = 15000) {
 /** Waits until Twilio (the emulator) is asking for `name`. */
 export async function asking(page, name, timeout = 15000) {
   await page.locator(`#fields li[data-field="${name}"][data-current="true"]`).waitFor({ timeout });
+}
+
+/** The outcome's facts as {label: value}. */
+export async function facts(page) {
+  return page.locator('#outcome-facts').evaluate((dl) => {
+    const o = {};
+    for (const dt of dl.querySelectorAll('dt'))
+      o[dt.textContent] = dt.nextElementSibling?.textContent ?? '';
+    return o;
+  });
 }
 
 /** Waits for the final outcome panel; returns its kind and title. */

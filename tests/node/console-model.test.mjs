@@ -99,6 +99,30 @@ test('a field being asked for shows as keying only once digits arrive', () => {
   assert.equal(m.shownState(captured, 'security-code'), 'captured');
 });
 
+test('an ErrorType stays on screen after the server re-asks, until the customer keys again', () => {
+  const card = (st, value) => fields({ 'payment-card-number': { state: st, value } });
+  // The sequence the server publishes (seen from the emulator): error, re-ask, first new key.
+  const error = view({ seq: 20, attempt: 2, errorType: 'invalid-card-number', partial: false,
+    fields: card('invalid', 'xxxxxxxxxxxxxxxx') });
+  const reask = view({ seq: 21, attempt: 2, partial: true, fields: card('keying', 'xxxxxxxxxxxxxxxx') });
+  const keyed = view({ seq: 22, attempt: 2, partial: true, fields: card('keying', 'x') });
+  let s = m.nextStickyError(null, error);
+  assert.deepEqual(s, { field: 'payment-card-number', errorType: 'invalid-card-number', attempt: 2, value: 'xxxxxxxxxxxxxxxx' });
+  s = m.nextStickyError(s, reask);
+  assert.ok(s, 'kept across the re-ask');
+  const shown = m.withStickyError(reask, s);
+  assert.equal(shown.errorType, 'invalid-card-number');
+  assert.equal(shown.fields['payment-card-number'].state, 'invalid');
+  assert.equal(reask.errorType, null, 'the input view is not changed');
+  assert.equal(m.announcement(error, shown), null, 'not announced twice');
+  assert.equal(m.nextStickyError(s, keyed), null, 'new digits clear it');
+  assert.equal(m.withStickyError(keyed, null), keyed);
+  // Moving on, capturing, or ending clears it too.
+  assert.equal(m.nextStickyError(s, view({ capture: 'security-code', fields: card('waiting', 'xxxxxxxxxxxxxxxx') })), null);
+  assert.equal(m.nextStickyError(s, view({ fields: card('captured', 'xxxxxxxxxxxx4242') })), null);
+  assert.equal(m.nextStickyError(s, view({ status: 'cancelled', fields: card('waiting', 'xxxxxxxxxxxxxxxx') })), null);
+});
+
 test('Submit only when nothing is required', () => {
   assert.equal(m.canSubmit(view()), false);
   assert.equal(m.canSubmit(view({ required: ['expiration-date'] })), false);
@@ -222,6 +246,10 @@ test('amount, currency and call checks match the server rules', () => {
   for (const raw of ['', 'abc', '-1', '1.234', '1e3', '1000000', '12.', 'NaN'])
     assert.equal(m.checkAmount(raw).ok, false, raw);
   assert.deepEqual(m.checkCurrency('usd'), { ok: true, value: 'USD' });
+  assert.deepEqual(m.checkHolderName('  Jane   Q  Public '), { ok: true, value: 'Jane Q Public' });
+  assert.equal(m.checkHolderName('J').ok, false);
+  assert.equal(m.checkHolderName('x'.repeat(101)).ok, false);
+  assert.equal(m.checkHolderName('Jane\u0007Doe').ok, false);
   assert.equal(m.checkCurrency('US').ok, false);
   assert.equal(m.checkAttach('callSid', 'CA' + '0'.repeat(32)).ok, true);
   assert.equal(m.checkAttach('callSid', 'CA123').ok, false);

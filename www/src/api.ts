@@ -49,6 +49,10 @@ export interface StartRequest {
 	/** only for a 0 amount (tokenize) */
 	readonly tokenType: 'one-time' | 'reusable' | null;
 	readonly description: string;
+	/** ACH only: consumer-checking, consumer-savings or commercial-checking */
+	readonly bankAccountType: string | null;
+	/** custom connector parameters (a flat object); ACH needs AVSName */
+	readonly parameters: Readonly<Record<string, string>> | null;
 }
 
 /** What the server allows (GET /aap/config); defaults when it is absent. */
@@ -193,7 +197,7 @@ export class Api {
 	 * request): the agent can re-capture or cancel.
 	 */
 	async startCapture(r: StartRequest): Promise<{ ref: SessionRef; view: PaymentView | null; warning: string | null }> {
-		const body: Record<string, string> = {
+		const body: Record<string, string | Readonly<Record<string, string>>> = {
 			[r.target.kind]: r.target.value,
 			chargeAmount: r.chargeAmount,
 			currency: r.currency,
@@ -203,6 +207,10 @@ export class Api {
 			body['tokenType'] = r.tokenType;
 		if (r.description)
 			body['description'] = r.description;
+		if (r.bankAccountType)
+			body['bankAccountType'] = r.bankAccountType;
+		if (r.parameters)
+			body['parameters'] = r.parameters;
 		const d = await this.call('POST', '/aap/startCapture', body, null);
 		if (!isRecord(d))
 			throw new ApiError(502, null, 'The server answered without the payment.');

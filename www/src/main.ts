@@ -13,9 +13,10 @@ import { Api, ApiError, DEFAULT_CONFIG, type ServerConfig, type StartRequest } f
 import { LiveFeed, type LinkState } from './live.js';
 import {
 	announcement, apiErrorText, attachKey, brandName, canCancel, canRecapture, canSubmit, checkAmount,
-	checkAttach, checkCurrency, displayValue, errorInstruction, fieldLabel, formatMoney, isFinal, outcome,
+	checkAttach, checkCurrency, checkHolderName, displayValue, errorInstruction, fieldLabel, formatMoney, isFinal, outcome,
 	parseWidgetParams, shortSid, shownState, spokenValue, stallInstruction, stateLabel, statusLine, supersedes,
-	type AttachKind, type PaymentMethod, type PaymentView, type WidgetParams,
+	nextStickyError, withStickyError,
+	type AttachKind, type PaymentMethod, type PaymentView, type StickyError, type WidgetParams,
 } from './model.js';
 import { loadAuth, loadSession, saveAuth, saveSession, type StoredSession } from './store.js';
 
@@ -60,6 +61,9 @@ const ui = {
 		method: el('method', HTMLFieldSetElement),
 		methodAch: el('method-ach', HTMLElement),
 		tokenType: el('token-type', HTMLFieldSetElement),
+		achDetails: el('ach-details', HTMLFieldSetElement),
+		holderName: el('holder-name', HTMLInputElement),
+		accountType: el('account-type', HTMLSelectElement),
 		description: el('description', HTMLInputElement),
 		error: el('attach-error', HTMLElement),
 		start: el('start', HTMLButtonElement),
@@ -98,6 +102,8 @@ const app = {
 	ref: null as StoredSession | null,
 	view: null as PaymentView | null,
 	feed: null as LiveFeed | null,
+	/** the last ErrorType, kept on screen until it no longer applies */
+	sticky: null as StickyError | null,
 	/** an agent action waiting for the server: disables the buttons */
 	pending: null as string | null,
 	shown: null as ViewName | null,
@@ -267,6 +273,7 @@ function syncAttachForm(): void {
 	const tokenize = a.ok && Number(a.value) === 0;
 	ui.attach.tokenType.hidden = !tokenize;
 	const ach = radioValue('method') === 'ach-debit';
+	ui.attach.achDetails.hidden = !ach;
 	ui.attach.start.textContent = tokenize
 		? (ach ? 'Start saving the bank account' : 'Start saving the card')
 		: 'Start payment';
@@ -299,6 +306,13 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 	if (!currency.ok)
 		return fieldError(ui.attach.currency, currency.error);
 	const method: PaymentMethod = radioValue('method') === 'ach-debit' ? 'ach-debit' : 'credit-card';
+	let holder: string | null = null;
+	if (method === 'ach-debit') {
+		const h = checkHolderName(ui.attach.holderName.value);
+		if (!h.ok)
+			return fieldError(ui.attach.holderName, h.error);
+		holder = h.value;
+	}
 	const tokenize = Number(amount.value) === 0;
 	const req: StartRequest = {
 		target,
@@ -307,6 +321,8 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 		paymentMethod: method,
 		tokenType: tokenize ? (radioValue('token-type') === 'one-time' ? 'one-time' : 'reusable') : null,
 		description: ui.attach.description.value.trim(),
+		bankAccountType: holder ? ui.attach.accountType.value : null,
+		parameters: holder ? { AVSName: holder } : null,
 	};
 	ui.attach.start.disabled = true;
 	try {
@@ -315,6 +331,7 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 		saveSession(s);
 		app.ref = s;
 		app.view = null;
+		app.sticky = null;
 		showSession();
 		if (view)
 			applyView(view);
@@ -336,6 +353,7 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 async function resume(s: StoredSession): Promise<void> {
 	app.ref = s;
 	app.view = null;
+	app.sticky = null;
 	showSession();
 	renderSession();
 	try {
@@ -358,6 +376,7 @@ function sessionGone(message: string): void {
 	app.feed = null;
 	app.ref = null;
 	app.view = null;
+	app.sticky = null;
 	saveSession(null);
 	setLink(null);
 	show('attach');
@@ -422,10 +441,12 @@ function showSession(): void {
 	show('session');
 }
 
-function applyView(v: PaymentView): void {
-	if (!app.ref || v.paymentSid !== app.ref.paymentSid || !supersedes(app.view, v))
+function applyView(raw: PaymentView): void {
+	if (!app.ref || raw.paymentSid !== app.ref.paymentSid || !supersedes(app.view, raw))
 		return;
 	const prev = app.view;
+	app.sticky = nextStickyError(app.sticky, raw);
+	const v = withStickyError(raw, app.sticky);
 	app.view = v;
 	renderSession();
 	const say = announcement(prev, v);
@@ -532,8 +553,9 @@ function renderFields(v: PaymentView): void {
 			badge.textContent = stateLabel(st, current);
 		const shown = li.querySelector<HTMLElement>('.value-shown');
 		const spoken = li.querySelector<HTMLElement>('.value-spoken');
-		let text = displayValue(name, f.value);
-		let say = spokenValue(name, f.value);
+		/* An invalid entry's masked digits say nothing useful. */
+		let text = st === 'invalid' ? '' : displayValue(name, f.value);
+		let say = st === 'invalid' ? '' : spokenValue(name, f.value);
 		if (name === 'payment-card-number' && brandName(v.cardType)) {
 			text = brandName(v.cardType) + (text ? ' ' + text : '');
 			say = brandName(v.cardType) + (say ? ', ' + say : '');
@@ -635,6 +657,7 @@ function newPayment(): void {
 	app.feed = null;
 	app.ref = null;
 	app.view = null;
+	app.sticky = null;
 	saveSession(null);
 	setLink(null);
 	ui.attach.amount.value = '';

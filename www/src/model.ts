@@ -175,6 +175,48 @@ export function shownState(v: PaymentView, name: string): FieldState {
 	return f.state;
 }
 
+/**
+ * An ErrorType as the console keeps showing it.  The server re-asks for
+ * the field straight after an error (auto-progression), and that next
+ * state no longer carries the ErrorType: without this the agent would see
+ * the error for a blink.  It stays until the customer keys something new
+ * in that field, the field is captured, the capture moves on, or the
+ * session ends.
+ */
+export interface StickyError {
+	readonly field: string;
+	readonly errorType: string;
+	readonly attempt: number;
+	/** the field's (masked) value when the error came */
+	readonly value: string | null;
+}
+
+export function nextStickyError(sticky: StickyError | null, next: PaymentView): StickyError | null {
+	if (isFinal(next))
+		return null;
+	if (next.errorType && next.capture)
+		return { field: next.capture, errorType: next.errorType, attempt: next.attempt,
+			value: next.fields[next.capture]?.value ?? null };
+	if (!sticky || next.capture !== sticky.field)
+		return null;
+	const f = next.fields[sticky.field];
+	if (!f || f.state === 'captured' || (f.value ?? null) !== sticky.value)
+		return null;
+	return sticky;
+}
+
+/** The view with a kept error put back (field state "invalid", errorType). */
+export function withStickyError(v: PaymentView, sticky: StickyError | null): PaymentView {
+	if (!sticky || v.errorType || v.capture !== sticky.field)
+		return v;
+	const f = v.fields[sticky.field];
+	return {
+		...v,
+		errorType: sticky.errorType,
+		fields: { ...v.fields, [sticky.field]: { state: 'invalid', value: f?.value ?? null } },
+	};
+}
+
 /** Submit: only while capturing or ready, and once nothing is required. */
 export function canSubmit(v: PaymentView): boolean {
 	return (v.status === 'ready' || v.status === 'capturing') && v.required.length === 0 && !v.partial;
@@ -543,6 +585,20 @@ export function checkAmount(raw: string): Checked<string> {
 	if (whole.replace(/^0+/, '').length > 6)
 		return { ok: false, error: 'The amount must be less than 1,000,000.' };
 	return { ok: true, value: t };
+}
+
+/**
+ * The bank account holder's name for ACH: Twilio requires it as the
+ * AVSName parameter (error 64014, "ECP/ACH requires AVSName").  Not card
+ * data; the agent asks the customer for it.
+ */
+export function checkHolderName(raw: string): Checked<string> {
+	const s = raw.trim().replace(/\s+/g, ' ');
+	if (s.length < 2)
+		return { ok: false, error: 'Enter the account holder\'s name, as the bank knows it.' };
+	if (s.length > 100 || /[\u0000-\u001f\u007f]/.test(s))
+		return { ok: false, error: 'The account holder\'s name must be at most 100 ordinary characters.' };
+	return { ok: true, value: s };
 }
 
 export function checkCurrency(raw: string): Checked<string> {
