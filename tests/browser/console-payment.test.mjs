@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  asking, facts, fieldState, openBrowser, outcome, screenshot, signIn, sim, startPayment, startStack,
+  announced, asking, facts, fieldState, openBrowser, outcome, screenshot, signIn, sim, startPayment, startStack,
 } from './harness.mjs';
 
 let stack;
@@ -81,7 +81,8 @@ test('console payment: happy path inbound - attach by UUI, auto-progression, sub
     // Auto-progression: the server moved on to the security code by itself.
     await asking(page, 'security-code');
     assert.match(await text(page, '#session-status'), /3-digit code/);
-    assert.match(await text(page, '#announcer'), /Card number captured, Visa, ending 1111/);
+    await announced(page, /Card number captured, Visa, ending 1111\./);
+    await announced(page, /Now asking for the security code/);
     assert.equal(await page.locator('#submit').isDisabled(), true);
 
     await phone.digits(call.pstn, '123#');
@@ -93,9 +94,11 @@ test('console payment: happy path inbound - attach by UUI, auto-progression, sub
 
     await page.locator('#submit:not([disabled])').waitFor();
     assert.match(await text(page, '#session-status'), /press Submit/);
+    await announced(page, /All details captured\. Press Submit/);
     await page.locator('#submit').click();
     const o = await outcome(page);
     assert.deepEqual(o, { kind: 'success', title: 'Payment successful' });
+    await announced(page, /^Payment successful\. Read the confirmation code/);
     const f = await facts(page);
     assert.match(f.Confirmation, /^\S{6,}$/, 'the connector\'s confirmation code');
     assert.equal(f.Card, 'Visa ending 1111');
@@ -120,6 +123,7 @@ test('console payment: an invalid card number is explained, then the re-entry is
     const alert = page.locator('#session-alert[role="alert"]:not([hidden])');
     await alert.waitFor();
     assert.match(await alert.textContent(), /card number was not valid.*Ask the customer to key the card number again/);
+    await announced(page, /The card number was not valid/);
     assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Not valid');
     assert.equal(await page.locator('#submit').isDisabled(), true);
     await screenshot(page, 'invalid-card-number');
@@ -295,10 +299,12 @@ test('console payment: losing the server shows it, and the console recovers', as
     await page.locator('#link[data-link="live"]').waitFor();
     await stack.command('nginx-stop');
     await page.locator('#link[data-link="reconnecting"]').waitFor({ timeout: 20000 });
+    await announced(page, /Connection to the payment server lost/);
     assert.match(await text(page, '#link'), /Connection lost/);
     await screenshot(page, 'connection-lost');
     await stack.command('nginx-start');
     await page.locator('#link[data-link="live"]').waitFor({ timeout: 40000 });
+    await announced(page, /Connection restored/);
 
     // Live again: keys arrive and show as before.
     await phone.digits(call.pstn, '4111111111111111#');

@@ -83,6 +83,17 @@ export async function openBrowser({ width = 1000, height = 900 } = {}) {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
   });
+  // Records what the page says through its aria-live region, in order,
+  // so a test can check every announcement (the region only holds the last).
+  await ctx.addInitScript(() => {
+    window.__announced = [];
+    document.addEventListener('DOMContentLoaded', () => {
+      const a = document.getElementById('announcer');
+      if (a)
+        new MutationObserver(() => { if (a.textContent) window.__announced.push(a.textContent); })
+          .observe(a, { childList: true, characterData: true, subtree: true });
+    });
+  });
   const page = ctx.pages()[0] ?? await ctx.newPage();
   const problems = [];
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
@@ -181,6 +192,11 @@ export async function fieldState(page, name, state, timeout = 15000) {
 /** Waits until Twilio (the emulator) is asking for `name`. */
 export async function asking(page, name, timeout = 15000) {
   await page.locator(`#fields li[data-field="${name}"][data-current="true"]`).waitFor({ timeout });
+}
+
+/** Waits until the page has announced (aria-live) something matching `re`. */
+export async function announced(page, re, timeout = 15000) {
+  await page.waitForFunction((src) => window.__announced.some((s) => new RegExp(src).test(s)), re.source, { timeout });
 }
 
 /** The outcome's facts as {label: value}. */

@@ -184,7 +184,9 @@ test('outcomes say what happened and what to do', () => {
   const declined = m.outcome(view({ status: 'failed', result: 'payment-connector-error', paymentError: 'card is declined', payErrorCode: '64010' }));
   assert.equal(declined.kind, 'failure');
   assert.equal(declined.title, 'Payment declined');
-  assert.match(declined.detail, /card is declined/);
+  assert.match(declined.detail, /\(card is declined\)\. Nothing/);
+  assert.match(m.outcome(view({ status: 'failed', result: 'payment-connector-error', paymentError: 'The card was declined.' })).detail,
+    /\(The card was declined\)\. Nothing/, 'no doubled full stop');
   assert.match(declined.detail, /another card/);
 
   assert.equal(m.outcome(view({ status: 'failed', result: 'caller-hung-up' })).title, 'The customer hung up');

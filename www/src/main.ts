@@ -475,7 +475,11 @@ function renderSession(): void {
 		title = tokenize ? 'Save ' + what : formatMoney(v.chargeAmount ?? '0', v.currency) + ' by ' + what;
 	}
 	s.title.textContent = title;
-	s.meta.textContent = 'Call ' + shortSid(ref.callSid) + ' \u00b7 payment ' + shortSid(ref.paymentSid);
+	const call = document.createElement('span');
+	call.textContent = 'Call ' + shortSid(ref.callSid);
+	const pay = document.createElement('span');
+	pay.textContent = 'payment ' + shortSid(ref.paymentSid);
+	s.meta.replaceChildren(call, ' \u00b7 ', pay);
 	document.title = (v ? statusLine(v).replace(/[.\u2026]+$/, '') : 'Payment') + ' \u2014 GenesysPay';
 
 	if (!v) {
@@ -564,9 +568,11 @@ function renderFields(v: PaymentView): void {
 			shown.textContent = text || '\u2014';
 		if (spoken)
 			spoken.textContent = say ? ': ' + say : ': nothing yet';
+		/* Re-capture what was captured or refused, or restart the field
+		 * being asked for; the server asks for the rest in its order. */
 		const btn = li.querySelector<HTMLButtonElement>('button');
 		if (btn) {
-			btn.hidden = final;
+			btn.hidden = final || (st === 'waiting' && !current);
 			btn.disabled = app.pending !== null || !canRecapture(v);
 		}
 		rows.push(li);

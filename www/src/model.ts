@@ -474,7 +474,7 @@ export function outcome(v: PaymentView): Outcome {
 		return { kind: 'success', title: 'Payment successful',
 			detail: 'Read the confirmation code to the customer.', facts };
 	}
-	const why = v.paymentError ? ' (' + v.paymentError + ')' : '';
+	const why = v.paymentError ? ' (' + v.paymentError.trim().replace(/[.\s]+$/, '') + ')' : '';
 	switch (v.result) {
 	case 'payment-connector-error':
 		if (v.payErrorCode)
