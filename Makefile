@@ -107,6 +107,8 @@ $(B)/sim/%.o: sim/%.c $(SIM_HDR) $(LIB_HDR)
 
 $(B)/sim/twilio-sim: $(SIM_OBJ) $(LIB_SO)
 	$(CC) $(SIM_OBJ) -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay -lmicrohttpd -lpthread $(LIBS)
+# tests/unit/test_simxml.c compiles sim/twiml.c in (sim/ is no library).
+$(B)/tests/test_simxml: sim/twiml.c $(SIM_HDR)
 
 # Unit tests link the static archive: they may reach file-internal
 # helpers through lib/internal.h, and need no rpath.
@@ -158,3 +160,66 @@ lint:
 
 clean:
 	rm -rf build build-san
+
+# ======================================================================
+# install / uninstall (production deployment; README "Production
+# deployment").  Everything goes under $(DESTDIR)$(PREFIX); binaries keep
+# their $ORIGIN/../lib rpath because the installed tree has the build
+# tree's shape:
+#
+#   PREFIX/lib/twiliopay/{cgi-bin,bin,lib}    handlers, tools, libtwiliopay.so
+#   PREFIX/share/twiliopay/www                the agent console
+#   PREFIX/share/twiliopay/nginx              the nginx include (twiliopay.conf)
+#   PREFIX/share/twiliopay/env.example        the configuration template
+#   PREFIX/lib/systemd/system                 twiliopay@.socket/.service, twiliopay.target
+#   PREFIX/lib/{sysusers,tmpfiles}.d          the service user, /etc/twiliopay modes
+#   PREFIX/sbin/twiliopay-check               the configuration checker
+#
+# The configuration itself (CONFIG, /etc/twiliopay/env) is the operator's:
+# never written, never removed.  systemd reads units from
+# /usr/local/lib/systemd/system and /usr/lib/systemd/system; for another
+# PREFIX, `systemctl link` them or set SYSTEMD_UNIT_DIR=/etc/systemd/system.
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+CONFIG ?= $(SYSCONFDIR)/twiliopay/env
+RUNDIR ?= /run/twiliopay
+SERVICE_USER ?= twiliopay
+NGINX_GROUP ?= www-data
+NGINX_LOG_DIR ?= /var/log/nginx
+FRAME_ANCESTORS ?= 'self'
+PKGLIBDIR := $(PREFIX)/lib/twiliopay
+PKGSHAREDIR := $(PREFIX)/share/twiliopay
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERS_DIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILES_DIR ?= $(PREFIX)/lib/tmpfiles.d
+
+install: all
+	$(if $(filter /%,$(PREFIX)),,$(error PREFIX must be an absolute path))
+	install -d -m 0755 $(DESTDIR)$(PKGLIBDIR)/cgi-bin $(DESTDIR)$(PKGLIBDIR)/bin \
+		$(DESTDIR)$(PKGLIBDIR)/lib $(DESTDIR)$(PKGSHAREDIR)/www $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(PKGLIBDIR)/lib/
+	install -m 0755 $(CGI_BIN) $(DESTDIR)$(PKGLIBDIR)/cgi-bin/
+	install -m 0755 $(TOOL_BIN) $(DESTDIR)$(PKGLIBDIR)/bin/
+	cp -R $(B)/www/. $(DESTDIR)$(PKGSHAREDIR)/www/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(PKGSHAREDIR)/www
+	install -m 0644 .env.example $(DESTDIR)$(PKGSHAREDIR)/env.example
+	install -m 0644 README.md $(DESTDIR)$(PKGSHAREDIR)/README.md
+	ln -sfn ../lib/twiliopay/bin/twiliopay-check $(DESTDIR)$(PREFIX)/sbin/twiliopay-check
+	DESTDIR="$(DESTDIR)" PKGLIBDIR="$(PKGLIBDIR)" PKGSHAREDIR="$(PKGSHAREDIR)" \
+	RUNDIR="$(RUNDIR)" CONFIG="$(CONFIG)" SYSCONFDIR="$(SYSCONFDIR)" \
+	SERVICE_USER="$(SERVICE_USER)" NGINX_GROUP="$(NGINX_GROUP)" \
+	NGINX_LOG_DIR="$(NGINX_LOG_DIR)" FRAME_ANCESTORS="$(FRAME_ANCESTORS)" \
+	SYSTEMD_UNIT_DIR="$(SYSTEMD_UNIT_DIR)" SYSUSERS_DIR="$(SYSUSERS_DIR)" \
+	TMPFILES_DIR="$(TMPFILES_DIR)" scripts/render-deploy
+	@echo "installed under $(DESTDIR)$(PREFIX); next steps: README.md, \"Production deployment\""
+
+uninstall:
+	$(if $(filter /%,$(PREFIX)),,$(error PREFIX must be an absolute path))
+	rm -rf $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(PKGSHAREDIR)
+	rm -f $(DESTDIR)$(PREFIX)/sbin/twiliopay-check \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.socket \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.service \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay.target \
+		$(DESTDIR)$(SYSUSERS_DIR)/twiliopay.conf $(DESTDIR)$(TMPFILES_DIR)/twiliopay.conf
+	@echo "removed; $(CONFIG) and the $(SERVICE_USER) user are left in place"

@@ -1,95 +1,79 @@
 /*
- * callToSIP - voice webhook of the Twilio phone number (DESIGN.md,
- * twilio-contract.md sections 7.1, 8, 11).
+ * callToSIP - voice webhook of the Twilio phone number (DESIGN.md;
+ * twilio-contract.md sections 7.1, 8, 11).  Also serves the original's
+ * /pv/callToSIPwithRefer alias.
  *
- * An inbound PSTN call is dialled on to the contact centre's SIP domain;
- * the PSTN CallSid travels as the User-to-User header so the agent's side
- * can find this leg again, and the answered callback records
- * uuiMap[CallSid] = {uui, pstnSid} through /sync/uuiSyncUpdate.
+ * An inbound PSTN call is dialled on to the contact centre's SIP domain,
+ * sip:<To>@<SIP_DOMAIN_URI>.  The PSTN CallSid travels as the User-to-User
+ * header, hex-encoded with an explicit ;encoding=hex so Genesys reads the
+ * id itself (lib/voice.c explains the encoding); the answered callback
+ * records uuiMap[CallSid] = {uui, pstnSid} through /sync/uuiSyncUpdate.
+ * With ENABLE_REFER (or the withRefer path) the <Dial> also gets
+ * answerOnBridge and referUrl, so the contact centre can transfer the call
+ * with a SIP REFER (handled by /pv/callTransfer).
  */
-#include <string.h>
-
 #include "twiliopay.h"
 
 static const char *const need[] = {"AUTH_TOKEN", "SERVER_URL", "SIP_DOMAIN_URI", NULL};
-
-/* E.164: '+' then 1-15 digits, the first not 0 (ITU-T E.164 section 6). */
-static bool is_e164(const char *s)
-{
-	size_t n;
-
-	if (!s || s[0] != '+' || s[1] < '1' || s[1] > '9')
-		return false;
-	n = strspn(s + 1, "0123456789");
-	return n >= 2 && n <= 15 && s[1 + n] == '\0';
-}
-
-static void reject(tp_resp *resp, const char *why)
-{
-	tp_buf x;
-	static const char *const attrs[] = {"reason", "rejected", NULL};
-
-	tp_buf_init(&x, 4096);
-	tp_xml_decl(&x);
-	tp_buf_adds(&x, "<Response>");
-	tp_xml_open(&x, "Reject", attrs, true);
-	tp_buf_adds(&x, "</Response>");
-	tp_resp_log(resp, "rejected", why);
-	tp_reply_xml(resp, TP_S_OK, tp_buf_str(&x));
-	tp_buf_free(&x);
-}
 
 static void call_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	const char *call_sid = tp_req_require_sid_or_reply(req, resp, "CallSid", "CA");
 	const char *to = tp_req_param(req, "To");
-	tp_buf sip, cb, x;
+	bool refer = cfg->enable_refer || tp_voice_refer_path(req->path);
+	tp_buf raw, sip, cb, refer_url;
+	tp_voice_uri uri;
 
 	if (!call_sid)
 		return;
 	tp_resp_log(resp, "call", call_sid);
-	if (!is_e164(to)) {
-		reject(resp, "To is not an E.164 number");
+	/* A phone number's webhook always has an E.164 To; anything else
+	 * cannot name a SIP user we should ring. */
+	if (!tp_voice_e164_valid(to)) {
+		tp_resp_log(resp, "to", to);
+		tp_voice_reply_reject(resp, "rejected", "To is not an E.164 number");
 		return;
 	}
-	tp_buf_init(&sip, 4096);
-	tp_buf_init(&cb, 4096);
-	tp_buf_init(&x, 16384);
-
-	/* sip:<To>@<domain>?User-to-User=<CallSid> (section 8: URI headers
-	 * are a query string on the <Sip> URI, values percent-encoded). */
-	tp_buf_addf(&sip, "sip:%s@%s?User-to-User=", to, cfg->sip_domain_uri);
-	tp_url_encode(&sip, call_sid);
-
-	tp_buf_addf(&cb, "%s/sync/uuiSyncUpdate?CallDirection=toSIP&UUI=", cfg->server_url);
-	tp_url_encode(&cb, call_sid);
-
-	{
-		const char *const sip_attrs[] = {"statusCallbackEvent",
-		                                 "answered",
-		                                 "statusCallbackMethod",
-		                                 "POST",
-		                                 "statusCallback",
-		                                 tp_buf_str(&cb),
-		                                 NULL};
-		tp_xml_decl(&x);
-		tp_buf_adds(&x, "<Response>");
-		tp_xml_open(&x, "Dial", NULL, false);
-		tp_xml_open(&x, "Sip", sip_attrs, false);
-		tp_xml_text(&x, tp_buf_str(&sip));
-		tp_xml_close(&x, "Sip");
-		tp_xml_close(&x, "Dial");
-		tp_buf_adds(&x, "</Response>");
+	tp_buf_init(&raw, TP_VOICE_URI_MAX);
+	tp_buf_init(&sip, TP_VOICE_URI_MAX);
+	tp_buf_init(&cb, TP_VOICE_URI_MAX);
+	tp_buf_init(&refer_url, TP_VOICE_URI_MAX);
+	/* The Node original built "<To>@<domain>" without the sip: scheme
+	 * (twilio-contract.md section 11). */
+	tp_buf_addf(&raw, "sip:%s@%s", to, cfg->sip_domain_uri);
+	if (tp_voice_uri_parse(tp_buf_str(&raw), &uri) != TP_OK) {
+		/* SIP_DOMAIN_URI passed the configuration check, so this is
+		 * unreachable unless that check and the SIP grammar disagree. */
+		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "bad_sip_domain",
+		               "SIP_DOMAIN_URI does not form a SIP URI");
+		goto out;
 	}
-	tp_reply_xml(resp, TP_S_OK, tp_buf_str(&x));
+	tp_voice_sip_uri(&sip, &uri, call_sid);
+	tp_voice_uri_free(&uri);
+	tp_voice_callback_url(&cb, cfg->server_url, "toSIP", call_sid);
+	tp_buf_addf(&refer_url, "%s/pv/callTransfer", cfg->server_url);
+	tp_resp_log(resp, "uui", call_sid);
+	tp_resp_log(resp, "refer", refer ? "true" : "false");
+	{
+		const tp_voice_dial d = {
+		    .refer_url = refer ? tp_buf_str(&refer_url) : NULL,
+		    .sip = true,
+		    .target = tp_buf_str(&sip),
+		    .callback = tp_buf_str(&cb),
+		};
+		tp_voice_reply_dial(resp, &d);
+	}
+out:
+	tp_buf_free(&raw);
 	tp_buf_free(&sip);
 	tp_buf_free(&cb);
-	tp_buf_free(&x);
+	tp_buf_free(&refer_url);
 }
 
 static const tp_handler handler = {
     .name = "callToSIP",
     .fn = call_to_sip,
+    /* A phone number's voice URL may be configured as GET. */
     .flags = TP_H_TWILIO_SIGNED | TP_H_ALLOW_GET,
     .need = need,
 };

@@ -52,6 +52,10 @@ bool tp_api_call(const tp_config *cfg, const char *method, const char *url, cons
 	long backoff = 200;
 	bool ok = false;
 
+	/* API_RETRY_BUDGET_MS caps every call's budget (0 when a caller built
+	 * its own tp_config: no cap). */
+	if (cfg->api_retry_budget_ms > 0 && cfg->api_retry_budget_ms < budget_ms)
+		budget_ms = cfg->api_retry_budget_ms;
 	memset(out, 0, sizeof *out);
 	tp_buf_init(&body, 1u << 20);
 	tp_buf_init(&userpwd, 1024);
@@ -65,6 +69,11 @@ bool tp_api_call(const tp_config *cfg, const char *method, const char *url, cons
 		hdrs[0] = tp_buf_str(&im);
 	}
 	for (;;) {
+		/* No attempt may outlive the budget: a request that hangs
+		 * until HTTP_TIMEOUT_MS after a slow first try would carry a
+		 * webhook past Twilio's 15 s. */
+		double spent = now_ms() - start;
+		long attempt_ms = (long)((double)budget_ms - spent);
 		tp_http_req rq = {
 		    .method = method,
 		    .url = url,
@@ -76,6 +85,11 @@ bool tp_api_call(const tp_config *cfg, const char *method, const char *url, cons
 		tp_http_resp resp;
 		tp_http_rc rc;
 		double left;
+		long timeout = cfg->http_timeout_ms > 0 ? cfg->http_timeout_ms : 10000;
+
+		if (attempt_ms < timeout)
+			timeout = attempt_ms < 100 ? 100 : attempt_ms;
+		rq.timeout_ms = timeout;
 
 		rc = tp_http_do(&rq, &resp);
 		out->attempts++;

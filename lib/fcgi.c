@@ -739,12 +739,22 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 	}
 
 	rc = load_config(h, &cfg);
-	if (rc != 0 || check) {
-		if (rc == 0)
+	if (rc != 0)
+		return rc;
+	if (check) {
+		/* The start-up hook is part of the check: it refuses what the
+		 * variables alone cannot show (e.g. charge's gateway). */
+		if (h->init && !h->init(&cfg)) {
+			fprintf(stderr,
+			        "%s: configuration error: refused at start-up (see the log line "
+			        "above)\n",
+			        h->name);
+			rc = EX_CONFIG;
+		} else {
 			printf("%s: configuration OK (%s)\n", h->name,
 			       *cfg.env_path ? cfg.env_path : "environment only");
-		if (rc == 0)
-			tp_config_free(&cfg);
+		}
+		tp_config_free(&cfg);
 		return rc;
 	}
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "twiliopay.h"
 
@@ -29,10 +30,17 @@ static void sync_url(tp_buf *u, const tp_config *cfg, const char *service, const
 		tp_api_add_segment(u, key);
 }
 
+static bool call_budget(const tp_config *cfg, const char *method, const tp_buf *u,
+                        const tp_params *form, const char *if_match, long budget_ms,
+                        tp_api_result *out)
+{
+	return tp_api_call(cfg, method, tp_buf_str(u), form, if_match, budget_ms, out);
+}
+
 static bool call(const tp_config *cfg, const char *method, const tp_buf *u, const tp_params *form,
                  const char *if_match, tp_api_result *out)
 {
-	return tp_api_call(cfg, method, tp_buf_str(u), form, if_match, TP_API_BUDGET_MS, out);
+	return call_budget(cfg, method, u, form, if_match, TP_API_BUDGET_MS, out);
 }
 
 static void add_ttl(tp_params *form, long ttl_s)
@@ -64,8 +72,8 @@ bool tp_sync_item_fetch(const tp_config *cfg, const char *service, const char *m
 	return ok;
 }
 
-bool tp_sync_item_create(const tp_config *cfg, const char *service, const char *map,
-                         const char *key, const cJSON *data, long ttl_s, tp_api_result *out)
+static bool item_create(const tp_config *cfg, const char *service, const char *map, const char *key,
+                        const cJSON *data, long ttl_s, long budget_ms, tp_api_result *out)
 {
 	tp_buf u;
 	tp_params f;
@@ -77,15 +85,15 @@ bool tp_sync_item_create(const tp_config *cfg, const char *service, const char *
 	tp_params_add(&f, "Key", key);
 	add_data(&f, data);
 	add_ttl(&f, ttl_s);
-	ok = call(cfg, "POST", &u, &f, NULL, out);
+	ok = call_budget(cfg, "POST", &u, &f, NULL, budget_ms, out);
 	tp_params_free(&f);
 	tp_buf_free(&u);
 	return ok;
 }
 
-bool tp_sync_item_update(const tp_config *cfg, const char *service, const char *map,
-                         const char *key, const cJSON *data, long ttl_s, const char *if_match,
-                         tp_api_result *out)
+static bool item_update(const tp_config *cfg, const char *service, const char *map, const char *key,
+                        const cJSON *data, long ttl_s, const char *if_match, long budget_ms,
+                        tp_api_result *out)
 {
 	tp_buf u;
 	tp_params f;
@@ -97,21 +105,47 @@ bool tp_sync_item_update(const tp_config *cfg, const char *service, const char *
 	if (data)
 		add_data(&f, data);
 	add_ttl(&f, ttl_s);
-	ok = call(cfg, "POST", &u, &f, if_match, out);
+	ok = call_budget(cfg, "POST", &u, &f, if_match, budget_ms, out);
 	tp_params_free(&f);
 	tp_buf_free(&u);
 	return ok;
 }
 
+bool tp_sync_item_create(const tp_config *cfg, const char *service, const char *map,
+                         const char *key, const cJSON *data, long ttl_s, tp_api_result *out)
+{
+	return item_create(cfg, service, map, key, data, ttl_s, TP_API_BUDGET_MS, out);
+}
+
+bool tp_sync_item_update(const tp_config *cfg, const char *service, const char *map,
+                         const char *key, const cJSON *data, long ttl_s, const char *if_match,
+                         tp_api_result *out)
+{
+	return item_update(cfg, service, map, key, data, ttl_s, if_match, TP_API_BUDGET_MS, out);
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 bool tp_sync_item_upsert(const tp_config *cfg, const char *service, const char *map,
                          const char *key, const cJSON *data, long ttl_s, tp_api_result *out)
 {
-	if (tp_sync_item_create(cfg, service, map, key, data, ttl_s, out))
+	/* One budget for both requests, so an upsert inside a webhook stays
+	 * within Twilio's 15 s however the create went. */
+	double start = mono_ms();
+	long left;
+
+	if (item_create(cfg, service, map, key, data, ttl_s, TP_API_BUDGET_MS, out))
 		return true;
 	if (out->err.code != 54208 && out->status != 409)
 		return false;
+	left = TP_API_BUDGET_MS - (long)(mono_ms() - start);
 	tp_api_result_free(out);
-	return tp_sync_item_update(cfg, service, map, key, data, ttl_s, NULL, out);
+	return item_update(cfg, service, map, key, data, ttl_s, NULL, left > 100 ? left : 100, out);
 }
 
 bool tp_sync_item_delete(const tp_config *cfg, const char *service, const char *map,

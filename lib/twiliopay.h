@@ -240,11 +240,13 @@ typedef struct tp_config {
 	bool enable_refer;        /* ENABLE_REFER, default false */
 	char *connector_username; /* CONNECTOR_USERNAME */
 	char *connector_password; /* CONNECTOR_PASSWORD */
+	char *payment_gateway;    /* PAYMENT_GATEWAY, see lib/gateway.c */
 	char *admin_token;        /* ADMIN_TOKEN, bearer for admin endpoints */
 	char *agent_secret;       /* AGENT_SECRET, HMAC key for agent/session tokens */
 	char *agents_file;        /* AGENTS_FILE, agent credentials */
 	char *nchan_publish_url;  /* NCHAN_PUBLISH_URL, internal publisher */
 	long http_timeout_ms;     /* HTTP_TIMEOUT_MS, default 10000 */
+	long api_retry_budget_ms; /* API_RETRY_BUDGET_MS, default 12000: all tries of one call */
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
 	tp_log_level log_level;   /* LOG_LEVEL, default info */
 	/* The .env path actually read ("" when none). */
@@ -602,5 +604,237 @@ tp_rc tp_xml_decl(tp_buf *out);
 tp_rc tp_xml_open(tp_buf *out, const char *name, const char *const *attrs, bool empty);
 tp_rc tp_xml_text(tp_buf *out, const char *text);
 tp_rc tp_xml_close(tp_buf *out, const char *name);
+
+/* ---------------------------------------------------------------- voice.c */
+
+/* Voice routing shared by callToSIP, callToPSTN, callTransfer and
+ * uuiSyncUpdate (twilio-contract.md sections 7, 8 and 11): SIP/tel URI
+ * and E.164 parsing, the User-to-User (UUI) value the contact centre reads,
+ * and the <Dial> TwiML.  The parsers take untrusted webhook values; they
+ * never write past a buffer and are fuzz targets.  Strings and structs
+ * they fill are owned by the caller (free with the matching _free). */
+
+#define TP_VOICE_E164_SIZE 17   /* '+', at most 15 digits, NUL */
+#define TP_VOICE_UUI_MAX   128  /* bytes of a plain UUI (Genesys: keep UUI <= 128) */
+#define TP_VOICE_URI_MAX   2048 /* longest SIP URI / REFER target we parse */
+
+/* True when s is '+' then 2-15 digits, the first not 0: the Node
+ * original's ^\+[1-9]\d{1,14}$ (ITU-T E.164 allows 15 digits). */
+bool tp_voice_e164_valid(const char *s);
+
+/* A parsed sip:, sips: or tel: URI (RFC 3261 section 19.1.1, RFC 3966). */
+typedef struct tp_voice_uri {
+	char scheme[5];    /* "sip", "sips" or "tel", lower case */
+	char *user;        /* user part as written (escapes kept), without its
+	                    * ;parameters; tel: the number; "" if none */
+	char *user_params; /* ";..." inside the user part (RFC 3966 parameters
+	                    * of a user=phone number), "" if none */
+	char *host;        /* hostport as written; "" for tel: */
+	char *params;      /* ";name=value..." URI parameters as written, "" if none */
+	tp_params headers; /* "?name=value&..." URI headers, percent-decoded */
+} tp_voice_uri;
+
+/* Parses a URI, optionally inside <...> (a display name before '<' and
+ * header parameters after '>' are ignored) and surrounded by blanks; the
+ * scheme matches in any case.  TP_EINVAL for another scheme, an empty
+ * host, a truncated %-escape, or any character the grammar does not allow
+ * unescaped (blanks, controls, < > " { } ...); TP_ETOOBIG past
+ * TP_VOICE_URI_MAX.  On TP_OK free `out` with tp_voice_uri_free; on error
+ * it holds nothing. */
+tp_rc tp_voice_uri_parse(const char *s, tp_voice_uri *out);
+void tp_voice_uri_free(tp_voice_uri *u);
+
+/* The E.164 number a webhook value names: the user part of a sip:/sips:
+ * URI or the number of a tel: URI (both also inside <...>), or a bare
+ * number.  Escapes are decoded and RFC 3966 visual separators (- . ( ))
+ * dropped; a sip: user or a bare number without '+' gets one (Genesys
+ * sends both forms); a tel: number must be global (start with '+').
+ * TP_EINVAL when the value holds no valid E.164 number. */
+tp_rc tp_voice_number(const char *s, char out[TP_VOICE_E164_SIZE]);
+
+/* True when s can be a UUI: 1..TP_VOICE_UUI_MAX printable ASCII bytes,
+ * no blanks or controls (markup characters are allowed: every output
+ * escapes them). */
+bool tp_voice_uui_valid(const char *s);
+/* Appends the User-to-User header value that carries `uui` to Genesys
+ * Cloud, unescaped: "04" + upper-case hex of the bytes + ";encoding=hex".
+ * (Why: see voice.c.)  Percent-encode it when placing it in a URI. */
+tp_rc tp_voice_uui_encode(tp_buf *out, const char *uui);
+/* The plain UUI inside a received User-to-User header value, i.e. what
+ * Genesys would show: hex (the default when no encoding parameter is
+ * given) decodes, and the leading protocol discriminator octet is dropped
+ * unless a pd parameter carries it; ascii is taken as is.  A value that
+ * does not decode to printable text is taken as written (without its
+ * parameters), so a bare CallSid from the Node original still matches.
+ * TP_EINVAL when the result is not a valid UUI. */
+tp_rc tp_voice_uui_decode(tp_buf *out, const char *header);
+
+typedef enum tp_voice_uui_source {
+	TP_VOICE_UUI_NONE = 0,
+	TP_VOICE_UUI_ININ_CNV,     /* SipHeader_x-inin-cnv (Genesys conversation id) */
+	TP_VOICE_UUI_USER_TO_USER, /* SipHeader_User-to-User, decoded */
+	TP_VOICE_UUI_REFER_TO,     /* User-to-User in the REFER target's URI headers */
+	TP_VOICE_UUI_CALL_SID,     /* the webhook's CallSid */
+} tp_voice_uui_source;
+
+const char *tp_voice_uui_source_str(tp_voice_uui_source s);
+/* Picks the UUI of a voice webhook: SipHeader_x-inin-cnv, then
+ * SipHeader_User-to-User (decoded), then CallSid (must be a CA SID).
+ * Names match without regard to ASCII case, in the body then the query.
+ * Unusable candidates are skipped.  Appends the UUI to out and returns
+ * its source, TP_VOICE_UUI_NONE (out untouched) when there is none. */
+tp_voice_uui_source tp_voice_uui_select(const tp_req *req, tp_buf *out);
+
+/* <server_url>/sync/uuiSyncUpdate?CallDirection=<direction>&UUI=<uui>,
+ * both values percent-encoded. */
+tp_rc tp_voice_callback_url(tp_buf *out, const char *server_url, const char *direction,
+                            const char *uui);
+/* Renders u for <Sip>: scheme, user, parameters, then as URI headers its
+ * X- headers (not X-Twilio-*, which Twilio refuses; others are dropped)
+ * and, when uui is not NULL, User-to-User = tp_voice_uui_encode(uui), every
+ * header percent-encoded.  TP_ETOOBIG when the headers part would reach
+ * 1024 characters (Twilio warning 21227). */
+tp_rc tp_voice_sip_uri(tp_buf *out, const tp_voice_uri *u, const char *uui);
+
+/* A REFER target (ReferTransferTarget, twilio-contract.md 7.3). */
+typedef struct tp_voice_target {
+	bool sip;                        /* dial a SIP URI (else a number) */
+	char number[TP_VOICE_E164_SIZE]; /* !sip: the E.164 number */
+	tp_voice_uri uri;                /* sip: the target */
+	char *uui;                       /* decoded User-to-User the target carried, or NULL */
+} tp_voice_target;
+
+/* sip:/sips: URIs (bare or in <...>, with parameters and headers) are SIP
+ * targets; an all-digit user part gets a '+' as the Node original did
+ * (an alphanumeric user is left alone).  tel: URIs and bare numbers are
+ * PSTN targets and must be E.164.  TP_EINVAL otherwise.  On TP_OK free
+ * with tp_voice_target_free. */
+tp_rc tp_voice_refer_target(const char *s, tp_voice_target *out);
+void tp_voice_target_free(tp_voice_target *t);
+
+/* One <Dial> with one noun, as every voice handler answers. */
+typedef struct tp_voice_dial {
+	const char *caller_id; /* <Dial callerId>, NULL to leave it out */
+	const char *refer_url; /* non-NULL: answerOnBridge, referUrl, referMethod=POST */
+	bool sip;              /* <Sip> (true) or <Number> */
+	const char *target;    /* the SIP URI or E.164 number (text of the noun) */
+	const char *callback;  /* statusCallback for "answered", NULL for none */
+} tp_voice_dial;
+
+/* Appends a whole TwiML document; every value is XML-escaped. */
+tp_rc tp_voice_twiml_dial(tp_buf *out, const tp_voice_dial *d);
+/* <Response><Reject reason="..."/></Response>; reason "rejected" or "busy". */
+tp_rc tp_voice_twiml_reject(tp_buf *out, const char *reason);
+/* Handler replies (redis's ...OrReply idea: the response is written).
+ * reply_reject answers 200 with <Reject reason=...> (TwiML, so Twilio ends
+ * the call cleanly instead of reporting an application error), logs `why`
+ * as a warning and adds rejected=why to the request's log line.
+ * reply_dial answers 200 with tp_voice_twiml_dial(d). */
+void tp_voice_reply_reject(tp_resp *resp, const char *reason, const char *why);
+void tp_voice_reply_dial(tp_resp *resp, const tp_voice_dial *d);
+/* True when a request path is one of the original's ...withRefer aliases. */
+bool tp_voice_refer_path(const char *path);
+
+/* ---------------------------------------------------------------- connector.c */
+
+/* The merchant side of Twilio's Generic Pay Connector (twilio-contract.md
+ * section 5; twilio.com/docs/voice/twiml/pay/generic-pay-connector).  When
+ * a payment session completes, Twilio POSTs the captured data in clear as
+ * JSON with HTTP Basic auth; we validate it, pass it to the gateway
+ * (gateway.c) and answer {"charge_id"|"token_id", "error_code",
+ * "error_message"}.  Twilio's current connector posts every transaction to
+ * one Endpoint URL and names the operation in "method"; the older
+ * connector posted to .../charge and .../tokenize.  Both binaries accept
+ * both: "method" wins, the path is the default when it is absent. */
+typedef enum tp_conn_method { TP_CONN_CHARGE, TP_CONN_TOKENIZE } tp_conn_method;
+
+/* A validated request.  Pointers borrow from the request JSON (never
+ * copied, so card data lives only in the request buffers); the buffers
+ * hold values that arrived as JSON numbers. */
+typedef struct tp_conn_req {
+	tp_conn_method method;
+	bool ach;                   /* bank debit (ach-debit) instead of a card */
+	const char *transaction_id; /* Twilio's id: the idempotency key */
+	/* card: never logged; only brand and last4 may be */
+	const char *cardnumber;
+	const char *cvv;         /* NULL when not captured */
+	const char *postal_code; /* NULL when not captured */
+	tp_card_brand brand;
+	int expiry_month; /* 1-12 */
+	int expiry_year;  /* four digits */
+	char last4[5];
+	/* ACH: never logged */
+	const char *routing_number;
+	const char *account_number;
+	const char *account_type; /* consumer-checking, consumer-savings, commercial-checking */
+	/* charge */
+	int64_t amount_minor; /* > 0, in the currency's minor units */
+	int currency_places;  /* ISO 4217 minor units */
+	char currency[4];     /* upper case */
+	/* tokenize */
+	const char *token_type; /* one-time, reusable, payment-method */
+	char amount_buf[32], month_buf[8], year_buf[8];
+} tp_conn_req;
+
+/* A validation failure or a decline, in the contract's terms. */
+typedef struct tp_conn_error {
+	const char *code;  /* static: "invalid_number", "card_declined"... */
+	char message[200]; /* never holds request data */
+} tp_conn_error;
+
+/* Validates a connector request body.  `default_method` applies when the
+ * body has no "method"; `now` decides whether the card has expired.
+ * Returns true, or false with err filled. */
+bool tp_connector_parse(const cJSON *json, tp_conn_method default_method, time_t now,
+                        tp_conn_req *out, tp_conn_error *err);
+/* The whole handler of cgi-bin/charge and cgi-bin/tokenize: `path_method`
+ * is the binary's own operation, used when the body names none. */
+void tp_connector_handle(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                         tp_conn_method path_method);
+/* Configuration the connector binaries need. */
+extern const char *const tp_connector_need[];
+
+/* ---------------------------------------------------------------- gateway.c */
+
+/* The seam where a real payment gateway goes: the connector hands every
+ * validated request to tp_gateway_submit and relays what comes back.  The
+ * only gateway built in is the sandbox (gateway_sandbox.c). */
+typedef struct tp_gw_result {
+	bool approved;
+	char id[48];               /* "ch_..." / "tok_..." when approved, else "" */
+	const char *error_code;    /* static; NULL when approved */
+	const char *error_message; /* static; NULL when approved */
+} tp_gw_result;
+
+/* Chooses the gateway from PAYMENT_GATEWAY (environment, then .env).
+ * Unset means "sandbox" unless TWILIO_API_URL is Twilio's own: the sandbox
+ * approves without moving money, so against real Twilio it must be asked
+ * for by name.  Returns false (after logging why) to stop start-up. */
+bool tp_gateway_init(const tp_config *cfg);
+void tp_gateway_submit(const tp_config *cfg, const tp_conn_req *rq, tp_gw_result *out);
+
+/* ---------------------------------------------------------------- gateway_sandbox.c */
+
+/* The sandbox gateway: approves every valid request except the documented
+ * test numbers below, stores nothing, and derives its ids from the
+ * request's transaction_id with a keyed hash (HMAC-SHA256 under
+ * CONNECTOR_PASSWORD), so a retried transaction gets the same answer from
+ * whichever worker or node serves it and ids cannot be guessed. */
+void tp_gateway_sandbox_submit(const tp_config *cfg, const tp_conn_req *rq, tp_gw_result *out);
+/* "ch_"/"tok_" + the first 16 bytes, in hex, of
+ * HMAC-SHA256(key, "twiliopay-sandbox-v1|" method "|" transaction_id). */
+void tp_gateway_sandbox_id(const char *key, tp_conn_method m, const char *transaction_id, char *out,
+                           size_t out_len);
+
+/* One documented sandbox test number and what it does. */
+typedef struct tp_gw_test_number {
+	const char *number; /* card number or bank account number */
+	const char *error_code;
+	const char *error_message;
+} tp_gw_test_number;
+
+/* NULL-terminated tables (README "Payment connector and Sync setup"). */
+extern const tp_gw_test_number tp_gateway_sandbox_cards[];
+extern const tp_gw_test_number tp_gateway_sandbox_accounts[];
 
 #endif

@@ -10,10 +10,14 @@
 STACK_PIDS=()
 STACK_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# A port nobody listens on, chosen below the kernel's ephemeral range so
+# an outgoing connection cannot grab it between this check and the bind.
 stack_free_port() {
-  local p
+  local p lo=32768
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  (( lo > 12000 )) || lo=32768
   for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 40000 ))
+    p=$(( 10000 + RANDOM % (lo - 10000) ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"; return 0
     fi

@@ -803,10 +803,44 @@ static bool strip_json(char *seg)
 	return true;
 }
 
+/* GET /2010-04-01/Accounts/{AccountSid}.json (spec api.v2010.account):
+ * the read-only call an operator's config check makes.  The auth token
+ * Twilio returns for a main account is left out: the emulator never
+ * hands out secrets. */
+static void account_fetch(sim_resp *rs)
+{
+	cJSON *o = cJSON_CreateObject(), *sub = cJSON_CreateObject();
+	char when[40], uri[128];
+
+	sim_time_rfc2822(sim_conf.started, when);
+	snprintf(uri, sizeof uri, "/2010-04-01/Accounts/%s.json", sim_conf.account_sid);
+	cJSON_AddStringToObject(o, "sid", sim_conf.account_sid);
+	cJSON_AddStringToObject(o, "owner_account_sid", sim_conf.account_sid);
+	cJSON_AddStringToObject(o, "friendly_name", "GenesysPay emulator account");
+	cJSON_AddStringToObject(o, "status", "active");
+	cJSON_AddStringToObject(o, "type", "Full");
+	cJSON_AddStringToObject(o, "date_created", when);
+	cJSON_AddStringToObject(o, "date_updated", when);
+	cJSON_AddStringToObject(o, "uri", uri);
+	snprintf(uri, sizeof uri, "/2010-04-01/Accounts/%s/Calls.json", sim_conf.account_sid);
+	cJSON_AddStringToObject(sub, "calls", uri);
+	cJSON_AddItemToObject(o, "subresource_uris", sub);
+	sim_resp_json(rs, 200, o);
+}
+
 void sim_calls_api(sim_req *rq, sim_resp *rs)
 {
 	bool get = strcmp(rq->method, "GET") == 0, post = strcmp(rq->method, "POST") == 0;
 	sim_leg *l;
+
+	if (rq->nseg == 3 && strcmp(rq->seg[1], "Accounts") == 0 && strip_json(rq->seg[2]) &&
+	    strcmp(rq->seg[2], sim_conf.account_sid) == 0) {
+		if (get)
+			account_fetch(rs);
+		else
+			sim_resp_twilio_error(rs, 405, 20004, "Method not allowed");
+		return;
+	}
 
 	/* seg: 2010-04-01 Accounts AC.. Calls(.json) [CA..(.json) [Payments(.json) [PK...json]]] */
 	if (rq->nseg < 4 || strcmp(rq->seg[1], "Accounts") != 0 ||

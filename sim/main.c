@@ -174,6 +174,7 @@ static int configure(int argc, char **argv)
 			sim_conf.port = (unsigned)port;
 		}
 	}
+	sim_conf.started = time(NULL);
 	sim_conf.account_sid = dup_or_null(var("ACCOUNT_SID"));
 	sim_conf.auth_token = dup_or_null(var("AUTH_TOKEN"));
 	if (!sim_conf.account_sid || !tp_sid_valid(sim_conf.account_sid, "AC")) {

@@ -7,7 +7,8 @@
  * A session starts on the leg that produces the DTMF (the resource's
  * call_sid); the customer's keys arrive there (calls.c, /digits).  Every
  * step is reported to the StatusCallback as a signed form post (contract
- * 4.1): the create-time callback; Capture=<field> with PartialResult=true
+ * 4.1; the final post's field set as observed, see send_final): the
+ * create-time callback; Capture=<field> with PartialResult=true
  * when the agent starts a field; one PartialResult=true post per key with
  * the growing, fully masked value; PartialResult=false when the field
  * ends ('#' or the inter-digit Timeout) with the shrunk Required list, or
@@ -291,12 +292,25 @@ static void send_final(payment *p, const char *result, const char *conf_code, co
                        const char *connector_error)
 {
 	sim_out *o = callback(p);
+	char d[40];
 
 	touch(p);
 	p->state = PAY_ENDED;
 	p->result = result;
 	p->capture = -1;
-	base_params(p, &o->params, true);
+	/* The final post carries fewer fields than the others: a real one
+	 * logged by the Node original has AccountSid, CallSid, Sid,
+	 * DateUpdated, PaymentMethod, the result fields and the masked
+	 * card, but no DateCreated, PaymentConnector or ChargeAmount
+	 * (contract 4.1 lists them as always present; the observation wins). */
+	tp_params_add(&o->params, "AccountSid", sim_conf.account_sid);
+	tp_params_add(&o->params, "CallSid", p->root);
+	tp_params_add(&o->params, "Sid", p->sid);
+	sim_time_iso_ms(&p->updated, d);
+	tp_params_add(&o->params, "DateUpdated", d);
+	tp_params_add(&o->params, "PaymentMethod", p->method);
+	if (p->bank_account_type)
+		tp_params_add(&o->params, "BankAccountType", p->bank_account_type);
 	tp_params_add(&o->params, "Result", result);
 	tp_params_add(&o->params, "PaymentConfirmationCode", conf_code ? conf_code : "");
 	tp_params_add(&o->params, "PaymentToken", token ? token : "");

@@ -57,7 +57,7 @@ static const char *const page_html[] = {
     "<p id=\"call-status\" role=\"status\">No call yet.</p>\n",
     "<div id=\"keypad\" class=\"keypad\" aria-label=\"Keypad\"></div>\n",
     "<form id=\"keys-form\"><label>Type keys <input id=\"keys\" inputmode=\"numeric\" "
-    "autocomplete=\"off\" placeholder=\"4111111111111111#\"></label> "
+    "autocomplete=\"off\" placeholder=\"digits, then #\"></label> "
     "<button type=\"submit\">Send keys</button></form>\n",
     "<form id=\"refer-form\"><label>Transfer (REFER) to <input id=\"refer\" "
     "autocomplete=\"off\" placeholder=\"sip:agent@cc.example.com or +61...\"></label> "

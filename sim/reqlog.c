@@ -40,6 +40,34 @@ static bool looks_masked(const char *v)
 	return digits <= 4 && (masks > 0 || digits == 0);
 }
 
+/* Our own secrets, wherever they turn up (a URL, a body a client
+ * echoed), become "[redacted]". */
+static void scrub_secrets(tp_buf *b)
+{
+	const char *const secrets[] = {sim_conf.auth_token, sim_conf.api_secret,
+	                               sim_conf.connector_pass};
+	size_t i;
+
+	for (i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+		const char *sec = secrets[i];
+		char *hit;
+		size_t n = sec ? strlen(sec) : 0;
+
+		if (n < 8 || !b->ptr)
+			continue; /* short values would hit ordinary text */
+		while ((hit = strstr(b->ptr, sec)) != NULL) {
+			tp_buf t;
+			tp_buf_init(&t, b->max);
+			tp_buf_add(&t, b->ptr, (size_t)(hit - b->ptr));
+			tp_buf_adds(&t, "[redacted]");
+			tp_buf_adds(&t, hit + n);
+			tp_buf_reset(b);
+			tp_buf_adds(b, tp_buf_str(&t));
+			tp_buf_free(&t);
+		}
+	}
+}
+
 static char *redact_text(const char *s, size_t keep)
 {
 	tp_buf in, out;
@@ -50,6 +78,7 @@ static char *redact_text(const char *s, size_t keep)
 	tp_buf_init(&out, 4 * keep + 64);
 	if (tp_redact_text(&out, tp_buf_str(&in)) != TP_OK)
 		tp_buf_adds(&out, "[too long]");
+	scrub_secrets(&out);
 	if (strlen(s) > keep)
 		tp_buf_adds(&out, "...");
 	r = tp_buf_take(&out);

@@ -73,6 +73,7 @@ typedef struct sim_cfg {
 	char *sip_voice_url;  /* the SIP domain's voice URL */
 	char *sip_domain_sid; /* SD... */
 	long webhook_timeout_ms;
+	time_t started; /* the account's date_created */
 } sim_cfg;
 
 extern sim_cfg sim_conf;

@@ -25,7 +25,7 @@ typedef struct parser {
 	int depth;
 } parser;
 
-static bool fail(parser *p, const char *why)
+static bool parse_fail(parser *p, const char *why)
 {
 	if (p->err && p->err->len == 0)
 		tp_buf_addf(p->err, "%s at byte %zu", why, p->pos);
@@ -112,14 +112,14 @@ static bool parse_ref(parser *p, tp_buf *b)
 			else if (hex && c >= 'A' && c <= 'F')
 				v = (unsigned)(c - 'A' + 10);
 			else
-				return fail(p, "bad character reference");
+				return parse_fail(p, "bad character reference");
 			cp = cp * (hex ? 16 : 10) + v;
 			nd++;
 			p->pos++;
 		}
 		if (!at(p, ";") || nd == 0 || cp == 0 || cp > 0x10ffff ||
 		    (cp >= 0xd800 && cp <= 0xdfff))
-			return fail(p, "bad character reference");
+			return parse_fail(p, "bad character reference");
 		p->pos++;
 		add_utf8(b, cp);
 		return true;
@@ -130,7 +130,7 @@ static bool parse_ref(parser *p, tp_buf *b)
 			tp_buf_addc(b, ents[i].c);
 			return true;
 		}
-	return fail(p, "bare '&' or unknown entity");
+	return parse_fail(p, "bare '&' or unknown entity");
 }
 
 static bool parse_attrs(parser *p, sim_xml *x, bool *empty)
@@ -153,21 +153,21 @@ static bool parse_attrs(parser *p, sim_xml *x, bool *empty)
 		}
 		name = parse_name(p);
 		if (!name)
-			return fail(p, "bad attribute name");
+			return parse_fail(p, "bad attribute name");
 		if (tp_params_get(&x->attrs, name)) {
 			free(name);
-			return fail(p, "duplicate attribute");
+			return parse_fail(p, "duplicate attribute");
 		}
 		skip_ws(p);
 		if (!at(p, "=")) {
 			free(name);
-			return fail(p, "attribute without a value");
+			return parse_fail(p, "attribute without a value");
 		}
 		p->pos++;
 		skip_ws(p);
 		if (p->pos >= p->len || (p->s[p->pos] != '"' && p->s[p->pos] != '\'')) {
 			free(name);
-			return fail(p, "unquoted attribute value");
+			return parse_fail(p, "unquoted attribute value");
 		}
 		q = p->s[p->pos++];
 		tp_buf_init(&v, SIM_TWIML_MAX);
@@ -175,7 +175,7 @@ static bool parse_attrs(parser *p, sim_xml *x, bool *empty)
 			if (p->s[p->pos] == '<') {
 				free(name);
 				tp_buf_free(&v);
-				return fail(p, "'<' in an attribute value");
+				return parse_fail(p, "'<' in an attribute value");
 			}
 			if (p->s[p->pos] == '&') {
 				if (!parse_ref(p, &v)) {
@@ -190,7 +190,7 @@ static bool parse_attrs(parser *p, sim_xml *x, bool *empty)
 		if (p->pos >= p->len) {
 			free(name);
 			tp_buf_free(&v);
-			return fail(p, "unterminated attribute value");
+			return parse_fail(p, "unterminated attribute value");
 		}
 		p->pos++;
 		tp_params_add(&x->attrs, name, tp_buf_str(&v));
@@ -199,7 +199,7 @@ static bool parse_attrs(parser *p, sim_xml *x, bool *empty)
 		if (p->pos < p->len &&
 		    !(p->s[p->pos] == ' ' || p->s[p->pos] == '\t' || p->s[p->pos] == '\r' ||
 		      p->s[p->pos] == '\n' || at(p, "/>") || at(p, ">")))
-			return fail(p, "attributes must be separated by white space");
+			return parse_fail(p, "attributes must be separated by white space");
 	}
 }
 
@@ -212,17 +212,17 @@ static bool skip_misc(parser *p, bool *skipped)
 	if (at(p, "<!--")) {
 		end = memmem(p->s + p->pos + 4, p->len - p->pos - 4, "-->", 3);
 		if (!end)
-			return fail(p, "unterminated comment");
+			return parse_fail(p, "unterminated comment");
 		p->pos = (size_t)(end - p->s) + 3;
 		*skipped = true;
 	} else if (at(p, "<?")) {
 		end = memmem(p->s + p->pos + 2, p->len - p->pos - 2, "?>", 2);
 		if (!end)
-			return fail(p, "unterminated processing instruction");
+			return parse_fail(p, "unterminated processing instruction");
 		p->pos = (size_t)(end - p->s) + 2;
 		*skipped = true;
 	} else if (at(p, "<!DOCTYPE") || at(p, "<!doctype")) {
-		return fail(p, "DOCTYPE is not allowed");
+		return parse_fail(p, "DOCTYPE is not allowed");
 	}
 	return true;
 }
@@ -249,13 +249,13 @@ static sim_xml *parse_element(parser *p)
 
 	tp_params_init(&x->attrs);
 	if (++p->depth > MAX_DEPTH) {
-		fail(p, "elements nested too deep");
+		parse_fail(p, "elements nested too deep");
 		goto bad;
 	}
 	p->pos++; /* '<' */
 	x->name = parse_name(p);
 	if (!x->name) {
-		fail(p, "bad element name");
+		parse_fail(p, "bad element name");
 		goto bad;
 	}
 	if (!parse_attrs(p, x, &empty))
@@ -270,7 +270,7 @@ static sim_xml *parse_element(parser *p)
 		bool skipped;
 
 		if (p->pos >= p->len) {
-			fail(p, "unclosed element");
+			parse_fail(p, "unclosed element");
 			tp_buf_free(&text);
 			goto bad;
 		}
@@ -283,7 +283,7 @@ static sim_xml *parse_element(parser *p)
 		if (at(p, "<![CDATA[")) {
 			const char *end = memmem(p->s + p->pos + 9, p->len - p->pos - 9, "]]>", 3);
 			if (!end) {
-				fail(p, "unterminated CDATA");
+				parse_fail(p, "unterminated CDATA");
 				tp_buf_free(&text);
 				goto bad;
 			}
@@ -298,7 +298,7 @@ static sim_xml *parse_element(parser *p)
 			skip_ws(p);
 			if (!name || strcmp(name, x->name) != 0 || !at(p, ">")) {
 				free(name);
-				fail(p, "mismatched end tag");
+				parse_fail(p, "mismatched end tag");
 				tp_buf_free(&text);
 				goto bad;
 			}
@@ -324,7 +324,7 @@ static sim_xml *parse_element(parser *p)
 			continue;
 		}
 		if (at(p, "]]>")) {
-			fail(p, "']]>' in text");
+			parse_fail(p, "']]>' in text");
 			tp_buf_free(&text);
 			goto bad;
 		}
@@ -362,11 +362,12 @@ sim_xml *sim_xml_parse(const char *s, size_t len, tp_buf *err)
 				goto bad;
 			continue;
 		}
-		fail(&p, root ? "content after the root element" : "text before the root element");
+		parse_fail(&p, root ? "content after the root element"
+		                    : "text before the root element");
 		goto bad;
 	}
 	if (!root)
-		fail(&p, "no root element");
+		parse_fail(&p, "no root element");
 	return root;
 bad:
 	sim_xml_free(root);

@@ -115,7 +115,8 @@ int main(int argc, char **argv)
 			sig[0] = sig[0] == 'A' ? 'B' : 'A';
 		if (print_only) {
 			puts(sig);
-			return 0;
+			rc = 0;
+			goto out;
 		}
 		tp_buf_addf(&sighdr, "X-Twilio-Signature: %s", sig);
 		hdrs = curl_slist_append(hdrs, tp_buf_str(&sighdr));
@@ -146,6 +147,7 @@ int main(int argc, char **argv)
 	}
 	fflush(stdout);
 	curl_easy_cleanup(c);
+out:
 	curl_slist_free_all(hdrs);
 	tp_buf_free(&body);
 	tp_buf_free(&full_url);

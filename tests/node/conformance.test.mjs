@@ -180,6 +180,10 @@ test('sync: services, maps, items round trip; 54208, 20404, 54205', async () => 
   await rejects(items('missing').fetch(), 404, 20404);
   await rejects(tw.sync.v1.services(svc.sid).syncMaps('nomap').fetch(), 404, 20404);
 
+  // Data is at most 16 KiB serialised (Sync limits).
+  await rejects(items.create({ key: 'big', data: { x: 'y'.repeat(17000) } }), 413, 54006);
+  await rejects(items.create({ key: 'arr', data: [1, 2] }), 400, 54206);
+
   // Paging: the client follows next_page_url.
   for (const k of ['a', 'b', 'c', 'd', 'e']) await items.create({ key: k, data: { k } });
   const all = await items.list({ pageSize: 2 });
@@ -210,4 +214,59 @@ test('sync: an item with a TTL vanishes when it expires', async () => {
     await new Promise((r) => setTimeout(r, 200));
   }
   assert.equal((await items('long').fetch()).dateExpires, null);
+});
+
+test('calls: update with Twiml, Url and Status as Twilio does', async () => {
+  const c = await placeCall(sim, recv);
+  // Inline TwiML replaces the bridge: the dialled leg ends.
+  let call = await tw.calls(c.call_sid).update({ twiml: '<Response><Say>bye</Say><Hangup/></Response>' });
+  assert.equal(call.status, 'completed');
+  assert.equal((await tw.calls(c.sip_call_sid).fetch()).status, 'completed');
+  await rejects(tw.calls(c.call_sid).update({ url: `${recv.base}/next` }), 400, 21220);
+
+  const d = await placeCall(sim, recv);
+  recv.routes.set('/next', () => ({ status: 200, type: 'text/xml', body: '<Response><Hangup/></Response>' }));
+  call = await tw.calls(d.call_sid).update({ url: `${recv.base}/next`, method: 'POST' });
+  assert.equal(call.sid, d.call_sid);
+  // The new TwiML is fetched asynchronously, as at Twilio.
+  await recv.until(() => recv.at('/next').length === 1);
+  assert.equal(recv.at('/next')[0].form.CallSid, d.call_sid);
+  for (;;) {
+    const s = (await tw.calls(d.call_sid).fetch()).status;
+    if (s === 'completed') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const e = await placeCall(sim, recv);
+  call = await tw.calls(e.call_sid).update({ status: 'completed' });
+  assert.equal(call.status, 'completed');
+  await rejects(tw.calls(e.call_sid).update({ status: 'busy' }), 400, 21218);
+});
+
+test('phone page: same-origin HTML and script under a strict CSP', async () => {
+  const page = await fetch(`${sim.base}/`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type'), /^text\/html/);
+  const csp = page.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  const html = await page.text();
+  assert.match(html, /<script src="\/phone\.js" defer><\/script>/);
+  assert.doesNotMatch(html, /<script>|\son[a-z]+="|style="|https?:\/\//);
+  const js = await fetch(`${sim.base}/phone.js`);
+  assert.match(js.headers.get('content-type'), /^text\/javascript/);
+  const src = await js.text();
+  assert.match(src, /\/sim\/calls/);
+  assert.doesNotMatch(src, /innerHTML/);
+  new Function(src); // parses
+  assert.equal((await fetch(`${sim.base}/phone.css`)).status, 200);
+});
+
+test('account: fetch parses (the config checker reads it); no auth token is returned', async () => {
+  const a = await tw.api.v2010.accounts(sim.env.ACCOUNT_SID).fetch();
+  assert.equal(a.sid, sim.env.ACCOUNT_SID);
+  assert.equal(a.status, 'active');
+  assert.equal(a.type, 'Full');
+  assert.ok(a.dateCreated instanceof Date && !isNaN(a.dateCreated));
+  assert.equal(a.authToken, undefined);
+  await rejects(tw.api.v2010.accounts('AC00000000000000000000000000000000').fetch(), 404, 20404);
 });

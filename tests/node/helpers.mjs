@@ -97,7 +97,7 @@ export async function startSim(recv, extraArgs = []) {
   const errFd = fs.openSync(log, 'a');
   const child = spawn(path.join(build, 'sim', 'twilio-sim'),
     ['--listen', `127.0.0.1:${port}`, '--env', envFile, '--server-url', recv.base, ...extraArgs],
-    { stdio: ['ignore', 'ignore', errFd], env: { PATH: process.env.PATH } });
+    { stdio: ['ignore', 'ignore', errFd], env: { PATH: process.env.PATH, ...(process.env.ASAN_OPTIONS ? { ASAN_OPTIONS: process.env.ASAN_OPTIONS } : {}), ...(process.env.UBSAN_OPTIONS ? { UBSAN_OPTIONS: process.env.UBSAN_OPTIONS } : {}) } });
   fs.closeSync(errFd);
   const base = `http://127.0.0.1:${port}`;
   for (;;) {

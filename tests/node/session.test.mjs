@@ -36,8 +36,10 @@ function signed(rec) {
 function expectCallback(rec, want, label) {
   assert.ok(signed(rec), `${label}: signature`);
   const got = { ...rec.form };
-  assert.match(got.DateCreated, isoMs, `${label}: DateCreated`);
-  delete got.DateCreated;
+  if (!want.Result) {
+    assert.match(got.DateCreated, isoMs, `${label}: DateCreated`);
+    delete got.DateCreated;
+  }
   if ('DateUpdated' in want) {
     assert.match(got.DateUpdated, isoMs, `${label}: DateUpdated`);
     delete got.DateUpdated;
@@ -120,8 +122,10 @@ test('card charge: create, invalid card, three fields, complete', async () => {
   }
   want.push({ ...base, DateUpdated: 1, Capture: 'expiration-date', PartialResult: 'false',
     Required: '', ...card, SecurityCode: 'xxx', ExpirationDate: '1230' });
-  want.push({ ...base, DateUpdated: 1, Result: 'success',
-    PaymentConfirmationCode: 'ch_54f5f89e649a4ffe9f136010188ee80e', PaymentToken: '', ProfileId: '',
+  // The final post as Twilio sent it to the Node original (its
+  // paySyncUpdate comment): no DateCreated, PaymentConnector, ChargeAmount.
+  want.push({ AccountSid: sim.env.ACCOUNT_SID, CallSid: call, Sid: pk, DateUpdated: 1, PaymentMethod: 'credit-card',
+    Result: 'success', PaymentConfirmationCode: 'ch_54f5f89e649a4ffe9f136010188ee80e', PaymentToken: '', ProfileId: '',
     ...card, SecurityCode: 'xxx', ExpirationDate: '1230' });
   assert.equal(cbs.length, want.length, 'callback count');
   cbs.forEach((rec, i) => expectCallback(rec, want[i], `callback ${i + 1}`));
@@ -196,7 +200,7 @@ test('tokenize, decline and connector failure', async () => {
   assert.equal(r.final.Result, 'success');
   assert.equal(r.final.PaymentToken, 'tok_1');
   assert.equal(r.final.PaymentConfirmationCode, '');
-  assert.equal(r.final.TokenType, 'one-time');
+  assert.equal(r.final.TokenType, undefined, 'the final post has no TokenType');
   assert.equal(r.final.PaymentCardType, 'mastercard');
   assert.equal(r.final.PaymentCardPostalCode, '94105');
 
@@ -325,15 +329,72 @@ test('faults: api 503 once, webhook duplicated, connection dropped', async () =>
   assert.deepEqual(a.form, b.form);
   assert.notEqual(a.headers['i-twilio-idempotency-token'], b.headers['i-twilio-idempotency-token']);
 
+  // A delayed webhook still arrives, and nothing overtakes it.
+  await ctl(sim, 'POST', '/sim/faults', { target: 'webhooks', delay_ms: 300, match: '/pay6' });
+  const d = await placeCall(sim, recv);
+  const pk = (await rest(sim, 'POST', paymentsPath(sim, d.call_sid), {
+    IdempotencyKey: 'g', StatusCallback: `${recv.base}/pay6`, PaymentConnector: sim.env.PAYMENT_CONNECTOR,
+  })).body.sid;
+  await rest(sim, 'POST', paymentsPath(sim, d.call_sid, pk), { IdempotencyKey: 'h', StatusCallback: `${recv.base}/pay6`, Capture: 'payment-card-number' });
+  await recv.until(() => recv.at('/pay6').length === 2);
+  assert.deepEqual(recv.at('/pay6').map((r) => r.form.Capture), [undefined, 'payment-card-number']);
+
+  // The record never shows our credentials, even where a client put them.
+  await fetch(`${sim.base}/v1/Services?leak=${sim.env.AUTH_TOKEN}`);
+  const text = JSON.stringify((await ctl(sim, 'GET', '/sim/requests')).body);
+  assert.ok(!text.includes(sim.env.AUTH_TOKEN));
+  assert.ok(!text.includes(sim.env.CONNECTOR_PASSWORD));
+
   f = await ctl(sim, 'GET', '/sim/faults');
   assert.deepEqual(f.body.faults, []);
   assert.equal((await ctl(sim, 'POST', '/sim/faults', { target: 'nowhere', status: 500 })).status, 400);
 });
 
+test('ACH debit: routing checksum, account masking, connector fields', async () => {
+  const c = await placeCall(sim, recv);
+  const cbUrl = `${recv.base}/pay7`;
+  recv.routes.set('/connector/charge', () => ({ status: 200, type: 'application/json', body: '{"charge_id":"ch_ach","error_code":null,"error_message":null}' }));
+  const bad = await rest(sim, 'POST', paymentsPath(sim, c.call_sid), {
+    IdempotencyKey: 'a0', StatusCallback: cbUrl, PaymentConnector: sim.env.PAYMENT_CONNECTOR, PaymentMethod: 'ach-debit', ChargeAmount: '5',
+  });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.code, 64015, 'ach-debit needs Parameter');
+  const p = (await rest(sim, 'POST', paymentsPath(sim, c.call_sid), {
+    IdempotencyKey: 'a1', StatusCallback: cbUrl, PaymentConnector: sim.env.PAYMENT_CONNECTOR, PaymentMethod: 'ach-debit',
+    BankAccountType: 'consumer-savings', ChargeAmount: '5', Parameter: JSON.stringify({ AVSName: 'Jane Doe' }),
+  })).body.sid;
+  const step = (f) => rest(sim, 'POST', paymentsPath(sim, c.call_sid, p), { StatusCallback: cbUrl, ...f });
+  const keys = (d) => ctl(sim, 'POST', `/sim/calls/${c.call_sid}/digits`, { digits: d });
+  assert.equal((await step({ IdempotencyKey: '0', Capture: 'payment-card-number' })).body.code, 64020);
+  await step({ IdempotencyKey: '1', Capture: 'bank-routing-number' });
+  await keys('121000359#');
+  let last = recv.at('/pay7').at(-1).form;
+  assert.equal(last.ErrorType, 'invalid-bank-routing-number');
+  assert.equal(last.Required, 'bank-routing-number,bank-account-number');
+  await step({ IdempotencyKey: '2', Capture: 'bank-routing-number' });
+  await keys('121000358#');
+  await step({ IdempotencyKey: '3', Capture: 'bank-account-number' });
+  await keys('123456789#');
+  last = recv.at('/pay7').at(-1).form;
+  assert.equal(last.BankAccountNumber, '*******89');
+  assert.equal(last.BankRoutingNumber, '121000358');
+  assert.equal(last.BankAccountType, 'consumer-savings');
+  assert.equal(last.Required, '');
+  await step({ IdempotencyKey: '4', Status: 'complete' });
+  await recv.until(() => recv.at('/pay7').some((r) => r.form.Result));
+  const conn = recv.at('/connector/charge').at(-1).json;
+  assert.equal(conn.routing_number, '121000358');
+  assert.equal(conn.account_number, '123456789');
+  assert.equal(conn.account_type, 'consumer-savings');
+  assert.deepEqual(conn.parameters, { AVSName: 'Jane Doe' });
+  assert.equal(conn.cardnumber, undefined);
+  assert.equal(recv.at('/pay7').at(-1).form.Result, 'success');
+});
+
 test('no card digits in the emulator log', () => {
   const log = fs.readFileSync(sim.log, 'utf8');
   assert.ok(log.includes('msg=request'), 'the log has request lines');
-  for (const pan of [PAN, BAD_PAN, '5555555555554444', '4242424242424242']) {
+  for (const pan of [PAN, BAD_PAN, '5555555555554444', '4242424242424242', '123456789']) {
     assert.ok(!log.includes(pan), `${pan} not in the log`);
   }
   // Not even as a digit run with separators or split across fields.

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "twiliopay.h"
@@ -47,6 +48,8 @@ static const char *const base_env[] = {
     "TWILIO_API_URL=http://127.0.0.1:9",
     "TWILIO_SYNC_URL=http://127.0.0.1:9",
     "HTTP_TIMEOUT_MS=1000",
+    /* Twilio-down cases retry for 1 s, not a webhook's 12 s. */
+    "API_RETRY_BUDGET_MS=1000",
     "TWILIOPAY_ENV=/dev/null",
     "LOG_LEVEL=error",
     NULL,
@@ -131,6 +134,22 @@ static void fill(tp_buf *out, const char *s, const tp_params *env)
 			if (strncmp(key, "env:", 4) == 0) {
 				const char *v = env_lookup(env, key + 4);
 				tp_buf_adds(out, v ? v : "");
+			} else if (strncmp(key, "year:", 5) == 0 || strncmp(key, "yy:", 3) == 0) {
+				/* A year relative to now, so card expiries in
+				 * fixtures never go stale: {{year:+5}} = 2031 in
+				 * 2026, {{yy:+5}} = 31. */
+				bool two = key[1] == 'y';
+				const char *n = key + (two ? 3 : 5);
+				uint64_t add = 0;
+				time_t now = time(NULL);
+				struct tm tm;
+				int y;
+				if (*n == '+')
+					n++;
+				tp_str_to_u64(n, strlen(n), 100, &add);
+				gmtime_r(&now, &tm);
+				y = tm.tm_year + 1900 + (int)add;
+				tp_buf_addf(out, two ? "%02d" : "%d", two ? y % 100 : y);
 			} else if (strncmp(key, "basic:", 6) == 0) {
 				char *up = tp_xstrdup(key + 6);
 				/* USER:PASS where either may be {env} names */

@@ -1,0 +1,30 @@
+/*
+ * charge - /connector/charge, Twilio's Generic Pay Connector endpoint
+ * (twilio-contract.md section 5, lib/connector.c).
+ *
+ * Twilio's current connector posts every transaction to the one Endpoint
+ * URL configured in Console and names the operation in the JSON "method";
+ * this binary therefore serves "tokenize" as well, and uses "charge" only when
+ * the body names no method (the older connector, which posted to
+ * .../charge).  Either path works as the Endpoint URL; the README
+ * recommends https://<host>/connector/charge.
+ */
+#include "twiliopay.h"
+
+static void charge(const tp_req *req, tp_resp *resp, const tp_config *cfg)
+{
+	tp_connector_handle(req, resp, cfg, TP_CONN_CHARGE);
+}
+
+static const tp_handler handler = {
+    .name = "charge",
+    .fn = charge,
+    .authorize = tp_connector_authorize,
+    .need = tp_connector_need,
+    .init = tp_gateway_init,
+};
+
+int main(int argc, char **argv)
+{
+	return tp_serve(argc, argv, &handler);
+}
