@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  announced, asking, facts, fieldState, openBrowser, outcome, screenshot, signIn, sim, startPayment, startStack,
+  EXPIRY, EXPIRY_SHOWN, announced, asking, facts, fieldState, openBrowser, outcome, screenshot, signIn, sim, startPayment, startStack,
 } from './harness.mjs';
 
 let stack;
@@ -50,7 +50,7 @@ async function assertNoPan(page, ...secrets) {
   }
 }
 
-async function keyCard(page, pstn, { card = '4111111111111111', cvc = '123', expiry = '1230' } = {}) {
+async function keyCard(page, pstn, { card = '4111111111111111', cvc = '123', expiry = EXPIRY } = {}) {
   await asking(page, 'payment-card-number');
   await phone.digits(pstn, card + '#');
   await fieldState(page, 'payment-card-number', 'captured');
@@ -88,9 +88,9 @@ test('console payment: happy path inbound - attach by UUI, auto-progression, sub
     await phone.digits(call.pstn, '123#');
     await fieldState(page, 'security-code', 'captured');
     await asking(page, 'expiration-date');
-    await phone.digits(call.pstn, '1230#');
+    await phone.digits(call.pstn, EXPIRY + '#');
     await fieldState(page, 'expiration-date', 'captured');
-    assert.equal(await text(page, '#fields li[data-field="expiration-date"] .value-shown'), '12/30');
+    assert.equal(await text(page, '#fields li[data-field="expiration-date"] .value-shown'), EXPIRY_SHOWN);
 
     await page.locator('#submit:not([disabled])').waitFor();
     assert.match(await text(page, '#session-status'), /press Submit/);
@@ -163,7 +163,7 @@ test('console payment: the agent re-captures a field', async () => {
     assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /^Mastercard .*4444$/);
     // Then the server goes on with what is still required.
     await asking(page, 'expiration-date');
-    await phone.digits(call.pstn, '1230#');
+    await phone.digits(call.pstn, EXPIRY + '#');
     await page.locator('#submit:not([disabled])').waitFor();
     await page.locator('#submit').click();
     const o = await outcome(page);
@@ -278,7 +278,7 @@ test('console payment: a reload mid-session re-attaches and carries on', async (
     await asking(page, 'expiration-date');
     // A second reload while something happened in between.
     await page.reload();
-    await phone.digits(call.pstn, '1230#');
+    await phone.digits(call.pstn, EXPIRY + '#');
     await fieldState(page, 'expiration-date', 'captured');
     await page.locator('#submit:not([disabled])').waitFor();
     await page.locator('#submit').click();

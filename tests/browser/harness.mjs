@@ -17,13 +17,16 @@ export const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 export const shotDir = path.join(top, 'test-output', 'browser');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-/** Starts the stack.  `env`: NAME=VALUE overrides of the sandbox env file. */
-export async function startStack({ env = {} } = {}) {
+/**
+ * Starts the stack.  `env`: NAME=VALUE overrides of the sandbox env file;
+ * `render`: environment for scripts/render-nginx (FRAME_ANCESTORS).
+ */
+export async function startStack({ env = {}, render = {} } = {}) {
   const run = fs.mkdtempSync(path.join(os.tmpdir(), 'genesyspay-browser-'));
   const child = spawn('bash', [path.join(top, 'tests/browser/stack-run.sh'), run,
     ...Object.entries(env).map(([k, v]) => `${k}=${v}`)], {
     cwd: top,
-    env: { ...process.env, B: process.env.B || 'build' },
+    env: { ...process.env, ...render, B: process.env.B || 'build' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -73,9 +76,19 @@ export async function startStack({ env = {} } = {}) {
   return stack;
 }
 
-/** A fresh Chromium with its own profile; collects page errors and CSP violations. */
-export async function openBrowser({ width = 1000, height = 900 } = {}) {
+/**
+ * A fresh Chromium with its own profile; collects page errors and CSP
+ * violations.  `thirdPartyCookies`: allow them, as an agent's Chrome does by
+ * default (Debian's Chromium here blocks them, and with them all storage
+ * of a cross-site iframe such as the console in a Genesys Cloud widget).
+ */
+export async function openBrowser({ width = 1000, height = 900, thirdPartyCookies = false } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'genesyspay-chromium-'));
+  if (thirdPartyCookies) {
+    fs.mkdirSync(path.join(profile, 'Default'));
+    fs.writeFileSync(path.join(profile, 'Default', 'Preferences'),
+      JSON.stringify({ profile: { cookie_controls_mode: 0, block_third_party_cookies: false } }));
+  }
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
@@ -133,6 +146,11 @@ async function json(method, url, body) {
     throw new Error(`${method} ${url}: ${r.status} ${text}`);
   return data;
 }
+
+/** A card expiry (MMYY) four years ahead, so the tests never go stale: "1230" in 2026. */
+export const EXPIRY = '12' + String((new Date().getUTCFullYear() + 4) % 100).padStart(2, '0');
+/** EXPIRY as the console shows it: "12/30". */
+export const EXPIRY_SHOWN = EXPIRY.slice(0, 2) + '/' + EXPIRY.slice(2);
 
 /** The emulator's control API (DESIGN.md "The emulator"). */
 export function sim(stack) {

@@ -18,7 +18,7 @@ import {
 	nextStickyError, withStickyError,
 	type AttachKind, type PaymentMethod, type PaymentView, type StickyError, type WidgetParams,
 } from './model.js';
-import { loadAuth, loadSession, saveAuth, saveSession, type StoredSession } from './store.js';
+import { loadAuth, loadSession, saveAuth, saveSession, storageWorks, type StoredSession } from './store.js';
 
 /* ------------------------------------------------------------ DOM */
 
@@ -704,6 +704,10 @@ function wire(): void {
 function boot(): void {
 	if (app.widget.target)
 		document.body.classList.add('widget');
+	if (!storageWorks()) {
+		el('storage-site', HTMLElement).textContent = window.location.host;
+		el('storage-notice', HTMLElement).hidden = false;
+	}
 	wire();
 	const auth = loadAuth(Date.now());
 	if (!auth) {

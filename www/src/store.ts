@@ -10,6 +10,38 @@ import type { Login, SessionRef } from './api.js';
 const AUTH_KEY = 'genesyspay.auth';
 const SESSION_KEY = 'genesyspay.session';
 
+/*
+ * Embedded cross-site (a Genesys Cloud interaction widget), the browser may
+ * refuse storage altogether: Chrome does when third-party cookies are
+ * blocked ("Access is denied for this document").  Then this tab keeps
+ * what it needs in memory: everything works until a reload, after which
+ * the agent signs in again (the page says so: storageWorks()).
+ */
+const memory = new Map<string, string>();
+let usable: boolean | null = null;
+
+function storage(): Storage | null {
+	if (usable === false)
+		return null;
+	try {
+		const s = window.sessionStorage;
+		if (usable === null) {
+			s.setItem('genesyspay.probe', '1');
+			s.removeItem('genesyspay.probe');
+			usable = true;
+		}
+		return s;
+	} catch {
+		usable = false;
+		return null;
+	}
+}
+
+/** False when the browser refuses sessionStorage to this page. */
+export function storageWorks(): boolean {
+	return storage() !== null;
+}
+
 export interface StoredSession extends SessionRef {
 	/** attachKey() of the call it was started for (widget mode checks it) */
 	readonly callKey: string;
@@ -17,7 +49,8 @@ export interface StoredSession extends SessionRef {
 
 function read(key: string): Record<string, unknown> | null {
 	try {
-		const raw = window.sessionStorage.getItem(key);
+		const s = storage();
+		const raw = s ? s.getItem(key) : (memory.get(key) ?? null);
 		if (!raw)
 			return null;
 		const v: unknown = JSON.parse(raw);
@@ -28,13 +61,18 @@ function read(key: string): Record<string, unknown> | null {
 }
 
 function write(key: string, v: unknown): void {
+	const s = storage();
 	try {
-		if (v === null)
-			window.sessionStorage.removeItem(key);
-		else
-			window.sessionStorage.setItem(key, JSON.stringify(v));
+		if (v === null) {
+			s?.removeItem(key);
+			memory.delete(key);
+		} else if (s) {
+			s.setItem(key, JSON.stringify(v));
+		} else {
+			memory.set(key, JSON.stringify(v));
+		}
 	} catch {
-		/* without storage the console still works; only reload loses state */
+		memory.set(key, JSON.stringify(v)); /* quota: keep it for this page */
 	}
 }
 
