@@ -116,6 +116,9 @@ test('an ErrorType stays on screen after the server re-asks, until the customer 
   assert.equal(reask.errorType, null, 'the input view is not changed');
   assert.equal(m.announcement(error, shown), null, 'not announced twice');
   assert.equal(m.nextStickyError(s, keyed), null, 'new digits clear it');
+  // A server that clears the refused value when it re-asks.
+  const cleared = view({ seq: 21, attempt: 2, partial: true, fields: card('keying', null) });
+  assert.ok(m.nextStickyError(s, cleared), 'kept when the re-ask clears the value');
   assert.equal(m.withStickyError(keyed, null), keyed);
   // Moving on, capturing, or ending clears it too.
   assert.equal(m.nextStickyError(s, view({ capture: 'security-code', fields: card('waiting', 'xxxxxxxxxxxxxxxx') })), null);

@@ -199,8 +199,11 @@ export function nextStickyError(sticky: StickyError | null, next: PaymentView): 
 			value: next.fields[next.capture]?.value ?? null };
 	if (!sticky || next.capture !== sticky.field)
 		return null;
+	/* The re-ask may keep the refused (masked) value or clear it; either
+	 * way no new key yet.  A different non-empty value is the customer
+	 * keying again. */
 	const f = next.fields[sticky.field];
-	if (!f || f.state === 'captured' || (f.value ?? null) !== sticky.value)
+	if (!f || f.state === 'captured' || (f.value && f.value !== sticky.value))
 		return null;
 	return sticky;
 }
