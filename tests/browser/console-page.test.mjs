@@ -20,6 +20,11 @@ test('console: served by nginx with a strict Content-Security-Policy, every asse
   assert.match(csp, /connect-src 'self'/);
   assert.match(csp, /frame-ancestors /);
   assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(r.headers.get('cache-control'), 'no-cache');
+  const js = await fetch(stack.base + '/js/main.js');
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('content-type') || '', /javascript/, 'modules need a JavaScript type (nosniff)');
+  assert.equal(js.headers.get('cache-control'), 'no-cache', 'modules revalidated after an upgrade');
 
   const b = await openBrowser();
   try {
