@@ -98,7 +98,7 @@ test('console payment: happy path inbound - attach by UUI, auto-progression, sub
     await page.locator('#submit').click();
     const o = await outcome(page);
     assert.deepEqual(o, { kind: 'success', title: 'Payment successful' });
-    await announced(page, /^Payment successful\. Read the confirmation code/);
+    await announced(page, /Payment successful\. Read the confirmation code/);
     const f = await facts(page);
     assert.match(f.Confirmation, /^\S{6,}$/, 'the connector\'s confirmation code');
     assert.equal(f.Card, 'Visa ending 1111');

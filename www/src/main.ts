@@ -131,10 +131,24 @@ function setText(e: HTMLElement, text: string | null): void {
 	e.hidden = !text;
 }
 
-/** Polite screen-reader announcement; repeated text is re-announced. */
+/*
+ * Polite screen-reader announcements.  States can follow each other
+ * within milliseconds (a field captured, then the next one asked for);
+ * what arrives close together is said as one text, so a later update
+ * never cuts off an earlier one before it was read.
+ */
+const toSay: string[] = [];
+let sayTimer: ReturnType<typeof setTimeout> | null = null;
+
 function announce(text: string): void {
+	toSay.push(text);
+	if (sayTimer !== null)
+		return;
 	ui.announcer.textContent = '';
-	window.setTimeout(() => { ui.announcer.textContent = text; }, 50);
+	sayTimer = setTimeout(() => {
+		sayTimer = null;
+		ui.announcer.textContent = toSay.splice(0).join(' ');
+	}, 250);
 }
 
 function errorText(e: unknown, action: string): string {
@@ -362,7 +376,7 @@ async function resume(s: StoredSession): Promise<void> {
 		if (e instanceof ApiError && e.status === 401)
 			return;
 		if (e instanceof ApiError && (e.status === 403 || e.status === 404)) {
-			sessionGone('The previous payment can no longer be shown (' + errorText(e, 'read the payment') + ')');
+			sessionGone('The previous payment can no longer be shown: ' + errorText(e, 'read the payment'));
 			return;
 		}
 		/* unreachable for now: the feed keeps trying and resyncs */
@@ -398,7 +412,7 @@ function startFeed(): void {
 			} catch (e) {
 				if (e instanceof ApiError && (e.status === 401 || e.status === 403 || e.status === 404)) {
 					if (e.status !== 401)
-						sessionGone('The payment can no longer be watched (' + errorText(e, 'read the payment') + ')');
+						sessionGone('The payment can no longer be watched: ' + errorText(e, 'read the payment'));
 					return false;
 				}
 				return true; /* unreachable: keep trying */
