@@ -182,6 +182,9 @@ test('outcomes say what happened and what to do', () => {
   const saved = m.outcome(view({ status: 'completed', result: 'success', chargeAmount: '0', token: 'tok_9', required: [] }));
   assert.equal(saved.title, 'Card saved');
   assert.deepEqual(saved.facts[0], ['Token', 'tok_9']);
+  assert.match(saved.detail, /Nothing was charged\. The details are saved for future payments\./);
+  assert.match(m.outcome(view({ status: 'completed', result: 'success', chargeAmount: '0', tokenType: 'one-time', required: [] })).detail,
+    /saved for one payment/);
   assert.equal(saved.facts.find(([k]) => k === 'Amount'), undefined);
 
   const declined = m.outcome(view({ status: 'failed', result: 'payment-connector-error', paymentError: 'card is declined', payErrorCode: '64010' }));

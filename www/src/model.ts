@@ -472,7 +472,8 @@ export function outcome(v: PaymentView): Outcome {
 			facts.unshift(['Token', v.token]);
 		if (isTokenize(v)) {
 			return { kind: 'success', title: v.method === 'ach-debit' ? 'Bank account saved' : 'Card saved',
-				detail: 'Nothing was charged. Read the confirmation to the customer if they ask for it.', facts };
+				detail: 'Nothing was charged. The details are saved ' +
+					(v.tokenType === 'one-time' ? 'for one payment.' : 'for future payments.'), facts };
 		}
 		return { kind: 'success', title: 'Payment successful',
 			detail: 'Read the confirmation code to the customer.', facts };
