@@ -31,8 +31,13 @@ async function customerCalls() {
 /** The agent's browser, signed in, with a payment started on the customer's call. */
 async function agentStarts(call, opts = {}) {
   const b = await openBrowser({ width: opts.width || 900 });
-  await signIn(b.page, stack, opts.query || '');
-  await startPayment(b.page, { uui: opts.query ? undefined : call.uui, ...opts });
+  try {
+    await signIn(b.page, stack, opts.query || '');
+    await startPayment(b.page, { uui: opts.query ? undefined : call.uui, ...opts });
+  } catch (e) {
+    await b.close();
+    throw e;
+  }
   return b;
 }
 

@@ -39,10 +39,19 @@ export async function startStack({ env = {}, render = {} } = {}) {
     waiting.push(resolve);
     exited.then((code) => reject(new Error(`stack-run exited (${code}): ${stderr.slice(-4000)}`)));
   });
-  const first = await nextLine();
+  let first;
+  try {
+    first = await nextLine();
+  } catch (e) {
+    fs.rmSync(run, { recursive: true, force: true });
+    throw e;
+  }
   const m = /^ready (\d+) (\d+)$/.exec(first);
-  if (!m)
+  if (!m) {
+    child.kill('SIGTERM');
+    fs.rmSync(run, { recursive: true, force: true });
     throw new Error('stack-run: ' + first + '\n' + stderr);
+  }
   const envText = fs.readFileSync(path.join(run, 'env'), 'utf8');
   const envVars = Object.fromEntries(envText.split('\n').filter((l) => /^[A-Z_]+=/.test(l))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
