@@ -140,7 +140,7 @@ unit: tests
 	B=$(B) tests/run unit
 
 bench: all
-	B=$(B) scripts/bench
+	scripts/bench $(B)
 
 fuzz:
 	scripts/fuzz

@@ -488,6 +488,7 @@ static int load_config(const tp_handler *h, tp_config *cfg)
 
 static int worker_main(const tp_handler *h, int listen_fd)
 {
+	bool unix_socket;
 	FCGX_Request rq;
 	tp_config cfg;
 	tp_buf out;
@@ -503,6 +504,12 @@ static int worker_main(const tp_handler *h, int listen_fd)
 		tp_config_free(&cfg);
 		return EX_CONFIG;
 	}
+	{
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		unix_socket = getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0 &&
+		              ss.ss_family == AF_UNIX;
+	}
 	if (FCGX_Init() != 0)
 		return 1;
 	FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
@@ -513,6 +520,16 @@ static int worker_main(const tp_handler *h, int listen_fd)
 		process(h, &cfg, &src, &out);
 		if (out.ptr)
 			FCGX_PutStr(out.ptr, (int)out.len, rq.out);
+		/* On a unix socket, close without libfcgi's lingering close
+		 * (shutdown, then wait up to 2 s for nginx to close first):
+		 * that wait keeps the worker from its next accept() for a whole
+		 * nginx event-loop turn per request.  The lingering close exists
+		 * to avoid a TCP reset losing the answer; a unix socket has no
+		 * reset, and nginx has sent the whole request before we answer.
+		 * (FCGX_Detach only marks the request so FCGX_Free closes
+		 * plainly; the answer is still flushed by FCGX_Finish_r.) */
+		if (unix_socket)
+			FCGX_Detach(&rq);
 		FCGX_Finish_r(&rq);
 	}
 	tp_buf_free(&out);
