@@ -1,0 +1,353 @@
+// The agent console end to end: the real stack (nginx, every handler, the
+// Twilio emulator, the sandbox connector), a customer calling in through
+// the emulator and keying DTMF through its control API, and the agent
+// driving the console in Chromium.  Each test ends with a screenshot of
+// its final state in test-output/browser/.
+//
+// The test never asks the server for the next field: every move from one
+// field to the next is the server's auto-progression, seen in the page.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  EXPIRY, EXPIRY_SHOWN, announced, asking, facts, fieldState, openBrowser, outcome, screenshot, signIn, sim, startPayment, startStack,
+} from './harness.mjs';
+
+let stack;
+let phone;
+before(async () => {
+  stack = await startStack();
+  phone = sim(stack);
+});
+after(async () => { await stack?.stop(); });
+
+/** A customer calls the sandbox number; returns {uui, pstn} (UUI = the inbound CallSid, callToSIP). */
+async function customerCalls() {
+  const c = await phone.inboundCall();
+  assert.match(c.call_sid, /^CA[0-9a-f]{32}$/);
+  assert.equal(c.status, 'in-progress');
+  return { uui: c.call_sid, pstn: c.pstn_call_sid || c.call_sid };
+}
+
+/** The agent's browser, signed in, with a payment started on the customer's call. */
+async function agentStarts(call, opts = {}) {
+  const b = await openBrowser({ width: opts.width || 900 });
+  try {
+    await signIn(b.page, stack, opts.query || '');
+    await startPayment(b.page, { uui: opts.query ? undefined : call.uui, ...opts });
+  } catch (e) {
+    await b.close();
+    throw e;
+  }
+  return b;
+}
+
+async function text(page, sel) {
+  return ((await page.locator(sel).textContent()) || '').replace(/\s+/g, ' ').trim();
+}
+
+/** Nothing the customer keyed is ever in the page beyond what Twilio masks. */
+async function assertNoPan(page, ...secrets) {
+  const html = await page.content();
+  const storage = await page.evaluate(() => JSON.stringify(sessionStorage));
+  for (const s of secrets) {
+    assert.equal(html.includes(s), false, 'the page holds ' + s.length + ' keyed digits in clear');
+    assert.equal(storage.includes(s), false, 'sessionStorage holds keyed digits');
+  }
+}
+
+async function keyCard(page, pstn, { card = '4111111111111111', cvc = '123', expiry = EXPIRY } = {}) {
+  await asking(page, 'payment-card-number');
+  await phone.digits(pstn, card + '#');
+  await fieldState(page, 'payment-card-number', 'captured');
+  await asking(page, 'security-code');
+  await phone.digits(pstn, cvc + '#');
+  await fieldState(page, 'security-code', 'captured');
+  await asking(page, 'expiration-date');
+  await phone.digits(pstn, expiry + '#');
+  await fieldState(page, 'expiration-date', 'captured');
+}
+
+test('console payment: happy path inbound - attach by UUI, auto-progression, submit, success', async () => {
+  const call = await customerCalls();
+  const b = await agentStarts(call);
+  const { page } = b;
+  try {
+    assert.match(await text(page, '#session-title'), /^\$9\.99 by card$/);
+    // Only the configured fields: no postal code (INCLUDE_POSTAL_CODE=false), no bank fields.
+    assert.deepEqual(await page.locator('#fields li').evaluateAll((ls) => ls.map((l) => l.dataset.field)),
+      ['payment-card-number', 'security-code', 'expiration-date']);
+    await asking(page, 'payment-card-number');
+    assert.equal(await page.locator('#submit').isDisabled(), true, 'Submit waits for every field');
+    assert.equal(await text(page, '#link'), 'Live');
+
+    await phone.digits(call.pstn, '4111111111111111#');
+    await fieldState(page, 'payment-card-number', 'captured');
+    assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /^Visa .*1111$/);
+    // Auto-progression: the server moved on to the security code by itself.
+    await asking(page, 'security-code');
+    assert.match(await text(page, '#session-status'), /3-digit code/);
+    await announced(page, /Card number captured, Visa, ending 1111\./);
+    await announced(page, /Now asking for the security code/);
+    assert.equal(await page.locator('#submit').isDisabled(), true);
+
+    await phone.digits(call.pstn, '123#');
+    await fieldState(page, 'security-code', 'captured');
+    await asking(page, 'expiration-date');
+    await phone.digits(call.pstn, EXPIRY + '#');
+    await fieldState(page, 'expiration-date', 'captured');
+    assert.equal(await text(page, '#fields li[data-field="expiration-date"] .value-shown'), EXPIRY_SHOWN);
+
+    await page.locator('#submit:not([disabled])').waitFor();
+    assert.match(await text(page, '#session-status'), /press Submit/);
+    await announced(page, /All details captured\. Press Submit/);
+    await page.locator('#submit').click();
+    const o = await outcome(page);
+    assert.deepEqual(o, { kind: 'success', title: 'Payment successful' });
+    await announced(page, /Payment successful\. Read the confirmation code/);
+    const f = await facts(page);
+    assert.match(f.Confirmation, /^\S{6,}$/, 'the connector\'s confirmation code');
+    assert.equal(f.Card, 'Visa ending 1111');
+    assert.equal(f.Amount, '$9.99');
+    assert.equal(await page.locator('#actions').isHidden(), true, 'no Submit or Cancel after the outcome');
+    await assertNoPan(page, '4111111111111111', '411111111111');
+    assert.deepEqual(b.problems, []);
+    await screenshot(page, 'happy-path-success');
+  } finally {
+    await b.close();
+  }
+});
+
+test('console payment: an invalid card number is explained, then the re-entry is captured', async () => {
+  const call = await customerCalls();
+  const b = await agentStarts(call);
+  const { page } = b;
+  try {
+    await asking(page, 'payment-card-number');
+    await phone.digits(call.pstn, '4111111111111112#'); // fails the Luhn check
+    await fieldState(page, 'payment-card-number', 'invalid');
+    const alert = page.locator('#session-alert[role="alert"]:not([hidden])');
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /card number was not valid.*Ask the customer to key the card number again/);
+    await announced(page, /The card number was not valid/);
+    assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Not valid');
+    assert.equal(await page.locator('#submit').isDisabled(), true);
+    await screenshot(page, 'invalid-card-number');
+
+    // The server asked again by itself; the customer keys a good number.
+    await phone.digits(call.pstn, '4242424242424242#');
+    await fieldState(page, 'payment-card-number', 'captured');
+    await asking(page, 'security-code');
+    await alert.waitFor({ state: 'hidden' });
+    assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /4242$/);
+    await assertNoPan(page, '4242424242424242', '4111111111111112');
+    assert.deepEqual(b.problems, []);
+    await screenshot(page, 'invalid-card-then-reentered');
+  } finally {
+    await b.close();
+  }
+});
+
+test('console payment: the agent re-captures a field', async () => {
+  const call = await customerCalls();
+  const b = await agentStarts(call);
+  const { page } = b;
+  try {
+    await asking(page, 'payment-card-number');
+    await phone.digits(call.pstn, '4111111111111111#');
+    await fieldState(page, 'payment-card-number', 'captured');
+    await asking(page, 'security-code');
+    await phone.digits(call.pstn, '123#');
+    await fieldState(page, 'security-code', 'captured');
+    await asking(page, 'expiration-date');
+
+    // The customer read the wrong card: the agent re-captures the number.
+    await page.getByRole('button', { name: 'Re-capture card number' }).click();
+    await asking(page, 'payment-card-number');
+    await phone.digits(call.pstn, '5555555555554444#');
+    await fieldState(page, 'payment-card-number', 'captured');
+    assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /^Mastercard .*4444$/);
+    // Then the server goes on with what is still required.
+    await asking(page, 'expiration-date');
+    await phone.digits(call.pstn, EXPIRY + '#');
+    await page.locator('#submit:not([disabled])').waitFor();
+    await page.locator('#submit').click();
+    const o = await outcome(page);
+    assert.equal(o.kind, 'success');
+    assert.equal((await facts(page)).Card, 'Mastercard ending 4444');
+    assert.deepEqual(b.problems, []);
+    await screenshot(page, 'recapture-card-number');
+  } finally {
+    await b.close();
+  }
+});
+
+test('console payment: cancel asks for confirmation, then ends the payment', async () => {
+  const call = await customerCalls();
+  const b = await agentStarts(call);
+  const { page } = b;
+  try {
+    await asking(page, 'payment-card-number');
+    await phone.digits(call.pstn, '4111111111111111#');
+    await fieldState(page, 'payment-card-number', 'captured');
+
+    await page.getByRole('button', { name: 'Cancel payment' }).click();
+    assert.equal(await page.locator('#cancel-confirm').isHidden(), false);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'cancel-yes');
+    // Escape keeps the payment going.
+    await page.keyboard.press('Escape');
+    assert.equal(await page.locator('#cancel-confirm').isHidden(), true);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'cancel');
+
+    await page.getByRole('button', { name: 'Cancel payment' }).click();
+    await page.getByRole('button', { name: 'Yes, cancel it' }).click();
+    const o = await outcome(page);
+    assert.deepEqual(o, { kind: 'cancelled', title: 'Payment cancelled' });
+    assert.match(await text(page, '#outcome-detail'), /Nothing was charged/);
+    const sessionAtSim = (await phone.call(call.uui)).payments;
+    assert.ok(JSON.stringify(sessionAtSim).includes('cancel'), 'the emulator saw the cancel');
+    assert.deepEqual(b.problems, []);
+    await screenshot(page, 'cancelled');
+
+    // New payment: back to the form, nothing of the old one kept.
+    await page.getByRole('button', { name: 'New payment' }).click();
+    await page.locator('#view-attach:not([hidden])').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('genesyspay.session')), null);
+  } finally {
+    await b.close();
+  }
+});
+
+test('console payment: the customer hangs up mid-way', async () => {
+  const call = await customerCalls();
+  const b = await agentStarts(call);
+  const { page } = b;
+  try {
+    await asking(page, 'payment-card-number');
+    await phone.digits(call.pstn, '4111111111111111#');
+    await fieldState(page, 'payment-card-number', 'captured');
+    await phone.hangup(call.pstn);
+    const o = await outcome(page);
+    assert.deepEqual(o, { kind: 'failure', title: 'The customer hung up' });
+    assert.match(await text(page, '#outcome-detail'), /Nothing was charged/);
+    assert.deepEqual(b.problems, []);
+    await screenshot(page, 'customer-hung-up');
+  } finally {
+    await b.close();
+  }
+});
+
+test('console payment: a decline from the connector says what to do next', async () => {
+  const call = await customerCalls();
+  const b = await agentStarts(call, { amount: '25.00' });
+  const { page } = b;
+  try {
+    await keyCard(page, call.pstn, { card: '4000000000000002' }); // the sandbox gateway declines it
+    await page.locator('#submit:not([disabled])').waitFor();
+    await page.locator('#submit').click();
+    const o = await outcome(page);
+    assert.deepEqual(o, { kind: 'failure', title: 'Payment declined' });
+    const detail = await text(page, '#outcome-detail');
+    assert.match(detail, /declined/);
+    assert.match(detail, /another card/);
+    assert.equal((await facts(page)).Card, 'Visa ending 0002');
+    assert.deepEqual(b.problems, []);
+    await screenshot(page, 'declined');
+  } finally {
+    await b.close();
+  }
+});
+
+test('console payment: a reload mid-session re-attaches and carries on', async () => {
+  const call = await customerCalls();
+  const b = await agentStarts(call);
+  const { page } = b;
+  try {
+    await asking(page, 'payment-card-number');
+    await phone.digits(call.pstn, '4111111111111111#');
+    await fieldState(page, 'payment-card-number', 'captured');
+    await asking(page, 'security-code');
+    const before = await page.evaluate(() => sessionStorage.getItem('genesyspay.session'));
+
+    await page.reload();
+    // No sign-in again, straight back to the same payment, state intact.
+    await page.locator('#view-session:not([hidden])').waitFor();
+    await fieldState(page, 'payment-card-number', 'captured');
+    await asking(page, 'security-code');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('genesyspay.session')), before);
+    assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /1111$/);
+    await page.locator('#link[data-link="live"]').waitFor();
+
+    // The customer keys what was missing; the reloaded page sees it all.
+    await phone.digits(call.pstn, '123#');
+    await fieldState(page, 'security-code', 'captured');
+    await asking(page, 'expiration-date');
+    // A second reload while something happened in between.
+    await page.reload();
+    await phone.digits(call.pstn, EXPIRY + '#');
+    await fieldState(page, 'expiration-date', 'captured');
+    await page.locator('#submit:not([disabled])').waitFor();
+    await page.locator('#submit').click();
+    assert.equal((await outcome(page)).kind, 'success');
+    assert.deepEqual(b.problems, []);
+    await screenshot(page, 'reload-mid-session-success');
+  } finally {
+    await b.close();
+  }
+});
+
+test('console payment: losing the server shows it, and the console recovers', async () => {
+  const call = await customerCalls();
+  const b = await agentStarts(call);
+  const { page } = b;
+  try {
+    await asking(page, 'payment-card-number');
+    await page.locator('#link[data-link="live"]').waitFor();
+    await stack.command('nginx-stop');
+    await page.locator('#link[data-link="reconnecting"]').waitFor({ timeout: 20000 });
+    await announced(page, /Connection to the payment server lost/);
+    assert.match(await text(page, '#link'), /Connection lost/);
+    await screenshot(page, 'connection-lost');
+    await stack.command('nginx-start');
+    await page.locator('#link[data-link="live"]').waitFor({ timeout: 40000 });
+    await announced(page, /Connection restored/);
+
+    // Live again: keys arrive and show as before.
+    await phone.digits(call.pstn, '4111111111111111#');
+    await fieldState(page, 'payment-card-number', 'captured');
+    await asking(page, 'security-code');
+    assert.deepEqual(b.problems, []);
+    await screenshot(page, 'connection-recovered');
+  } finally {
+    await b.close();
+  }
+});
+
+test('console payment: ACH shows the bank fields only, and saves the account when the amount is 0', async () => {
+  const call = await customerCalls();
+  const b = await agentStarts(call, { amount: '0', ach: true });
+  const { page } = b;
+  try {
+    assert.match(await text(page, '#session-title'), /^Save bank account$/);
+    await asking(page, 'bank-routing-number');
+    const rows = await page.locator('#fields li').evaluateAll((ls) => ls.map((l) => l.dataset.field));
+    assert.deepEqual([...rows].sort(), ['bank-account-number', 'bank-routing-number']);
+    await phone.digits(call.pstn, '110000000#');
+    await fieldState(page, 'bank-routing-number', 'captured');
+    await asking(page, 'bank-account-number');
+    await phone.digits(call.pstn, '000123456789#');
+    await fieldState(page, 'bank-account-number', 'captured');
+    assert.match(await text(page, '#fields li[data-field="bank-account-number"] .value-shown'), /89$/);
+    await page.locator('#submit:not([disabled])').waitFor();
+    assert.equal(await text(page, '#submit'), 'Save details');
+    await page.locator('#submit').click();
+    const o = await outcome(page);
+    assert.deepEqual(o, { kind: 'success', title: 'Bank account saved' });
+    assert.equal((await facts(page)).Account, 'ending 89');
+    assert.match((await facts(page)).Token, /^\S{6,}$/, 'the connector\'s token');
+    await assertNoPan(page, '000123456789');
+    assert.deepEqual(b.problems, []);
+    await screenshot(page, 'ach-saved');
+  } finally {
+    await b.close();
+  }
+});

@@ -1,0 +1,291 @@
+// The agent console's pure logic (www/src/model.ts), as compiled by
+// `make www` into $B/www/js/model.js: reading the server's state object,
+// ordering updates, the words the agent sees and hears, form checks.
+import { test as nodeTest } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const js = path.resolve(top, process.env.B || 'build', 'www/js/model.js');
+const m = await import(pathToFileURL(js).href);
+
+const test = (name, fn) => nodeTest('console model: ' + name, fn);
+
+const PK = 'PK' + 'a'.repeat(32);
+const CA = 'CA' + 'b'.repeat(32);
+const ORDER = ['payment-card-number', 'security-code', 'expiration-date'];
+
+// A state object as the server publishes it, with overrides.
+function state(o = {}) {
+  return {
+    paymentSid: PK, callSid: CA, status: 'capturing', method: 'credit-card',
+    chargeAmount: '9.99', currency: 'USD', tokenType: null,
+    capture: 'payment-card-number', partial: false, attempt: 1, stalled: null,
+    required: [...ORDER], order: [...ORDER],
+    fields: Object.fromEntries(ORDER.map((f) => [f, { state: 'waiting', value: null }])),
+    cardType: null, errorType: null, result: null, confirmationCode: null, token: null,
+    paymentError: null, payErrorCode: null, seq: 1, updatedAt: null,
+    ...o,
+  };
+}
+const view = (o) => {
+  const v = m.parseView(state(o));
+  assert.ok(v, 'parseView accepted the state');
+  return v;
+};
+const fields = (o) => ({ ...state().fields, ...o });
+
+test('parseView reads a full state object', () => {
+  const v = view({
+    fields: fields({ 'payment-card-number': { state: 'captured', value: 'xxxxxxxxxxxx1111' } }),
+    cardType: 'visa', seq: 7,
+  });
+  assert.equal(v.paymentSid, PK);
+  assert.equal(v.status, 'capturing');
+  assert.deepEqual(v.order, ORDER);
+  assert.equal(v.fields['payment-card-number'].state, 'captured');
+  assert.equal(v.fields['payment-card-number'].value, 'xxxxxxxxxxxx1111');
+  assert.equal(v.fields['security-code'].value, null);
+  assert.equal(v.cardType, 'visa');
+  assert.equal(v.seq, 7);
+});
+
+test('parseView refuses what is not a session state', () => {
+  for (const [why, x] of [
+    ['null', null], ['array', []], ['string', 'x'],
+    ['no paymentSid', state({ paymentSid: undefined })],
+    ['bad paymentSid', state({ paymentSid: 'PK123' })],
+    ['bad callSid', state({ callSid: 'not-a-sid' })],
+    ['unknown status', state({ status: 'exploded' })],
+    ['no status', state({ status: undefined })],
+  ])
+    assert.equal(m.parseView(x), null, why);
+});
+
+test('parseView tolerates missing or odd parts', () => {
+  const v = m.parseView(state({
+    fields: { 'payment-card-number': { state: 'bogus', value: 42 } },
+    required: ['security-code', 7, ''], seq: 'x', partial: 'yes', method: 'cash',
+  }));
+  assert.equal(v.fields['payment-card-number'].state, 'waiting');
+  assert.equal(v.fields['payment-card-number'].value, null);
+  assert.equal(v.fields['expiration-date'].state, 'waiting', 'a field of the order missing from fields');
+  assert.deepEqual(v.required, ['security-code']);
+  assert.equal(v.seq, 0);
+  assert.equal(v.partial, false);
+  assert.equal(v.method, 'credit-card');
+});
+
+test('supersedes: higher seq wins, duplicates are harmless, final states stick', () => {
+  const a = view({ seq: 5 });
+  assert.equal(m.supersedes(null, a), true);
+  assert.equal(m.supersedes(a, view({ seq: 6 })), true);
+  assert.equal(m.supersedes(a, view({ seq: 5 })), true, 'same seq re-applies (idempotent)');
+  assert.equal(m.supersedes(a, view({ seq: 4 })), false, 'older message');
+  const done = view({ status: 'completed', result: 'success', seq: 9 });
+  assert.equal(m.supersedes(done, view({ status: 'capturing', seq: 10 })), false);
+  assert.equal(m.supersedes(a, view({ paymentSid: 'PK' + 'c'.repeat(32), seq: 99 })), false, 'another payment');
+});
+
+test('a field being asked for shows as keying only once digits arrive', () => {
+  const asked = view({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: null } }) });
+  assert.equal(m.shownState(asked, 'payment-card-number'), 'waiting');
+  const keyed = view({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: 'xxxx' } }) });
+  assert.equal(m.shownState(keyed, 'payment-card-number'), 'keying');
+  assert.equal(m.shownState(keyed, 'security-code'), 'waiting');
+  assert.equal(m.shownState(keyed, 'no-such-field'), 'waiting');
+  const captured = view({ fields: fields({ 'security-code': { state: 'captured', value: 'xxx' } }) });
+  assert.equal(m.shownState(captured, 'security-code'), 'captured');
+});
+
+test('an ErrorType stays on screen after the server re-asks, until the customer keys again', () => {
+  const card = (st, value) => fields({ 'payment-card-number': { state: st, value } });
+  // The sequence the server publishes (seen from the emulator): error, re-ask, first new key.
+  const error = view({ seq: 20, attempt: 2, errorType: 'invalid-card-number', partial: false,
+    fields: card('invalid', 'xxxxxxxxxxxxxxxx') });
+  const reask = view({ seq: 21, attempt: 2, partial: true, fields: card('keying', 'xxxxxxxxxxxxxxxx') });
+  const keyed = view({ seq: 22, attempt: 2, partial: true, fields: card('keying', 'x') });
+  let s = m.nextStickyError(null, error);
+  assert.deepEqual(s, { field: 'payment-card-number', errorType: 'invalid-card-number', attempt: 2, value: 'xxxxxxxxxxxxxxxx' });
+  s = m.nextStickyError(s, reask);
+  assert.ok(s, 'kept across the re-ask');
+  const shown = m.withStickyError(reask, s);
+  assert.equal(shown.errorType, 'invalid-card-number');
+  assert.equal(shown.fields['payment-card-number'].state, 'invalid');
+  assert.equal(reask.errorType, null, 'the input view is not changed');
+  assert.equal(m.announcement(error, shown), null, 'not announced twice');
+  assert.equal(m.nextStickyError(s, keyed), null, 'new digits clear it');
+  // A server that clears the refused value when it re-asks.
+  const cleared = view({ seq: 21, attempt: 2, partial: true, fields: card('keying', null) });
+  assert.ok(m.nextStickyError(s, cleared), 'kept when the re-ask clears the value');
+  assert.equal(m.withStickyError(keyed, null), keyed);
+  // Moving on, capturing, or ending clears it too.
+  assert.equal(m.nextStickyError(s, view({ capture: 'security-code', fields: card('waiting', 'xxxxxxxxxxxxxxxx') })), null);
+  assert.equal(m.nextStickyError(s, view({ fields: card('captured', 'xxxxxxxxxxxx4242') })), null);
+  assert.equal(m.nextStickyError(s, view({ status: 'cancelled', fields: card('waiting', 'xxxxxxxxxxxxxxxx') })), null);
+});
+
+test('Submit only when nothing is required', () => {
+  assert.equal(m.canSubmit(view()), false);
+  assert.equal(m.canSubmit(view({ required: ['expiration-date'] })), false);
+  assert.equal(m.canSubmit(view({ required: [], status: 'ready' })), true);
+  assert.equal(m.canSubmit(view({ required: [], status: 'capturing', partial: true })), false);
+  assert.equal(m.canSubmit(view({ required: [], status: 'submitting' })), false);
+  assert.equal(m.canSubmit(view({ required: [], status: 'completed', result: 'success' })), false);
+  assert.equal(m.canRecapture(view({ status: 'submitting' })), false);
+  assert.equal(m.canCancel(view({ status: 'ready', required: [] })), true);
+  assert.equal(m.canCancel(view({ status: 'cancelled' })), false);
+});
+
+test('ErrorType becomes an instruction to read out', () => {
+  const card = m.errorInstruction('invalid-card-number', 'payment-card-number', null);
+  assert.match(card, /card number was not valid/i);
+  assert.match(card, /ask the customer to key the card number again/i);
+  assert.match(m.errorInstruction('invalid-security-code', 'security-code', 'amex'), /4-digit code on the front/);
+  assert.match(m.errorInstruction('invalid-security-code', 'security-code', 'visa'), /3-digit code on the back/);
+  assert.match(m.errorInstruction('invalid-date', 'expiration-date', null), /month then year/);
+  assert.match(m.errorInstruction('input-timeout', 'postal-code', null), /postal code/);
+  assert.match(m.errorInstruction('something-new', 'security-code', null), /"something-new".*security code/);
+  for (const t of ['invalid-card-type', 'invalid-postal-code', 'invalid-bank-routing-number',
+    'invalid-bank-account-number', 'invalid-bank-account-type', 'input-matching-failed',
+    'invalid-card-number-security-code-capture-sequence', 'session-in-progress', 'internal-error'])
+    assert.doesNotMatch(m.errorInstruction(t, 'payment-card-number', null), /reported "/, t + ' has its own words');
+});
+
+test('status line follows the capture', () => {
+  assert.match(m.statusLine(view()), /ask the customer to key the long number/i);
+  assert.match(m.statusLine(view({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: 'xxxxxx' } }) })),
+    /customer is keying the card number/i);
+  // Twilio says PartialResult=true as the capture starts, before any key.
+  assert.match(m.statusLine(view({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: null } }) })),
+    /ask the customer to key the long number/i);
+  assert.match(m.statusLine(view({ errorType: 'invalid-card-number', partial: true,
+    fields: fields({ 'payment-card-number': { state: 'keying', value: null } }) })), /key the card number again/);
+  assert.match(m.statusLine(view({ capture: 'security-code', required: ['security-code', 'expiration-date'] })),
+    /3-digit code/);
+  assert.match(m.statusLine(view({ status: 'ready', required: [] })), /press Submit/);
+  assert.match(m.statusLine(view({ status: 'submitting', required: [] })), /Submitting/);
+});
+
+test('outcomes say what happened and what to do', () => {
+  const paid = m.outcome(view({
+    status: 'completed', result: 'success', confirmationCode: 'ch_123', cardType: 'visa', required: [],
+    fields: fields({ 'payment-card-number': { state: 'captured', value: 'xxxxxxxxxxxx1111' } }),
+  }));
+  assert.equal(paid.kind, 'success');
+  assert.equal(paid.title, 'Payment successful');
+  assert.deepEqual(paid.facts.find(([k]) => k === 'Confirmation'), ['Confirmation', 'ch_123']);
+  assert.deepEqual(paid.facts.find(([k]) => k === 'Card'), ['Card', 'Visa ending 1111']);
+  assert.deepEqual(paid.facts.find(([k]) => k === 'Amount'), ['Amount', '$9.99']);
+
+  const saved = m.outcome(view({ status: 'completed', result: 'success', chargeAmount: '0', token: 'tok_9', required: [] }));
+  assert.equal(saved.title, 'Card saved');
+  assert.deepEqual(saved.facts[0], ['Token', 'tok_9']);
+  assert.match(saved.detail, /Nothing was charged\. The details are saved for future payments\./);
+  assert.match(m.outcome(view({ status: 'completed', result: 'success', chargeAmount: '0', tokenType: 'one-time', required: [] })).detail,
+    /saved for one payment/);
+  assert.equal(saved.facts.find(([k]) => k === 'Amount'), undefined);
+
+  const declined = m.outcome(view({ status: 'failed', result: 'payment-connector-error', paymentError: 'card is declined', payErrorCode: '64010' }));
+  assert.equal(declined.kind, 'failure');
+  assert.equal(declined.title, 'Payment declined');
+  assert.match(declined.detail, /\(card is declined\)\. Nothing/);
+  assert.match(m.outcome(view({ status: 'failed', result: 'payment-connector-error', paymentError: 'The card was declined.' })).detail,
+    /\(The card was declined\)\. Nothing/, 'no doubled full stop');
+  assert.match(declined.detail, /another card/);
+
+  assert.equal(m.outcome(view({ status: 'failed', result: 'caller-hung-up' })).title, 'The customer hung up');
+  assert.equal(m.outcome(view({ status: 'cancelled' })).kind, 'cancelled');
+  assert.match(m.outcome(view({ status: 'failed', result: 'too-many-failed-attempts' })).title, /Too many/);
+
+  const ach = m.outcome(view({ status: 'completed', result: 'success', method: 'ach-debit',
+    order: ['bank-routing-number', 'bank-account-number'], required: [],
+    fields: { 'bank-routing-number': { state: 'captured', value: '121181976' },
+      'bank-account-number': { state: 'captured', value: '*******92' } } }));
+  assert.deepEqual(ach.facts.find(([k]) => k === 'Account'), ['Account', 'ending 92']);
+});
+
+test('announcements: captured fields, errors, ready, outcome; silence for partial digits', () => {
+  const a = view();
+  const keying = view({ partial: true, seq: 2, fields: fields({ 'payment-card-number': { state: 'keying', value: 'xxxx' } }) });
+  assert.equal(m.announcement(a, keying), null, 'digits arriving are not announced');
+  const captured = view({
+    seq: 3, capture: 'security-code', cardType: 'visa', required: ['security-code', 'expiration-date'],
+    fields: fields({ 'payment-card-number': { state: 'captured', value: 'xxxxxxxxxxxx1111' } }),
+  });
+  const said = m.announcement(keying, captured);
+  assert.match(said, /Card number captured, Visa, ending 1111\./);
+  assert.match(said, /Now asking for the security code/);
+  assert.doesNotMatch(said, /x{4}/);
+
+  const bad = view({ seq: 4, errorType: 'invalid-card-number',
+    fields: fields({ 'payment-card-number': { state: 'invalid', value: null } }) });
+  assert.match(m.announcement(a, bad), /card number was not valid/i);
+  assert.equal(m.announcement(bad, view({ ...bad, seq: 5, errorType: 'invalid-card-number' })), null,
+    'the same error on the same attempt is said once');
+
+  const ready = view({ seq: 6, status: 'ready', required: [] });
+  assert.match(m.announcement(captured, ready), /Press Submit/);
+  const done = view({ seq: 7, status: 'completed', result: 'success', required: [] });
+  assert.match(m.announcement(ready, done), /^Payment successful\./);
+  assert.equal(m.announcement(done, done), null);
+});
+
+test('masked values are shown, never unmasked', () => {
+  assert.equal(m.displayValue('payment-card-number', 'xxxxxxxxxxxx1111'), '•••• •••• •••• 1111');
+  assert.equal(m.displayValue('payment-card-number', 'xxxx-xxxxxx-x4001'), '••••-••••••-•4001');
+  assert.equal(m.displayValue('security-code', 'xxx'), '•••');
+  assert.equal(m.displayValue('expiration-date', '1225'), '12/25');
+  assert.equal(m.displayValue('bank-account-number', '*******92'), '•••••••92');
+  assert.equal(m.displayValue('postal-code', '94109'), '94109');
+  assert.equal(m.displayValue('postal-code', null), '');
+  assert.equal(m.spokenValue('payment-card-number', 'xxxxxxxxxxxx1111'), 'ending 1111');
+  assert.equal(m.spokenValue('security-code', 'xxx'), '3 digits, hidden');
+  assert.equal(m.visibleTail('xxxxxxxxxxxx4242'), '4242');
+  assert.equal(m.brandName('amex'), 'American Express');
+  assert.equal(m.brandName(null), null);
+});
+
+test('amount, currency and call checks match the server rules', () => {
+  for (const [raw, want] of [['9.99', '9.99'], [' 10 ', '10'], ['0', '0'], ['.5', '0.5'], ['1,234.50', '1234.50'],
+    ['999999.99', '999999.99'], ['0009', '0009']])
+    assert.deepEqual(m.checkAmount(raw), { ok: true, value: want }, raw);
+  for (const raw of ['', 'abc', '-1', '1.234', '1e3', '1000000', '12.', 'NaN'])
+    assert.equal(m.checkAmount(raw).ok, false, raw);
+  assert.deepEqual(m.checkCurrency('usd'), { ok: true, value: 'USD' });
+  assert.deepEqual(m.checkHolderName('  Jane   Q  Public '), { ok: true, value: 'Jane Q Public' });
+  assert.equal(m.checkHolderName('J').ok, false);
+  assert.equal(m.checkHolderName('x'.repeat(101)).ok, false);
+  assert.equal(m.checkHolderName('Jane\u0007Doe').ok, false);
+  assert.equal(m.checkCurrency('US').ok, false);
+  assert.equal(m.checkAttach('callSid', 'CA' + '0'.repeat(32)).ok, true);
+  assert.equal(m.checkAttach('callSid', 'CA123').ok, false);
+  assert.equal(m.checkAttach('conversationId', '  ').ok, false);
+  assert.equal(m.checkAttach('uui', 'abc 123').ok, false, 'spaces');
+  assert.equal(m.checkAttach('uui', 'a/b').ok, false, 'outside the server\'s uuiMap key alphabet');
+  assert.equal(m.checkAttach('conversationId', 'a1b2-c3.d4_e5:f6@g7+h8').ok, true);
+  assert.equal(m.checkAttach('uui', 'x'.repeat(129)).ok, false, 'too long');
+});
+
+test('widget parameters from the URL', () => {
+  const w = m.parseWidgetParams('?conversationId=5f2a-77&amount=12.50&currency=eur&method=ach-debit');
+  assert.deepEqual(w.target, { kind: 'conversationId', value: '5f2a-77' });
+  assert.equal(w.amount, '12.50');
+  assert.equal(w.currency, 'EUR');
+  assert.equal(w.method, 'ach-debit');
+  assert.deepEqual(m.parseWidgetParams('?callSid=CA' + 'f'.repeat(32)).target, { kind: 'callSid', value: 'CA' + 'f'.repeat(32) });
+  assert.deepEqual(m.parseWidgetParams('?uui=CA' + 'f'.repeat(32)).target.kind, 'uui');
+  const junk = m.parseWidgetParams('?callSid=bogus&amount=-3&currency=x&method=cash');
+  assert.deepEqual(junk, { target: null, amount: null, currency: null, method: null });
+  assert.equal(m.parseWidgetParams('').target, null);
+  assert.equal(m.attachKey({ kind: 'uui', value: 'u1' }), 'uui:u1');
+});
+
+test('server errors become something the agent can act on', () => {
+  assert.match(m.apiErrorText(0, null, 'start the payment'), /Cannot reach/);
+  assert.equal(m.apiErrorText(404, 'No call in progress with that UUI', 'x'), 'No call in progress with that UUI.');
+  assert.match(m.apiErrorText(409, null, 'x'), /not possible/);
+  assert.match(m.apiErrorText(401, 'whatever', 'x'), /Sign in again/);
+  assert.match(m.apiErrorText(503, 'Twilio unreachable', 'x'), /problem: Twilio unreachable\./);
+});

@@ -1,0 +1,734 @@
+/*
+ * main.ts - the agent console page: sign in, attach to a call and start a
+ * payment, then a live view of the capture with re-capture, Submit,
+ * Cancel and the outcome.
+ *
+ * The server drives the capture (auto-progression lives in
+ * paySyncUpdate, DESIGN.md "Why it is built this way"); this page only
+ * shows the state it publishes and sends the agent's three decisions.
+ * Everything the agent reads is built with textContent from model.ts
+ * (never innerHTML), so nothing from the network is ever markup.
+ */
+import { Api, ApiError, DEFAULT_CONFIG, type ServerConfig, type StartRequest } from './api.js';
+import { LiveFeed, type LinkState } from './live.js';
+import {
+	announcement, apiErrorText, attachKey, brandName, canCancel, canRecapture, canSubmit, checkAmount,
+	checkAttach, checkCurrency, checkHolderName, displayValue, errorInstruction, fieldLabel, formatMoney, isFinal, outcome,
+	parseWidgetParams, shortSid, shownState, spokenValue, stallInstruction, stateLabel, statusLine, supersedes,
+	nextStickyError, withStickyError,
+	type AttachKind, type PaymentMethod, type PaymentView, type StickyError, type WidgetParams,
+} from './model.js';
+import { loadAuth, loadSession, saveAuth, saveSession, storageWorks, type StoredSession } from './store.js';
+
+/* ------------------------------------------------------------ DOM */
+
+function el<T extends HTMLElement>(id: string, type: { new (): T }): T {
+	const e = document.getElementById(id);
+	if (!(e instanceof type))
+		throw new Error('console: #' + id + ' missing from index.html');
+	return e;
+}
+
+const ui = {
+	boot: el('boot', HTMLElement),
+	link: el('link', HTMLElement),
+	whoName: el('who-name', HTMLElement),
+	signout: el('signout', HTMLButtonElement),
+	announcer: el('announcer', HTMLElement),
+	views: {
+		login: el('view-login', HTMLElement),
+		attach: el('view-attach', HTMLElement),
+		session: el('view-session', HTMLElement),
+	},
+	login: {
+		form: el('login-form', HTMLFormElement),
+		title: el('login-title', HTMLElement),
+		user: el('login-user', HTMLInputElement),
+		pass: el('login-pass', HTMLInputElement),
+		error: el('login-error', HTMLElement),
+		submit: el('login-submit', HTMLButtonElement),
+	},
+	attach: {
+		form: el('attach-form', HTMLFormElement),
+		title: el('attach-title', HTMLElement),
+		call: el('attach-call', HTMLFieldSetElement),
+		idLabel: el('attach-id-label', HTMLElement),
+		id: el('attach-id', HTMLInputElement),
+		idHint: el('attach-id-hint', HTMLElement),
+		fixed: el('attach-fixed', HTMLElement),
+		amount: el('amount', HTMLInputElement),
+		currency: el('currency', HTMLSelectElement),
+		method: el('method', HTMLFieldSetElement),
+		methodAch: el('method-ach', HTMLElement),
+		tokenType: el('token-type', HTMLFieldSetElement),
+		achDetails: el('ach-details', HTMLFieldSetElement),
+		holderName: el('holder-name', HTMLInputElement),
+		accountType: el('account-type', HTMLSelectElement),
+		description: el('description', HTMLInputElement),
+		error: el('attach-error', HTMLElement),
+		start: el('start', HTMLButtonElement),
+	},
+	session: {
+		title: el('session-title', HTMLElement),
+		meta: el('session-meta', HTMLElement),
+		status: el('session-status', HTMLElement),
+		alert: el('session-alert', HTMLElement),
+		fields: el('fields', HTMLOListElement),
+		actions: el('actions', HTMLElement),
+		submit: el('submit', HTMLButtonElement),
+		submitHint: el('submit-hint', HTMLElement),
+		cancel: el('cancel', HTMLButtonElement),
+		confirm: el('cancel-confirm', HTMLElement),
+		cancelYes: el('cancel-yes', HTMLButtonElement),
+		cancelNo: el('cancel-no', HTMLButtonElement),
+		error: el('action-error', HTMLElement),
+		outcome: el('outcome', HTMLElement),
+		outcomeTitle: el('outcome-title', HTMLElement),
+		outcomeDetail: el('outcome-detail', HTMLElement),
+		outcomeFacts: el('outcome-facts', HTMLElement),
+		newPayment: el('new-payment', HTMLButtonElement),
+	},
+};
+
+/* ------------------------------------------------------------ state */
+
+type ViewName = keyof typeof ui.views;
+
+const app = {
+	widget: parseWidgetParams(window.location.search) as WidgetParams,
+	config: DEFAULT_CONFIG as ServerConfig,
+	agent: null as string | null,
+	token: null as string | null,
+	ref: null as StoredSession | null,
+	view: null as PaymentView | null,
+	feed: null as LiveFeed | null,
+	/** the last ErrorType, kept on screen until it no longer applies */
+	sticky: null as StickyError | null,
+	/** an agent action waiting for the server: disables the buttons */
+	pending: null as string | null,
+	shown: null as ViewName | null,
+	/** set when a view change should not move focus (first paint) */
+	quietFocus: true,
+};
+
+const api = new Api(() => app.token, () => signedOut('Your sign-in has expired. Sign in again; a running payment carries on.'));
+
+function show(name: ViewName): void {
+	for (const [k, v] of Object.entries(ui.views))
+		v.hidden = k !== name;
+	ui.boot.hidden = true;
+	const changed = app.shown !== name;
+	app.shown = name;
+	if (changed && !app.quietFocus) {
+		const h = ui.views[name].querySelector<HTMLElement>('h1');
+		h?.focus();
+	}
+	app.quietFocus = false;
+}
+
+function setText(e: HTMLElement, text: string | null): void {
+	e.textContent = text ?? '';
+	e.hidden = !text;
+}
+
+/*
+ * Polite screen-reader announcements.  States can follow each other
+ * within milliseconds (a field captured, then the next one asked for);
+ * what arrives close together is said as one text, so a later update
+ * never cuts off an earlier one before it was read.
+ */
+const toSay: string[] = [];
+let sayTimer: ReturnType<typeof setTimeout> | null = null;
+
+function announce(text: string): void {
+	toSay.push(text);
+	if (sayTimer !== null)
+		return;
+	ui.announcer.textContent = '';
+	sayTimer = setTimeout(() => {
+		sayTimer = null;
+		ui.announcer.textContent = toSay.splice(0).join(' ');
+	}, 250);
+}
+
+function errorText(e: unknown, action: string): string {
+	if (e instanceof ApiError)
+		return apiErrorText(e.status, e.serverMessage, action);
+	return 'Something went wrong in the console (' + String(e) + '). Reload the page.';
+}
+
+/* ------------------------------------------------------------ sign in */
+
+function signedOut(message: string | null): void {
+	app.token = null;
+	app.agent = null;
+	saveAuth(null);
+	app.feed?.stop();
+	app.feed = null;
+	setLink(null);
+	ui.whoName.hidden = true;
+	ui.signout.hidden = true;
+	setText(ui.login.error, message);
+	show('login');
+	if (message)
+		ui.login.user.focus();
+}
+
+async function onLogin(ev: SubmitEvent): Promise<void> {
+	ev.preventDefault();
+	const user = ui.login.user.value.trim();
+	const pass = ui.login.pass.value;
+	if (!user || !pass) {
+		setText(ui.login.error, 'Enter your agent name and password.');
+		(user ? ui.login.pass : ui.login.user).focus();
+		return;
+	}
+	ui.login.submit.disabled = true;
+	setText(ui.login.error, null);
+	try {
+		const l = await api.login(user, pass);
+		saveAuth(l);
+		ui.login.pass.value = '';
+		await signedIn(l.token, l.agent);
+	} catch (e) {
+		const text = e instanceof ApiError && e.status === 401
+			? 'Wrong agent name or password.'
+			: errorText(e, 'sign in');
+		setText(ui.login.error, text);
+		ui.login.pass.select();
+	} finally {
+		ui.login.submit.disabled = false;
+	}
+}
+
+async function signedIn(token: string, agent: string): Promise<void> {
+	app.token = token;
+	app.agent = agent;
+	ui.whoName.textContent = agent;
+	ui.whoName.hidden = false;
+	ui.signout.hidden = false;
+	try {
+		app.config = await api.config();
+	} catch {
+		return; /* 401: already back at the sign-in form */
+	}
+	fillAttachForm();
+	const s = loadSession();
+	const key = app.widget.target ? attachKey(app.widget.target) : null;
+	if (s && (key === null || s.callKey === key)) {
+		await resume(s);
+		return;
+	}
+	if (s)
+		saveSession(null); /* another interaction's payment: not this widget's */
+	show('attach');
+}
+
+/* ------------------------------------------------------------ attach and start */
+
+function radioValue(name: string): string | null {
+	const r = ui.attach.form.querySelector<HTMLInputElement>('input[name="' + name + '"]:checked');
+	return r ? r.value : null;
+}
+
+function setRadio(name: string, value: string): void {
+	const r = ui.attach.form.querySelector<HTMLInputElement>('input[name="' + name + '"][value="' + value + '"]');
+	if (r)
+		r.checked = true;
+}
+
+function fillAttachForm(): void {
+	const c = app.config;
+	const cur = ui.attach.currency;
+	const want = app.widget.currency && c.currencies.includes(app.widget.currency)
+		? app.widget.currency
+		: (cur.value || c.defaultCurrency);
+	cur.replaceChildren(...c.currencies.map((code) => {
+		const o = document.createElement('option');
+		o.value = code;
+		o.textContent = code;
+		return o;
+	}));
+	cur.value = c.currencies.includes(want) ? want : c.defaultCurrency;
+
+	const ach = c.paymentMethods.includes('ach-debit');
+	const card = c.paymentMethods.includes('credit-card');
+	ui.attach.methodAch.hidden = !ach;
+	ui.attach.method.hidden = !(ach && card);
+	if (!card)
+		setRadio('method', 'ach-debit');
+	else if (!ach || radioValue('method') === null)
+		setRadio('method', 'credit-card');
+	if (app.widget.method && c.paymentMethods.includes(app.widget.method))
+		setRadio('method', app.widget.method);
+	if (app.widget.amount && !ui.attach.amount.value)
+		ui.attach.amount.value = app.widget.amount;
+
+	const t = app.widget.target;
+	ui.attach.call.hidden = t !== null;
+	if (t) {
+		const what = t.kind === 'callSid' ? 'call ' + shortSid(t.value) : 'conversation ' + t.value;
+		setText(ui.attach.fixed, 'For ' + what);
+	} else {
+		ui.attach.fixed.hidden = true;
+	}
+	syncAttachForm();
+}
+
+/** Shows what applies to the choices made so far. */
+function syncAttachForm(): void {
+	const kind = radioValue('attach-kind') === 'callSid' ? 'callSid' : 'conversationId';
+	const label = kind === 'callSid' ? 'Call SID' : 'Conversation id or UUI';
+	ui.attach.idLabel.textContent = label;
+	ui.attach.idHint.textContent = kind === 'callSid'
+		? 'CA followed by 32 characters, from Twilio.'
+		: 'From the interaction in Genesys Cloud.';
+	const a = checkAmount(ui.attach.amount.value);
+	const tokenize = a.ok && Number(a.value) === 0;
+	ui.attach.tokenType.hidden = !tokenize;
+	const ach = radioValue('method') === 'ach-debit';
+	ui.attach.achDetails.hidden = !ach;
+	ui.attach.start.textContent = tokenize
+		? (ach ? 'Start saving the bank account' : 'Start saving the card')
+		: 'Start payment';
+}
+
+function fieldError(input: HTMLElement, message: string): void {
+	setText(ui.attach.error, message);
+	input.setAttribute('aria-invalid', 'true');
+	input.focus();
+}
+
+async function onStart(ev: SubmitEvent): Promise<void> {
+	ev.preventDefault();
+	for (const e of ui.attach.form.querySelectorAll('[aria-invalid]'))
+		e.removeAttribute('aria-invalid');
+	setText(ui.attach.error, null);
+
+	let target = app.widget.target;
+	if (!target) {
+		const kind: AttachKind = radioValue('attach-kind') === 'callSid' ? 'callSid' : 'conversationId';
+		const t = checkAttach(kind, ui.attach.id.value);
+		if (!t.ok)
+			return fieldError(ui.attach.id, t.error);
+		target = t.value;
+	}
+	const amount = checkAmount(ui.attach.amount.value);
+	if (!amount.ok)
+		return fieldError(ui.attach.amount, amount.error);
+	const currency = checkCurrency(ui.attach.currency.value);
+	if (!currency.ok)
+		return fieldError(ui.attach.currency, currency.error);
+	const method: PaymentMethod = radioValue('method') === 'ach-debit' ? 'ach-debit' : 'credit-card';
+	let holder: string | null = null;
+	if (method === 'ach-debit') {
+		const h = checkHolderName(ui.attach.holderName.value);
+		if (!h.ok)
+			return fieldError(ui.attach.holderName, h.error);
+		holder = h.value;
+	}
+	const tokenize = Number(amount.value) === 0;
+	const req: StartRequest = {
+		target,
+		chargeAmount: amount.value,
+		currency: currency.value,
+		paymentMethod: method,
+		tokenType: tokenize ? (radioValue('token-type') === 'one-time' ? 'one-time' : 'reusable') : null,
+		description: ui.attach.description.value.trim(),
+		bankAccountType: holder ? ui.attach.accountType.value : null,
+		parameters: holder ? { AVSName: holder } : null,
+	};
+	ui.attach.start.disabled = true;
+	try {
+		const { ref, view, warning } = await api.startCapture(req);
+		const s: StoredSession = { ...ref, callKey: attachKey(target) };
+		saveSession(s);
+		app.ref = s;
+		app.view = null;
+		app.sticky = null;
+		showSession();
+		if (view)
+			applyView(view);
+		else
+			renderSession();
+		startFeed();
+		if (warning)
+			setText(ui.session.error, 'The payment started, but ' + warning.replace(/\.?$/, '.'));
+	} catch (e) {
+		if (!(e instanceof ApiError && e.status === 401))
+			fieldError(app.widget.target ? ui.attach.amount : ui.attach.id, errorText(e, 'start the payment'));
+	} finally {
+		ui.attach.start.disabled = false;
+	}
+}
+
+/* ------------------------------------------------------------ the running session */
+
+async function resume(s: StoredSession): Promise<void> {
+	app.ref = s;
+	app.view = null;
+	app.sticky = null;
+	showSession();
+	renderSession();
+	try {
+		applyView(await api.session(s));
+	} catch (e) {
+		if (e instanceof ApiError && e.status === 401)
+			return;
+		if (e instanceof ApiError && (e.status === 403 || e.status === 404)) {
+			sessionGone('The previous payment can no longer be shown: ' + errorText(e, 'read the payment'));
+			return;
+		}
+		/* unreachable for now: the feed keeps trying and resyncs */
+	}
+	if (!app.view || !isFinal(app.view))
+		startFeed();
+}
+
+function sessionGone(message: string): void {
+	app.feed?.stop();
+	app.feed = null;
+	app.ref = null;
+	app.view = null;
+	app.sticky = null;
+	saveSession(null);
+	setLink(null);
+	show('attach');
+	setText(ui.attach.error, message);
+}
+
+function startFeed(): void {
+	const ref = app.ref;
+	if (!ref)
+		return;
+	app.feed?.stop();
+	const feed = new LiveFeed(ref.eventsUrl, {
+		onView: applyView,
+		onLink: (st) => { if (app.feed === feed) setLink(st); },
+		resync: async () => {
+			try {
+				applyView(await api.session(ref));
+				return true;
+			} catch (e) {
+				if (e instanceof ApiError && (e.status === 401 || e.status === 403 || e.status === 404)) {
+					if (e.status !== 401)
+						sessionGone('The payment can no longer be watched: ' + errorText(e, 'read the payment'));
+					return false;
+				}
+				return true; /* unreachable: keep trying */
+			}
+		},
+	});
+	app.feed = feed;
+	feed.start();
+}
+
+const LINK_TEXT: Record<LinkState, string> = {
+	connecting: 'Connecting\u2026',
+	live: 'Live',
+	reconnecting: 'Connection lost \u2014 reconnecting\u2026',
+	stopped: '',
+};
+
+let lastLink: LinkState | null = null;
+
+function setLink(st: LinkState | null): void {
+	if (st === null || st === 'stopped') {
+		ui.link.hidden = true;
+		ui.link.dataset['link'] = 'none';
+		lastLink = null;
+		return;
+	}
+	ui.link.hidden = false;
+	ui.link.dataset['link'] = st;
+	ui.link.textContent = LINK_TEXT[st];
+	if (st === 'reconnecting' && lastLink !== 'reconnecting')
+		announce('Connection to the payment server lost. Reconnecting.');
+	else if (st === 'live' && lastLink === 'reconnecting')
+		announce('Connection restored.');
+	lastLink = st;
+}
+
+function showSession(): void {
+	ui.session.confirm.hidden = true;
+	setText(ui.session.error, null);
+	show('session');
+}
+
+function applyView(raw: PaymentView): void {
+	if (!app.ref || raw.paymentSid !== app.ref.paymentSid || !supersedes(app.view, raw))
+		return;
+	const prev = app.view;
+	app.sticky = nextStickyError(app.sticky, raw);
+	const v = withStickyError(raw, app.sticky);
+	app.view = v;
+	renderSession();
+	const say = announcement(prev, v);
+	if (say)
+		announce(say);
+	if (isFinal(v)) {
+		app.feed?.stop();
+		app.feed = null;
+		setLink(null);
+		if (!prev || !isFinal(prev))
+			ui.session.outcomeTitle.focus();
+	}
+}
+
+function renderSession(): void {
+	const v = app.view;
+	const s = ui.session;
+	const ref = app.ref;
+	if (!ref)
+		return;
+	/* Title and meta. */
+	let title = 'Payment';
+	if (v) {
+		const tokenize = !v.chargeAmount || Number(v.chargeAmount) === 0;
+		const what = v.method === 'ach-debit' ? 'bank account' : 'card';
+		title = tokenize ? 'Save ' + what : formatMoney(v.chargeAmount ?? '0', v.currency) + ' by ' + what;
+	}
+	s.title.textContent = title;
+	const call = document.createElement('span');
+	call.textContent = 'Call ' + shortSid(ref.callSid);
+	const pay = document.createElement('span');
+	pay.textContent = 'payment ' + shortSid(ref.paymentSid);
+	s.meta.replaceChildren(call, ' \u00b7 ', pay);
+	document.title = (v ? statusLine(v).replace(/[.\u2026]+$/, '') : 'Payment') + ' \u2014 GenesysPay';
+
+	if (!v) {
+		s.status.textContent = 'Loading the payment\u2026';
+		s.status.dataset['kind'] = 'info';
+		setText(s.alert, null);
+		s.fields.replaceChildren();
+		s.actions.hidden = true;
+		s.submitHint.hidden = true;
+		s.outcome.hidden = true;
+		return;
+	}
+	const final = isFinal(v);
+	s.status.textContent = statusLine(v);
+	s.status.dataset['kind'] = final ? outcome(v).kind : canSubmit(v) ? 'ready' : v.errorType ? 'error' : 'info';
+	s.status.hidden = final;
+
+	let alertText: string | null = null;
+	if (!final && v.errorType)
+		alertText = errorInstruction(v.errorType, v.capture, v.cardType);
+	if (!final && v.stalled)
+		alertText = (alertText ? alertText + ' ' : '') + stallInstruction(v.stalled, v.capture);
+	setText(s.alert, alertText);
+
+	renderFields(v);
+
+	s.actions.hidden = final;
+	s.submitHint.hidden = final || canSubmit(v);
+	s.submit.disabled = app.pending !== null || !canSubmit(v);
+	const tokenize = !v.chargeAmount || Number(v.chargeAmount) === 0;
+	s.submit.textContent = app.pending === 'complete' || v.status === 'submitting'
+		? 'Submitting\u2026'
+		: tokenize ? 'Save details' : 'Submit payment';
+	s.cancel.disabled = app.pending !== null || !canCancel(v);
+	if (final || !canCancel(v))
+		s.confirm.hidden = true;
+
+	s.outcome.hidden = !final;
+	if (final) {
+		const o = outcome(v);
+		s.outcome.dataset['kind'] = o.kind;
+		s.outcomeTitle.textContent = o.title;
+		s.outcomeDetail.textContent = o.detail;
+		s.outcomeFacts.replaceChildren(...o.facts.flatMap(([k, val]) => {
+			const dt = document.createElement('dt');
+			dt.textContent = k;
+			const dd = document.createElement('dd');
+			dd.textContent = val;
+			return [dt, dd];
+		}));
+	}
+}
+
+/** One list item per field, created once and updated in place so focus stays put. */
+function renderFields(v: PaymentView): void {
+	const list = ui.session.fields;
+	const existing = new Map<string, HTMLLIElement>();
+	for (const li of list.querySelectorAll<HTMLLIElement>('li[data-field]'))
+		existing.set(li.dataset['field'] ?? '', li);
+	const final = isFinal(v);
+	const rows: HTMLLIElement[] = [];
+	for (const name of v.order) {
+		const f = v.fields[name] ?? { state: 'waiting' as const, value: null };
+		const st = shownState(v, name);
+		const li = existing.get(name) ?? makeFieldRow(name);
+		const current = !final && v.capture === name;
+		li.dataset['state'] = st;
+		li.dataset['current'] = String(current);
+		if (current)
+			li.setAttribute('aria-current', 'step');
+		else
+			li.removeAttribute('aria-current');
+		const badge = li.querySelector<HTMLElement>('.badge');
+		if (badge)
+			badge.textContent = stateLabel(st, current);
+		const shown = li.querySelector<HTMLElement>('.value-shown');
+		const spoken = li.querySelector<HTMLElement>('.value-spoken');
+		/* An invalid entry's masked digits say nothing useful. */
+		let text = st === 'invalid' ? '' : displayValue(name, f.value);
+		let say = st === 'invalid' ? '' : spokenValue(name, f.value);
+		if (name === 'payment-card-number' && brandName(v.cardType)) {
+			text = brandName(v.cardType) + (text ? ' ' + text : '');
+			say = brandName(v.cardType) + (say ? ', ' + say : '');
+		}
+		if (shown)
+			shown.textContent = text || '\u2014';
+		if (spoken)
+			spoken.textContent = say ? ': ' + say : ': nothing yet';
+		/* Re-capture what was captured or refused, or restart the field
+		 * being asked for; the server asks for the rest in its order. */
+		const btn = li.querySelector<HTMLButtonElement>('button');
+		if (btn) {
+			btn.hidden = final || (st === 'waiting' && !current);
+			btn.disabled = app.pending !== null || !canRecapture(v);
+		}
+		rows.push(li);
+	}
+	/* Reorder / drop only when the set of fields changed. */
+	const same = rows.length === list.children.length && rows.every((r, i) => list.children[i] === r);
+	if (!same)
+		list.replaceChildren(...rows);
+}
+
+function makeFieldRow(name: string): HTMLLIElement {
+	const li = document.createElement('li');
+	li.className = 'fieldrow';
+	li.dataset['field'] = name;
+	const head = document.createElement('div');
+	head.className = 'fieldhead';
+	const label = document.createElement('span');
+	label.className = 'fname';
+	label.textContent = fieldLabel(name);
+	const badge = document.createElement('span');
+	badge.className = 'badge';
+	head.append(label, badge);
+	const value = document.createElement('div');
+	value.className = 'fvalue';
+	const shown = document.createElement('span');
+	shown.className = 'value-shown';
+	shown.setAttribute('aria-hidden', 'true');
+	const spoken = document.createElement('span');
+	spoken.className = 'value-spoken sr-only';
+	value.append(shown, spoken);
+	const btn = document.createElement('button');
+	btn.type = 'button';
+	btn.className = 'recapture quiet';
+	btn.textContent = 'Re-capture';
+	btn.setAttribute('aria-label', 'Re-capture ' + fieldLabel(name).toLowerCase());
+	btn.addEventListener('click', () => void recapture(name));
+	li.append(head, value, btn);
+	return li;
+}
+
+async function act(key: string, what: string, run: () => Promise<PaymentView | null>): Promise<void> {
+	if (app.pending !== null)
+		return;
+	app.pending = key;
+	setText(ui.session.error, null);
+	renderSession();
+	try {
+		const v = await run();
+		if (v)
+			applyView(v);
+	} catch (e) {
+		if (!(e instanceof ApiError && e.status === 401)) {
+			setText(ui.session.error, errorText(e, what));
+			announce(errorText(e, what));
+		}
+	} finally {
+		app.pending = null;
+		renderSession();
+	}
+}
+
+function recapture(name: string): Promise<void> {
+	const ref = app.ref;
+	if (!ref)
+		return Promise.resolve();
+	return act('capture:' + name, 're-capture ' + fieldLabel(name).toLowerCase(),
+		() => api.changeCapture(ref, name));
+}
+
+function submit(): Promise<void> {
+	const ref = app.ref;
+	if (!ref || !app.view || !canSubmit(app.view))
+		return Promise.resolve();
+	return act('complete', 'submit the payment', () => api.changeStatus(ref, 'complete'));
+}
+
+function cancelPayment(): Promise<void> {
+	const ref = app.ref;
+	ui.session.confirm.hidden = true;
+	if (!ref)
+		return Promise.resolve();
+	return act('cancel', 'cancel the payment', () => api.changeStatus(ref, 'cancel'))
+		.then(() => { if (app.view && !isFinal(app.view)) ui.session.cancel.focus(); });
+}
+
+function newPayment(): void {
+	app.feed?.stop();
+	app.feed = null;
+	app.ref = null;
+	app.view = null;
+	app.sticky = null;
+	saveSession(null);
+	setLink(null);
+	ui.attach.amount.value = '';
+	ui.attach.description.value = '';
+	setText(ui.attach.error, null);
+	document.title = 'GenesysPay agent console';
+	fillAttachForm();
+	show('attach');
+}
+
+/* ------------------------------------------------------------ wiring */
+
+function wire(): void {
+	ui.login.form.addEventListener('submit', (e) => void onLogin(e));
+	ui.attach.form.addEventListener('submit', (e) => void onStart(e));
+	ui.attach.form.addEventListener('input', syncAttachForm);
+	ui.attach.form.addEventListener('change', syncAttachForm);
+	ui.signout.addEventListener('click', () => signedOut(null));
+	ui.session.submit.addEventListener('click', () => void submit());
+	ui.session.cancel.addEventListener('click', () => {
+		ui.session.confirm.hidden = false;
+		ui.session.cancelYes.focus();
+	});
+	ui.session.cancelYes.addEventListener('click', () => void cancelPayment());
+	ui.session.cancelNo.addEventListener('click', () => {
+		ui.session.confirm.hidden = true;
+		ui.session.cancel.focus();
+	});
+	ui.session.confirm.addEventListener('keydown', (e) => {
+		if (e.key === 'Escape') {
+			ui.session.confirm.hidden = true;
+			ui.session.cancel.focus();
+		}
+	});
+	ui.session.newPayment.addEventListener('click', newPayment);
+}
+
+function boot(): void {
+	if (app.widget.target)
+		document.body.classList.add('widget');
+	if (!storageWorks()) {
+		el('storage-site', HTMLElement).textContent = window.location.host;
+		el('storage-notice', HTMLElement).hidden = false;
+	}
+	wire();
+	const auth = loadAuth(Date.now());
+	if (!auth) {
+		signedOut(null);
+		return;
+	}
+	void signedIn(auth.token, auth.agent);
+}
+
+boot();

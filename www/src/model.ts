@@ -1,0 +1,717 @@
+/*
+ * model.ts - the console's pure logic: the payment state object the
+ * server publishes, read defensively, and every sentence the agent sees
+ * or hears about it.  No DOM and no network here, so node's test runner
+ * exercises it directly (tests/node/console-model.test.mjs).
+ *
+ * The state object is the server's view of one payment session
+ * (README "Agent API": GET /aap/session and each EventSource message):
+ *   {paymentSid, callSid, status, method, chargeAmount, currency,
+ *    tokenType, capture, partial, attempt, stalled, required[], order[],
+ *    fields {name: {state, value}}, cardType, errorType, result,
+ *    confirmationCode, token, paymentError, payErrorCode, seq, updatedAt}
+ * Values are only what Twilio itself masks (twilio-contract.md 4.1): the
+ * card number's last four, no security code digits, the bank account's
+ * last two; expiry, postal code and routing number in clear.
+ */
+
+export const FIELD_NAMES = [
+	'payment-card-number',
+	'security-code',
+	'expiration-date',
+	'postal-code',
+	'bank-routing-number',
+	'bank-account-number',
+] as const;
+
+export type FieldState = 'waiting' | 'keying' | 'captured' | 'invalid';
+export type SessionStatus = 'capturing' | 'ready' | 'submitting' | 'completed' | 'failed' | 'cancelled';
+export type PaymentMethod = 'credit-card' | 'ach-debit';
+
+export interface FieldView {
+	readonly state: FieldState;
+	readonly value: string | null;
+}
+
+export interface PaymentView {
+	readonly paymentSid: string;
+	readonly callSid: string;
+	readonly status: SessionStatus;
+	readonly method: PaymentMethod;
+	readonly chargeAmount: string | null;
+	readonly currency: string | null;
+	readonly tokenType: string | null;
+	/** the field Twilio is collecting now; null once final */
+	readonly capture: string | null;
+	/** true while the customer is still keying the current field */
+	readonly partial: boolean;
+	readonly attempt: number;
+	/** why auto-progression stopped and waits for the agent, or null */
+	readonly stalled: string | null;
+	/** fields still missing, in capture order */
+	readonly required: readonly string[];
+	/** every field of this payment, in capture order */
+	readonly order: readonly string[];
+	readonly fields: Readonly<Record<string, FieldView>>;
+	readonly cardType: string | null;
+	readonly errorType: string | null;
+	readonly result: string | null;
+	readonly confirmationCode: string | null;
+	readonly token: string | null;
+	readonly paymentError: string | null;
+	readonly payErrorCode: string | null;
+	/** increases with every change the server applies */
+	readonly seq: number;
+	readonly updatedAt: string | null;
+}
+
+const STATUSES: readonly SessionStatus[] = ['capturing', 'ready', 'submitting', 'completed', 'failed', 'cancelled'];
+const FIELD_STATES: readonly FieldState[] = ['waiting', 'keying', 'captured', 'invalid'];
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+	return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function str(o: Record<string, unknown>, k: string): string | null {
+	const v = o[k];
+	return typeof v === 'string' && v !== '' ? v : null;
+}
+
+function strList(o: Record<string, unknown>, k: string): string[] {
+	const v = o[k];
+	return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string' && s !== '') : [];
+}
+
+const SID = /^[A-Z]{2}[0-9a-fA-F]{32}$/;
+
+/**
+ * Reads one state object from the server.  Returns null when it is not
+ * one (a missing SID or an unknown status): the caller ignores it rather
+ * than render something half-true.  Unknown fields are kept so a newer
+ * server can add a field without a console release.
+ */
+export function parseView(x: unknown): PaymentView | null {
+	if (!isRecord(x))
+		return null;
+	const paymentSid = str(x, 'paymentSid');
+	const callSid = str(x, 'callSid');
+	const status = str(x, 'status');
+	if (!paymentSid || !SID.test(paymentSid) || !callSid || !SID.test(callSid))
+		return null;
+	if (!status || !(STATUSES as readonly string[]).includes(status))
+		return null;
+	const order = strList(x, 'order');
+	const fields: Record<string, FieldView> = {};
+	const rawFields = isRecord(x['fields']) ? x['fields'] : {};
+	for (const name of order) {
+		const f = rawFields[name];
+		const st = isRecord(f) ? str(f, 'state') : null;
+		fields[name] = {
+			state: st && (FIELD_STATES as readonly string[]).includes(st) ? (st as FieldState) : 'waiting',
+			value: isRecord(f) ? str(f, 'value') : null,
+		};
+	}
+	const seq = x['seq'];
+	const attempt = x['attempt'];
+	return {
+		paymentSid,
+		callSid,
+		status: status as SessionStatus,
+		method: str(x, 'method') === 'ach-debit' ? 'ach-debit' : 'credit-card',
+		chargeAmount: str(x, 'chargeAmount'),
+		currency: str(x, 'currency'),
+		tokenType: str(x, 'tokenType'),
+		capture: str(x, 'capture'),
+		partial: x['partial'] === true,
+		attempt: typeof attempt === 'number' && Number.isFinite(attempt) ? attempt : 0,
+		stalled: str(x, 'stalled'),
+		required: strList(x, 'required'),
+		order,
+		fields,
+		cardType: str(x, 'cardType'),
+		errorType: str(x, 'errorType'),
+		result: str(x, 'result'),
+		confirmationCode: str(x, 'confirmationCode'),
+		token: str(x, 'token'),
+		paymentError: str(x, 'paymentError'),
+		payErrorCode: str(x, 'payErrorCode'),
+		seq: typeof seq === 'number' && Number.isFinite(seq) ? seq : 0,
+		updatedAt: str(x, 'updatedAt'),
+	};
+}
+
+export function isFinal(v: PaymentView): boolean {
+	return v.status === 'completed' || v.status === 'failed' || v.status === 'cancelled';
+}
+
+/**
+ * Whether `next` replaces `cur`.  Messages can arrive twice or out of
+ * order (an EventSource replay after a reconnect racing a GET of the
+ * current state): the higher `seq` wins, and a final state is never
+ * replaced by a non-final one.
+ */
+export function supersedes(cur: PaymentView | null, next: PaymentView): boolean {
+	if (!cur)
+		return true;
+	if (cur.paymentSid !== next.paymentSid)
+		return false;
+	if (isFinal(cur) && !isFinal(next))
+		return false;
+	return next.seq >= cur.seq;
+}
+
+/**
+ * The state to show for a field.  Twilio reports PartialResult=true as
+ * soon as a field's capture starts, before any key (twilio-contract.md
+ * 4.2, step 2), so the server's "keying" covers "asking, nothing keyed
+ * yet" too; only a (masked) value tells that the customer has started.
+ */
+export function shownState(v: PaymentView, name: string): FieldState {
+	const f = v.fields[name];
+	if (!f)
+		return 'waiting';
+	if (f.state === 'keying' && !f.value)
+		return 'waiting';
+	return f.state;
+}
+
+/**
+ * An ErrorType as the console keeps showing it.  The server re-asks for
+ * the field straight after an error (auto-progression), and that next
+ * state no longer carries the ErrorType: without this the agent would see
+ * the error for a blink.  It stays until the customer keys something new
+ * in that field, the field is captured, the capture moves on, or the
+ * session ends.
+ */
+export interface StickyError {
+	readonly field: string;
+	readonly errorType: string;
+	readonly attempt: number;
+	/** the field's (masked) value when the error came */
+	readonly value: string | null;
+}
+
+export function nextStickyError(sticky: StickyError | null, next: PaymentView): StickyError | null {
+	if (isFinal(next))
+		return null;
+	if (next.errorType && next.capture)
+		return { field: next.capture, errorType: next.errorType, attempt: next.attempt,
+			value: next.fields[next.capture]?.value ?? null };
+	if (!sticky || next.capture !== sticky.field)
+		return null;
+	/* The re-ask may keep the refused (masked) value or clear it; either
+	 * way no new key yet.  A different non-empty value is the customer
+	 * keying again. */
+	const f = next.fields[sticky.field];
+	if (!f || f.state === 'captured' || (f.value && f.value !== sticky.value))
+		return null;
+	return sticky;
+}
+
+/** The view with a kept error put back (field state "invalid", errorType). */
+export function withStickyError(v: PaymentView, sticky: StickyError | null): PaymentView {
+	if (!sticky || v.errorType || v.capture !== sticky.field)
+		return v;
+	const f = v.fields[sticky.field];
+	return {
+		...v,
+		errorType: sticky.errorType,
+		fields: { ...v.fields, [sticky.field]: { state: 'invalid', value: f?.value ?? null } },
+	};
+}
+
+/** Submit: only while capturing or ready, and once nothing is required. */
+export function canSubmit(v: PaymentView): boolean {
+	return (v.status === 'ready' || v.status === 'capturing') && v.required.length === 0 && !v.partial;
+}
+
+/** Re-capture a field: any time before the agent submits. */
+export function canRecapture(v: PaymentView): boolean {
+	return v.status === 'ready' || v.status === 'capturing';
+}
+
+export function canCancel(v: PaymentView): boolean {
+	return v.status === 'ready' || v.status === 'capturing';
+}
+
+/* ------------------------------------------------------------ words */
+
+const FIELD_LABELS: Readonly<Record<string, string>> = {
+	'payment-card-number': 'Card number',
+	'security-code': 'Security code',
+	'expiration-date': 'Expiry date',
+	'postal-code': 'Postal code',
+	'bank-routing-number': 'Routing number',
+	'bank-account-number': 'Account number',
+};
+
+export function fieldLabel(name: string): string {
+	return FIELD_LABELS[name] ?? name.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
+
+/** "the card number": a label used inside a sentence. */
+export function fieldNoun(name: string): string {
+	return 'the ' + fieldLabel(name).toLowerCase();
+}
+
+/** What the customer should key for a field, said by the agent. */
+export function fieldHowTo(name: string, cardType: string | null): string {
+	switch (name) {
+	case 'payment-card-number':
+		return 'the long number on the front of the card, then the hash key';
+	case 'security-code':
+		return cardType === 'amex'
+			? 'the 4-digit code on the front of the card, then the hash key'
+			: 'the 3-digit code on the back of the card, then the hash key';
+	case 'expiration-date':
+		return 'the expiry date as four digits, month then year (for example 0 8 2 7), then the hash key';
+	case 'postal-code':
+		return 'the billing postal code, then the hash key';
+	case 'bank-routing-number':
+		return 'the 9-digit routing number, then the hash key';
+	case 'bank-account-number':
+		return 'the bank account number, then the hash key';
+	default:
+		return fieldNoun(name) + ', then the hash key';
+	}
+}
+
+const BRANDS: Readonly<Record<string, string>> = {
+	visa: 'Visa',
+	mastercard: 'Mastercard',
+	amex: 'American Express',
+	discover: 'Discover',
+	jcb: 'JCB',
+	'diners-club': 'Diners Club',
+	maestro: 'Maestro',
+	enroute: 'enRoute',
+};
+
+export function brandName(cardType: string | null): string | null {
+	if (!cardType)
+		return null;
+	return BRANDS[cardType.toLowerCase()] ?? cardType;
+}
+
+/** The digits Twilio left visible at the end of a masked value. */
+export function visibleTail(value: string | null): string | null {
+	if (!value)
+		return null;
+	const m = /([0-9]+)$/.exec(value);
+	return m && m[1] ? m[1] : null;
+}
+
+/**
+ * A masked value as the agent reads it: mask characters become bullets,
+ * a card number is grouped in fours, an MMYY expiry becomes MM/YY.
+ * Nothing is added that the server did not send.
+ */
+export function displayValue(name: string, value: string | null): string {
+	if (!value)
+		return '';
+	if (name === 'expiration-date' && /^[0-9]{4}$/.test(value))
+		return value.slice(0, 2) + '/' + value.slice(2);
+	const bulleted = value.replace(/[xX*]/g, '\u2022');
+	if (name === 'payment-card-number' && !/[ -]/.test(bulleted))
+		return bulleted.replace(/(.{4})(?=.)/g, '$1 ');
+	return bulleted;
+}
+
+/** Spoken form for screen readers: "ending 1111" instead of bullets. */
+export function spokenValue(name: string, value: string | null): string {
+	if (!value)
+		return '';
+	if (name === 'expiration-date' && /^[0-9]{4}$/.test(value))
+		return value.slice(0, 2) + '/' + value.slice(2);
+	if (name === 'security-code')
+		return value.length + ' digits, hidden';
+	const tail = visibleTail(value);
+	if (/[xX*]/.test(value))
+		return tail ? 'ending ' + tail : 'hidden';
+	return value;
+}
+
+export function stateLabel(st: FieldState, current: boolean): string {
+	switch (st) {
+	case 'captured':
+		return 'Captured';
+	case 'invalid':
+		return 'Not valid';
+	case 'keying':
+		return 'Customer keying';
+	case 'waiting':
+		return current ? 'Asking now' : 'Waiting';
+	}
+}
+
+/**
+ * Twilio's ErrorType (twilio-contract.md 4.1, from the <Pay> docs) as an
+ * instruction the agent can read out.  `field` is the field being
+ * captured when the error arrived.
+ */
+export function errorInstruction(errorType: string, field: string | null, cardType: string | null): string {
+	const f = field ?? 'payment-card-number';
+	switch (errorType) {
+	case 'invalid-card-number':
+		return 'The card number was not valid. Ask the customer to key the card number again: ' +
+			fieldHowTo('payment-card-number', cardType) + '.';
+	case 'invalid-card-type':
+		return 'That type of card is not accepted. Ask the customer for another card and to key its number.';
+	case 'invalid-date':
+		return 'The expiry date was not valid or is in the past. Ask the customer to key ' +
+			fieldHowTo('expiration-date', cardType) + '.';
+	case 'invalid-security-code':
+		return 'The security code was not valid. Ask the customer to key ' + fieldHowTo('security-code', cardType) + '.';
+	case 'invalid-postal-code':
+		return 'The postal code was not valid. Ask the customer to key ' + fieldHowTo('postal-code', cardType) + '.';
+	case 'invalid-bank-routing-number':
+		return 'The routing number was not valid. Ask the customer to key ' +
+			fieldHowTo('bank-routing-number', cardType) + '.';
+	case 'invalid-bank-account-number':
+		return 'The account number was not valid. Ask the customer to key ' +
+			fieldHowTo('bank-account-number', cardType) + '.';
+	case 'invalid-bank-account-type':
+		return 'That type of bank account is not accepted. Ask the customer for a checking or savings account.';
+	case 'invalid-card-number-security-code-capture-sequence':
+		return 'The security code came before the card number. Re-capture the card number first, then the security code.';
+	case 'input-timeout':
+		return 'Nothing was keyed in time. Ask the customer to key ' + fieldHowTo(f, cardType) + '.';
+	case 'input-matching-failed':
+		return 'The two entries of ' + fieldNoun(f) + ' did not match. Ask the customer to key it again.';
+	case 'session-in-progress':
+		return 'Another payment is already running on this call. Finish or cancel it first.';
+	case 'internal-error':
+		return 'The payment service had an internal error. Re-capture ' + fieldNoun(f) +
+			'; if it happens again, cancel and start a new payment.';
+	default:
+		return 'Twilio reported "' + errorType + '" for ' + fieldNoun(f) + '. Re-capture it.';
+	}
+}
+
+/** Why auto-progression stopped and what the agent does about it. */
+export function stallInstruction(stalled: string, field: string | null): string {
+	const f = field ? fieldNoun(field) : 'the field';
+	switch (stalled) {
+	case 'retries-exhausted':
+		return 'The customer could not key a valid ' + (field ? fieldLabel(field).toLowerCase() : 'value') +
+			' after several tries. Re-capture ' + f + ' when they are ready, or cancel the payment.';
+	case 'capture-request-failed':
+		return 'The payment service did not accept the request for ' + f + '. Press Re-capture to try again.';
+	case 'unknown-required-field':
+		return 'The payment service asked for a detail this console does not know. Cancel and start a new payment.';
+	default:
+		return 'Capture is paused (' + stalled + '). Re-capture ' + f + ' or cancel the payment.';
+	}
+}
+
+/** One line saying where the session is, for the status banner. */
+export function statusLine(v: PaymentView): string {
+	switch (v.status) {
+	case 'ready':
+		return 'All details captured. Check with the customer, then press Submit.';
+	case 'submitting':
+		return 'Submitting to the payment processor\u2026';
+	case 'completed':
+	case 'failed':
+	case 'cancelled':
+		return outcome(v).title;
+	case 'capturing':
+		break;
+	}
+	if (v.required.length === 0 && !v.partial)
+		return 'All details captured. Check with the customer, then press Submit.';
+	if (!v.capture)
+		return 'Starting the payment\u2026';
+	const st = shownState(v, v.capture);
+	if (v.errorType && st !== 'keying')
+		return 'Waiting for the customer to key ' + fieldNoun(v.capture) + ' again.';
+	if (st === 'keying')
+		return 'The customer is keying ' + fieldNoun(v.capture) + '\u2026';
+	return 'Ask the customer to key ' + fieldHowTo(v.capture, v.cardType) + '.';
+}
+
+export interface Outcome {
+	readonly kind: 'success' | 'failure' | 'cancelled';
+	readonly title: string;
+	/** what happened and what to do next, for the agent */
+	readonly detail: string;
+	/** facts shown as a list: label, value */
+	readonly facts: ReadonlyArray<readonly [string, string]>;
+}
+
+function isTokenize(v: PaymentView): boolean {
+	return !v.chargeAmount || /^0+(\.0+)?$/.test(v.chargeAmount);
+}
+
+/** The final outcome of a session (only meaningful once isFinal). */
+export function outcome(v: PaymentView): Outcome {
+	const facts: Array<[string, string]> = [];
+	const brand = brandName(v.cardType);
+	if (v.method === 'ach-debit') {
+		const tail = visibleTail(v.fields['bank-account-number']?.value ?? null);
+		if (tail)
+			facts.push(['Account', 'ending ' + tail]);
+	} else {
+		const tail = visibleTail(v.fields['payment-card-number']?.value ?? null);
+		if (brand)
+			facts.push(['Card', brand + (tail ? ' ending ' + tail : '')]);
+		else if (tail)
+			facts.push(['Card', 'ending ' + tail]);
+	}
+	if (!isTokenize(v) && v.chargeAmount)
+		facts.push(['Amount', formatMoney(v.chargeAmount, v.currency)]);
+
+	if (v.status === 'cancelled' && (!v.result || v.result === 'cancelled')) {
+		return { kind: 'cancelled', title: 'Payment cancelled',
+			detail: 'Nothing was charged. Start a new payment if the customer wants to try again.', facts };
+	}
+	if (v.result === 'success' || (v.status === 'completed' && !v.result)) {
+		if (v.confirmationCode)
+			facts.unshift(['Confirmation', v.confirmationCode]);
+		if (v.token)
+			facts.unshift(['Token', v.token]);
+		if (isTokenize(v)) {
+			return { kind: 'success', title: v.method === 'ach-debit' ? 'Bank account saved' : 'Card saved',
+				detail: 'Nothing was charged. The details are saved ' +
+					(v.tokenType === 'one-time' ? 'for one payment.' : 'for future payments.'), facts };
+		}
+		return { kind: 'success', title: 'Payment successful',
+			detail: 'Read the confirmation code to the customer.', facts };
+	}
+	const why = v.paymentError ? ' (' + v.paymentError.trim().replace(/[.\s]+$/, '') + ')' : '';
+	switch (v.result) {
+	case 'payment-connector-error':
+		if (v.payErrorCode)
+			facts.push(['Error code', v.payErrorCode]);
+		return { kind: 'failure', title: 'Payment declined',
+			detail: 'The payment processor declined the payment' + why +
+				'. Nothing was charged. Ask the customer for another card or payment method, then start a new payment.',
+			facts };
+	case 'too-many-failed-attempts':
+		return { kind: 'failure', title: 'Too many failed attempts',
+			detail: 'The customer keyed invalid details too many times. Nothing was charged. Start a new payment if they want to try again.',
+			facts };
+	case 'caller-hung-up':
+		return { kind: 'failure', title: 'The customer hung up',
+			detail: 'The call ended before the payment was taken. Nothing was charged.', facts };
+	case 'caller-interrupted-with-star':
+		return { kind: 'failure', title: 'The customer stopped the payment',
+			detail: 'The customer pressed star to leave the payment. Nothing was charged. Start a new payment if they want to try again.',
+			facts };
+	case 'validation-error':
+		return { kind: 'failure', title: 'Payment details rejected',
+			detail: 'The payment service rejected the details' + why + '. Nothing was charged. Start a new payment.', facts };
+	case 'internal-error':
+		return { kind: 'failure', title: 'Payment service error',
+			detail: 'The payment service had an internal error' + why +
+				'. Nothing was charged as far as the service knows. Start a new payment, or tell your supervisor if it happens again.',
+			facts };
+	default:
+		if (v.status === 'cancelled')
+			return { kind: 'cancelled', title: 'Payment cancelled', detail: 'Nothing was charged.' + why, facts };
+		return { kind: 'failure', title: 'Payment failed',
+			detail: 'The payment did not go through' + (v.result ? ' (' + v.result + ')' : '') + why +
+				'. Nothing was charged. Start a new payment.',
+			facts };
+	}
+}
+
+/**
+ * What changed between two states, as one sentence for screen readers
+ * (an aria-live region).  Null when nothing worth saying changed, so a
+ * stream of partial-digit updates does not talk over the agent.
+ */
+export function announcement(prev: PaymentView | null, next: PaymentView): string | null {
+	if (isFinal(next)) {
+		if (prev && isFinal(prev))
+			return null;
+		const o = outcome(next);
+		return o.title + '. ' + o.detail;
+	}
+	const parts: string[] = [];
+	if (prev) {
+		for (const name of next.order) {
+			const was = prev.fields[name]?.state;
+			const now = next.fields[name];
+			if (now && now.state === 'captured' && was !== 'captured') {
+				let s = fieldLabel(name) + ' captured';
+				if (name === 'payment-card-number' && brandName(next.cardType))
+					s += ', ' + brandName(next.cardType);
+				const spoken = spokenValue(name, now.value);
+				if (spoken && name !== 'security-code')
+					s += ', ' + spoken;
+				parts.push(s + '.');
+			}
+		}
+	}
+	if (next.errorType && (next.errorType !== prev?.errorType || next.attempt !== prev?.attempt))
+		parts.push(errorInstruction(next.errorType, next.capture, next.cardType));
+	if (next.stalled && next.stalled !== prev?.stalled)
+		parts.push(stallInstruction(next.stalled, next.capture));
+	if (canSubmit(next) && !(prev && canSubmit(prev)))
+		parts.push('All details captured. Press Submit to take the payment.');
+	else if (next.status === 'submitting' && prev?.status !== 'submitting')
+		parts.push('Submitting to the payment processor.');
+	else if (next.capture && next.capture !== prev?.capture && !next.errorType)
+		parts.push('Now asking for ' + fieldNoun(next.capture) + '.');
+	return parts.length ? parts.join(' ') : null;
+}
+
+/* ------------------------------------------------------------ money and form input */
+
+/** "9.99" "USD" -> "$9.99" (locale formatting; plain text if unknown). */
+export function formatMoney(amount: string, currency: string | null, locale = 'en-US'): string {
+	const n = Number(amount);
+	if (!currency || !Number.isFinite(n))
+		return amount + (currency ? ' ' + currency : '');
+	try {
+		return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(n);
+	} catch {
+		return amount + ' ' + currency;
+	}
+}
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/**
+ * The amount as typed, checked as the server checks it (decimal, >= 0,
+ * < 1,000,000, at most two places) and normalised: "9.9" stays "9.9",
+ * " 10 " becomes "10"; "0" means save the card without charging.
+ */
+export function checkAmount(raw: string): Checked<string> {
+	const s = raw.trim().replace(/,/g, '');
+	if (s === '')
+		return { ok: false, error: 'Enter an amount (0 to save the card without charging).' };
+	if (!/^[0-9]+(\.[0-9]{1,2})?$/.test(s) && !/^\.[0-9]{1,2}$/.test(s))
+		return { ok: false, error: 'Enter the amount as a number with at most two decimal places, such as 9.99.' };
+	const t = s.startsWith('.') ? '0' + s : s;
+	const whole = t.split('.')[0] ?? '';
+	if (whole.replace(/^0+/, '').length > 6)
+		return { ok: false, error: 'The amount must be less than 1,000,000.' };
+	return { ok: true, value: t };
+}
+
+/**
+ * The bank account holder's name for ACH: Twilio requires it as the
+ * AVSName parameter (error 64014, "ECP/ACH requires AVSName").  Not card
+ * data; the agent asks the customer for it.
+ */
+export function checkHolderName(raw: string): Checked<string> {
+	const s = raw.trim().replace(/\s+/g, ' ');
+	if (s.length < 2)
+		return { ok: false, error: 'Enter the account holder\'s name, as the bank knows it.' };
+	if (s.length > 100 || /[\u0000-\u001f\u007f]/.test(s))
+		return { ok: false, error: 'The account holder\'s name must be at most 100 ordinary characters.' };
+	return { ok: true, value: s };
+}
+
+export function checkCurrency(raw: string): Checked<string> {
+	const s = raw.trim().toUpperCase();
+	return /^[A-Z]{3}$/.test(s) ? { ok: true, value: s } : { ok: false, error: 'Choose a currency.' };
+}
+
+export type AttachKind = 'callSid' | 'uui' | 'conversationId';
+
+export interface AttachTarget {
+	readonly kind: AttachKind;
+	readonly value: string;
+}
+
+/**
+ * The call to attach to, as typed: a Twilio CallSid (CA + 32 hex) is sent
+ * as callSid; anything else as a UUI / Genesys conversation id, which the
+ * server resolves through uuiMap.
+ */
+export function checkAttach(kind: AttachKind, raw: string): Checked<AttachTarget> {
+	const s = raw.trim();
+	if (s === '')
+		return { ok: false, error: kind === 'callSid' ? 'Enter the Call SID.' : 'Enter the conversation id or UUI.' };
+	if (kind === 'callSid') {
+		if (!/^CA[0-9a-fA-F]{32}$/.test(s))
+			return { ok: false, error: 'A Call SID is CA followed by 32 letters and digits (0-9, a-f).' };
+		return { ok: true, value: { kind, value: s } };
+	}
+	/* The server's rule for a uuiMap key (startCapture uui_ok). */
+	if (s.length > 128 || !/^[A-Za-z0-9._:@+-]+$/.test(s))
+		return { ok: false, error: 'A conversation id or UUI has only letters, digits and . _ : @ + - (at most 128).' };
+	return { ok: true, value: { kind, value: s } };
+}
+
+export interface WidgetParams {
+	readonly target: AttachTarget | null;
+	readonly amount: string | null;
+	readonly currency: string | null;
+	readonly method: PaymentMethod | null;
+}
+
+/**
+ * Widget mode (a Genesys Cloud interaction widget, or any link): the call
+ * comes from the URL, ?callSid=, ?uui= or ?conversationId=.  Optional
+ * ?amount=, ?currency= and ?method= prefill the form; they never start a
+ * payment by themselves.  Values that do not check out are ignored.
+ */
+export function parseWidgetParams(search: string): WidgetParams {
+	const q = new URLSearchParams(search);
+	let target: AttachTarget | null = null;
+	for (const kind of ['callSid', 'conversationId', 'uui'] as const) {
+		const v = q.get(kind);
+		if (v === null || v === '')
+			continue;
+		const c = checkAttach(kind, v);
+		if (c.ok) {
+			target = c.value;
+			break;
+		}
+	}
+	const a = q.get('amount');
+	const amount = a !== null ? checkAmount(a) : null;
+	const c = q.get('currency');
+	const currency = c !== null ? checkCurrency(c) : null;
+	const m = q.get('method');
+	return {
+		target,
+		amount: amount && amount.ok ? amount.value : null,
+		currency: currency && currency.ok ? currency.value : null,
+		method: m === 'ach-debit' || m === 'credit-card' ? m : null,
+	};
+}
+
+export function attachKey(t: AttachTarget): string {
+	return t.kind + ':' + t.value;
+}
+
+/** "CA1234…cdef": enough of a SID to recognise it on screen. */
+export function shortSid(sid: string): string {
+	return sid.length > 14 ? sid.slice(0, 6) + '\u2026' + sid.slice(-4) : sid;
+}
+
+/* ------------------------------------------------------------ server errors */
+
+/**
+ * An /aap/* error as the agent should read it.  The server's JSON
+ * {error, code} message is written for people and shown as is; the
+ * status adds what to do.
+ */
+export function apiErrorText(status: number, serverMessage: string | null, action: string): string {
+	const msg = serverMessage ? serverMessage.replace(/\.?$/, '.') : '';
+	switch (status) {
+	case 0:
+		return 'Cannot reach the payment server. Check your connection and try again.';
+	case 400:
+		return msg || 'The server did not accept the request. Check the details and try again.';
+	case 401:
+		return 'Your sign-in has expired. Sign in again.';
+	case 403:
+		return msg || 'You are not allowed to ' + action + '.';
+	case 404:
+		return msg || 'The server could not find that (' + action + '). Check the details or reload the page.';
+	case 409:
+		return msg || 'That is not possible in the current state of the call or payment.';
+	case 429:
+		return 'The server is busy. Wait a moment and try again.';
+	default:
+		if (status >= 500)
+			return 'The payment server had a problem' + (msg ? ': ' + msg : '.') + ' Try again in a moment.';
+		return msg || 'Could not ' + action + ' (HTTP ' + status + ').';
+	}
+}
