@@ -23,6 +23,14 @@
  *    at most TP_CAPTURE_MAX_ATTEMPTS requests per step, then waits for the
  *    agent (Twilio's own <Pay> gives a caller three attempts; we allow the
  *    same three retries on top of the first request);
+ *  - the ErrorType stays in the state, with the field it concerns, through
+ *    that automatic re-ask (whose callback carries no ErrorType) until the
+ *    customer keys new digits into the field, the field is captured, the
+ *    capture moves on or the agent resets it: the agent must be able to
+ *    read it out, not see it for a blink;
+ *  - a field is "keying" only once a callback carries digits for it:
+ *    Twilio posts PartialResult=true as soon as a capture starts, before
+ *    any key (twilio-contract.md 4.2, steps 2 and 3);
  *  - a callback already seen, or older (DateUpdated) than the newest one
  *    applied, changes nothing; once a Result has arrived (or the agent
  *    cancelled) nothing but the record changes.
@@ -208,6 +216,7 @@ void tp_capture_start(tp_capture *c, const tp_capture_params *p, tp_capture_acti
 	for (i = 0; i < c->norder; i++)
 		c->required |= bit(c->order[i]);
 	c->current = c->norder ? c->order[0] : TP_FIELD_NONE;
+	c->error_field = TP_FIELD_NONE;
 	c->step = 1;
 	c->attempt = 1;
 	copy_str(c->agent, sizeof c->agent, p->agent);
@@ -401,6 +410,40 @@ static bool truthy(const char *v)
 	return v && tp_str_to_bool(v, &b) == TP_OK && b;
 }
 
+static void clear_error(tp_capture *c)
+{
+	c->error_type[0] = '\0';
+	c->error_field = TP_FIELD_NONE;
+}
+
+/* What one progress callback says about the customer's input (after
+ * c->partial and c->current are updated): whether digits have arrived
+ * for the field being asked for, and the ErrorType.  A callback without
+ * ErrorType does not clear the last one: the automatic re-ask after an
+ * error is such a callback (Capture=<field>, PartialResult=true, no
+ * value), and the agent still needs to read the error out.  Digits for
+ * the field clear it, and so do the field being captured or the capture
+ * moving to another field. */
+static void note_input(tp_capture *c, const tp_params *cb, tp_field capture, const char *et)
+{
+	tp_field f = capture != TP_FIELD_NONE && in_order(c, capture) ? capture : c->current;
+	const char *v = f != TP_FIELD_NONE ? tp_params_get(cb, fields[f].twilio) : NULL;
+	bool digits = c->partial && f == c->current && v && *v;
+
+	if (et && *et) {
+		copy_str(c->error_type, sizeof c->error_type, et);
+		c->error_field = f;
+		c->keyed = false;
+		return;
+	}
+	c->keyed = digits;
+	if (c->error_field == TP_FIELD_NONE)
+		return;
+	if ((digits && c->error_field == f) || c->error_field != c->current ||
+	    (c->required_known && !(c->required & bit(c->error_field))))
+		clear_error(c);
+}
+
 tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_action *act)
 {
 	char fp[TP_CAPTURE_FP_LEN + 1];
@@ -435,8 +478,13 @@ tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_ac
 		            : tp_str_eq(result, "cancelled") ? TP_CAP_CANCELLED
 		                                             : TP_CAP_FAILED;
 		c->partial = false;
+		c->keyed = false;
 		c->stalled = TP_STALL_NONE;
-		copy_str(c->error_type, sizeof c->error_type, et);
+		clear_error(c);
+		if (et && *et) {
+			copy_str(c->error_type, sizeof c->error_type, et);
+			c->error_field = c->current;
+		}
 		act->kind = TP_ACT_FINAL;
 		return TP_CB_APPLIED;
 	}
@@ -453,7 +501,7 @@ tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_ac
 		c->attempt = 1;
 	}
 	c->partial = truthy(tp_params_get(cb, "PartialResult"));
-	copy_str(c->error_type, sizeof c->error_type, et);
+	note_input(c, cb, capture, et);
 	if (c->status == TP_CAP_SUBMITTING)
 		return TP_CB_APPLIED; /* only a Result moves it on */
 
@@ -498,7 +546,8 @@ tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_ac
 		c->step++;
 		c->attempt = 1;
 		c->stalled = TP_STALL_NONE;
-		c->error_type[0] = '\0';
+		c->keyed = false;
+		clear_error(c);
 		want_capture(c, act);
 	}
 	return TP_CB_APPLIED;
@@ -521,7 +570,8 @@ tp_cap_err tp_capture_reset(tp_capture *c, tp_field f, tp_capture_action *act)
 	c->attempt = 1;
 	c->required |= bit(f);
 	c->partial = false;
-	c->error_type[0] = '\0';
+	c->keyed = false;
+	clear_error(c);
 	c->stalled = TP_STALL_NONE;
 	c->status = TP_CAP_CAPTURING;
 	want_capture(c, act);
@@ -620,7 +670,10 @@ cJSON *tp_capture_to_json(const tp_capture *c)
 	cJSON_AddBoolToObject(o, "requiredKnown", c->required_known);
 	cJSON_AddBoolToObject(o, "requiredOther", c->required_other);
 	cJSON_AddBoolToObject(o, "partial", c->partial);
+	cJSON_AddBoolToObject(o, "keyed", c->keyed);
 	add_str_or_null(o, "errorType", c->error_type);
+	add_str_or_null(o, "errorField",
+	                c->error_field == TP_FIELD_NONE ? NULL : tp_field_name(c->error_field));
 	add_str_or_null(o, "stalled", stall_names[c->stalled]);
 	add_str_or_null(o, "result", c->result);
 	cJSON_AddNumberToObject(o, "lastMs", (double)c->last_ms);
@@ -666,6 +719,7 @@ tp_rc tp_capture_from_json(tp_capture *c, const cJSON *o)
 
 	memset(c, 0, sizeof *c);
 	c->current = TP_FIELD_NONE;
+	c->error_field = TP_FIELD_NONE;
 	if (!cJSON_IsObject(o))
 		return TP_EINVAL;
 	s = jstr(o, "status");
@@ -705,7 +759,14 @@ tp_rc tp_capture_from_json(tp_capture *c, const cJSON *o)
 	c->required_known = jbool(o, "requiredKnown");
 	c->required_other = jbool(o, "requiredOther");
 	c->partial = jbool(o, "partial");
+	c->keyed = jbool(o, "keyed");
 	copy_str(c->error_type, sizeof c->error_type, jstr(o, "errorType"));
+	if (c->error_type[0]) {
+		/* A state stored before errorField existed: the error was the
+		 * current field's. */
+		tp_field f = tp_field_from_name(jstr(o, "errorField"));
+		c->error_field = f != TP_FIELD_NONE && in_order(c, f) ? f : c->current;
+	}
 	s = jstr(o, "stalled");
 	for (i = 1; s && i < sizeof stall_names / sizeof stall_names[0]; i++)
 		if (strcmp(s, stall_names[i]) == 0)
@@ -811,9 +872,9 @@ static const char *field_state(const tp_capture *c, tp_field f)
 	if (c->required_known && !(c->required & bit(f)))
 		return "captured";
 	if (f == c->current && c->status == TP_CAP_CAPTURING) {
-		if (c->error_type[0])
+		if (c->error_type[0] && c->error_field == f)
 			return "invalid";
-		if (c->partial)
+		if (c->partial && c->keyed)
 			return "keying";
 	}
 	return "waiting";
@@ -850,6 +911,8 @@ cJSON *tp_capture_view(const tp_capture *c, const cJSON *data, const char *payme
 	}
 	add_str_or_null(o, "cardType", jstr(data, "PaymentCardType"));
 	add_str_or_null(o, "errorType", c->error_type);
+	add_str_or_null(o, "errorField",
+	                c->error_field == TP_FIELD_NONE ? NULL : tp_field_name(c->error_field));
 	add_str_or_null(o, "result", c->result);
 	add_str_or_null(o, "confirmationCode", jstr(data, "PaymentConfirmationCode"));
 	add_str_or_null(o, "token", jstr(data, "PaymentToken"));

@@ -594,6 +594,153 @@ static void test_merge_and_view(void **state)
 	cJSON_Delete(data);
 }
 
+/* The field's state in the view (data: the merged callbacks). */
+static const char *view_state(const tp_capture *c, cJSON *data, tp_field f, char out[16])
+{
+	cJSON *v = tp_capture_view(c, data, PK);
+	const cJSON *e = cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(v, "fields"), tp_field_name(f)), "state");
+	snprintf(out, 16, "%s", cJSON_IsString(e) ? e->valuestring : "?");
+	cJSON_Delete(v);
+	return out;
+}
+
+/* Applies a callback and merges it into data, as paySyncUpdate does. */
+static void cb_merge(tp_capture *c, cJSON *data, const char *form, tp_capture_action *act)
+{
+	tp_params p;
+
+	tp_params_init(&p);
+	assert_int_equal(tp_form_parse(&p, form, strlen(form)), TP_OK);
+	assert_int_equal(tp_capture_apply(c, &p, act), TP_CB_APPLIED);
+	tp_capture_merge(data, &p);
+	tp_params_free(&p);
+}
+
+/* "keying" only once digits arrive (Twilio posts PartialResult=true when
+ * a capture starts, before any key); an ErrorType outlives the automatic
+ * re-ask, whose callback carries none, until new digits for its field. */
+static void test_error_kept_and_keying(void **state)
+{
+	tp_capture c, d;
+	tp_capture_action a;
+	cJSON *data = cJSON_CreateObject(), *j, *v;
+	char st[16];
+	(void)state;
+
+	start(&c, false, true, false, NULL, &a);
+	assert_int_equal(c.error_field, TP_FIELD_NONE);
+	cb_merge(&c, data,
+	         "Sid=" PK "&Capture=payment-card-number&PartialResult=true"
+	         "&Required=payment-card-number,security-code,expiration-date"
+	         "&DateUpdated=2026-01-01T10:00:01.000Z",
+	         &a);
+	assert_true(c.partial);
+	assert_false(c.keyed);
+	assert_string_equal(view_state(&c, data, TP_FIELD_CARD_NUMBER, st), "waiting");
+	cb_merge(&c, data,
+	         "Sid=" PK "&Capture=payment-card-number&PartialResult=true&PaymentCardNumber=xx"
+	         "&Required=payment-card-number,security-code,expiration-date"
+	         "&DateUpdated=2026-01-01T10:00:02.000Z",
+	         &a);
+	assert_true(c.keyed);
+	assert_string_equal(view_state(&c, data, TP_FIELD_CARD_NUMBER, st), "keying");
+	assert_string_equal(view_state(&c, data, TP_FIELD_SECURITY_CODE, st), "waiting");
+
+	/* the number is refused; the machine asks again */
+	cb_merge(&c, data,
+	         "Sid=" PK "&Capture=payment-card-number&PartialResult=false"
+	         "&ErrorType=invalid-card-number"
+	         "&Required=payment-card-number,security-code,expiration-date"
+	         "&DateUpdated=2026-01-01T10:00:03.000Z",
+	         &a);
+	expect_capture(&a, TP_FIELD_CARD_NUMBER, 1, 2);
+	assert_int_equal(c.error_field, TP_FIELD_CARD_NUMBER);
+	assert_string_equal(view_state(&c, data, TP_FIELD_CARD_NUMBER, st), "invalid");
+	/* Twilio confirms the re-ask: no ErrorType, no digits; the error stays */
+	cb_merge(&c, data,
+	         "Sid=" PK "&Capture=payment-card-number&PartialResult=true"
+	         "&Required=payment-card-number,security-code,expiration-date"
+	         "&DateUpdated=2026-01-01T10:00:04.000Z",
+	         &a);
+	assert_int_equal(a.kind, TP_ACT_NONE);
+	assert_string_equal(c.error_type, "invalid-card-number");
+	assert_string_equal(view_state(&c, data, TP_FIELD_CARD_NUMBER, st), "invalid");
+	v = tp_capture_view(&c, data, PK);
+	assert_string_equal(cJSON_GetObjectItem(v, "errorType")->valuestring,
+	                    "invalid-card-number");
+	assert_string_equal(cJSON_GetObjectItem(v, "errorField")->valuestring,
+	                    "payment-card-number");
+	cJSON_Delete(v);
+	/* kept through a store and a load */
+	j = tp_capture_to_json(&c);
+	assert_int_equal(tp_capture_from_json(&d, j), TP_OK);
+	assert_memory_equal(&c, &d, sizeof c);
+	/* a state stored before errorField existed: the current field's */
+	cJSON_DeleteItemFromObject(j, "errorField");
+	assert_int_equal(tp_capture_from_json(&d, j), TP_OK);
+	assert_int_equal(d.error_field, TP_FIELD_CARD_NUMBER);
+	cJSON_Delete(j);
+	/* the first new digit clears it: keying again */
+	cb_merge(&c, data,
+	         "Sid=" PK "&Capture=payment-card-number&PartialResult=true&PaymentCardNumber=x"
+	         "&Required=payment-card-number,security-code,expiration-date"
+	         "&DateUpdated=2026-01-01T10:00:05.000Z",
+	         &a);
+	assert_string_equal(c.error_type, "");
+	assert_int_equal(c.error_field, TP_FIELD_NONE);
+	assert_string_equal(view_state(&c, data, TP_FIELD_CARD_NUMBER, st), "keying");
+	v = tp_capture_view(&c, data, PK);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(v, "errorType")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(v, "errorField")));
+	cJSON_Delete(v);
+
+	/* an error, then the field captured without a partial post: cleared */
+	cb_merge(&c, data,
+	         "Sid=" PK
+	         "&Capture=payment-card-number&PartialResult=false&ErrorType=input-timeout"
+	         "&Required=payment-card-number,security-code,expiration-date"
+	         "&DateUpdated=2026-01-01T10:00:06.000Z",
+	         &a);
+	assert_string_equal(c.error_type, "input-timeout");
+	cb_merge(&c, data,
+	         "Sid=" PK "&Capture=payment-card-number&PartialResult=false"
+	         "&PaymentCardNumber=xxxxxxxxxxxx1111&Required=security-code,expiration-date"
+	         "&DateUpdated=2026-01-01T10:00:07.000Z",
+	         &a);
+	expect_capture(&a, TP_FIELD_SECURITY_CODE, 2, 1);
+	assert_string_equal(c.error_type, "");
+	assert_string_equal(view_state(&c, data, TP_FIELD_CARD_NUMBER, st), "captured");
+	assert_string_equal(view_state(&c, data, TP_FIELD_SECURITY_CODE, st), "waiting");
+
+	/* an error on the security code, then Twilio captures another field */
+	cb_merge(&c, data,
+	         "Sid=" PK "&Capture=security-code&PartialResult=false"
+	         "&ErrorType=invalid-security-code&Required=security-code,expiration-date"
+	         "&DateUpdated=2026-01-01T10:00:08.000Z",
+	         &a);
+	assert_int_equal(c.error_field, TP_FIELD_SECURITY_CODE);
+	cb_merge(&c, data,
+	         "Sid=" PK "&Capture=expiration-date&PartialResult=true"
+	         "&Required=security-code,expiration-date&DateUpdated=2026-01-01T10:00:09.000Z",
+	         &a);
+	assert_int_equal(c.current, TP_FIELD_EXPIRATION_DATE);
+	assert_string_equal(c.error_type, "");
+	assert_string_equal(view_state(&c, data, TP_FIELD_SECURITY_CODE, st), "waiting");
+
+	/* an error, then the agent resets the field: cleared */
+	cb_merge(&c, data,
+	         "Sid=" PK "&Capture=expiration-date&PartialResult=false&ErrorType=invalid-date"
+	         "&Required=security-code,expiration-date&DateUpdated=2026-01-01T10:00:10.000Z",
+	         &a);
+	assert_string_equal(view_state(&c, data, TP_FIELD_EXPIRATION_DATE, st), "invalid");
+	assert_int_equal(tp_capture_reset(&c, TP_FIELD_EXPIRATION_DATE, &a), TP_CAP_E_OK);
+	assert_string_equal(c.error_type, "");
+	assert_int_equal(c.error_field, TP_FIELD_NONE);
+	assert_string_equal(view_state(&c, data, TP_FIELD_EXPIRATION_DATE, st), "waiting");
+	cJSON_Delete(data);
+}
+
 static void test_keys(void **state)
 {
 	tp_capture_action a = {TP_ACT_CAPTURE, TP_FIELD_EXPIRATION_DATE, 3, 2};
@@ -625,6 +772,7 @@ int main(void)
 	    cmocka_unit_test(test_mask),
 	    cmocka_unit_test(test_merge_and_view),
 	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_error_kept_and_keying),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
