@@ -216,7 +216,7 @@ void tp_capture_start(tp_capture *c, const tp_capture_params *p, tp_capture_acti
 	for (i = 0; i < c->norder; i++)
 		c->required |= bit(c->order[i]);
 	c->current = c->norder ? c->order[0] : TP_FIELD_NONE;
-	c->error_field = TP_FIELD_NONE;
+	c->err_field = TP_FIELD_NONE;
 	c->step = 1;
 	c->attempt = 1;
 	copy_str(c->agent, sizeof c->agent, p->agent);
@@ -413,7 +413,7 @@ static bool truthy(const char *v)
 static void clear_error(tp_capture *c)
 {
 	c->error_type[0] = '\0';
-	c->error_field = TP_FIELD_NONE;
+	c->err_field = TP_FIELD_NONE;
 }
 
 /* What one progress callback says about the customer's input (after
@@ -432,15 +432,15 @@ static void note_input(tp_capture *c, const tp_params *cb, tp_field capture, con
 
 	if (et && *et) {
 		copy_str(c->error_type, sizeof c->error_type, et);
-		c->error_field = f;
+		c->err_field = f;
 		c->keyed = false;
 		return;
 	}
 	c->keyed = digits;
-	if (c->error_field == TP_FIELD_NONE)
+	if (c->err_field == TP_FIELD_NONE)
 		return;
-	if ((digits && c->error_field == f) || c->error_field != c->current ||
-	    (c->required_known && !(c->required & bit(c->error_field))))
+	if ((digits && c->err_field == f) || c->err_field != c->current ||
+	    (c->required_known && !(c->required & bit(c->err_field))))
 		clear_error(c);
 }
 
@@ -483,7 +483,7 @@ tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_ac
 		clear_error(c);
 		if (et && *et) {
 			copy_str(c->error_type, sizeof c->error_type, et);
-			c->error_field = c->current;
+			c->err_field = c->current;
 		}
 		act->kind = TP_ACT_FINAL;
 		return TP_CB_APPLIED;
@@ -673,7 +673,7 @@ cJSON *tp_capture_to_json(const tp_capture *c)
 	cJSON_AddBoolToObject(o, "keyed", c->keyed);
 	add_str_or_null(o, "errorType", c->error_type);
 	add_str_or_null(o, "errorField",
-	                c->error_field == TP_FIELD_NONE ? NULL : tp_field_name(c->error_field));
+	                c->err_field == TP_FIELD_NONE ? NULL : tp_field_name(c->err_field));
 	add_str_or_null(o, "stalled", stall_names[c->stalled]);
 	add_str_or_null(o, "result", c->result);
 	cJSON_AddNumberToObject(o, "lastMs", (double)c->last_ms);
@@ -719,7 +719,7 @@ tp_rc tp_capture_from_json(tp_capture *c, const cJSON *o)
 
 	memset(c, 0, sizeof *c);
 	c->current = TP_FIELD_NONE;
-	c->error_field = TP_FIELD_NONE;
+	c->err_field = TP_FIELD_NONE;
 	if (!cJSON_IsObject(o))
 		return TP_EINVAL;
 	s = jstr(o, "status");
@@ -765,7 +765,7 @@ tp_rc tp_capture_from_json(tp_capture *c, const cJSON *o)
 		/* A state stored before errorField existed: the error was the
 		 * current field's. */
 		tp_field f = tp_field_from_name(jstr(o, "errorField"));
-		c->error_field = f != TP_FIELD_NONE && in_order(c, f) ? f : c->current;
+		c->err_field = f != TP_FIELD_NONE && in_order(c, f) ? f : c->current;
 	}
 	s = jstr(o, "stalled");
 	for (i = 1; s && i < sizeof stall_names / sizeof stall_names[0]; i++)
@@ -872,7 +872,7 @@ static const char *field_state(const tp_capture *c, tp_field f)
 	if (c->required_known && !(c->required & bit(f)))
 		return "captured";
 	if (f == c->current && c->status == TP_CAP_CAPTURING) {
-		if (c->error_type[0] && c->error_field == f)
+		if (c->error_type[0] && c->err_field == f)
 			return "invalid";
 		if (c->partial && c->keyed)
 			return "keying";
@@ -912,7 +912,7 @@ cJSON *tp_capture_view(const tp_capture *c, const cJSON *data, const char *payme
 	add_str_or_null(o, "cardType", jstr(data, "PaymentCardType"));
 	add_str_or_null(o, "errorType", c->error_type);
 	add_str_or_null(o, "errorField",
-	                c->error_field == TP_FIELD_NONE ? NULL : tp_field_name(c->error_field));
+	                c->err_field == TP_FIELD_NONE ? NULL : tp_field_name(c->err_field));
 	add_str_or_null(o, "result", c->result);
 	add_str_or_null(o, "confirmationCode", jstr(data, "PaymentConfirmationCode"));
 	add_str_or_null(o, "token", jstr(data, "PaymentToken"));

@@ -1026,17 +1026,16 @@ typedef struct tp_capture {
 	bool ach;                       /* ach-debit, else credit-card */
 	tp_field order[TP_FIELD_COUNT]; /* fields to capture, in order */
 	size_t norder;
-	tp_field current;     /* field Twilio was last asked for */
-	unsigned step;        /* increases whenever `current` changes */
-	unsigned attempt;     /* Capture requests for `current` in this step, 1.. */
-	unsigned required;    /* bit (1 << field) per field Twilio requires */
-	bool required_known;  /* a callback has carried Required */
-	bool required_other;  /* Required named a field we do not capture */
-	bool partial;         /* PartialResult of the last callback */
-	bool keyed;           /* a callback carried digits for `current` since it was asked for */
-	char error_type[48];  /* the last ErrorType, kept until new digits for its field, "" if none
-	                       */
-	tp_field error_field; /* the field error_type concerns, TP_FIELD_NONE if none */
+	tp_field current;    /* field Twilio was last asked for */
+	unsigned step;       /* increases whenever `current` changes */
+	unsigned attempt;    /* Capture requests for `current` in this step, 1.. */
+	unsigned required;   /* bit (1 << field) per field Twilio requires */
+	bool required_known; /* a callback has carried Required */
+	bool required_other; /* Required named a field we do not capture */
+	bool partial;        /* PartialResult of the last callback */
+	bool keyed;          /* the last callback carried digits for `current` */
+	char error_type[48]; /* the last ErrorType, kept until new digits for err_field */
+	tp_field err_field;  /* the field error_type is about, TP_FIELD_NONE if none */
 	tp_cap_stall stalled;
 	char result[48]; /* Twilio's Result, "" until the end */
 	int64_t last_ms; /* newest applied DateUpdated, ms since epoch */

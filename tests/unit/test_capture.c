@@ -629,7 +629,7 @@ static void test_error_kept_and_keying(void **state)
 	(void)state;
 
 	start(&c, false, true, false, NULL, &a);
-	assert_int_equal(c.error_field, TP_FIELD_NONE);
+	assert_int_equal(c.err_field, TP_FIELD_NONE);
 	cb_merge(&c, data,
 	         "Sid=" PK "&Capture=payment-card-number&PartialResult=true"
 	         "&Required=payment-card-number,security-code,expiration-date"
@@ -655,7 +655,7 @@ static void test_error_kept_and_keying(void **state)
 	         "&DateUpdated=2026-01-01T10:00:03.000Z",
 	         &a);
 	expect_capture(&a, TP_FIELD_CARD_NUMBER, 1, 2);
-	assert_int_equal(c.error_field, TP_FIELD_CARD_NUMBER);
+	assert_int_equal(c.err_field, TP_FIELD_CARD_NUMBER);
 	assert_string_equal(view_state(&c, data, TP_FIELD_CARD_NUMBER, st), "invalid");
 	/* Twilio confirms the re-ask: no ErrorType, no digits; the error stays */
 	cb_merge(&c, data,
@@ -679,7 +679,7 @@ static void test_error_kept_and_keying(void **state)
 	/* a state stored before errorField existed: the current field's */
 	cJSON_DeleteItemFromObject(j, "errorField");
 	assert_int_equal(tp_capture_from_json(&d, j), TP_OK);
-	assert_int_equal(d.error_field, TP_FIELD_CARD_NUMBER);
+	assert_int_equal(d.err_field, TP_FIELD_CARD_NUMBER);
 	cJSON_Delete(j);
 	/* the first new digit clears it: keying again */
 	cb_merge(&c, data,
@@ -688,7 +688,7 @@ static void test_error_kept_and_keying(void **state)
 	         "&DateUpdated=2026-01-01T10:00:05.000Z",
 	         &a);
 	assert_string_equal(c.error_type, "");
-	assert_int_equal(c.error_field, TP_FIELD_NONE);
+	assert_int_equal(c.err_field, TP_FIELD_NONE);
 	assert_string_equal(view_state(&c, data, TP_FIELD_CARD_NUMBER, st), "keying");
 	v = tp_capture_view(&c, data, PK);
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(v, "errorType")));
@@ -719,7 +719,7 @@ static void test_error_kept_and_keying(void **state)
 	         "&ErrorType=invalid-security-code&Required=security-code,expiration-date"
 	         "&DateUpdated=2026-01-01T10:00:08.000Z",
 	         &a);
-	assert_int_equal(c.error_field, TP_FIELD_SECURITY_CODE);
+	assert_int_equal(c.err_field, TP_FIELD_SECURITY_CODE);
 	cb_merge(&c, data,
 	         "Sid=" PK "&Capture=expiration-date&PartialResult=true"
 	         "&Required=security-code,expiration-date&DateUpdated=2026-01-01T10:00:09.000Z",
@@ -736,7 +736,7 @@ static void test_error_kept_and_keying(void **state)
 	assert_string_equal(view_state(&c, data, TP_FIELD_EXPIRATION_DATE, st), "invalid");
 	assert_int_equal(tp_capture_reset(&c, TP_FIELD_EXPIRATION_DATE, &a), TP_CAP_E_OK);
 	assert_string_equal(c.error_type, "");
-	assert_int_equal(c.error_field, TP_FIELD_NONE);
+	assert_int_equal(c.err_field, TP_FIELD_NONE);
 	assert_string_equal(view_state(&c, data, TP_FIELD_EXPIRATION_DATE, st), "waiting");
 	cJSON_Delete(data);
 }
