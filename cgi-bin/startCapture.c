@@ -5,7 +5,8 @@
  *
  * Input (JSON or form): callSid, or uui / conversationId (looked up in
  * uuiMap, written by uuiSyncUpdate when the call was answered);
- * chargeAmount (decimal, 0 to tokenize), currency (ISO 4217, default USD),
+ * chargeAmount (decimal, 0 to tokenize), currency (ISO 4217, one of
+ * ALLOWED_CURRENCIES when set, default its first or USD: lib/payopts.c),
  * paymentMethod (credit-card | ach-debit), tokenType (one-time | reusable,
  * only with amount 0), description, bankAccountType (ACH), parameters
  * (a flat JSON object for the connector).
@@ -14,7 +15,8 @@
  * session state is written to payMap before anything else happens, so
  * every status callback finds it; Capture is requested for the first
  * field of the order (from here paySyncUpdate drives the session); the
- * agent gets a session token scoped to this one payment.
+ * call's latest payment is recorded for POST /aap/attach (lib/attach.c);
+ * the agent gets a session token scoped to this one payment.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,13 +31,11 @@ static const char *const need[] = {
 };
 
 #define DESCRIPTION_MAX 255
-#define UUI_MAX         128
 #define PARAMETERS_MAX  2048
-#define AMOUNT_LIMIT    1000000 /* major units, exclusive (Payments resource) */
 
 typedef struct start_input {
-	const char *call_sid;
-	const char *uui;
+	tp_attach_target target;
+	char call_sid[35]; /* the call, once resolved */
 	char currency[4];
 	int places; /* decimals sent to Twilio */
 	int64_t minor;
@@ -60,20 +60,6 @@ static bool printable(const char *s)
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			return false;
-	return true;
-}
-
-static bool uui_ok(const char *s)
-{
-	size_t n = strlen(s), i;
-	if (n == 0 || n > UUI_MAX)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr("._:@+-", c)))
-			return false;
-	}
 	return true;
 }
 
@@ -112,47 +98,40 @@ static bool parameters_from(const tp_req *req, tp_resp *resp, start_input *in)
 	return ok;
 }
 
-static bool validate(const tp_req *req, tp_resp *resp, start_input *in)
+static bool validate(const tp_req *req, tp_resp *resp, const tp_config *cfg, start_input *in)
 {
 	const char *amount = param_any(req, "chargeAmount", "amount");
 	const char *currency = param_any(req, "currency", NULL);
 	const char *method = param_any(req, "paymentMethod", NULL);
 	size_t i;
-	int units;
 
-	in->call_sid = param_any(req, "callSid", NULL);
-	in->uui = param_any(req, "uui", "conversationId");
-	if (!in->call_sid && !in->uui) {
-		tp_reply_error(resp, TP_S_BAD_REQUEST, "missing_parameter",
-		               "give callSid, or uui (or conversationId) to find the call");
+	if (!tp_attach_target_or_reply(req, resp, &in->target))
 		return false;
-	}
-	if (in->call_sid && !tp_sid_valid(in->call_sid, "CA")) {
-		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
-		               "callSid must be a CA SID: CA followed by 32 hex digits");
-		return false;
-	}
-	if (!in->call_sid && !uui_ok(in->uui)) {
-		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
-		               "uui must be 1-%d of A-Z a-z 0-9 . _ : @ + -", UUI_MAX);
-		return false;
-	}
 
 	/* Currency first: it decides how many decimals the amount may have. */
-	if (!currency)
-		currency = "USD";
-	for (i = 0; i < 3 && currency[i]; i++)
-		in->currency[i] =
-		    (char)(currency[i] >= 'a' && currency[i] <= 'z' ? currency[i] - 'a' + 'A'
-		                                                    : currency[i]);
-	in->currency[i] = '\0';
-	units = strlen(currency) == 3 ? tp_currency_minor_units(in->currency) : -1;
-	if (units < 0) {
+	if (!currency) {
+		tp_payopts_default_currency(cfg, in->currency);
+	} else {
+		for (i = 0; i < 3 && currency[i]; i++)
+			in->currency[i] = (char)(currency[i] >= 'a' && currency[i] <= 'z'
+			                             ? currency[i] - 'a' + 'A'
+			                             : currency[i]);
+		in->currency[i] = '\0';
+		if (strlen(currency) != 3)
+			in->currency[0] = '\0';
+	}
+	in->places = tp_payopts_places(in->currency);
+	if (in->places < 0) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
 		               "currency must be an ISO 4217 code such as USD, EUR or AUD");
 		return false;
 	}
-	in->places = units < 2 ? units : 2;
+	if (!tp_payopts_currency_allowed(cfg, in->currency)) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "currency_not_allowed",
+		               "currency %s is not accepted here; use one of %s", in->currency,
+		               cfg->allowed_currencies);
+		return false;
+	}
 	if (!amount) {
 		tp_reply_error(
 		    resp, TP_S_BAD_REQUEST, "missing_parameter",
@@ -160,14 +139,21 @@ static bool validate(const tp_req *req, tp_resp *resp, start_input *in)
 		return false;
 	}
 	if (tp_money_parse(amount, in->places, &in->minor) != TP_OK) {
-		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
-		               "chargeAmount must be a plain decimal with at most %d decimal "
-		               "place%s for %s, such as 9.99",
-		               in->places, in->places == 1 ? "" : "s", in->currency);
+		if (in->places == 0)
+			tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+			               "chargeAmount must be a whole number for %s (it has no "
+			               "decimals), such as 1500",
+			               in->currency);
+		else
+			tp_reply_error(
+			    resp, TP_S_BAD_REQUEST, "invalid_parameter",
+			    "chargeAmount must be a plain decimal with at most %d decimal "
+			    "place%s for %s, such as 9.99",
+			    in->places, in->places == 1 ? "" : "s", in->currency);
 		return false;
 	}
 	{
-		int64_t limit = AMOUNT_LIMIT;
+		int64_t limit = TP_AMOUNT_LIMIT;
 		int p;
 		for (p = 0; p < in->places; p++)
 			limit *= 10;
@@ -234,39 +220,6 @@ static bool validate(const tp_req *req, tp_resp *resp, start_input *in)
 		}
 	}
 	return parameters_from(req, resp, in);
-}
-
-/* uuiMap[uui].pstnSid -> call_sid (owned by *holder). */
-static bool resolve_uui(const tp_config *cfg, tp_resp *resp, start_input *in, cJSON **holder)
-{
-	tp_api_result r;
-	const cJSON *d, *pstn;
-
-	if (!tp_sync_item_fetch(cfg, cfg->pay_sync_service_sid, cfg->sync_uui_map_name, in->uui,
-	                        &r)) {
-		if (r.err.status == 404)
-			tp_reply_error(resp, TP_S_NOT_FOUND, "uui_not_found",
-			               "no call is known for UUI %s (uuiMap gets it when the call "
-			               "is answered)",
-			               in->uui);
-		else
-			tp_reply_twilio_error(resp, &r.err, "looking the UUI up in Sync");
-		tp_api_result_free(&r);
-		return false;
-	}
-	d = cJSON_GetObjectItemCaseSensitive(r.json, "data");
-	pstn = cJSON_GetObjectItemCaseSensitive(d, "pstnSid");
-	if (!cJSON_IsString(pstn) || !tp_sid_valid(pstn->valuestring, "CA")) {
-		tp_reply_error(resp, TP_S_BAD_GATEWAY, "uui_malformed",
-		               "uuiMap item %s has no valid pstnSid", in->uui);
-		tp_api_result_free(&r);
-		return false;
-	}
-	*holder = r.json;
-	r.json = NULL;
-	in->call_sid = pstn->valuestring;
-	tp_api_result_free(&r);
-	return true;
 }
 
 static bool create_payment(const tp_config *cfg, tp_resp *resp, const start_input *in, char pk[35])
@@ -368,35 +321,25 @@ static tp_paysession_decision mark_request_failed(cJSON *data, bool exists, void
 static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	start_input in;
-	cJSON *uui_item = NULL, *o, *view;
-	char pk[35], tag[TP_AGENT_TAG_LEN + 1], exp_iso[TP_ISO8601_LEN + 1];
-	char *hash = NULL;
+	char pk[35], tag[TP_AGENT_TAG_LEN + 1];
 	tp_capture c;
 	tp_capture_action act;
 	tp_paysession_result res = {0};
 	tp_twilio_error err;
 	start_ctx sctx;
-	tp_buf tok, url;
-	time_t now = time(NULL);
 	const char *warning = NULL;
 
 	memset(&in, 0, sizeof in);
 	tp_buf_init(&in.amount, 64);
-	tp_buf_init(&tok, 4096);
-	tp_buf_init(&url, 8192);
-	if (!validate(req, resp, &in))
+	if (!validate(req, resp, cfg, &in))
 		goto out;
-	if (!in.call_sid && !resolve_uui(cfg, resp, &in, &uui_item))
+	if (!tp_attach_resolve_or_reply(cfg, resp, &in.target, in.call_sid))
 		goto out;
 	tp_resp_log(resp, "call", in.call_sid);
 	if (!tp_call_in_progress_or_reply(cfg, resp, in.call_sid))
 		goto out;
-	if (tp_agent_lookup(cfg->agents_file, req->auth_subject, &hash) != TP_AGENT_OK) {
-		tp_reply_error(resp, TP_S_UNAUTHORIZED, "token_revoked",
-		               "the agent no longer exists; log in again");
+	if (!tp_attach_agent_tag_or_reply(cfg, resp, req->auth_subject, tag))
 		goto out;
-	}
-	tp_agent_hash_tag(hash, tag);
 	if (!create_payment(cfg, resp, &in, pk))
 		goto out;
 	tp_resp_log(resp, "payment", pk);
@@ -445,38 +388,14 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	}
 	if (res.data && tp_paysession_load(res.data, &c) == TP_OK)
 		tp_paysession_publish_state(cfg, pk, res.data);
-
-	tp_session_token_issue(&tok, cfg->agent_secret, req->auth_subject, tag, pk, in.call_sid,
-	                       now, TP_SESSION_TOKEN_TTL_S);
-	tp_iso8601_from(now + TP_SESSION_TOKEN_TTL_S, exp_iso);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "paymentSid", pk);
-	cJSON_AddStringToObject(o, "callSid", in.call_sid);
-	cJSON_AddStringToObject(o, "sessionToken", tp_buf_str(&tok));
-	cJSON_AddStringToObject(o, "sessionExpiresAt", exp_iso);
-	tp_buf_addf(&url, "/aap/events/%s?token=", pk);
-	tp_url_encode(&url, tp_buf_str(&tok));
-	cJSON_AddStringToObject(o, "eventsUrl", tp_buf_str(&url));
-	tp_buf_reset(&url);
-	tp_buf_addf(&url, "/aap/session?paymentSid=%s", pk);
-	cJSON_AddStringToObject(o, "stateUrl", tp_buf_str(&url));
-	if (!res.data)
-		res.data = cJSON_CreateObject(); /* Sync unreadable just now: no values yet */
-	view = tp_capture_view(&c, res.data, pk);
-	cJSON_AddItemToObject(
-	    o, "order", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(view, "order"), true));
-	cJSON_AddItemToObject(o, "state", view);
-	if (warning)
-		cJSON_AddStringToObject(o, "warning", warning);
-	tp_reply_json_take(resp, TP_S_CREATED, o);
+	/* After the Capture request, so the customer is not kept waiting for
+	 * it; a failure only means attach will not find this payment. */
+	tp_attach_record(cfg, in.call_sid, pk, req->auth_subject);
+	tp_attach_reply(resp, TP_S_CREATED, cfg, req->auth_subject, tag, pk, &c, res.data, warning);
 out:
 	cJSON_Delete(res.data);
-	cJSON_Delete(uui_item);
-	free(hash);
 	free(in.parameters);
 	tp_buf_free(&in.amount);
-	tp_buf_free(&tok);
-	tp_buf_free(&url);
 }
 
 static const tp_handler handler = {

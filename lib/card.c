@@ -280,6 +280,11 @@ int tp_currency_minor_units(const char *code)
 	return -1;
 }
 
+const char *tp_currency_code_at(size_t i)
+{
+	return i < sizeof currencies / sizeof currencies[0] ? currencies[i].code : NULL;
+}
+
 tp_rc tp_money_parse(const char *s, int max_places, int64_t *minor_out)
 {
 	const char *dot;

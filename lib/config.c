@@ -39,6 +39,7 @@ typedef enum var_kind {
 	V_ORDER, /* comma list of capture names */
 	V_LEVEL,
 	V_PATH,
+	V_CURRENCIES, /* comma list of ISO 4217 codes, stored upper case without blanks */
 } var_kind;
 
 typedef struct var_spec {
@@ -80,6 +81,7 @@ static const var_spec specs[] = {
     {"HTTP_TIMEOUT_MS", V_LONG, F(http_timeout_ms), "10000", "100:120000"},
     {"MAX_BODY_BYTES", V_LONG, F(max_body_bytes), "65536", "1024:10485760"},
     {"LOG_LEVEL", V_LEVEL, F(log_level), "info", NULL},
+    {"ALLOWED_CURRENCIES", V_CURRENCIES, F(allowed_currencies), NULL, NULL},
 };
 
 static const char *const capture_names[] = {
@@ -257,6 +259,42 @@ static bool valid_order(const char *v)
 	return *v != '\0';
 }
 
+/* ALLOWED_CURRENCIES: "usd, EUR" -> "USD,EUR"; every code must be an
+ * active ISO 4217 code (tp_currency_minor_units), repeats are dropped.
+ * False (out untouched beyond what was added) when one is not. */
+static bool currency_list(const char *v, tp_buf *out, tp_buf *err, const char *name)
+{
+	const char *p = v;
+
+	while (*p) {
+		size_t n = strcspn(p, ","), sl = n, i;
+		const char *s = p;
+		char code[4] = "";
+		trim(&s, &sl);
+		for (i = 0; i < sl && i < 3; i++)
+			code[i] = (char)toupper((unsigned char)s[i]);
+		code[i] = '\0';
+		if (sl != 3 || tp_currency_minor_units(code) < 0) {
+			tp_buf_addf(err,
+			            "%s must be a comma list of ISO 4217 currency codes such as "
+			            "USD,EUR,GBP (\"%.*s\" is not one)\n",
+			            name, (int)(sl > 16 ? 16 : sl), s);
+			return false;
+		}
+		if (!strstr(tp_buf_str(out), code)) {
+			if (out->len)
+				tp_buf_addc(out, ',');
+			tp_buf_adds(out, code);
+		}
+		p += n + (p[n] == ',');
+	}
+	if (!out->len) {
+		tp_buf_addf(err, "%s is set but names no currency\n", name);
+		return false;
+	}
+	return true;
+}
+
 /* Checks and stores one variable; appends a line to err when malformed. */
 static bool set_var(tp_config *cfg, const var_spec *s, const char *v, tp_buf *err)
 {
@@ -341,6 +379,19 @@ static bool set_var(tp_config *cfg, const var_spec *s, const char *v, tp_buf *er
 			return false;
 		}
 		break;
+	case V_CURRENCIES: {
+		tp_buf list;
+		bool ok;
+		tp_buf_init(&list, 4096);
+		ok = currency_list(v, &list, err, s->name);
+		if (ok) {
+			char **slot = (char **)(base + s->off);
+			free(*slot);
+			*slot = tp_buf_take(&list);
+		}
+		tp_buf_free(&list);
+		return ok;
+	}
 	case V_STR:
 	case V_PATH:
 		break;

@@ -250,6 +250,7 @@ typedef struct tp_config {
 	long api_retry_budget_ms; /* API_RETRY_BUDGET_MS, default 12000: all tries of one call */
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
 	tp_log_level log_level;   /* LOG_LEVEL, default info */
+	char *allowed_currencies; /* ALLOWED_CURRENCIES, "USD,EUR", NULL = any ISO 4217 */
 	/* The .env path actually read ("" when none). */
 	char *env_path;
 } tp_config;
@@ -1166,5 +1167,73 @@ bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_conf
 /* {"state": view} */
 void tp_reply_state(tp_resp *resp, int status, const tp_capture *c, const cJSON *data,
                     const char *payment_sid);
+
+/* ================================================================ console support (issues 6 and 8)
+ * What the server allows a payment to be (GET /aap/config) and finding the
+ * payment running on a call again (POST /aap/attach).  README "Agent API". */
+
+/* ---------------------------------------------------------------- card.c (addition) */
+
+/* The i-th active ISO 4217 code known to tp_currency_minor_units, in
+ * alphabetical order; NULL past the last. */
+const char *tp_currency_code_at(size_t i);
+
+/* ---------------------------------------------------------------- payopts.c */
+
+#define TP_AMOUNT_LIMIT  1000000 /* ChargeAmount is below this, in major units */
+#define TP_AMOUNT_PLACES 2       /* at most this many decimals, whatever ISO allows */
+
+/* Decimals a ChargeAmount may have in `currency`: its ISO 4217 minor
+ * units, at most TP_AMOUNT_PLACES; -1 for an unknown code. */
+int tp_payopts_places(const char *currency);
+/* True when `code` (upper case) is known and in ALLOWED_CURRENCIES (any
+ * known code when that is unset). */
+bool tp_payopts_currency_allowed(const tp_config *cfg, const char *code);
+/* The first of ALLOWED_CURRENCIES, or USD when it is unset. */
+void tp_payopts_default_currency(const tp_config *cfg, char out[4]);
+/* Appends the largest amount accepted with `places` decimals ("999999.99"). */
+void tp_payopts_max_amount(int places, tp_buf *out);
+/* The console's view of all of it (README "Agent API", GET /aap/config):
+ * currencies, defaultCurrency, currencyRules, paymentMethods, tokenTypes,
+ * includeCvc, includePostalCode, captureOrder.  Caller frees. */
+cJSON *tp_payopts_json(const tp_config *cfg);
+
+/* ---------------------------------------------------------------- attach.c */
+
+/* The call an agent names: callSid, or uui / conversationId.  Pointers
+ * borrow from the request. */
+typedef struct tp_attach_target {
+	const char *call_sid; /* a CA SID, or NULL */
+	const char *uui;      /* when call_sid is NULL: a uuiMap key */
+} tp_attach_target;
+
+#define TP_ATTACH_UUI_MAX 128
+
+/* Reads and checks the target (400 naming the parameter otherwise). */
+bool tp_attach_target_or_reply(const tp_req *req, tp_resp *resp, tp_attach_target *t);
+/* The call's SID: callSid as given, or uuiMap[uui].pstnSid (404
+ * uui_not_found, 502 uui_malformed, Sync errors mapped). */
+bool tp_attach_resolve_or_reply(const tp_config *cfg, tp_resp *resp, const tp_attach_target *t,
+                                char call_sid[35]);
+/* payMap[CallSid] = {"callSid","paymentSid","agent","startedAt"}, 12 h TTL:
+ * the call's latest payment, so it is found again without scanning
+ * payMap (Twilio's keys there are PaymentSids, PK..., so a CallSid key
+ * never collides).  False after logging when Sync refuses. */
+bool tp_attach_record(const tp_config *cfg, const char *call_sid, const char *payment_sid,
+                      const char *agent);
+/* The PaymentSid payMap[CallSid] names: TP_OK; TP_ENOTFOUND when there is
+ * no record or it is malformed; TP_EIO with err filled when Sync fails. */
+tp_rc tp_attach_lookup(const tp_config *cfg, const char *call_sid, char payment_sid[35],
+                       tp_twilio_error *err);
+/* The agent's password-hash tag for a session token (401 token_revoked
+ * when the agent is gone, 500 when AGENTS_FILE is unreadable). */
+bool tp_attach_agent_tag_or_reply(const tp_config *cfg, tp_resp *resp, const char *agent,
+                                  char tag[TP_AGENT_TAG_LEN + 1]);
+/* The answer of startCapture (201) and attach (200): paymentSid, callSid,
+ * a new sessionToken for (agent, payment), sessionExpiresAt, eventsUrl,
+ * stateUrl, order, state and, when not NULL, warning. */
+void tp_attach_reply(tp_resp *resp, int status, const tp_config *cfg, const char *agent,
+                     const char *tag, const char *payment_sid, const tp_capture *c,
+                     const cJSON *data, const char *warning);
 
 #endif

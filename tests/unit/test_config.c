@@ -80,6 +80,7 @@ static void test_load_defaults_and_override(void **state)
 	assert_string_equal(c.payment_capture_order,
 	                    "payment-card-number,security-code,expiration-date");
 	assert_int_equal(c.max_body_bytes, 65536);
+	assert_null(c.allowed_currencies); /* any ISO 4217 code */
 	tp_config_free(&c);
 	unsetenv("SERVER_URL");
 	unlink(env_path);
@@ -97,7 +98,8 @@ static void test_load_reports_every_problem(void **state)
 	          "SERVER_URL=ftp://nope\n"
 	          "INCLUDE_CVC=maybe\n"
 	          "PAYMENT_CAPTURE_ORDER=payment-card-number,cvv\n"
-	          "HTTP_TIMEOUT_MS=5\n");
+	          "HTTP_TIMEOUT_MS=5\n"
+	          "ALLOWED_CURRENCIES=USD,XYZ\n");
 	tp_buf_init(&err, 10000);
 	assert_int_equal(tp_config_load(&c, need, &err), TP_EINVAL);
 	e = tp_buf_str(&err);
@@ -108,9 +110,64 @@ static void test_load_reports_every_problem(void **state)
 	assert_non_null(strstr(e, "HTTP_TIMEOUT_MS must be a whole number from 100 to 120000"));
 	assert_non_null(strstr(e, "AUTH_TOKEN is missing"));
 	assert_non_null(strstr(e, "SIP_DOMAIN_URI is missing"));
+	assert_non_null(strstr(e, "ALLOWED_CURRENCIES must be a comma list of ISO 4217 currency "
+	                          "codes such as USD,EUR,GBP (\"XYZ\" is not one)"));
 	tp_config_free(&c);
 	unlink(env_path);
 	tp_buf_free(&err);
+}
+
+/* ALLOWED_CURRENCIES: upper-cased, blanks and repeats dropped, the
+ * operator's order kept (its first is the default currency). */
+static void test_allowed_currencies(void **state)
+{
+	static const struct {
+		int line;
+		const char *in, *want; /* want NULL: refused */
+	} rows[] = {
+	    {__LINE__, "USD", "USD"},  {__LINE__, " eur, usd ,EUR,Jpy", "EUR,USD,JPY"},
+	    {__LINE__, "GBP,", "GBP"}, {__LINE__, "US", NULL},
+	    {__LINE__, "USDX", NULL},  {__LINE__, "USD,,EUR", NULL},
+	    {__LINE__, "XXX", NULL},   {__LINE__, ",", NULL},
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < N_ELEMS(rows); i++) {
+		tp_config c;
+		tp_buf err, text;
+		tp_rc rc;
+		tp_buf_init(&text, 1000);
+		tp_buf_addf(&text, "ALLOWED_CURRENCIES=%s\n", rows[i].in);
+		write_env(tp_buf_str(&text));
+		tp_buf_init(&err, 10000);
+		rc = tp_config_load(&c, NULL, &err);
+		if (rows[i].want && (rc != TP_OK || !tp_str_eq(c.allowed_currencies, rows[i].want)))
+			ROW_FAIL(rows[i].line, "\"%s\" -> \"%s\" (%s)\n", rows[i].in,
+			         c.allowed_currencies ? c.allowed_currencies : "(null)",
+			         tp_buf_str(&err));
+		if (!rows[i].want &&
+		    (rc != TP_EINVAL || !strstr(tp_buf_str(&err), "ALLOWED_CURRENCIES")))
+			ROW_FAIL(rows[i].line, "\"%s\" was accepted\n", rows[i].in);
+		tp_config_free(&c);
+		unlink(env_path);
+		tp_buf_free(&err);
+		tp_buf_free(&text);
+	}
+	/* the environment wins over the file, as for every variable */
+	write_env("ALLOWED_CURRENCIES=EUR\n");
+	setenv("ALLOWED_CURRENCIES", "gbp", 1);
+	{
+		tp_config c;
+		tp_buf err;
+		tp_buf_init(&err, 10000);
+		assert_int_equal(tp_config_load(&c, NULL, &err), TP_OK);
+		assert_string_equal(c.allowed_currencies, "GBP");
+		tp_config_free(&c);
+		tp_buf_free(&err);
+	}
+	unsetenv("ALLOWED_CURRENCIES");
+	unlink(env_path);
+	unsetenv("TWILIOPAY_ENV");
 }
 
 static void test_explicit_missing_file(void **state)
@@ -135,6 +192,7 @@ int main(void)
 	    cmocka_unit_test(test_load_defaults_and_override),
 	    cmocka_unit_test(test_load_reports_every_problem),
 	    cmocka_unit_test(test_explicit_missing_file),
+	    cmocka_unit_test(test_allowed_currencies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
