@@ -1,13 +1,14 @@
 // The console page itself, served by the real nginx: same-origin assets
 // under the Content-Security-Policy, no script errors, sign-in labelled
 // and keyboard operable, widget mode compact at an interaction widget's
-// width.
+// width, and the payment form offering what the server allows (GET
+// /aap/config; this stack allows EUR, USD and JPY only).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openBrowser, screenshot, signIn, startStack } from './harness.mjs';
 
 let stack;
-before(async () => { stack = await startStack(); });
+before(async () => { stack = await startStack({ env: { ALLOWED_CURRENCIES: 'EUR,USD,JPY' } }); });
 after(async () => { await stack?.stop(); });
 
 test('console: served by nginx with a strict Content-Security-Policy, every asset same-origin', async () => {
@@ -108,3 +109,57 @@ test('console: widget mode (?conversationId=) is compact and fits 300 px', async
     await b.close();
   }
 });
+
+test('console: the form offers what the server allows (GET /aap/config) and checks amounts by its rules', async () => {
+  const b = await openBrowser();
+  try {
+    const { page } = b;
+    await signIn(page, stack);
+    const opts = await page.locator('#currency option').evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(opts, ['EUR', 'USD', 'JPY'], 'ALLOWED_CURRENCIES, in order');
+    assert.equal(await page.locator('#currency').inputValue(), 'EUR', 'its first is the default');
+    const preview = page.locator('#fields-preview');
+    assert.equal(await preview.textContent(), 'The customer will key: card number, security code and expiry date.');
+    await page.getByLabel('Bank account (ACH)').check();
+    assert.equal(await preview.textContent(), 'The customer will key: routing number and account number.');
+    assert.equal(await page.locator('#amount-hint').textContent(), '0 saves the bank account without charging it.');
+    await page.locator('input[name="method"][value="credit-card"]').check();
+
+    // JPY has no decimals: said before anything is sent.
+    await page.getByRole('radio', { name: 'Call SID' }).check();
+    await page.getByRole('textbox', { name: 'Call SID' }).fill('CA' + '0'.repeat(32));
+    await page.getByLabel('Currency').selectOption('JPY');
+    await page.getByLabel('Amount').fill('12.50');
+    let sent = 0;
+    page.on('request', (r) => { if (r.url().includes('/aap/startCapture')) sent++; });
+    await page.locator('#start').click();
+    const err = page.locator('#attach-error[role="alert"]:not([hidden])');
+    await err.waitFor();
+    assert.equal(await err.textContent(), 'Enter a whole amount: JPY has no decimals, such as 1500.');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'amount');
+    assert.equal(await page.locator('#amount').getAttribute('aria-invalid'), 'true');
+    assert.equal(sent, 0, 'nothing sent');
+    assert.deepEqual(b.problems, []);
+    await screenshot(page, 'config-jpy-whole-amount');
+  } finally {
+    await b.close();
+  }
+});
+
+test('console: without GET /aap/config the form still works, with a short list of its own', async () => {
+  const b = await openBrowser();
+  try {
+    const { page } = b;
+    await page.route('**/aap/config', (r) => r.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"down"}' }));
+    await signIn(page, stack);
+    const opts = await page.locator('#currency option').evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(opts, ['USD', 'EUR', 'GBP', 'AUD', 'CAD', 'NZD']);
+    assert.equal(await page.locator('#start').isEnabled(), true);
+    assert.equal(await page.locator('#fields-preview').textContent(),
+      'The customer will key: card number, security code and expiry date.');
+    assert.deepEqual(b.problems, []);
+  } finally {
+    await b.close();
+  }
+});
+

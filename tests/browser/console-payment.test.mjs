@@ -45,6 +45,19 @@ async function text(page, sel) {
   return ((await page.locator(sel).textContent()) || '').replace(/\s+/g, ' ').trim();
 }
 
+/** The session's state as the server has it (GET /aap/session with the page's credentials). */
+async function serverState(page) {
+  const { auth, ref } = await page.evaluate(() => ({
+    auth: JSON.parse(sessionStorage.getItem('genesyspay.auth') || '{}'),
+    ref: JSON.parse(sessionStorage.getItem('genesyspay.session') || '{}'),
+  }));
+  const r = await fetch(`${stack.base}/aap/session?paymentSid=${ref.paymentSid}`, {
+    headers: { Authorization: 'Bearer ' + auth.token, 'X-Session-Token': ref.sessionToken },
+  });
+  assert.equal(r.status, 200);
+  return (await r.json()).state;
+}
+
 /** Nothing the customer keyed is ever in the page beyond what Twilio masks. */
 async function assertNoPan(page, ...secrets) {
   const html = await page.content();
@@ -123,7 +136,14 @@ test('console payment: an invalid card number is explained, then the re-entry is
   const { page } = b;
   try {
     await asking(page, 'payment-card-number');
-    await phone.digits(call.pstn, '4111111111111112#'); // fails the Luhn check
+    // Asked, nothing keyed yet: "Asking now", not "Customer keying" (the
+    // server's state; Twilio says PartialResult=true as the capture starts).
+    assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Asking now');
+    assert.equal(await page.locator('#fields li[data-field="payment-card-number"]').getAttribute('data-state'), 'waiting');
+    await phone.digits(call.pstn, '4111');
+    await fieldState(page, 'payment-card-number', 'keying');
+    assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Customer keying');
+    await phone.digits(call.pstn, '111111111112#'); // fails the Luhn check
     await fieldState(page, 'payment-card-number', 'invalid');
     const alert = page.locator('#session-alert[role="alert"]:not([hidden])');
     await alert.waitFor();
@@ -133,8 +153,26 @@ test('console payment: an invalid card number is explained, then the re-entry is
     assert.equal(await page.locator('#submit').isDisabled(), true);
     await screenshot(page, 'invalid-card-number');
 
-    // The server asked again by itself; the customer keys a good number.
-    await phone.digits(call.pstn, '4242424242424242#');
+    // The server asked again by itself and keeps the error until new
+    // digits arrive: still shown once Twilio confirmed the re-ask.
+    let st;
+    for (let i = 0; ; i++) {
+      st = await serverState(page);
+      if (st.attempt === 2 && st.partial)
+        break;
+      assert.ok(i < 100, 'the server re-asks: ' + JSON.stringify(st));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(st.errorType, 'invalid-card-number', 'the server kept the error through the re-ask');
+    await page.locator(`#view-session[data-seq="${st.seq}"]`).waitFor(); // that state is on screen
+    assert.equal(await alert.isVisible(), true);
+    assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Not valid');
+    // The customer starts keying a good number: the error goes, keying.
+    await phone.digits(call.pstn, '4242');
+    await fieldState(page, 'payment-card-number', 'keying');
+    await alert.waitFor({ state: 'hidden' });
+    await screenshot(page, 'invalid-card-rekeying');
+    await phone.digits(call.pstn, '424242424242#');
     await fieldState(page, 'payment-card-number', 'captured');
     await asking(page, 'security-code');
     await alert.waitFor({ state: 'hidden' });
@@ -351,3 +389,60 @@ test('console payment: ACH shows the bank fields only, and saves the account whe
     await b.close();
   }
 });
+
+test('console payment: another tab finds the running payment (widget URL, or starting one on the same call)', async () => {
+  const call = await customerCalls();
+  const b = await agentStarts(call);
+  const { page } = b;
+  const ref = async (p) => JSON.parse(await p.evaluate(() => sessionStorage.getItem('genesyspay.session')) || '{}');
+  try {
+    await asking(page, 'payment-card-number');
+    await phone.digits(call.pstn, '4111111111111111#');
+    await fieldState(page, 'payment-card-number', 'captured');
+    const first = await ref(page);
+
+    // A second tab (its own sessionStorage: signs in) opened as the widget
+    // of this call: it shows the running payment, not a new form.
+    const tab2 = await b.ctx.newPage();
+    await signIn(tab2, stack, '?uui=' + call.uui);
+    await tab2.locator('#view-session:not([hidden])').waitFor();
+    await fieldState(tab2, 'payment-card-number', 'captured');
+    await asking(tab2, 'security-code');
+    const second = await ref(tab2);
+    assert.equal(second.paymentSid, first.paymentSid, 'the same payment');
+    assert.notEqual(second.sessionToken, first.sessionToken, 'with its own session token');
+    await tab2.locator('#link[data-link="live"]').waitFor();
+
+    // A third tab, the plain console: starting a payment on the same call
+    // shows the running one, and says so.
+    const tab3 = await b.ctx.newPage();
+    await signIn(tab3, stack);
+    await startPayment(tab3, { uui: call.uui });
+    assert.equal((await ref(tab3)).paymentSid, first.paymentSid);
+    assert.match(await text(tab3, '#session-notice[role="status"]:not([hidden])'), /already running on this call: this is it/);
+    await announced(tab3, /already running on this call/);
+    await asking(tab3, 'security-code');
+    assert.equal(await tab3.locator('#attach-error').isHidden(), true, 'no error: nothing went wrong');
+
+    // Every tab follows the customer's keys; any of them can submit.
+    await phone.digits(call.pstn, '123#');
+    for (const p of [page, tab2, tab3])
+      await fieldState(p, 'security-code', 'captured');
+    await phone.digits(call.pstn, EXPIRY + '#');
+    await tab2.locator('#submit:not([disabled])').waitFor();
+    await tab2.locator('#submit').click();
+    for (const p of [tab2, page, tab3])
+      assert.deepEqual(await outcome(p), { kind: 'success', title: 'Payment successful' });
+    await screenshot(tab3, 'another-tab-attached');
+
+    // Once it has ended, the widget of the call offers a new payment.
+    const tab4 = await b.ctx.newPage();
+    await signIn(tab4, stack, '?uui=' + call.uui);
+    await tab4.locator('#view-attach:not([hidden])').waitFor();
+    assert.equal(await tab4.locator('#attach-error').isHidden(), true);
+    assert.deepEqual(b.problems, []);
+  } finally {
+    await b.close();
+  }
+});
+

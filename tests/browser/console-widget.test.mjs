@@ -128,7 +128,7 @@ test('console widget: where the browser refuses storage to the frame, the consol
     const w = page.frameLocator('#widget');
     const notice = w.locator('#storage-notice[role="note"]:not([hidden])');
     await notice.waitFor();
-    assert.match(await notice.textContent(), /reloading it signs you out[\s\S]*allow third-party cookies for 127\.0\.0\.1:\d+/);
+    assert.match(await notice.textContent(), /reloading it signs you out[\s\S]*finds a payment that is running[\s\S]*allow third-party cookies for 127\.0\.0\.1:\d+/);
     await w.getByLabel('Agent name').fill(stack.agent.username);
     await w.getByLabel('Password').fill(stack.agent.password);
     await w.getByRole('button', { name: 'Sign in' }).click();
@@ -145,3 +145,54 @@ test('console widget: where the browser refuses storage to the frame, the consol
     await b.close();
   }
 });
+
+test('console widget: where storage is refused, signing in again after a reload finds the running payment', async () => {
+  const conversationId = 'nostore' + Date.now().toString(16) + '-77aa';
+  const c = await phone.outboundCall('+15005550124', conversationId);
+  const pstn = c.pstn_call_sid;
+  const b = await openBrowser({ width: 360, height: 1000 }); // this Chromium refuses the frame storage
+  const { page } = b;
+  const signInFrame = async (w) => {
+    await w.getByLabel('Agent name').fill(stack.agent.username);
+    await w.getByLabel('Password').fill(stack.agent.password);
+    await w.getByRole('button', { name: 'Sign in' }).click();
+  };
+  try {
+    const query = `?conversationId=${conversationId}&amount=3.00`;
+    await host(page, genesys, query);
+    const w = page.frameLocator('#widget');
+    await w.locator('#storage-notice:not([hidden])').waitFor();
+    await signInFrame(w);
+    await w.locator('#view-attach:not([hidden])').waitFor();
+    await w.locator('#start').click();
+    await w.locator('#view-session:not([hidden])').waitFor();
+    await asking(w, 'payment-card-number');
+    await phone.digits(pstn, '4111111111111111#');
+    await fieldState(w, 'payment-card-number', 'captured');
+    await asking(w, 'security-code');
+
+    // The agent desktop reloads the widget: nothing was kept, so sign in
+    // again; the console asks the server and shows the same payment.
+    const frame = page.frames().find((f) => f.url().startsWith(stack.base));
+    await frame.goto(stack.base + '/' + query);
+    await w.locator('#view-login:not([hidden])').waitFor();
+    await signInFrame(w);
+    await w.locator('#view-session:not([hidden])').waitFor();
+    await fieldState(w, 'payment-card-number', 'captured');
+    await asking(w, 'security-code');
+    assert.equal(await w.locator('#attach-error').isHidden(), true);
+    await w.locator('#link[data-link="live"]').waitFor();
+    for (const [name, keys] of [['security-code', '123'], ['expiration-date', EXPIRY], ['postal-code', '94109']]) {
+      await asking(w, name);
+      await phone.digits(pstn, keys + '#');
+      await fieldState(w, name, 'captured');
+    }
+    await w.locator('#submit:not([disabled])').click();
+    assert.deepEqual(await outcome(w), { kind: 'success', title: 'Payment successful' });
+    assert.deepEqual(b.problems, []);
+    await screenshot(page, 'widget-storage-blocked-reattached');
+  } finally {
+    await b.close();
+  }
+});
+

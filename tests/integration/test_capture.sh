@@ -6,7 +6,10 @@
 # "ready", then complete and the connector's result.  After startCapture
 # the test asks for no step: the server drives the session.  Then ACH,
 # the postal code, cancel and hang-up mid-way, duplicate / out-of-order /
-# late callbacks, and concurrent callbacks (no lost update).
+# late callbacks, and concurrent callbacks (no lost update).  Also the
+# console's support: GET /aap/config (ALLOWED_CURRENCIES) and POST
+# /aap/attach (finding the running payment again), and the state keeping
+# an ErrorType through the automatic re-ask.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
@@ -35,6 +38,11 @@ post=("$top/$B/bin/twilio-post")
 sse=(node "$top/tests/integration/sse-states.mjs")
 cap_login
 [[ -n $AGENT_TOKEN ]] && t_ok "agent logs in" || t_fail "agent logs in"
+cfg=$(cap_api GET /aap/config)
+t_eq "GET /aap/config: what the console may offer" \
+  '200 USD true false ["payment-card-number","security-code","expiration-date"] 2' \
+  "$(cat "$run/status") $(jget 'o.defaultCurrency+" "+o.includeCvc+" "+o.includePostalCode+" "+JSON.stringify(o.captureOrder["credit-card"])+" "+o.currencyRules.EUR.places' <<<"$cfg")"
+t_eq "  ... without an agent token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$base/aap/config")"
 
 # The emulator's record of the Capture requests made for a payment.
 captures() {
@@ -93,15 +101,58 @@ t_eq "startCapture by UUI: 201" 201 "$(cat "$run/status")"
 t_eq "  ... on the PSTN leg" "$CALL" "$(jget o.callSid <"$run/card.start")"
 t_match "  ... with a session token" '^eyJ' "$ST_card"
 wait_state card 's.capture === "payment-card-number" && s.partial' "the server asked for the card number"
-sim_digits "$CALL" 4111111111111112#
-wait_state card 's.errorType === "invalid-card-number" && s.fields["payment-card-number"].state === "invalid"' \
+t_eq "  ... asked, nothing keyed yet: waiting, not keying (Twilio says PartialResult=true at once)" waiting \
+  "$(sse_states card | node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{
+    const s=t.trim().split("\n").map(JSON.parse).find(s=>s.capture==="payment-card-number"&&s.partial);
+    console.log(s?s.fields["payment-card-number"].state:"none")})')"
+sim_digits "$CALL" 4111
+wait_state card 's.fields["payment-card-number"].state === "keying" && s.fields["payment-card-number"].value === "xxxx"' \
+  "the first keys: keying"
+sim_digits "$CALL" 111111111112#
+wait_state card 's.errorType === "invalid-card-number" && s.errorField === "payment-card-number" && s.fields["payment-card-number"].state === "invalid"' \
   "an invalid card number is shown as invalid with Twilio's ErrorType"
 wait_state card 's.attempt === 2 && s.partial && s.fields["payment-card-number"].value === null' \
   "the server asked for the card number again by itself"
-sim_digits "$CALL" 4111111111111111#
+t_eq "  ... and the error stays through the re-ask, until new digits" \
+  "invalid-card-number payment-card-number invalid" \
+  "$(sse_last card 's.errorType+" "+s.errorField+" "+s.fields["payment-card-number"].state' | tr -d '"')"
+sim_digits "$CALL" 4
+wait_state card 's.attempt === 2 && s.errorType === null && s.errorField === null && s.fields["payment-card-number"].state === "keying"' \
+  "the customer keys again: the error clears, keying"
+sim_digits "$CALL" 111111111111111#
 wait_state card 's.capture === "security-code" && s.fields["payment-card-number"].value === "xxxxxxxxxxxx1111" && s.cardType === "visa"' \
   "the masked card number is captured and the server moved on to the security code"
 wait_state card 's.capture === "security-code" && s.partial' "Twilio is capturing the security code"
+
+# ---- attach: the running payment found again (a reload without storage, a second tab)
+att=$(cap_api POST /aap/attach "{\"uui\":\"$CALL\"}")
+t_eq "attach by UUI to the running payment: 200, the same payment" "200 $PK_card security-code" \
+  "$(cat "$run/status") $(jget 'o.paymentSid+" "+o.state.capture' <<<"$att")"
+ST_att=$(jget o.sessionToken <<<"$att")
+t_match "  ... with a new session token" '^eyJ' "$ST_att"
+[[ $ST_att != "$ST_card" ]] && t_ok "  ... not the first one" || t_fail "  ... not the first one"
+out=$(cap_api GET "/aap/session?paymentSid=$PK_card" "" "$ST_att")
+t_eq "  ... which reads the session" "200 $PK_card" "$(cat "$run/status") $(jget o.state.paymentSid <<<"$out")"
+sse_start card2 "$base$(jget o.eventsUrl <<<"$att")"
+wait_state card2 's.capture === "security-code"' "  ... and subscribes to its live updates"
+out=$(cap_api POST /aap/attach "{\"callSid\":\"$CALL\"}")
+t_eq "attach by callSid: the same payment" "200 $PK_card" "$(cat "$run/status") $(jget o.paymentSid <<<"$out")"
+rec=$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/$CALL")
+t_eq "payMap[CallSid] records the call's payment and agent" "$PK_card $CALL agent" \
+  "$(jget 'o.data.paymentSid+" "+o.data.callSid+" "+o.data.agent' <<<"$rec")"
+t_match "  ... with a TTL" '"date_expires": *"20' "$rec"
+echo "bob-password-0123" | "$top/$B/bin/twiliopay-agent" -f "$run/stack/agents" set bob 2>/dev/null
+BOB_TOKEN=$(curl -s -H 'Content-Type: application/json' -d '{"username":"bob","password":"bob-password-0123"}' \
+  "$base/aap/login" | jget o.token)
+out=$(AGENT_TOKEN=$BOB_TOKEN cap_api POST /aap/attach "{\"uui\":\"$CALL\"}")
+t_eq "another agent cannot attach to it: 403" "403 session_other_agent" "$(cat "$run/status") $(jget o.code <<<"$out")"
+t_nomatch "  ... and gets no session token" 'sessionToken|eyJ' "$out"
+OTHER=$(new_call)
+out=$(cap_api POST /aap/attach "{\"callSid\":\"$OTHER\"}")
+t_eq "a call without a payment: 404 no_running_payment" "404 no_running_payment" "$(cat "$run/status") $(jget o.code <<<"$out")"
+out=$(cap_api POST /aap/attach '{"conversationId":"no-such-conversation"}')
+t_eq "an unknown conversation id: 404 uui_not_found" "404 uui_not_found" "$(cat "$run/status") $(jget o.code <<<"$out")"
+sim_hangup "$OTHER"
 sim_digits "$CALL" 333#
 wait_state card 's.capture === "expiration-date" && s.fields["security-code"].value === "xxx"' \
   "security code captured (fully masked), expiry date next"
@@ -114,7 +165,13 @@ out=$(cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_card\",\"status\":\"
 t_eq "the agent submits: 202" 202 "$(cat "$run/status")"
 wait_state card 's.status === "completed" && s.result === "success" && /^ch_[0-9a-f]+$/.test(s.confirmationCode)' \
   "the final Result with the connector's confirmation"
+wait_state card2 's.status === "completed"' "the attached subscriber saw the end too"
 sse_stop card
+sse_stop card2
+out=$(cap_api POST /aap/attach "{\"uui\":\"$CALL\"}")
+t_eq "attach after the end: 404, the last payment completed" "404 no_running_payment" \
+  "$(cat "$run/status") $(jget o.code <<<"$out")"
+t_match "  ... saying so" 'the last one completed' "$(jget o.error <<<"$out")"
 order=$("${sse[@]}" "$run/card.sse" | node -e '
 let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{
   const st=t.trim().split("\n").map(JSON.parse);
@@ -269,10 +326,18 @@ no_pan "duplicate session" dup
 
 # ================================================================ postal code on
 stack_env_set "$run/env" INCLUDE_POSTAL_CODE true
+stack_env_set "$run/env" ALLOWED_CURRENCIES "eur,USD"
 stack_reload
 sleep 1.5
+cfg=$(cap_api GET /aap/config)
+t_eq "GET /aap/config follows the configuration: ALLOWED_CURRENCIES, the postal code" \
+  '["EUR","USD"] EUR ["payment-card-number","security-code","expiration-date","postal-code"]' \
+  "$(jget 'JSON.stringify(o.currencies)+" "+o.defaultCurrency+" "+JSON.stringify(o.captureOrder["credit-card"])' <<<"$cfg")"
 CALL=$(new_call)
+out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"1.00\",\"currency\":\"GBP\"}")
+t_eq "a currency outside ALLOWED_CURRENCIES: 400" "400 currency_not_allowed" "$(cat "$run/status") $(jget o.code <<<"$out")"
 start postal "{\"callSid\":\"$CALL\",\"chargeAmount\":\"1.00\"}"
+t_eq "without a currency, the first of ALLOWED_CURRENCIES" EUR "$(jget o.state.currency <"$run/postal.start")"
 t_eq "with INCLUDE_POSTAL_CODE the order ends with the postal code" \
   '["payment-card-number","security-code","expiration-date","postal-code"]' "$(jget o.state.order <"$run/postal.start")"
 wait_state postal 's.capture === "payment-card-number" && s.partial' "card number asked for"

@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const js = path.resolve(top, process.env.B || 'build', 'www/js/model.js');
 const m = await import(pathToFileURL(js).href);
+const api = await import(pathToFileURL(path.resolve(top, process.env.B || 'build', 'www/js/api.js')).href);
 
 const test = (name, fn) => nodeTest('console model: ' + name, fn);
 
@@ -24,7 +25,7 @@ function state(o = {}) {
     capture: 'payment-card-number', partial: false, attempt: 1, stalled: null,
     required: [...ORDER], order: [...ORDER],
     fields: Object.fromEntries(ORDER.map((f) => [f, { state: 'waiting', value: null }])),
-    cardType: null, errorType: null, result: null, confirmationCode: null, token: null,
+    cardType: null, errorType: null, errorField: null, result: null, confirmationCode: null, token: null,
     paymentError: null, payErrorCode: null, seq: 1, updatedAt: null,
     ...o,
   };
@@ -88,42 +89,25 @@ test('supersedes: higher seq wins, duplicates are harmless, final states stick',
   assert.equal(m.supersedes(a, view({ paymentSid: 'PK' + 'c'.repeat(32), seq: 99 })), false, 'another payment');
 });
 
-test('a field being asked for shows as keying only once digits arrive', () => {
-  const asked = view({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: null } }) });
-  assert.equal(m.shownState(asked, 'payment-card-number'), 'waiting');
-  const keyed = view({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: 'xxxx' } }) });
-  assert.equal(m.shownState(keyed, 'payment-card-number'), 'keying');
-  assert.equal(m.shownState(keyed, 'security-code'), 'waiting');
-  assert.equal(m.shownState(keyed, 'no-such-field'), 'waiting');
-  const captured = view({ fields: fields({ 'security-code': { state: 'captured', value: 'xxx' } }) });
-  assert.equal(m.shownState(captured, 'security-code'), 'captured');
-});
-
-test('an ErrorType stays on screen after the server re-asks, until the customer keys again', () => {
-  const card = (st, value) => fields({ 'payment-card-number': { state: st, value } });
-  // The sequence the server publishes (seen from the emulator): error, re-ask, first new key.
-  const error = view({ seq: 20, attempt: 2, errorType: 'invalid-card-number', partial: false,
-    fields: card('invalid', 'xxxxxxxxxxxxxxxx') });
-  const reask = view({ seq: 21, attempt: 2, partial: true, fields: card('keying', 'xxxxxxxxxxxxxxxx') });
-  const keyed = view({ seq: 22, attempt: 2, partial: true, fields: card('keying', 'x') });
-  let s = m.nextStickyError(null, error);
-  assert.deepEqual(s, { field: 'payment-card-number', errorType: 'invalid-card-number', attempt: 2, value: 'xxxxxxxxxxxxxxxx' });
-  s = m.nextStickyError(s, reask);
-  assert.ok(s, 'kept across the re-ask');
-  const shown = m.withStickyError(reask, s);
-  assert.equal(shown.errorType, 'invalid-card-number');
-  assert.equal(shown.fields['payment-card-number'].state, 'invalid');
-  assert.equal(reask.errorType, null, 'the input view is not changed');
-  assert.equal(m.announcement(error, shown), null, 'not announced twice');
-  assert.equal(m.nextStickyError(s, keyed), null, 'new digits clear it');
-  // A server that clears the refused value when it re-asks.
-  const cleared = view({ seq: 21, attempt: 2, partial: true, fields: card('keying', null) });
-  assert.ok(m.nextStickyError(s, cleared), 'kept when the re-ask clears the value');
-  assert.equal(m.withStickyError(keyed, null), keyed);
-  // Moving on, capturing, or ending clears it too.
-  assert.equal(m.nextStickyError(s, view({ capture: 'security-code', fields: card('waiting', 'xxxxxxxxxxxxxxxx') })), null);
-  assert.equal(m.nextStickyError(s, view({ fields: card('captured', 'xxxxxxxxxxxx4242') })), null);
-  assert.equal(m.nextStickyError(s, view({ status: 'cancelled', fields: card('waiting', 'xxxxxxxxxxxxxxxx') })), null);
+test('the server\'s field states and kept error are shown as they are', () => {
+  // The server says "keying" only once digits arrive and keeps an
+  // ErrorType (with errorField) through its automatic re-ask; the console
+  // has no rules of its own about either.
+  const reask = view({ seq: 21, attempt: 2, partial: true, errorType: 'invalid-card-number',
+    errorField: 'payment-card-number', fields: fields({ 'payment-card-number': { state: 'invalid', value: null } }) });
+  assert.equal(reask.errorField, 'payment-card-number');
+  assert.equal(reask.fields['payment-card-number'].state, 'invalid');
+  assert.match(m.statusLine(reask), /key the card number again/);
+  const error = view({ seq: 20, attempt: 2, errorType: 'invalid-card-number', errorField: 'payment-card-number',
+    fields: fields({ 'payment-card-number': { state: 'invalid', value: null } }) });
+  assert.equal(m.announcement(error, reask), null, 'the kept error is not said twice');
+  const asked = view({ partial: true, fields: fields({ 'payment-card-number': { state: 'waiting', value: null } }) });
+  assert.match(m.statusLine(asked), /ask the customer to key the long number/i);
+  for (const gone of ['shownState', 'nextStickyError', 'withStickyError'])
+    assert.equal(m[gone], undefined, gone + ': no client-side workaround left');
+  // An error is explained for the field it is about.
+  const other = view({ capture: 'payment-card-number', errorType: 'input-timeout', errorField: 'security-code', attempt: 2 });
+  assert.match(m.announcement(view(), other), /3-digit code on the back/);
 });
 
 test('Submit only when nothing is required', () => {
@@ -157,11 +141,8 @@ test('status line follows the capture', () => {
   assert.match(m.statusLine(view()), /ask the customer to key the long number/i);
   assert.match(m.statusLine(view({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: 'xxxxxx' } }) })),
     /customer is keying the card number/i);
-  // Twilio says PartialResult=true as the capture starts, before any key.
-  assert.match(m.statusLine(view({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: null } }) })),
-    /ask the customer to key the long number/i);
-  assert.match(m.statusLine(view({ errorType: 'invalid-card-number', partial: true,
-    fields: fields({ 'payment-card-number': { state: 'keying', value: null } }) })), /key the card number again/);
+  assert.match(m.statusLine(view({ errorType: 'invalid-card-number', errorField: 'payment-card-number', partial: true,
+    fields: fields({ 'payment-card-number': { state: 'invalid', value: null } }) })), /key the card number again/);
   assert.match(m.statusLine(view({ capture: 'security-code', required: ['security-code', 'expiration-date'] })),
     /3-digit code/);
   assert.match(m.statusLine(view({ status: 'ready', required: [] })), /press Submit/);
@@ -253,6 +234,13 @@ test('amount, currency and call checks match the server rules', () => {
     assert.deepEqual(m.checkAmount(raw), { ok: true, value: want }, raw);
   for (const raw of ['', 'abc', '-1', '1.234', '1e3', '1000000', '12.', 'NaN'])
     assert.equal(m.checkAmount(raw).ok, false, raw);
+  // The currency's rule from GET /aap/config: JPY has no decimals.
+  assert.deepEqual(m.checkAmount('1500', 0, 'JPY'), { ok: true, value: '1500' });
+  assert.deepEqual(m.checkAmount('12.50', 0, 'JPY'), { ok: false, error: 'Enter a whole amount: JPY has no decimals, such as 1500.' });
+  assert.equal(m.checkAmount('.5', 0, 'JPY').ok, false);
+  assert.equal(m.checkAmount('9.95', 1, 'XXX').ok, false);
+  assert.deepEqual(m.checkAmount('9.5', 1, 'XXX'), { ok: true, value: '9.5' });
+  assert.match(m.checkAmount('1.234', 2, 'USD').error, /two decimal places/);
   assert.deepEqual(m.checkCurrency('usd'), { ok: true, value: 'USD' });
   assert.deepEqual(m.checkHolderName('  Jane   Q  Public '), { ok: true, value: 'Jane Q Public' });
   assert.equal(m.checkHolderName('J').ok, false);
@@ -288,4 +276,30 @@ test('server errors become something the agent can act on', () => {
   assert.match(m.apiErrorText(409, null, 'x'), /not possible/);
   assert.match(m.apiErrorText(401, 'whatever', 'x'), /Sign in again/);
   assert.match(m.apiErrorText(503, 'Twilio unreachable', 'x'), /problem: Twilio unreachable\./);
+});
+
+test('GET /aap/config is read defensively; DEFAULT_CONFIG when it is not there', () => {
+  const c = api.parseConfig({
+    currencies: ['EUR', 'JPY', 'bad', 7], defaultCurrency: 'JPY',
+    currencyRules: { EUR: { places: 2, maxAmount: '999999.99' }, JPY: { places: 0, maxAmount: '999999' } },
+    paymentMethods: ['credit-card', 'cash'], includeCvc: false, includePostalCode: true,
+    captureOrder: { 'credit-card': ['payment-card-number', 'expiration-date', 'postal-code', '<b>'],
+      'ach-debit': ['bank-routing-number', 'bank-account-number'] },
+  });
+  assert.equal(c.fromServer, true);
+  assert.deepEqual(c.currencies, ['EUR', 'JPY']);
+  assert.equal(c.defaultCurrency, 'JPY');
+  assert.deepEqual(api.currencyRule(c, 'JPY'), { places: 0, maxAmount: '999999' });
+  assert.deepEqual(api.currencyRule(c, 'USD'), { places: 2, maxAmount: '999999.99' }, 'unknown: two decimals');
+  assert.deepEqual(c.paymentMethods, ['credit-card']);
+  assert.equal(c.includeCvc, false);
+  assert.equal(c.includePostalCode, true);
+  assert.deepEqual(c.captureOrder['credit-card'], ['payment-card-number', 'expiration-date', 'postal-code']);
+  for (const junk of [null, 'x', [], {}, { currencies: [] }]) {
+    const d = api.parseConfig(junk);
+    assert.equal(d.fromServer, false);
+    assert.deepEqual(d.currencies, api.DEFAULT_CONFIG.currencies);
+  }
+  assert.equal(api.parseConfig({ currencies: ['GBP'], defaultCurrency: 'USD' }).defaultCurrency, 'GBP',
+    'a default outside the list is not offered');
 });

@@ -55,22 +55,51 @@ export interface StartRequest {
 	readonly parameters: Readonly<Record<string, string>> | null;
 }
 
-/** What the server allows (GET /aap/config); defaults when it is absent. */
+/** An amount's rule in one currency: decimals allowed, largest amount. */
+export interface CurrencyRule {
+	readonly places: number;
+	readonly maxAmount: string;
+}
+
+/** What the server allows (GET /aap/config). */
 export interface ServerConfig {
+	/** false: the server could not be asked; these are DEFAULT_CONFIG's guesses */
+	readonly fromServer: boolean;
 	readonly currencies: readonly string[];
 	readonly defaultCurrency: string;
+	readonly currencyRules: Readonly<Record<string, CurrencyRule>>;
 	readonly paymentMethods: readonly PaymentMethod[];
 	readonly includeCvc: boolean;
 	readonly includePostalCode: boolean;
+	/** the fields the customer will key, per payment method, in order */
+	readonly captureOrder: Readonly<Record<PaymentMethod, readonly string[]>>;
 }
 
+const TWO_PLACES: CurrencyRule = { places: 2, maxAmount: '999999.99' };
+
+/**
+ * When GET /aap/config cannot be read (an older server, a network
+ * hiccup): a short list the server takes by default, so the agent can
+ * still work; the server checks every request anyway.
+ */
 export const DEFAULT_CONFIG: ServerConfig = {
+	fromServer: false,
 	currencies: ['USD', 'EUR', 'GBP', 'AUD', 'CAD', 'NZD'],
 	defaultCurrency: 'USD',
+	currencyRules: { USD: TWO_PLACES, EUR: TWO_PLACES, GBP: TWO_PLACES, AUD: TWO_PLACES, CAD: TWO_PLACES, NZD: TWO_PLACES },
 	paymentMethods: ['credit-card', 'ach-debit'],
 	includeCvc: true,
 	includePostalCode: false,
+	captureOrder: {
+		'credit-card': ['payment-card-number', 'security-code', 'expiration-date'],
+		'ach-debit': ['bank-routing-number', 'bank-account-number'],
+	},
 };
+
+/** The rule for a currency's amounts (two decimals when unknown). */
+export function currencyRule(c: ServerConfig, currency: string): CurrencyRule {
+	return c.currencyRules[currency] ?? TWO_PLACES;
+}
 
 const TIMEOUT_MS = 15000;
 
@@ -170,25 +199,9 @@ export class Api {
 		} catch (e) {
 			if (e instanceof ApiError && e.status === 401)
 				throw e;
-			return DEFAULT_CONFIG; /* an older server without /aap/config */
+			return DEFAULT_CONFIG; /* an older server, or a passing failure */
 		}
-		if (!isRecord(d))
-			return DEFAULT_CONFIG;
-		const cur = Array.isArray(d['currencies'])
-			? d['currencies'].filter((c): c is string => typeof c === 'string' && /^[A-Z]{3}$/.test(c))
-			: [];
-		const pm = Array.isArray(d['paymentMethods'])
-			? d['paymentMethods'].filter((m): m is PaymentMethod => m === 'credit-card' || m === 'ach-debit')
-			: [];
-		const currencies = cur.length ? cur : DEFAULT_CONFIG.currencies;
-		const dc = s(d, 'defaultCurrency');
-		return {
-			currencies,
-			defaultCurrency: dc && currencies.includes(dc) ? dc : (currencies[0] ?? 'USD'),
-			paymentMethods: pm.length ? pm : DEFAULT_CONFIG.paymentMethods,
-			includeCvc: d['includeCvc'] !== false,
-			includePostalCode: d['includePostalCode'] === true,
-		};
+		return parseConfig(d);
 	}
 
 	/**
@@ -211,17 +224,18 @@ export class Api {
 			body['bankAccountType'] = r.bankAccountType;
 		if (r.parameters)
 			body['parameters'] = r.parameters;
-		const d = await this.call('POST', '/aap/startCapture', body, null);
-		if (!isRecord(d))
-			throw new ApiError(502, null, 'The server answered without the payment.');
-		const paymentSid = s(d, 'paymentSid');
-		const callSid = s(d, 'callSid');
-		const sessionToken = s(d, 'sessionToken');
-		if (!paymentSid || !callSid || !sessionToken)
-			throw new ApiError(502, null, 'The server answered without the payment or its session token.');
-		const ref: SessionRef = { paymentSid, callSid, sessionToken, eventsUrl: eventsUrl(s(d, 'eventsUrl'), paymentSid, sessionToken) };
-		const st = isRecord(d['state']) ? d['state'] : d;
-		return { ref, view: parseView(st), warning: s(d, 'warning') };
+		return attached(await this.call('POST', '/aap/startCapture', body, null));
+	}
+
+	/**
+	 * The payment running on a call, started by this agent (in this tab,
+	 * another tab, or before a reload that lost what this tab kept), with a
+	 * new session token.  404 when none is running, 403 when it is another
+	 * agent's.
+	 */
+	async attach(target: AttachTarget): Promise<{ ref: SessionRef; view: PaymentView | null }> {
+		const a = attached(await this.call('POST', '/aap/attach', { [target.kind]: target.value }, null));
+		return { ref: a.ref, view: a.view };
 	}
 
 	async changeCapture(ref: SessionRef, captureType: string): Promise<PaymentView | null> {
@@ -244,6 +258,62 @@ export class Api {
 			throw new ApiError(502, null, 'The server sent a payment state this console cannot read.');
 		return v;
 	}
+}
+
+/** startCapture's 201 and attach's 200: the payment and its session token. */
+function attached(d: unknown): { ref: SessionRef; view: PaymentView | null; warning: string | null } {
+	if (!isRecord(d))
+		throw new ApiError(502, null, 'The server answered without the payment.');
+	const paymentSid = s(d, 'paymentSid');
+	const callSid = s(d, 'callSid');
+	const sessionToken = s(d, 'sessionToken');
+	if (!paymentSid || !callSid || !sessionToken)
+		throw new ApiError(502, null, 'The server answered without the payment or its session token.');
+	const ref: SessionRef = { paymentSid, callSid, sessionToken, eventsUrl: eventsUrl(s(d, 'eventsUrl'), paymentSid, sessionToken) };
+	const st = isRecord(d['state']) ? d['state'] : d;
+	return { ref, view: parseView(st), warning: s(d, 'warning') };
+}
+
+const CURRENCY = /^[A-Z]{3}$/;
+const FIELD = /^[a-z][a-z-]{1,40}$/;
+
+/** GET /aap/config's answer, read defensively; DEFAULT_CONFIG's values for what is missing. */
+export function parseConfig(d: unknown): ServerConfig {
+	if (!isRecord(d))
+		return DEFAULT_CONFIG;
+	const rulesIn = isRecord(d['currencyRules']) ? d['currencyRules'] : {};
+	const currencyRules: Record<string, CurrencyRule> = {};
+	const listed = Array.isArray(d['currencies'])
+		? d['currencies'].filter((c): c is string => typeof c === 'string' && CURRENCY.test(c))
+		: [];
+	for (const c of listed) {
+		const r = rulesIn[c];
+		const places = isRecord(r) && typeof r['places'] === 'number' && r['places'] >= 0 && r['places'] <= 2
+			? Math.floor(r['places']) : 2;
+		const max = isRecord(r) ? s(r, 'maxAmount') : null;
+		currencyRules[c] = { places, maxAmount: max && /^[0-9]+(\.[0-9]+)?$/.test(max) ? max : TWO_PLACES.maxAmount };
+	}
+	const currencies = listed.length ? listed : DEFAULT_CONFIG.currencies;
+	const pm = Array.isArray(d['paymentMethods'])
+		? d['paymentMethods'].filter((m): m is PaymentMethod => m === 'credit-card' || m === 'ach-debit')
+		: [];
+	const dc = s(d, 'defaultCurrency');
+	const orderIn = isRecord(d['captureOrder']) ? d['captureOrder'] : {};
+	const order = (m: PaymentMethod): readonly string[] => {
+		const o = orderIn[m];
+		const l = Array.isArray(o) ? o.filter((f): f is string => typeof f === 'string' && FIELD.test(f)) : [];
+		return l.length ? l : DEFAULT_CONFIG.captureOrder[m];
+	};
+	return {
+		fromServer: listed.length > 0,
+		currencies,
+		defaultCurrency: dc && currencies.includes(dc) ? dc : (currencies[0] ?? 'USD'),
+		currencyRules: listed.length ? currencyRules : DEFAULT_CONFIG.currencyRules,
+		paymentMethods: pm.length ? pm : DEFAULT_CONFIG.paymentMethods,
+		includeCvc: d['includeCvc'] !== false,
+		includePostalCode: d['includePostalCode'] === true,
+		captureOrder: { 'credit-card': order('credit-card'), 'ach-debit': order('ach-debit') },
+	};
 }
 
 /**

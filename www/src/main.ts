@@ -9,14 +9,13 @@
  * Everything the agent reads is built with textContent from model.ts
  * (never innerHTML), so nothing from the network is ever markup.
  */
-import { Api, ApiError, DEFAULT_CONFIG, type ServerConfig, type StartRequest } from './api.js';
+import { Api, ApiError, DEFAULT_CONFIG, currencyRule, type ServerConfig, type StartRequest } from './api.js';
 import { LiveFeed, type LinkState } from './live.js';
 import {
 	announcement, apiErrorText, attachKey, brandName, canCancel, canRecapture, canSubmit, checkAmount,
 	checkAttach, checkCurrency, checkHolderName, displayValue, errorInstruction, fieldLabel, formatMoney, isFinal, outcome,
-	parseWidgetParams, shortSid, shownState, spokenValue, stallInstruction, stateLabel, statusLine, supersedes,
-	nextStickyError, withStickyError,
-	type AttachKind, type PaymentMethod, type PaymentView, type StickyError, type WidgetParams,
+	parseWidgetParams, shortSid, spokenValue, stallInstruction, stateLabel, statusLine, supersedes,
+	type AttachKind, type AttachTarget, type PaymentMethod, type PaymentView, type WidgetParams,
 } from './model.js';
 import { loadAuth, loadSession, saveAuth, saveSession, storageWorks, type StoredSession } from './store.js';
 
@@ -60,6 +59,8 @@ const ui = {
 		currency: el('currency', HTMLSelectElement),
 		method: el('method', HTMLFieldSetElement),
 		methodAch: el('method-ach', HTMLElement),
+		fieldsPreview: el('fields-preview', HTMLElement),
+		amountHint: el('amount-hint', HTMLElement),
 		tokenType: el('token-type', HTMLFieldSetElement),
 		achDetails: el('ach-details', HTMLFieldSetElement),
 		holderName: el('holder-name', HTMLInputElement),
@@ -71,6 +72,7 @@ const ui = {
 	session: {
 		title: el('session-title', HTMLElement),
 		meta: el('session-meta', HTMLElement),
+		notice: el('session-notice', HTMLElement),
 		status: el('session-status', HTMLElement),
 		alert: el('session-alert', HTMLElement),
 		fields: el('fields', HTMLOListElement),
@@ -102,8 +104,6 @@ const app = {
 	ref: null as StoredSession | null,
 	view: null as PaymentView | null,
 	feed: null as LiveFeed | null,
-	/** the last ErrorType, kept on screen until it no longer applies */
-	sticky: null as StickyError | null,
 	/** an agent action waiting for the server: disables the buttons */
 	pending: null as string | null,
 	shown: null as ViewName | null,
@@ -221,7 +221,50 @@ async function signedIn(token: string, agent: string): Promise<void> {
 	}
 	if (s)
 		saveSession(null); /* another interaction's payment: not this widget's */
+	/* Widget mode: a payment may be running on this call already (this
+	 * tab lost what it kept, or another tab started it): show it. */
+	if (app.widget.target && await reattach(app.widget.target, null))
+		return;
 	show('attach');
+}
+
+/**
+ * Looks for the payment running on the call (POST /aap/attach) and shows
+ * it.  True when it is shown; otherwise the attach form says why when
+ * that matters (another agent's payment, the server unreachable).
+ * `notice`: what to tell the agent when one is found.
+ */
+async function reattach(target: AttachTarget, notice: string | null): Promise<boolean> {
+	try {
+		const { ref, view } = await api.attach(target);
+		const s: StoredSession = { ...ref, callKey: attachKey(target) };
+		saveSession(s);
+		app.ref = s;
+		app.view = null;
+		showSession();
+		if (notice) {
+			setText(ui.session.notice, notice);
+			announce(notice);
+		}
+		if (view)
+			applyView(view);
+		else
+			renderSession();
+		if (!app.view || !isFinal(app.view))
+			startFeed();
+		return true;
+	} catch (e) {
+		if (e instanceof ApiError && e.status === 401)
+			return true; /* back at the sign-in form */
+		show('attach');
+		if (e instanceof ApiError && e.status === 403)
+			setText(ui.attach.error, 'A payment is already running on this call for another agent. ' +
+				'Only that agent can watch or finish it.');
+		else if (!(e instanceof ApiError && e.status === 404))
+			setText(ui.attach.error, 'Could not check for a payment already running on this call: ' +
+				errorText(e, 'check the call'));
+		return false;
+	}
 }
 
 /* ------------------------------------------------------------ attach and start */
@@ -251,13 +294,13 @@ function fillAttachForm(): void {
 	}));
 	cur.value = c.currencies.includes(want) ? want : c.defaultCurrency;
 
-	const ach = c.paymentMethods.includes('ach-debit');
+	const achOk = c.paymentMethods.includes('ach-debit');
 	const card = c.paymentMethods.includes('credit-card');
-	ui.attach.methodAch.hidden = !ach;
-	ui.attach.method.hidden = !(ach && card);
+	ui.attach.methodAch.hidden = !achOk;
+	ui.attach.method.hidden = !(achOk && card);
 	if (!card)
 		setRadio('method', 'ach-debit');
-	else if (!ach || radioValue('method') === null)
+	else if (!achOk || radioValue('method') === null)
 		setRadio('method', 'credit-card');
 	if (app.widget.method && c.paymentMethods.includes(app.widget.method))
 		setRadio('method', app.widget.method);
@@ -283,14 +326,26 @@ function syncAttachForm(): void {
 	ui.attach.idHint.textContent = kind === 'callSid'
 		? 'CA followed by 32 characters, from Twilio.'
 		: 'From the interaction in Genesys Cloud.';
-	const a = checkAmount(ui.attach.amount.value);
+	const cur = ui.attach.currency.value;
+	const a = checkAmount(ui.attach.amount.value, currencyRule(app.config, cur).places, cur);
 	const tokenize = a.ok && Number(a.value) === 0;
 	ui.attach.tokenType.hidden = !tokenize;
 	const ach = radioValue('method') === 'ach-debit';
 	ui.attach.achDetails.hidden = !ach;
+	ui.attach.amountHint.textContent = '0 saves the ' + (ach ? 'bank account' : 'card') + ' without charging it.';
+	/* What the customer will be asked for, in the server's order. */
+	const order = app.config.captureOrder[ach ? 'ach-debit' : 'credit-card'];
+	ui.attach.fieldsPreview.textContent = 'The customer will key: ' + listWords(order.map((f) => fieldLabel(f).toLowerCase())) + '.';
 	ui.attach.start.textContent = tokenize
 		? (ach ? 'Start saving the bank account' : 'Start saving the card')
 		: 'Start payment';
+}
+
+/** "a, b and c" */
+function listWords(w: readonly string[]): string {
+	if (w.length < 2)
+		return w.join('');
+	return w.slice(0, -1).join(', ') + ' and ' + (w[w.length - 1] ?? '');
 }
 
 function fieldError(input: HTMLElement, message: string): void {
@@ -313,12 +368,12 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 			return fieldError(ui.attach.id, t.error);
 		target = t.value;
 	}
-	const amount = checkAmount(ui.attach.amount.value);
-	if (!amount.ok)
-		return fieldError(ui.attach.amount, amount.error);
 	const currency = checkCurrency(ui.attach.currency.value);
 	if (!currency.ok)
 		return fieldError(ui.attach.currency, currency.error);
+	const amount = checkAmount(ui.attach.amount.value, currencyRule(app.config, currency.value).places, currency.value);
+	if (!amount.ok)
+		return fieldError(ui.attach.amount, amount.error);
 	const method: PaymentMethod = radioValue('method') === 'ach-debit' ? 'ach-debit' : 'credit-card';
 	let holder: string | null = null;
 	if (method === 'ach-debit') {
@@ -345,7 +400,6 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 		saveSession(s);
 		app.ref = s;
 		app.view = null;
-		app.sticky = null;
 		showSession();
 		if (view)
 			applyView(view);
@@ -355,6 +409,16 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 		if (warning)
 			setText(ui.session.error, 'The payment started, but ' + warning.replace(/\.?$/, '.'));
 	} catch (e) {
+		if (e instanceof ApiError && e.status === 409 && e.code === 'payment_in_progress') {
+			/* One payment per call (Twilio 64021): if it is this agent's,
+			 * watch it instead of failing. */
+			if (await reattach(target, 'A payment was already running on this call: this is it. ' +
+				'Finish or cancel it before starting another.'))
+				return;
+			if (ui.attach.error.hidden)
+				fieldError(app.widget.target ? ui.attach.amount : ui.attach.id, errorText(e, 'start the payment'));
+			return;
+		}
 		if (!(e instanceof ApiError && e.status === 401))
 			fieldError(app.widget.target ? ui.attach.amount : ui.attach.id, errorText(e, 'start the payment'));
 	} finally {
@@ -367,7 +431,6 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 async function resume(s: StoredSession): Promise<void> {
 	app.ref = s;
 	app.view = null;
-	app.sticky = null;
 	showSession();
 	renderSession();
 	try {
@@ -390,7 +453,6 @@ function sessionGone(message: string): void {
 	app.feed = null;
 	app.ref = null;
 	app.view = null;
-	app.sticky = null;
 	saveSession(null);
 	setLink(null);
 	show('attach');
@@ -452,6 +514,7 @@ function setLink(st: LinkState | null): void {
 function showSession(): void {
 	ui.session.confirm.hidden = true;
 	setText(ui.session.error, null);
+	setText(ui.session.notice, null);
 	show('session');
 }
 
@@ -459,8 +522,7 @@ function applyView(raw: PaymentView): void {
 	if (!app.ref || raw.paymentSid !== app.ref.paymentSid || !supersedes(app.view, raw))
 		return;
 	const prev = app.view;
-	app.sticky = nextStickyError(app.sticky, raw);
-	const v = withStickyError(raw, app.sticky);
+	const v = raw;
 	app.view = v;
 	renderSession();
 	const say = announcement(prev, v);
@@ -506,6 +568,8 @@ function renderSession(): void {
 		s.outcome.hidden = true;
 		return;
 	}
+	/* Which state is on screen (tests wait for it; nothing reads it). */
+	ui.views.session.dataset['seq'] = String(v.seq);
 	const final = isFinal(v);
 	s.status.textContent = statusLine(v);
 	s.status.dataset['kind'] = final ? outcome(v).kind : canSubmit(v) ? 'ready' : v.errorType ? 'error' : 'info';
@@ -513,7 +577,7 @@ function renderSession(): void {
 
 	let alertText: string | null = null;
 	if (!final && v.errorType)
-		alertText = errorInstruction(v.errorType, v.capture, v.cardType);
+		alertText = errorInstruction(v.errorType, v.errorField ?? v.capture, v.cardType);
 	if (!final && v.stalled)
 		alertText = (alertText ? alertText + ' ' : '') + stallInstruction(v.stalled, v.capture);
 	setText(s.alert, alertText);
@@ -557,7 +621,7 @@ function renderFields(v: PaymentView): void {
 	const rows: HTMLLIElement[] = [];
 	for (const name of v.order) {
 		const f = v.fields[name] ?? { state: 'waiting' as const, value: null };
-		const st = shownState(v, name);
+		const st = f.state;
 		const li = existing.get(name) ?? makeFieldRow(name);
 		const current = !final && v.capture === name;
 		li.dataset['state'] = st;
@@ -677,7 +741,6 @@ function newPayment(): void {
 	app.feed = null;
 	app.ref = null;
 	app.view = null;
-	app.sticky = null;
 	saveSession(null);
 	setLink(null);
 	ui.attach.amount.value = '';

@@ -8,7 +8,7 @@
  * (README "Agent API": GET /aap/session and each EventSource message):
  *   {paymentSid, callSid, status, method, chargeAmount, currency,
  *    tokenType, capture, partial, attempt, stalled, required[], order[],
- *    fields {name: {state, value}}, cardType, errorType, result,
+ *    fields {name: {state, value}}, cardType, errorType, errorField, result,
  *    confirmationCode, token, paymentError, payErrorCode, seq, updatedAt}
  * Values are only what Twilio itself masks (twilio-contract.md 4.1): the
  * card number's last four, no security code digits, the bank account's
@@ -54,7 +54,13 @@ export interface PaymentView {
 	readonly order: readonly string[];
 	readonly fields: Readonly<Record<string, FieldView>>;
 	readonly cardType: string | null;
+	/**
+	 * Twilio's last ErrorType, kept by the server through its automatic
+	 * re-ask until the customer keys new digits into errorField (whose
+	 * state is then "invalid"), the field is captured or the capture moves on
+	 */
 	readonly errorType: string | null;
+	readonly errorField: string | null;
 	readonly result: string | null;
 	readonly confirmationCode: string | null;
 	readonly token: string | null;
@@ -130,6 +136,7 @@ export function parseView(x: unknown): PaymentView | null {
 		fields,
 		cardType: str(x, 'cardType'),
 		errorType: str(x, 'errorType'),
+		errorField: str(x, 'errorField'),
 		result: str(x, 'result'),
 		confirmationCode: str(x, 'confirmationCode'),
 		token: str(x, 'token'),
@@ -158,66 +165,6 @@ export function supersedes(cur: PaymentView | null, next: PaymentView): boolean 
 	if (isFinal(cur) && !isFinal(next))
 		return false;
 	return next.seq >= cur.seq;
-}
-
-/**
- * The state to show for a field.  Twilio reports PartialResult=true as
- * soon as a field's capture starts, before any key (twilio-contract.md
- * 4.2, step 2), so the server's "keying" covers "asking, nothing keyed
- * yet" too; only a (masked) value tells that the customer has started.
- */
-export function shownState(v: PaymentView, name: string): FieldState {
-	const f = v.fields[name];
-	if (!f)
-		return 'waiting';
-	if (f.state === 'keying' && !f.value)
-		return 'waiting';
-	return f.state;
-}
-
-/**
- * An ErrorType as the console keeps showing it.  The server re-asks for
- * the field straight after an error (auto-progression), and that next
- * state no longer carries the ErrorType: without this the agent would see
- * the error for a blink.  It stays until the customer keys something new
- * in that field, the field is captured, the capture moves on, or the
- * session ends.
- */
-export interface StickyError {
-	readonly field: string;
-	readonly errorType: string;
-	readonly attempt: number;
-	/** the field's (masked) value when the error came */
-	readonly value: string | null;
-}
-
-export function nextStickyError(sticky: StickyError | null, next: PaymentView): StickyError | null {
-	if (isFinal(next))
-		return null;
-	if (next.errorType && next.capture)
-		return { field: next.capture, errorType: next.errorType, attempt: next.attempt,
-			value: next.fields[next.capture]?.value ?? null };
-	if (!sticky || next.capture !== sticky.field)
-		return null;
-	/* The re-ask may keep the refused (masked) value or clear it; either
-	 * way no new key yet.  A different non-empty value is the customer
-	 * keying again. */
-	const f = next.fields[sticky.field];
-	if (!f || f.state === 'captured' || (f.value && f.value !== sticky.value))
-		return null;
-	return sticky;
-}
-
-/** The view with a kept error put back (field state "invalid", errorType). */
-export function withStickyError(v: PaymentView, sticky: StickyError | null): PaymentView {
-	if (!sticky || v.errorType || v.capture !== sticky.field)
-		return v;
-	const f = v.fields[sticky.field];
-	return {
-		...v,
-		errorType: sticky.errorType,
-		fields: { ...v.fields, [sticky.field]: { state: 'invalid', value: f?.value ?? null } },
-	};
 }
 
 /** Submit: only while capturing or ready, and once nothing is required. */
@@ -422,8 +369,8 @@ export function statusLine(v: PaymentView): string {
 		return 'All details captured. Check with the customer, then press Submit.';
 	if (!v.capture)
 		return 'Starting the payment\u2026';
-	const st = shownState(v, v.capture);
-	if (v.errorType && st !== 'keying')
+	const st = v.fields[v.capture]?.state ?? 'waiting';
+	if (st === 'invalid')
 		return 'Waiting for the customer to key ' + fieldNoun(v.capture) + ' again.';
 	if (st === 'keying')
 		return 'The customer is keying ' + fieldNoun(v.capture) + '\u2026';
@@ -544,8 +491,9 @@ export function announcement(prev: PaymentView | null, next: PaymentView): strin
 			}
 		}
 	}
+	/* The server keeps an ErrorType until new digits: said once per error. */
 	if (next.errorType && (next.errorType !== prev?.errorType || next.attempt !== prev?.attempt))
-		parts.push(errorInstruction(next.errorType, next.capture, next.cardType));
+		parts.push(errorInstruction(next.errorType, next.errorField ?? next.capture, next.cardType));
 	if (next.stalled && next.stalled !== prev?.stalled)
 		parts.push(stallInstruction(next.stalled, next.capture));
 	if (canSubmit(next) && !(prev && canSubmit(prev)))
@@ -575,15 +523,23 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /**
  * The amount as typed, checked as the server checks it (decimal, >= 0,
- * < 1,000,000, at most two places) and normalised: "9.9" stays "9.9",
- * " 10 " becomes "10"; "0" means save the card without charging.
+ * < 1,000,000, at most `places` decimals: the currency's rule from GET
+ * /aap/config, two by default) and normalised: "9.9" stays "9.9", " 10 "
+ * becomes "10"; "0" means save the card without charging.
  */
-export function checkAmount(raw: string): Checked<string> {
+export function checkAmount(raw: string, places = 2, currency: string | null = null): Checked<string> {
 	const s = raw.trim().replace(/,/g, '');
 	if (s === '')
-		return { ok: false, error: 'Enter an amount (0 to save the card without charging).' };
-	if (!/^[0-9]+(\.[0-9]{1,2})?$/.test(s) && !/^\.[0-9]{1,2}$/.test(s))
-		return { ok: false, error: 'Enter the amount as a number with at most two decimal places, such as 9.99.' };
+		return { ok: false, error: 'Enter an amount (0 to save the details without charging).' };
+	const p = Math.max(0, Math.min(2, Math.floor(places)));
+	const dec = p === 0 ? '' : '(\\.[0-9]{1,' + p + '})?';
+	if (!new RegExp('^[0-9]+' + dec + '$').test(s) && !(p > 0 && new RegExp('^\\.[0-9]{1,' + p + '}$').test(s))) {
+		if (p === 0)
+			return { ok: false, error: 'Enter a whole amount' + (currency ? ': ' + currency + ' has no decimals' : '') +
+				', such as 1500.' };
+		return { ok: false, error: 'Enter the amount as a number with at most ' + (p === 1 ? 'one decimal place, such as 9.5.'
+			: 'two decimal places, such as 9.99.') };
+	}
 	const t = s.startsWith('.') ? '0' + s : s;
 	const whole = t.split('.')[0] ?? '';
 	if (whole.replace(/^0+/, '').length > 6)
