@@ -139,8 +139,20 @@ test('console: the form offers what the server allows (GET /aap/config) and chec
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'amount');
     assert.equal(await page.locator('#amount').getAttribute('aria-invalid'), 'true');
     assert.equal(sent, 0, 'nothing sent');
-    assert.deepEqual(b.problems, []);
     await screenshot(page, 'config-jpy-whole-amount');
+    // Correcting the amount takes the error away.
+    await page.getByLabel('Amount').fill('1250');
+    assert.equal(await page.locator('#attach-error').isHidden(), true);
+    assert.equal(await page.locator('#amount').getAttribute('aria-invalid'), null);
+    // So does choosing a currency in which the amount is fine.
+    await page.getByLabel('Amount').fill('12.5');
+    await page.locator('#start').click();
+    await err.waitFor();
+    await page.getByLabel('Currency').selectOption('USD');
+    assert.equal(await page.locator('#attach-error').isHidden(), true);
+    assert.equal(await page.locator('#amount').getAttribute('aria-invalid'), null);
+    assert.equal(sent, 0);
+    assert.deepEqual(b.problems, []);
   } finally {
     await b.close();
   }
@@ -157,6 +169,25 @@ test('console: without GET /aap/config the form still works, with a short list o
     assert.equal(await page.locator('#start').isEnabled(), true);
     assert.equal(await page.locator('#fields-preview').textContent(),
       'The customer will key: card number, security code and expiry date.');
+    assert.deepEqual(b.problems, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test('console: a call that cannot be found is said in the agent\'s words', async () => {
+  const b = await openBrowser();
+  try {
+    const { page } = b;
+    await signIn(page, stack);
+    await page.getByRole('textbox', { name: 'Conversation id or UUI' }).fill('no-such-conversation');
+    await page.getByLabel('Amount').fill('5');
+    await page.locator('#start').click();
+    const err = page.locator('#attach-error[role="alert"]:not([hidden])');
+    await err.waitFor();
+    assert.match(await err.textContent(), /^No call was found for that conversation id or UUI\. Check it/);
+    assert.doesNotMatch(await err.textContent(), /uuiMap/);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'attach-id');
     assert.deepEqual(b.problems, []);
   } finally {
     await b.close();

@@ -269,6 +269,13 @@ test('console payment: the customer hangs up mid-way', async () => {
     assert.match(await text(page, '#outcome-detail'), /Nothing was charged/);
     assert.deepEqual(b.problems, []);
     await screenshot(page, 'customer-hung-up');
+    // A new payment on the ended call: refused in the agent's words.
+    await page.getByRole('button', { name: 'New payment' }).click();
+    await page.getByLabel('Amount').fill('5');
+    await page.locator('#start').click();
+    const err = page.locator('#attach-error[role="alert"]:not([hidden])');
+    await err.waitFor();
+    assert.equal(await err.textContent(), 'That call has ended, so no payment can be taken on it.');
   } finally {
     await b.close();
   }

@@ -145,7 +145,15 @@ test('status line follows the capture', () => {
     fields: fields({ 'payment-card-number': { state: 'invalid', value: null } }) })), /key the card number again/);
   assert.match(m.statusLine(view({ capture: 'security-code', required: ['security-code', 'expiration-date'] })),
     /3-digit code/);
-  assert.match(m.statusLine(view({ status: 'ready', required: [] })), /press Submit/);
+  assert.match(m.statusLine(view({ status: 'ready', required: [] })), /press Submit\.$/);
+  // Saving the card (amount 0): the button says Save details, and so does the line.
+  const save = view({ status: 'ready', required: [], chargeAmount: null, tokenType: 'reusable' });
+  assert.match(m.statusLine(save), /press Save details\.$/);
+  assert.equal(m.submitLabel(save), 'Save details');
+  assert.equal(m.submitLabel(view()), 'Submit payment');
+  assert.match(m.announcement(view({ seq: 0 }), view({ ...save, seq: 5 })), /Press Save details to save the card\./);
+  assert.match(m.announcement(view({ seq: 0, method: 'ach-debit' }),
+    view({ ...save, method: 'ach-debit', seq: 5 })), /save the bank account\./);
   assert.match(m.statusLine(view({ status: 'submitting', required: [] })), /Submitting/);
 });
 
@@ -276,6 +284,14 @@ test('server errors become something the agent can act on', () => {
   assert.match(m.apiErrorText(409, null, 'x'), /not possible/);
   assert.match(m.apiErrorText(401, 'whatever', 'x'), /Sign in again/);
   assert.match(m.apiErrorText(503, 'Twilio unreachable', 'x'), /problem: Twilio unreachable\./);
+  // Codes whose server words are for operators get the agent's words.
+  assert.match(m.apiErrorText(404, 'no call is known for UUI x (uuiMap gets it when the call is answered)', 'x', 'uui_not_found'),
+    /^No call was found for that conversation id or UUI\./);
+  assert.doesNotMatch(m.apiErrorText(404, 'no call is known for UUI x (uuiMap ...)', 'x', 'uui_not_found'), /uuiMap/);
+  assert.equal(m.apiErrorText(409, 'call CA1 is completed, not in-progress', 'x', 'call_not_in_progress'),
+    'That call has ended, so no payment can be taken on it.');
+  assert.match(m.apiErrorText(403, null, 'x', 'session_other_agent'), /another agent/);
+  assert.equal(m.apiErrorText(404, 'Something else', 'x', 'unknown_code'), 'Something else.', 'other codes: the server\'s words');
 });
 
 test('GET /aap/config is read defensively; DEFAULT_CONFIG when it is not there', () => {

@@ -14,7 +14,7 @@ import { LiveFeed, type LinkState } from './live.js';
 import {
 	announcement, apiErrorText, attachKey, brandName, canCancel, canRecapture, canSubmit, checkAmount,
 	checkAttach, checkCurrency, checkHolderName, displayValue, errorInstruction, fieldLabel, formatMoney, isFinal, outcome,
-	parseWidgetParams, shortSid, spokenValue, stallInstruction, stateLabel, statusLine, supersedes,
+	parseWidgetParams, shortSid, spokenValue, stallInstruction, stateLabel, statusLine, submitLabel, supersedes,
 	type AttachKind, type AttachTarget, type PaymentMethod, type PaymentView, type WidgetParams,
 } from './model.js';
 import { loadAuth, loadSession, saveAuth, saveSession, storageWorks, type StoredSession } from './store.js';
@@ -153,7 +153,7 @@ function announce(text: string): void {
 
 function errorText(e: unknown, action: string): string {
 	if (e instanceof ApiError)
-		return apiErrorText(e.status, e.serverMessage, action);
+		return apiErrorText(e.status, e.serverMessage, action, e.code);
 	return 'Something went wrong in the console (' + String(e) + '). Reload the page.';
 }
 
@@ -258,8 +258,7 @@ async function reattach(target: AttachTarget, notice: string | null): Promise<bo
 			return true; /* back at the sign-in form */
 		show('attach');
 		if (e instanceof ApiError && e.status === 403)
-			setText(ui.attach.error, 'A payment is already running on this call for another agent. ' +
-				'Only that agent can watch or finish it.');
+			setText(ui.attach.error, apiErrorText(403, null, 'watch it', 'session_other_agent'));
 		else if (!(e instanceof ApiError && e.status === 404))
 			setText(ui.attach.error, 'Could not check for a payment already running on this call: ' +
 				errorText(e, 'check the call'));
@@ -587,10 +586,9 @@ function renderSession(): void {
 	s.actions.hidden = final;
 	s.submitHint.hidden = final || canSubmit(v);
 	s.submit.disabled = app.pending !== null || !canSubmit(v);
-	const tokenize = !v.chargeAmount || Number(v.chargeAmount) === 0;
 	s.submit.textContent = app.pending === 'complete' || v.status === 'submitting'
 		? 'Submitting\u2026'
-		: tokenize ? 'Save details' : 'Submit payment';
+		: submitLabel(v);
 	s.cancel.disabled = app.pending !== null || !canCancel(v);
 	if (final || !canCancel(v))
 		s.confirm.hidden = true;
@@ -756,8 +754,21 @@ function newPayment(): void {
 function wire(): void {
 	ui.login.form.addEventListener('submit', (e) => void onLogin(e));
 	ui.attach.form.addEventListener('submit', (e) => void onStart(e));
-	ui.attach.form.addEventListener('input', syncAttachForm);
-	ui.attach.form.addEventListener('change', syncAttachForm);
+	/* The agent corrects what was refused (or the currency it was
+	 * refused for): the error goes. */
+	const correcting = (e: Event): void => {
+		const t = e.target;
+		const fixed = t instanceof HTMLElement && t.getAttribute('aria-invalid') === 'true'
+			? t
+			: t === ui.attach.currency && ui.attach.amount.getAttribute('aria-invalid') === 'true' ? ui.attach.amount : null;
+		if (fixed) {
+			fixed.removeAttribute('aria-invalid');
+			setText(ui.attach.error, null);
+		}
+		syncAttachForm();
+	};
+	ui.attach.form.addEventListener('input', correcting);
+	ui.attach.form.addEventListener('change', correcting);
 	ui.signout.addEventListener('click', () => signedOut(null));
 	ui.session.submit.addEventListener('click', () => void submit());
 	ui.session.cancel.addEventListener('click', () => {

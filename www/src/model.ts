@@ -351,11 +351,20 @@ export function stallInstruction(stalled: string, field: string | null): string 
 	}
 }
 
+/** The Submit button's words: a 0 amount saves the details, it charges nothing. */
+export function submitLabel(v: PaymentView): string {
+	return isTokenize(v) ? 'Save details' : 'Submit payment';
+}
+
+function readyLine(v: PaymentView): string {
+	return 'All details captured. Check with the customer, then press ' + (isTokenize(v) ? 'Save details.' : 'Submit.');
+}
+
 /** One line saying where the session is, for the status banner. */
 export function statusLine(v: PaymentView): string {
 	switch (v.status) {
 	case 'ready':
-		return 'All details captured. Check with the customer, then press Submit.';
+		return readyLine(v);
 	case 'submitting':
 		return 'Submitting to the payment processor\u2026';
 	case 'completed':
@@ -366,7 +375,7 @@ export function statusLine(v: PaymentView): string {
 		break;
 	}
 	if (v.required.length === 0 && !v.partial)
-		return 'All details captured. Check with the customer, then press Submit.';
+		return readyLine(v);
 	if (!v.capture)
 		return 'Starting the payment\u2026';
 	const st = v.fields[v.capture]?.state ?? 'waiting';
@@ -497,7 +506,9 @@ export function announcement(prev: PaymentView | null, next: PaymentView): strin
 	if (next.stalled && next.stalled !== prev?.stalled)
 		parts.push(stallInstruction(next.stalled, next.capture));
 	if (canSubmit(next) && !(prev && canSubmit(prev)))
-		parts.push('All details captured. Press Submit to take the payment.');
+		parts.push(isTokenize(next)
+			? 'All details captured. Press Save details to save the ' + (next.method === 'ach-debit' ? 'bank account.' : 'card.')
+			: 'All details captured. Press Submit to take the payment.');
 	else if (next.status === 'submitting' && prev?.status !== 'submitting')
 		parts.push('Submitting to the payment processor.');
 	else if (next.capture && next.capture !== prev?.capture && !next.errorType)
@@ -643,12 +654,25 @@ export function shortSid(sid: string): string {
 
 /* ------------------------------------------------------------ server errors */
 
+const AGENT_WORDS: Readonly<Record<string, string>> = {
+	uui_not_found: 'No call was found for that conversation id or UUI. Check it; a call that was just answered can take a moment to appear.',
+	call_not_found: 'There is no call with that Call SID. Check it.',
+	call_not_in_progress: 'That call has ended, so no payment can be taken on it.',
+	currency_not_allowed: 'Payments cannot be taken in that currency here. Choose another.',
+	session_other_agent: 'A payment is already running on this call for another agent. Only that agent can watch or finish it.',
+};
+
 /**
  * An /aap/* error as the agent should read it.  The server's JSON
  * {error, code} message is written for people and shown as is; the
  * status adds what to do.
  */
-export function apiErrorText(status: number, serverMessage: string | null, action: string): string {
+export function apiErrorText(status: number, serverMessage: string | null, action: string, code: string | null = null): string {
+	/* The server's words for these are written for whoever runs it (they
+	 * name Sync maps and call states); the agent gets what to do. */
+	const forAgent = code ? AGENT_WORDS[code] : undefined;
+	if (forAgent)
+		return forAgent;
 	const msg = serverMessage ? serverMessage.replace(/\.?$/, '.') : '';
 	switch (status) {
 	case 0:
