@@ -58,6 +58,17 @@ async function serverState(page) {
   return (await r.json()).state;
 }
 
+/** Waits until Twilio has confirmed the server's automatic re-ask number `attempt`; returns that state. */
+async function reasked(page, attempt) {
+  for (let i = 0; ; i++) {
+    const st = await serverState(page);
+    if (st.attempt === attempt && st.partial)
+      return st;
+    assert.ok(i < 150, 'the server re-asks: ' + JSON.stringify(st));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Nothing the customer keyed is ever in the page beyond what Twilio masks. */
 async function assertNoPan(page, ...secrets) {
   const html = await page.content();
@@ -155,14 +166,7 @@ test('console payment: an invalid card number is explained, then the re-entry is
 
     // The server asked again by itself and keeps the error until new
     // digits arrive: still shown once Twilio confirmed the re-ask.
-    let st;
-    for (let i = 0; ; i++) {
-      st = await serverState(page);
-      if (st.attempt === 2 && st.partial)
-        break;
-      assert.ok(i < 100, 'the server re-asks: ' + JSON.stringify(st));
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const st = await reasked(page, 2);
     assert.equal(st.errorType, 'invalid-card-number', 'the server kept the error through the re-ask');
     await page.locator(`#view-session[data-seq="${st.seq}"]`).waitFor(); // that state is on screen
     assert.equal(await alert.isVisible(), true);
@@ -180,6 +184,38 @@ test('console payment: an invalid card number is explained, then the re-entry is
     await assertNoPan(page, '4242424242424242', '4111111111111112');
     assert.deepEqual(b.problems, []);
     await screenshot(page, 'invalid-card-then-reentered');
+  } finally {
+    await b.close();
+  }
+});
+
+test('console payment: after four invalid entries the capture pauses for the agent, who re-captures', async () => {
+  const call = await customerCalls();
+  const b = await agentStarts(call);
+  const { page } = b;
+  try {
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      await asking(page, 'payment-card-number');
+      await phone.digits(call.pstn, '4111111111111112#');
+      await fieldState(page, 'payment-card-number', 'invalid');
+      if (attempt < 4) // the server asks again by itself; Twilio confirms; then the customer keys
+        await reasked(page, attempt + 1);
+    }
+    // The server stopped asking: nothing says "ask again" any more.
+    await page.waitForFunction(() => /^Paused/.test(document.getElementById('session-status')?.textContent ?? ''));
+    assert.match(await text(page, '#session-status'), /^Paused after several invalid entries of the card number\. Press Re-capture/);
+    const alert = await text(page, '#session-alert');
+    assert.match(alert, /could not key a valid card number after several tries/);
+    assert.doesNotMatch(alert, /key the card number again/);
+    await announced(page, /could not key a valid card number after several tries/);
+    await screenshot(page, 'retries-exhausted');
+    await page.getByRole('button', { name: 'Re-capture card number' }).click();
+    await announced(page, /Asking for the card number again\./);
+    assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Asking now');
+    await phone.digits(call.pstn, '4111111111111111#');
+    await fieldState(page, 'payment-card-number', 'captured');
+    await asking(page, 'security-code');
+    assert.deepEqual(b.problems, []);
   } finally {
     await b.close();
   }

@@ -319,3 +319,22 @@ test('GET /aap/config is read defensively; DEFAULT_CONFIG when it is not there',
   assert.equal(api.parseConfig({ currencies: ['GBP'], defaultCurrency: 'USD' }).defaultCurrency, 'GBP',
     'a default outside the list is not offered');
 });
+
+test('stalled: nobody asks the customer, so the words say what the agent does', () => {
+  const card = (st) => fields({ 'payment-card-number': { state: st, value: null } });
+  const third = view({ seq: 30, attempt: 4, errorType: 'invalid-card-number', errorField: 'payment-card-number', fields: card('invalid') });
+  const stalled = view({ seq: 31, attempt: 4, errorType: 'invalid-card-number', errorField: 'payment-card-number',
+    stalled: 'retries-exhausted', fields: card('invalid') });
+  assert.match(m.statusLine(stalled), /^Paused after several invalid entries of the card number\. Press Re-capture/);
+  const said = m.announcement(third, stalled);
+  assert.match(said, /could not key a valid card number after several tries/);
+  assert.doesNotMatch(said, /key the card number again/, 'not "ask again": nobody is asking');
+  assert.match(m.statusLine(view({ stalled: 'capture-request-failed' })), /did not go through\. Press Re-capture/);
+  // The agent re-captures the field: said, although the field stays the same.
+  const again = view({ seq: 32, attempt: 1, fields: card('waiting') });
+  assert.equal(m.announcement(stalled, again), 'Asking for the card number again.');
+  const keying = view({ seq: 33, partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: 'xx' } }) });
+  assert.equal(m.announcement(keying, view({ seq: 34, fields: card('waiting') })), 'Asking for the card number again.');
+  assert.equal(m.announcement(view({ seq: 1 }), view({ seq: 2 })), null, 'nothing changed, nothing said');
+});
+

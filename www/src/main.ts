@@ -574,11 +574,13 @@ function renderSession(): void {
 	s.status.dataset['kind'] = final ? outcome(v).kind : canSubmit(v) ? 'ready' : v.errorType ? 'error' : 'info';
 	s.status.hidden = final;
 
+	/* Stalled: nobody asks the customer any more, so only what the agent
+	 * does now (the error's own advice, "ask again", would be wrong). */
 	let alertText: string | null = null;
-	if (!final && v.errorType)
-		alertText = errorInstruction(v.errorType, v.errorField ?? v.capture, v.cardType);
 	if (!final && v.stalled)
-		alertText = (alertText ? alertText + ' ' : '') + stallInstruction(v.stalled, v.capture);
+		alertText = stallInstruction(v.stalled, v.capture);
+	else if (!final && v.errorType)
+		alertText = errorInstruction(v.errorType, v.errorField ?? v.capture, v.cardType);
 	setText(s.alert, alertText);
 
 	renderFields(v);

@@ -360,6 +360,23 @@ function readyLine(v: PaymentView): string {
 	return 'All details captured. Check with the customer, then press ' + (isTokenize(v) ? 'Save details.' : 'Submit.');
 }
 
+/**
+ * The status line while auto-progression waits for the agent: nobody is
+ * asking the customer anything then, so the line must not say "ask".
+ */
+function stallLine(stalled: string, field: string): string {
+	switch (stalled) {
+	case 'retries-exhausted':
+		return 'Paused after several invalid entries of ' + fieldNoun(field) + '. Press Re-capture when the customer is ready.';
+	case 'capture-request-failed':
+		return 'Paused: the request for ' + fieldNoun(field) + ' did not go through. Press Re-capture to try again.';
+	case 'unknown-required-field':
+		return 'Paused: the payment service asked for a detail this console does not know.';
+	default:
+		return 'Paused (' + stalled + ').';
+	}
+}
+
 /** One line saying where the session is, for the status banner. */
 export function statusLine(v: PaymentView): string {
 	switch (v.status) {
@@ -378,6 +395,8 @@ export function statusLine(v: PaymentView): string {
 		return readyLine(v);
 	if (!v.capture)
 		return 'Starting the payment\u2026';
+	if (v.stalled)
+		return stallLine(v.stalled, v.capture);
 	const st = v.fields[v.capture]?.state ?? 'waiting';
 	if (st === 'invalid')
 		return 'Waiting for the customer to key ' + fieldNoun(v.capture) + ' again.';
@@ -500,11 +519,17 @@ export function announcement(prev: PaymentView | null, next: PaymentView): strin
 			}
 		}
 	}
-	/* The server keeps an ErrorType until new digits: said once per error. */
-	if (next.errorType && (next.errorType !== prev?.errorType || next.attempt !== prev?.attempt))
+	/* The server keeps an ErrorType until new digits: said once per error.
+	 * When it also stops asking (stalled), only what to do now is said:
+	 * "ask the customer again" would be wrong. */
+	const newStall = next.stalled !== null && next.stalled !== prev?.stalled;
+	if (next.errorType && !newStall && !next.stalled &&
+		(next.errorType !== prev?.errorType || next.attempt !== prev?.attempt))
 		parts.push(errorInstruction(next.errorType, next.errorField ?? next.capture, next.cardType));
-	if (next.stalled && next.stalled !== prev?.stalled)
+	if (newStall && next.stalled)
 		parts.push(stallInstruction(next.stalled, next.capture));
+	const cap = next.capture;
+	const was = cap && prev && prev.capture === cap ? prev.fields[cap]?.state : undefined;
 	if (canSubmit(next) && !(prev && canSubmit(prev)))
 		parts.push(isTokenize(next)
 			? 'All details captured. Press Save details to save the ' + (next.method === 'ach-debit' ? 'bank account.' : 'card.')
@@ -513,6 +538,8 @@ export function announcement(prev: PaymentView | null, next: PaymentView): strin
 		parts.push('Submitting to the payment processor.');
 	else if (next.capture && next.capture !== prev?.capture && !next.errorType)
 		parts.push('Now asking for ' + fieldNoun(next.capture) + '.');
+	else if (cap && was && was !== 'waiting' && next.fields[cap]?.state === 'waiting' && !next.errorType)
+		parts.push('Asking for ' + fieldNoun(cap) + ' again.'); /* the agent re-captured it */
 	return parts.length ? parts.join(' ') : null;
 }
 
