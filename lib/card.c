@@ -113,10 +113,10 @@ bool tp_card_length_ok(tp_card_brand b, size_t n)
 	return false;
 }
 
-bool tp_card_luhn_ok(const char *d)
+bool tp_luhn_ok(const char *d, size_t n)
 {
-	size_t n = strlen(d), i;
 	unsigned sum = 0;
+	size_t i;
 
 	if (!all_digits(d, n))
 		return false;
@@ -130,6 +130,11 @@ bool tp_card_luhn_ok(const char *d)
 		sum += v;
 	}
 	return sum % 10 == 0;
+}
+
+bool tp_card_luhn_ok(const char *d)
+{
+	return tp_luhn_ok(d, strlen(d));
 }
 
 tp_card_check tp_card_number_check(const char *d, tp_card_brand *brand)

@@ -20,23 +20,6 @@
 
 #define RUN_MAX 64 /* digits examined per run; longer runs are redacted */
 
-static bool luhn_ok(const char *d, size_t n)
-{
-	unsigned sum = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned v = (unsigned)(d[n - 1 - i] - '0');
-		if (i % 2 == 1) {
-			v *= 2;
-			if (v > 9)
-				v -= 9;
-		}
-		sum += v;
-	}
-	return sum % 10 == 0;
-}
-
 static bool run_has_card(const char *d, size_t n)
 {
 	size_t w, start;
@@ -44,10 +27,10 @@ static bool run_has_card(const char *d, size_t n)
 	if (n > RUN_MAX)
 		return true;
 	if (n <= 19)
-		return luhn_ok(d, n);
+		return tp_luhn_ok(d, n);
 	for (w = 12; w <= 19 && w <= n; w++)
 		for (start = 0; start + w <= n; start++)
-			if (luhn_ok(d + start, w))
+			if (tp_luhn_ok(d + start, w))
 				return true;
 	return false;
 }

@@ -116,6 +116,17 @@ void tp_random_bytes(void *out, size_t n)
 		abort(); /* no entropy: nothing safe to do */
 }
 
+int tp_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void tp_hex(const void *mem, size_t n, char *hex)
 {
 	static const char digits[] = "0123456789abcdef";

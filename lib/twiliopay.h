@@ -99,6 +99,8 @@ bool tp_sid_valid(const char *s, const char *prefix);
 void tp_random_bytes(void *out, size_t n);
 /* Writes 2*n lower-case hex digits plus NUL into hex. */
 void tp_hex(const void *mem, size_t n, char *hex);
+/* Value of one hex digit (either case), or -1. */
+int tp_hex_digit(int c);
 
 /* ---------------------------------------------------------------- url.c */
 
@@ -574,6 +576,8 @@ tp_card_brand tp_card_brand_from_name(const char *name);
 tp_card_brand tp_card_brand_of(const char *digits);
 bool tp_card_length_ok(tp_card_brand b, size_t ndigits);
 bool tp_card_luhn_ok(const char *digits);
+/* The same over d[0..n), which need not be NUL-terminated. */
+bool tp_luhn_ok(const char *d, size_t n);
 /* Digits only, 12-19 long, known brand, brand's length, Luhn. */
 tp_card_check tp_card_number_check(const char *digits, tp_card_brand *brand);
 size_t tp_card_cvc_len(tp_card_brand b); /* 4 for amex, else 3 */

@@ -29,17 +29,6 @@ tp_rc tp_url_encode(tp_buf *out, const char *s)
 	return rc;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 tp_rc tp_url_decode(const char *s, size_t len, bool plus_is_space, char **out)
 {
 	char *d = tp_xmalloc(len + 1);
@@ -53,8 +42,8 @@ tp_rc tp_url_decode(const char *s, size_t len, bool plus_is_space, char **out)
 				free(d);
 				return TP_EINVAL; /* truncated escape */
 			}
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = tp_hex_digit((unsigned char)s[i + 1]);
+			lo = tp_hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 				free(d);
 				return TP_EINVAL; /* non-hex escape, or %00 */

@@ -53,17 +53,6 @@ static bool is_alnum(int c)
 	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int hex_val(int c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* unreserved = alphanum / mark (RFC 3261 section 25.1). */
 static bool is_unreserved(int c)
 {
@@ -79,7 +68,7 @@ static bool span_ok(const char *s, size_t len, const char *extra)
 	for (i = 0; i < len; i++) {
 		int c = (unsigned char)s[i];
 		if (c == '%') {
-			if (len - i < 3 || hex_val(s[i + 1]) < 0 || hex_val(s[i + 2]) < 0)
+			if (len - i < 3 || tp_hex_digit(s[i + 1]) < 0 || tp_hex_digit(s[i + 2]) < 0)
 				return false;
 			i += 2;
 			continue;
@@ -411,7 +400,8 @@ tp_rc tp_voice_uui_decode(tp_buf *out, const char *header)
 		/* The first octet is the protocol discriminator unless a pd
 		 * parameter carries it (Genesys "UUI data formats"). */
 		for (h = b + (have_pd ? 0 : 2); h < ve && decoded; h += 2) {
-			int c = hex_val((unsigned char)h[0]) * 16 + hex_val((unsigned char)h[1]);
+			int c = tp_hex_digit((unsigned char)h[0]) * 16 +
+			        tp_hex_digit((unsigned char)h[1]);
 			if (c < 0x21 || c > 0x7e || tp_buf_addc(&d, (char)c) != TP_OK)
 				decoded = false;
 		}
