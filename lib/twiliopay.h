@@ -1165,4 +1165,13 @@ bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_conf
 void tp_reply_state(tp_resp *resp, int status, const tp_capture *c, const cJSON *data,
                     const char *payment_sid);
 
+/* ================================================================ faults (issue 10) */
+
+/* payMap item data key holding the nonce of the last agent request that
+ * wrote the session (startCapture, changeCapture).  When Sync acts on a
+ * write but its answer is lost, the retry meets a conflict with that very
+ * write; finding its own nonce there, the handler knows the write landed
+ * instead of doing the work twice. */
+#define TP_REQUEST_KEY "_request"
+
 #endif

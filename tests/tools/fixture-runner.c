@@ -226,9 +226,15 @@ static int run_cgi(const char *bin, char *const *envp, const char *body, size_t 
 	pid = fork();
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_WRONLY);
+		/* FIXTURE_LOG_FILE (tests/run sets it): the handlers' log lines
+		 * are kept there for the PCI scan of the whole suite. */
+		const char *keep = getenv("FIXTURE_LOG_FILE");
+		int logfd = keep && *keep ? open(keep, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
 		dup2(in[0], 0);
 		dup2(o[1], 1);
-		if (!getenv("FIXTURE_SHOW_LOGS"))
+		if (logfd >= 0)
+			dup2(logfd, 2);
+		else if (!getenv("FIXTURE_SHOW_LOGS"))
 			dup2(devnull, 2);
 		close(in[1]);
 		close(o[0]);
