@@ -23,14 +23,24 @@ typedef struct reset_ctx {
 	const char *nonce;
 	tp_cap_err err;
 	bool twilio_failed;
+	bool requested; /* Twilio accepted our Capture (in an earlier round) */
+	bool landed;    /* a write of ours whose answer was lost is in Sync */
 	tp_twilio_error twerr;
 	tp_capture c;
 } reset_ctx;
 
+/* Called again after a conflicting write (lib/paysession.c).  A conflict
+ * can be our own write: Sync acted on it but the answer was lost, and the
+ * retry met it.  The request's nonce, stored with the write as
+ * TP_REQUEST_KEY, tells: then nothing is left to do.  Otherwise the reset
+ * is applied to the fresh state, and Twilio, which has our Capture
+ * already, is not asked again (a second request would carry another step
+ * in its key and capture the field twice). */
 static tp_paysession_decision reset(cJSON *data, bool exists, void *vctx)
 {
 	reset_ctx *ctx = vctx;
 	tp_capture_action act;
+	const cJSON *mark = cJSON_GetObjectItemCaseSensitive(data, TP_REQUEST_KEY);
 
 	(void)exists;
 	ctx->twilio_failed = false;
@@ -38,17 +48,26 @@ static tp_paysession_decision reset(cJSON *data, bool exists, void *vctx)
 		ctx->err = TP_CAP_E_FINAL;
 		return TP_PS_KEEP;
 	}
+	if (ctx->requested && cJSON_IsString(mark) && tp_str_eq(mark->valuestring, ctx->nonce)) {
+		ctx->landed = true;
+		ctx->err = TP_CAP_E_OK;
+		return TP_PS_KEEP;
+	}
 	ctx->err = tp_capture_reset(&ctx->c, ctx->field, &act);
 	if (ctx->err != TP_CAP_E_OK)
 		return TP_PS_KEEP;
 	/* The agent's request is new each time it is made: a nonce in the
 	 * key, the same one across our own retries of this request. */
-	if (!tp_paysession_capture(ctx->cfg, &ctx->c, ctx->pk, &act, ctx->nonce, &ctx->twerr)) {
+	if (!ctx->requested &&
+	    !tp_paysession_capture(ctx->cfg, &ctx->c, ctx->pk, &act, ctx->nonce, &ctx->twerr)) {
 		ctx->twilio_failed = true;
 		return TP_PS_KEEP;
 	}
+	ctx->requested = true;
 	tp_capture_clear_value(data, ctx->field);
 	tp_paysession_store(data, &ctx->c);
+	cJSON_DeleteItemFromObjectCaseSensitive(data, TP_REQUEST_KEY);
+	cJSON_AddStringToObject(data, TP_REQUEST_KEY, ctx->nonce);
 	return TP_PS_WRITE;
 }
 
@@ -141,6 +160,8 @@ static void change_capture(const tp_req *req, tp_resp *resp, const tp_config *cf
 	if (reply_cap_err(resp, ctx.err, &ctx.c, name))
 		goto out;
 	tp_resp_log(resp, "capture", tp_field_name(ctx.field));
+	if (ctx.landed)
+		tp_resp_log(resp, "sync", "answer lost, write found");
 	tp_paysession_publish_state(cfg, pk, res.data);
 	tp_reply_state(resp, TP_S_ACCEPTED, &ctx.c, res.data, pk);
 out:

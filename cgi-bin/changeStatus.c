@@ -135,7 +135,9 @@ static void change_status(const tp_req *req, tp_resp *resp, const tp_config *cfg
 		goto out;
 	}
 	tp_resp_log(resp, "status", status);
-	if (res.written)
+	/* After a conflict the state read last may be our own write whose
+	 * answer was lost: publish it too (paySyncUpdate.c says why). */
+	if (res.written || res.conflicts)
 		tp_paysession_publish_state(cfg, pk, res.data);
 	tp_reply_state(resp, TP_S_ACCEPTED, &ctx.c, res.data, pk);
 out:

@@ -103,10 +103,18 @@ static void pay_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 	}
 	tp_resp_log(resp, "payment", pk);
 	if (!tp_paysession_update(cfg, pk, apply, &ctx, &res)) {
+		cJSON *now = NULL;
+		tp_twilio_error ferr;
 		tp_log_kv(TP_LOG_ERROR, "payMap update failed", "payment", pk, "error",
 		          res.err.message);
 		tp_reply_error(resp, TP_S_BAD_GATEWAY, "sync_error",
 		               "the callback could not be recorded in Sync: %s", res.err.message);
+		/* One of the tries may have been written after all (Sync acted,
+		 * the answer was lost, the later tries failed): show the agent
+		 * whatever Sync holds now, so the view is never behind it. */
+		if (ctx.session && tp_paysession_fetch(cfg, pk, &now, NULL, &ferr))
+			tp_paysession_publish_state(cfg, pk, now);
+		cJSON_Delete(now);
 		return;
 	}
 	tp_resp_log(resp, "outcome", ctx.outcome);
@@ -117,7 +125,13 @@ static void pay_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 	}
 	if (ctx.act.kind == TP_ACT_CAPTURE)
 		tp_resp_log(resp, "capture", tp_field_name(ctx.act.field));
-	if (res.written && ctx.session)
+	/* After a conflict the state read last may hold a write of ours
+	 * whose answer was lost (Sync acted, the connection dropped, the
+	 * retry met our own write and called this callback a duplicate):
+	 * publish it, or the agent never sees that state (e.g. "ready").
+	 * A state published twice is harmless: the console applies states by
+	 * seq. */
+	if (ctx.session && (res.written || res.conflicts))
 		tp_paysession_publish_state(cfg, pk, res.data);
 	cJSON_Delete(res.data);
 	o = cJSON_CreateObject();

@@ -283,22 +283,28 @@ out:
 
 typedef struct start_ctx {
 	const tp_capture *tmpl;
-	bool taken; /* the item already has a session: PK reused?! */
+	const char *nonce; /* this request's, stored as TP_REQUEST_KEY */
+	bool taken;        /* the item already has a session: PK reused?! */
 } start_ctx;
 
 static tp_paysession_decision write_initial(cJSON *data, bool exists, void *vctx)
 {
 	start_ctx *ctx = vctx;
 	tp_capture c = *ctx->tmpl;
+	const cJSON *mark = cJSON_GetObjectItemCaseSensitive(data, TP_REQUEST_KEY);
 
 	(void)exists;
 	/* Early status callbacks may have created the item already; their
-	 * fields stay, our state joins them. */
+	 * fields stay, our state joins them.  A session with our nonce is
+	 * our own write, retried after Sync acted on it and its answer was
+	 * lost: it is written, not taken. */
 	if (cJSON_GetObjectItemCaseSensitive(data, TP_SESSION_KEY)) {
-		ctx->taken = true;
+		ctx->taken = !(cJSON_IsString(mark) && tp_str_eq(mark->valuestring, ctx->nonce));
 		return TP_PS_KEEP;
 	}
 	tp_paysession_store(data, &c);
+	cJSON_DeleteItemFromObjectCaseSensitive(data, TP_REQUEST_KEY);
+	cJSON_AddStringToObject(data, TP_REQUEST_KEY, ctx->nonce);
 	return TP_PS_WRITE;
 }
 
@@ -328,6 +334,8 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	tp_twilio_error err;
 	start_ctx sctx;
 	const char *warning = NULL;
+	unsigned char nonce_raw[8];
+	char nonce[17];
 
 	memset(&in, 0, sizeof in);
 	tp_buf_init(&in.amount, 64);
@@ -356,7 +364,10 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 		                       in.minor == 0 ? in.token_type : ""};
 		tp_capture_start(&c, &p, &act);
 	}
+	tp_random_bytes(nonce_raw, sizeof nonce_raw);
+	tp_hex(nonce_raw, sizeof nonce_raw, nonce);
 	sctx.tmpl = &c;
+	sctx.nonce = nonce;
 	sctx.taken = false;
 	if (!tp_paysession_update(cfg, pk, write_initial, &sctx, &res) || sctx.taken) {
 		/* Without its state the session could not progress: end it at

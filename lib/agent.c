@@ -264,6 +264,11 @@ tp_rc tp_agents_file_set(const char *file, const char *name, const char *hash)
 	tp_buf_init(&text, AGENTS_FILE_MAX);
 	tp_buf_init(&out, AGENTS_FILE_MAX + 4096);
 	tp_buf_init(&tmp, 4096);
+	/* Allocated from the start, so that below a NULL out.ptr means only
+	 * "grew past the maximum": deleting the last agent of a file without
+	 * comments leaves it empty, which is no error (found by
+	 * tests/fuzz/fuzz_agents.c). */
+	tp_buf_add(&out, "", 0);
 	rc = read_small_file(file, &text);
 	if (rc == TP_ENOTFOUND) {
 		tp_buf_adds(&out,

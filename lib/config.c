@@ -79,6 +79,10 @@ static const var_spec specs[] = {
     {"NCHAN_PUBLISH_URL", V_URL, F(nchan_publish_url), "http://localhost/pub", NULL},
     {"NCHAN_PUBLISH_SOCKET", V_PATH, F(nchan_socket), NULL, NULL},
     {"HTTP_TIMEOUT_MS", V_LONG, F(http_timeout_ms), "10000", "100:120000"},
+    /* Documented (README, .env.example) and used by lib/api.c, but was
+     * never read: every call kept the built-in 12 s (found by
+     * tests/integration/test_faults.sh). */
+    {"API_RETRY_BUDGET_MS", V_LONG, F(api_retry_budget_ms), "12000", "100:600000"},
     {"MAX_BODY_BYTES", V_LONG, F(max_body_bytes), "65536", "1024:10485760"},
     {"LOG_LEVEL", V_LEVEL, F(log_level), "info", NULL},
     {"ALLOWED_CURRENCIES", V_CURRENCIES, F(allowed_currencies), NULL, NULL},

@@ -160,6 +160,32 @@ static int read_body(tp_req *req, const req_source *src, size_t max)
 	return 0;
 }
 
+/* Reads and throws away what is left of the request body, at most
+ * DRAIN_MAX bytes.  An answer given before the body was read (413, 405)
+ * must not close the connection on a peer still writing that body: nginx
+ * then fails its write and the client gets the status with an empty body,
+ * or a 502 (found by tests/integration/test_security.sh).  nginx never
+ * sends more than client_max_body_size, so this is cheap. */
+#define DRAIN_MAX (4u << 20)
+static void drain_body(const tp_req *req, const req_source *src)
+{
+	const char *cl = src->get(src->ctx, "CONTENT_LENGTH");
+	uint64_t left = 0;
+	char chunk[8192];
+	long got;
+
+	/* Only what CONTENT_LENGTH announced: a CGI parent may keep stdin
+	 * open after the body. */
+	if (!cl || tp_str_to_u64(cl, strlen(cl), UINT64_MAX / 2, &left) != TP_OK)
+		return;
+	left = left > req->body.len ? left - req->body.len : 0;
+	if (left > DRAIN_MAX)
+		left = DRAIN_MAX;
+	while (left > 0 &&
+	       (got = src->read(src->ctx, chunk, left < sizeof chunk ? left : sizeof chunk)) > 0)
+		left -= (uint64_t)got;
+}
+
 static bool method_ok(const tp_handler *h, const char *m, tp_resp *resp)
 {
 	bool is_get = tp_str_eq(m, "GET") || tp_str_eq(m, "HEAD");
@@ -266,15 +292,19 @@ static void handle(const tp_handler *h, const tp_config *cfg, const req_source *
 	p->public_url = public_url(cfg, req->request_uri);
 	p->src = src;
 
-	if (!method_ok(h, req->method, resp))
+	if (!method_ok(h, req->method, resp)) {
+		drain_body(req, src);
 		return;
+	}
 	st = read_body(req, src, max_body);
 	if (st == TP_S_PAYLOAD_TOO_LARGE) {
+		drain_body(req, src);
 		tp_reply_error(resp, st, "payload_too_large", "the body is larger than %zu bytes",
 		               max_body);
 		return;
 	}
 	if (st) {
+		drain_body(req, src);
 		tp_reply_error(resp, st, "bad_request", "the body could not be read");
 		return;
 	}

@@ -190,7 +190,10 @@ void tp_twilio_error_from(tp_twilio_error *err, tp_http_rc rc, const tp_http_res
 	code = cJSON_GetObjectItemCaseSensitive(j, "code");
 	msg = cJSON_GetObjectItemCaseSensitive(j, "message");
 	more = cJSON_GetObjectItemCaseSensitive(j, "more_info");
-	if (cJSON_IsNumber(code))
+	/* Twilio's codes are five digits; anything far outside a long
+	 * (1e300) would make the conversion undefined (C11 6.3.1.4; found by
+	 * tests/fuzz/fuzz_twilio.c), so only plausible codes are kept. */
+	if (cJSON_IsNumber(code) && code->valuedouble >= 0 && code->valuedouble < 1e9)
 		err->code = (long)code->valuedouble;
 	if (cJSON_IsString(msg))
 		snprintf(err->message, sizeof err->message, "%s", msg->valuestring);

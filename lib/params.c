@@ -166,8 +166,10 @@ tp_rc tp_params_from_json(tp_params *out, const cJSON *obj)
 			double d = it->valuedouble;
 			/* Integers print exactly; other numbers with 15 significant digits,
 			 * which reproduces any decimal a person typed (money is re-validated as a
-			 * decimal string by whoever reads it). */
-			if (d == (double)(long long)d && d > -1e15 && d < 1e15)
+			 * decimal string by whoever reads it).  The range test comes first:
+			 * converting a double outside long long's range (1e300) is
+			 * undefined behaviour (C11 6.3.1.4). */
+			if (d > -1e15 && d < 1e15 && d == (double)(long long)d)
 				snprintf(num, sizeof num, "%lld", (long long)d);
 			else
 				snprintf(num, sizeof num, "%.15g", d);

@@ -1240,4 +1240,13 @@ void tp_attach_reply(tp_resp *resp, int status, const tp_config *cfg, const char
                      const char *tag, const char *payment_sid, const tp_capture *c,
                      const cJSON *data, const char *warning);
 
+/* ================================================================ faults (issue 10) */
+
+/* payMap item data key holding the nonce of the last agent request that
+ * wrote the session (startCapture, changeCapture).  When Sync acts on a
+ * write but its answer is lost, the retry meets a conflict with that very
+ * write; finding its own nonce there, the handler knows the write landed
+ * instead of doing the work twice. */
+#define TP_REQUEST_KEY "_request"
+
 #endif

@@ -4,6 +4,8 @@
 #   stack_start BUILD_DIR RUN_DIR ENV_FILE NGINX_PORT SIM_PORT
 #   stack_wait_ready            waits for /healthz through nginx
 #   stack_stop                  stops everything stack_start started
+#                               (and keeps a copy of RUN_DIR when
+#                               STACK_KEEP_DIR is set: stack_keep below)
 #
 # Every process's stderr goes to RUN_DIR/log/<name>.log.
 
@@ -154,4 +156,22 @@ stack_stop() {
   for p in "${STACK_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${STACK_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   STACK_PIDS=()
+  stack_keep
+}
+
+# ---- kept run folders (the PCI scan, tests/run suite "pci")
+# With STACK_KEEP_DIR set (tests/run sets it), stack_stop copies the
+# stack's run folder - logs, nginx's temporary folders, the env file,
+# everything but sockets - into a new folder below STACK_KEEP_DIR named
+# after the test (T_SUITE, else the script), before the test removes it.
+# The copy's ORIGIN file names the folder it came from.
+stack_keep() {
+  local dest name
+  [[ -n ${STACK_KEEP_DIR:-} && -n ${STACK_RUN:-} && -d $STACK_RUN ]] || return 0
+  name=${T_SUITE:-$(basename "$0" .sh)}
+  mkdir -p "$STACK_KEEP_DIR" && chmod 700 "$STACK_KEEP_DIR" || return 0
+  dest=$(mktemp -d "$STACK_KEEP_DIR/${name//[^A-Za-z0-9_.-]/_}-XXXXXX") || return 0
+  tar -C "$STACK_RUN" -cf - . 2>/dev/null | tar -C "$dest" -xf - 2>/dev/null
+  echo "$STACK_RUN" >"$dest/ORIGIN"
+  STACK_RUN=
 }

@@ -4,7 +4,8 @@
  *   POST /sim/faults {"target": "api"|"sync"|"connector"|"webhooks",
  *                     "count": 1, "status": 429|500|502|503|504,
  *                     "delay_ms": 0, "drop": false, "duplicate": false,
- *                     "match": "substring of the URL"}
+ *                     "lose_answer": false,
+ *                     "match": "substring of the URL", "method": "POST"}
  *   GET /sim/faults           the armed faults
  *   DELETE /sim/faults        disarm all
  *
@@ -12,7 +13,11 @@
  * `delay_ms`, then are dropped (connection closed, request not processed)
  * or answered with `status` and Twilio's error JSON (not processed: the
  * 20429 page says such requests are safe to retry); a delay alone only
- * slows the request down.
+ * slows the request down.  `lose_answer` (api, sync) is the other kind of
+ * timeout: the request is processed (after `delay_ms`), then the
+ * connection is closed without an answer - the write happened, the client
+ * never heard, and its retry meets its own write.  `method` limits a
+ * fault to requests of that method (e.g. only the writes to a map).
  * Outbound targets (webhooks, connector): the request waits `delay_ms`,
  * then is lost (`drop`: never delivered; a connector call fails as if the
  * connection broke), or is not sent and treated as if the peer answered
@@ -30,6 +35,7 @@ typedef struct fault_slot {
 	sim_target target;
 	long count; /* uses left */
 	char *match;
+	char *method; /* NULL: any */
 	sim_fault f;
 } fault_slot;
 
@@ -48,11 +54,12 @@ static const char *const target_names[SIM_T_COUNT] = {
 static void remove_slot(size_t i)
 {
 	free(slots[i].match);
+	free(slots[i].method);
 	memmove(&slots[i], &slots[i + 1], (nslots - i - 1) * sizeof slots[0]);
 	nslots--;
 }
 
-bool sim_fault_take(sim_target t, const char *url, sim_fault *out)
+bool sim_fault_take(sim_target t, const char *method, const char *url, sim_fault *out)
 {
 	size_t i;
 	bool hit = false;
@@ -60,7 +67,8 @@ bool sim_fault_take(sim_target t, const char *url, sim_fault *out)
 	pthread_mutex_lock(&faults_lock);
 	for (i = 0; i < nslots; i++) {
 		fault_slot *s = &slots[i];
-		if (s->target != t || (s->match && (!url || !strstr(url, s->match))))
+		if (s->target != t || (s->match && (!url || !strstr(url, s->match))) ||
+		    (s->method && !tp_str_caseeq(s->method, method)))
 			continue;
 		*out = s->f;
 		hit = true;
@@ -85,8 +93,11 @@ static cJSON *slot_json(const fault_slot *s)
 		cJSON_AddNumberToObject(j, "delay_ms", (double)s->f.delay_ms);
 	cJSON_AddBoolToObject(j, "drop", s->f.drop);
 	cJSON_AddBoolToObject(j, "duplicate", s->f.duplicate);
+	cJSON_AddBoolToObject(j, "lose_answer", s->f.lose_answer);
 	if (s->match)
 		cJSON_AddStringToObject(j, "match", s->match);
+	if (s->method)
+		cJSON_AddStringToObject(j, "method", s->method);
 	return j;
 }
 
@@ -131,7 +142,7 @@ static bool get_bool(const cJSON *o, const char *name, bool *out)
 
 static void arm(const sim_req *rq, sim_resp *rs)
 {
-	const cJSON *o = rq->json, *tv, *mv;
+	const cJSON *o = rq->json, *tv, *mv, *mt;
 	fault_slot s;
 	long status = 0, count = 1;
 	int t;
@@ -153,10 +164,11 @@ static void arm(const sim_req *rq, sim_resp *rs)
 	s.target = (sim_target)t;
 	if (!get_int(o, "count", 1, 1000, &count) || !get_int(o, "status", 0, 599, &status) ||
 	    !get_int(o, "delay_ms", 0, 60000, &s.f.delay_ms) || !get_bool(o, "drop", &s.f.drop) ||
-	    !get_bool(o, "duplicate", &s.f.duplicate)) {
+	    !get_bool(o, "duplicate", &s.f.duplicate) ||
+	    !get_bool(o, "lose_answer", &s.f.lose_answer)) {
 		sim_resp_ctl_error(rs, 400,
-		                   "count 1-1000, status 400-599, delay_ms 0-60000, drop and "
-		                   "duplicate booleans");
+		                   "count 1-1000, status 400-599, delay_ms 0-60000, drop, "
+		                   "duplicate and lose_answer booleans");
 		return;
 	}
 	if (status && status < 400) {
@@ -168,8 +180,15 @@ static void arm(const sim_req *rq, sim_resp *rs)
 		sim_resp_ctl_error(rs, 400, "duplicate applies to webhooks only");
 		return;
 	}
-	if (!s.f.status && !s.f.delay_ms && !s.f.drop && !s.f.duplicate) {
-		sim_resp_ctl_error(rs, 400, "a fault needs status, delay_ms, drop or duplicate");
+	if (s.f.lose_answer &&
+	    (s.target == SIM_T_WEBHOOKS || s.target == SIM_T_CONNECTOR || s.f.status || s.f.drop)) {
+		sim_resp_ctl_error(rs, 400,
+		                   "lose_answer applies to api and sync, without status or drop");
+		return;
+	}
+	if (!s.f.status && !s.f.delay_ms && !s.f.drop && !s.f.duplicate && !s.f.lose_answer) {
+		sim_resp_ctl_error(
+		    rs, 400, "a fault needs status, delay_ms, drop, duplicate or lose_answer");
 		return;
 	}
 	mv = cJSON_GetObjectItemCaseSensitive(o, "match");
@@ -177,9 +196,15 @@ static void arm(const sim_req *rq, sim_resp *rs)
 		sim_resp_ctl_error(rs, 400, "match must be a string");
 		return;
 	}
+	mt = cJSON_GetObjectItemCaseSensitive(o, "method");
+	if (mt && !cJSON_IsString(mt)) {
+		sim_resp_ctl_error(rs, 400, "method must be a string");
+		return;
+	}
 	s.count = count;
 	tp_buf_init(&d, sizeof s.f.desc - 1);
-	tp_buf_addf(&d, "%s%s%s%s", s.f.drop ? "drop " : "", s.f.duplicate ? "duplicate " : "",
+	tp_buf_addf(&d, "%s%s%s%s%s", s.f.drop ? "drop " : "", s.f.duplicate ? "duplicate " : "",
+	            s.f.lose_answer ? "answer lost " : "",
 	            s.f.status ? tp_status_str(s.f.status) : "", s.f.delay_ms ? " delayed" : "");
 	memcpy(s.f.desc, tp_buf_str(&d), strlen(tp_buf_str(&d)) + 1);
 	tp_buf_free(&d);
@@ -192,6 +217,7 @@ static void arm(const sim_req *rq, sim_resp *rs)
 	}
 	s.id = next_id++;
 	s.match = mv ? tp_xstrdup(mv->valuestring) : NULL;
+	s.method = mt ? tp_xstrdup(mt->valuestring) : NULL;
 	slots[nslots++] = s;
 	pthread_mutex_unlock(&faults_lock);
 	sim_resp_json(rs, 201, slot_json(&s));

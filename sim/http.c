@@ -220,7 +220,8 @@ static void rest(sim_req *rq, sim_resp *rs, sim_target t)
 {
 	sim_fault f;
 
-	if (sim_fault_take(t, rq->uri, &f)) {
+	memset(&f, 0, sizeof f);
+	if (sim_fault_take(t, rq->method, rq->uri, &f)) {
 		rs->fault = f.desc[0] ? tp_xstrdup(f.desc) : NULL;
 		if (f.delay_ms)
 			sim_sleep_ms(f.delay_ms);
@@ -247,6 +248,9 @@ static void rest(sim_req *rq, sim_resp *rs, sim_target t)
 		sim_calls_api(rq, rs);
 	else
 		sim_sync_api(rq, rs);
+	/* Done, and the answer never reaches the client. */
+	if (f.lose_answer)
+		rs->drop = true;
 }
 
 static const char *route(sim_req *rq, sim_resp *rs)

@@ -144,7 +144,7 @@ static void deliver(sim_out *o)
 {
 	sim_out_result res;
 	sim_fault f;
-	bool faulted = sim_fault_take(o->target, o->url, &f);
+	bool faulted = sim_fault_take(o->target, o->get ? "GET" : "POST", o->url, &f);
 	tp_buf url, body;
 	char sig[TP_SIG_LEN + 1];
 	const char *ctype = o->json ? "application/json" : "application/x-www-form-urlencoded";

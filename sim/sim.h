@@ -157,16 +157,19 @@ typedef enum sim_target {
 } sim_target;
 
 typedef struct sim_fault {
-	int status;     /* 0, or the HTTP status to answer / pretend */
-	long delay_ms;  /* wait before acting */
-	bool drop;      /* drop the connection / lose the webhook */
-	bool duplicate; /* webhooks: deliver twice */
-	char desc[96];  /* for the request log */
+	int status;       /* 0, or the HTTP status to answer / pretend */
+	long delay_ms;    /* wait before acting */
+	bool drop;        /* drop the connection / lose the webhook */
+	bool duplicate;   /* webhooks: deliver twice */
+	bool lose_answer; /* api, sync: process the request, then close the
+	                   * connection without answering */
+	char desc[96];    /* for the request log */
 } sim_fault;
 
 /* Consumes one use of the first fault armed for target whose `match`
- * (if any) is a substring of url.  False when none applies. */
-bool sim_fault_take(sim_target t, const char *url, sim_fault *out);
+ * (if any) is a substring of url and whose `method` (if any) is method.
+ * False when none applies. */
+bool sim_fault_take(sim_target t, const char *method, const char *url, sim_fault *out);
 void sim_faults_control(const sim_req *rq, sim_resp *rs);
 
 /* ---------------------------------------------------------------- reqlog.c */

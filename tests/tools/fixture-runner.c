@@ -122,6 +122,7 @@ static const char *env_lookup(const tp_params *env, const char *name)
  *   {{agent-token:NAME}}            agent token, as POST /aap/login issues
  *   {{expired-agent-token:NAME}}    the same, expired an hour ago
  *   {{session-token:NAME:PK:CA}}    session token for one payment
+ *   {{expired-session-token:NAME:PK:CA}}  the same, expired an hour ago
  * signed with the fixture's AGENT_SECRET for NAME's entry in AGENTS_FILE
  * (an unknown NAME gets a tag no entry has). */
 static void token_placeholder(tp_buf *out, const char *key, const tp_params *env)
@@ -144,6 +145,8 @@ static void token_placeholder(tp_buf *out, const char *key, const tp_params *env
 		tp_agent_token_issue(out, secret, name, tag, now, 600);
 	else if (strncmp(key, "expired-agent-token:", 20) == 0)
 		tp_agent_token_issue(out, secret, name, tag, now - 7200, 3600);
+	else if (pk && ca && strncmp(key, "expired-", 8) == 0)
+		tp_session_token_issue(out, secret, name, tag, pk, ca, now - 7200, 3600);
 	else if (pk && ca)
 		tp_session_token_issue(out, secret, name, tag, pk, ca, now, 600);
 	free(hash);
@@ -168,8 +171,16 @@ static void fill(tp_buf *out, const char *s, const tp_params *env)
 				tp_buf_adds(out, v ? v : "");
 			} else if (strncmp(key, "agent-token:", 12) == 0 ||
 			           strncmp(key, "expired-agent-token:", 20) == 0 ||
-			           strncmp(key, "session-token:", 14) == 0) {
+			           strncmp(key, "session-token:", 14) == 0 ||
+			           strncmp(key, "expired-session-token:", 22) == 0) {
 				token_placeholder(out, key, env);
+			} else if (strncmp(key, "repeat:", 7) == 0 && strchr(key + 7, ':')) {
+				/* {{repeat:N:TEXT}}: TEXT N times (oversize bodies). */
+				const char *colon = strchr(key + 7, ':');
+				uint64_t n = 0, i;
+				tp_str_to_u64(key + 7, (size_t)(colon - key - 7), 1u << 22, &n);
+				for (i = 0; i < n; i++)
+					tp_buf_adds(out, colon + 1);
 			} else if (strncmp(key, "year:", 5) == 0 || strncmp(key, "yy:", 3) == 0) {
 				/* A year relative to now, so card expiries in
 				 * fixtures never go stale: {{year:+5}} = 2031 in
@@ -226,9 +237,15 @@ static int run_cgi(const char *bin, char *const *envp, const char *body, size_t 
 	pid = fork();
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_WRONLY);
+		/* FIXTURE_LOG_FILE (tests/run sets it): the handlers' log lines
+		 * are kept there for the PCI scan of the whole suite. */
+		const char *keep = getenv("FIXTURE_LOG_FILE");
+		int logfd = keep && *keep ? open(keep, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
 		dup2(in[0], 0);
 		dup2(o[1], 1);
-		if (!getenv("FIXTURE_SHOW_LOGS"))
+		if (logfd >= 0)
+			dup2(logfd, 2);
+		else if (!getenv("FIXTURE_SHOW_LOGS"))
 			dup2(devnull, 2);
 		close(in[1]);
 		close(o[0]);

@@ -157,6 +157,34 @@ static void test_legacy_hash_refused(void **state)
 	                 TP_AGENT_BAD_PASSWORD);
 }
 
+/* A file that holds one agent and nothing else: deleting it leaves an
+ * empty file (it used to fail as "too big", so the agent stayed and kept
+ * its tokens; found by tests/fuzz/fuzz_agents.c). */
+static void test_delete_last_agent(void **state)
+{
+	char only[160], *hash = NULL;
+	FILE *f;
+	struct stat st;
+	(void)state;
+
+	snprintf(only, sizeof only, "%s/only", dir);
+	f = fopen(only, "w");
+	assert_non_null(f);
+	fputs("alice:$y$j9T$3NNz.LoFTKifYSCh9YcxJ.$fO0W7KE28rNtFNEYzvHsw434G5cmnx6c8fIOCgWqUs9\n",
+	      f);
+	fclose(f);
+	assert_int_equal(tp_agent_lookup(only, "alice", &hash), TP_AGENT_OK);
+	free(hash);
+	hash = NULL;
+	assert_int_equal(tp_agents_file_set(only, "alice", NULL), TP_OK);
+	assert_int_equal(tp_agent_lookup(only, "alice", &hash), TP_AGENT_UNKNOWN);
+	assert_null(hash);
+	assert_int_equal(stat(only, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(tp_agents_file_set(only, "alice", NULL), TP_ENOTFOUND);
+	unlink(only);
+}
+
 static void test_tokens(void **state)
 {
 	tp_buf t, bad;
@@ -396,6 +424,7 @@ int main(void)
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_password_file),
 	    cmocka_unit_test(test_legacy_hash_refused),
+	    cmocka_unit_test(test_delete_last_agent),
 	    cmocka_unit_test(test_tokens),
 	    cmocka_unit_test(test_publish_tokens),
 	    cmocka_unit_test(test_session_token_check),

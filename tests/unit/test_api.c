@@ -167,6 +167,41 @@ static void test_transport_budget(void **state)
 	tp_api_result_free(&r);
 }
 
+/* Twilio's error JSON, including codes no long can hold (found by
+ * tests/fuzz/fuzz_twilio.c: converting 1e300 was undefined behaviour). */
+static void test_error_from_body(void **state)
+{
+	static const struct {
+		int line;
+		const char *body;
+		long code;
+		const char *message;
+	} cases[] = {
+	    {__LINE__, "{\"code\":21220,\"message\":\"Call is not in-progress\"}", 21220,
+	     "Call is not in-progress"},
+	    {__LINE__, "{\"code\":1e300,\"message\":\"x\"}", 0, "x"},
+	    {__LINE__, "{\"code\":-1e300}", 0, "HTTP 400"},
+	    {__LINE__, "{\"code\":\"20404\"}", 0, "HTTP 400"},
+	    {__LINE__, "<html>", 0, "HTTP 400"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tp_http_resp r;
+		tp_twilio_error e;
+		memset(&r, 0, sizeof r);
+		r.status = 400;
+		tp_buf_init(&r.body, 4096);
+		tp_buf_adds(&r.body, cases[i].body);
+		tp_twilio_error_from(&e, TP_HTTP_OK, &r);
+		if (e.code != cases[i].code || strcmp(e.message, cases[i].message) != 0)
+			fail_msg("line %d: code %ld message %s", cases[i].line, e.code, e.message);
+		assert_int_equal(e.status, 400);
+		tp_http_resp_free(&r);
+	}
+}
+
 static void test_upsert_and_if_match(void **state)
 {
 	static const step s[] = {
@@ -196,10 +231,9 @@ static void test_upsert_and_if_match(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_retry_then_success),
-	    cmocka_unit_test(test_error_not_retried),
-	    cmocka_unit_test(test_transport_budget),
-	    cmocka_unit_test(test_upsert_and_if_match),
+	    cmocka_unit_test(test_retry_then_success), cmocka_unit_test(test_error_not_retried),
+	    cmocka_unit_test(test_transport_budget),   cmocka_unit_test(test_upsert_and_if_match),
+	    cmocka_unit_test(test_error_from_body),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

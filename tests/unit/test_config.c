@@ -81,7 +81,14 @@ static void test_load_defaults_and_override(void **state)
 	                    "payment-card-number,security-code,expiration-date");
 	assert_int_equal(c.max_body_bytes, 65536);
 	assert_null(c.allowed_currencies); /* any ISO 4217 code */
+	assert_int_equal(c.api_retry_budget_ms, 12000);
 	tp_config_free(&c);
+	/* API_RETRY_BUDGET_MS is read (it used to be ignored). */
+	setenv("API_RETRY_BUDGET_MS", "3000", 1);
+	assert_int_equal(tp_config_load(&c, need, &err), TP_OK);
+	assert_int_equal(c.api_retry_budget_ms, 3000);
+	tp_config_free(&c);
+	unsetenv("API_RETRY_BUDGET_MS");
 	unsetenv("SERVER_URL");
 	unlink(env_path);
 	tp_buf_free(&err);
@@ -99,7 +106,8 @@ static void test_load_reports_every_problem(void **state)
 	          "INCLUDE_CVC=maybe\n"
 	          "PAYMENT_CAPTURE_ORDER=payment-card-number,cvv\n"
 	          "HTTP_TIMEOUT_MS=5\n"
-	          "ALLOWED_CURRENCIES=USD,XYZ\n");
+	          "ALLOWED_CURRENCIES=USD,XYZ\n"
+	          "API_RETRY_BUDGET_MS=12s\n");
 	tp_buf_init(&err, 10000);
 	assert_int_equal(tp_config_load(&c, need, &err), TP_EINVAL);
 	e = tp_buf_str(&err);
@@ -108,6 +116,7 @@ static void test_load_reports_every_problem(void **state)
 	assert_non_null(strstr(e, "INCLUDE_CVC must be true or false"));
 	assert_non_null(strstr(e, "PAYMENT_CAPTURE_ORDER must be a comma list"));
 	assert_non_null(strstr(e, "HTTP_TIMEOUT_MS must be a whole number from 100 to 120000"));
+	assert_non_null(strstr(e, "API_RETRY_BUDGET_MS must be a whole number from 100 to 600000"));
 	assert_non_null(strstr(e, "AUTH_TOKEN is missing"));
 	assert_non_null(strstr(e, "SIP_DOMAIN_URI is missing"));
 	assert_non_null(strstr(e, "ALLOWED_CURRENCIES must be a comma list of ISO 4217 currency "

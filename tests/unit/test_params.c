@@ -133,6 +133,41 @@ static void test_from_json(void **state)
 	cJSON_Delete(j);
 }
 
+/* Numbers outside long long's range (found by tests/fuzz/fuzz_json.c):
+ * converting them was undefined behaviour, which a sanitized worker dies
+ * of; they print with 15 significant digits. */
+static void test_from_json_huge_numbers(void **state)
+{
+	static const struct {
+		int line;
+		const char *json, *want;
+	} cases[] = {
+	    {__LINE__, "{\"n\":1e300}", "1e+300"},
+	    {__LINE__, "{\"n\":-1e300}", "-1e+300"},
+	    {__LINE__, "{\"n\":9.3e18}", "9.3e+18"},
+	    {__LINE__, "{\"n\":-9.3e18}", "-9.3e+18"},
+	    {__LINE__, "{\"n\":1e15}", "1e+15"},
+	    {__LINE__, "{\"n\":999999999999999}", "999999999999999"},
+	    {__LINE__, "{\"n\":-999999999999999}", "-999999999999999"},
+	    {__LINE__, "{\"n\":1e-300}", "1e-300"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tp_params p;
+		cJSON *j = cJSON_Parse(cases[i].json);
+		tp_params_init(&p);
+		assert_non_null(j);
+		assert_int_equal(tp_params_from_json(&p, j), TP_OK);
+		if (!tp_str_eq(tp_params_get(&p, "n"), cases[i].want))
+			fail_msg("line %d: %s gave %s", cases[i].line, cases[i].json,
+			         tp_params_get(&p, "n"));
+		tp_params_free(&p);
+		cJSON_Delete(j);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +178,7 @@ int main(void)
 	    cmocka_unit_test(test_form_too_many),
 	    cmocka_unit_test(test_roundtrip_and_set),
 	    cmocka_unit_test(test_from_json),
+	    cmocka_unit_test(test_from_json_huge_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
