@@ -1,6 +1,9 @@
--- wrk script: one fixed request (method, body, headers from the
--- environment), counts answers by status so a run that only measured
--- errors says so.
+-- wrk script: one request shape (method, body, headers from the
+-- environment); counts answers by status so a run that only measured
+-- errors says so.  With BENCH_CALLS_FILE (one CallSid a line) every
+-- request puts the next call of the file in place of @CALL@ in the body,
+-- so /aap/startCapture starts a real payment each time instead of
+-- hitting "a payment is already running".
 wrk.method = os.getenv("BENCH_METHOD") or "POST"
 local body = os.getenv("BENCH_BODY")
 if body and body ~= "" then wrk.body = body end
@@ -8,14 +11,32 @@ for h in string.gmatch(os.getenv("BENCH_HEADERS") or "", "[^\n]+") do
   local name, value = string.match(h, "^([^:]+):%s*(.*)$")
   if name then wrk.headers[name] = value end
 end
+local calls = {}
+local calls_file = os.getenv("BENCH_CALLS_FILE")
+if calls_file and calls_file ~= "" then
+  for line in io.lines(calls_file) do table.insert(calls, line) end
+end
+local nthreads = tonumber(os.getenv("BENCH_THREADS") or "2")
 
 local threads = {}
+local next_id = 0
 function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
   table.insert(threads, thread)
 end
 
 function init(args)
-  ok, bad = 0, 0
+  ok, bad, i = 0, 0, 0
+end
+
+if #calls > 0 then
+  function request()
+    -- threads take interleaved calls: thread t uses t, t+n, t+2n ...
+    local k = (id + i * nthreads) % #calls + 1
+    i = i + 1
+    return wrk.format(nil, nil, nil, string.gsub(body, "@CALL@", calls[k]))
+  end
 end
 
 function response(status, headers, body)

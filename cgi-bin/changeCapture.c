@@ -103,7 +103,7 @@ static bool reply_cap_err(tp_resp *resp, tp_cap_err e, const tp_capture *c, cons
 
 static void change_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
-	const char *pk = NULL, *name, *call;
+	const char *pk = NULL, *name;
 	cJSON *data = NULL;
 	tp_capture c, probe;
 	tp_capture_action act;
@@ -129,12 +129,6 @@ static void change_capture(const tp_req *req, tp_resp *resp, const tp_config *cf
 	}
 	if (!tp_paysession_open_or_reply(req, resp, cfg, &pk, &data, &c))
 		return;
-	call = tp_req_param(req, "callSid");
-	if (call && *call && !tp_str_eq(call, c.call_sid)) {
-		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
-		               "callSid is not this payment's call");
-		goto out;
-	}
 	/* Refuse what cannot work before touching the call or Twilio. */
 	probe = c;
 	if (reply_cap_err(resp, tp_capture_reset(&probe, tp_field_from_name(name), &act), &c, name))

@@ -87,7 +87,7 @@ static void reply_err(tp_resp *resp, tp_cap_err e, const tp_capture *c)
 
 static void change_status(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
-	const char *pk = NULL, *status, *call;
+	const char *pk = NULL, *status;
 	cJSON *data = NULL;
 	tp_capture c;
 	tp_paysession_result res = {0};
@@ -102,12 +102,6 @@ static void change_status(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	}
 	if (!tp_paysession_open_or_reply(req, resp, cfg, &pk, &data, &c))
 		return;
-	call = tp_req_param(req, "callSid");
-	if (call && *call && !tp_str_eq(call, c.call_sid)) {
-		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
-		               "callSid is not this payment's call");
-		goto out;
-	}
 	memset(&ctx, 0, sizeof ctx);
 	ctx.complete = tp_str_eq(status, "complete");
 	e = check(&c, ctx.complete);

@@ -65,30 +65,6 @@ bool tp_agent_name_valid(const char *name)
 
 /* ------------------------------------------------------------ agents file */
 
-static tp_rc read_small_file(const char *path, tp_buf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char chunk[4096];
-	ssize_t n;
-	tp_rc rc = TP_OK;
-
-	if (fd < 0)
-		return errno == ENOENT ? TP_ENOTFOUND : TP_EIO;
-	while (rc == TP_OK && (n = read(fd, chunk, sizeof chunk)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = TP_EIO;
-			break;
-		}
-		rc = tp_buf_add(out, chunk, (size_t)n);
-	}
-	close(fd);
-	if (rc == TP_OK && !out->ptr)
-		rc = tp_buf_add(out, "", 0);
-	return rc;
-}
-
 /* Calls fn for each "name:hash" line; stops when fn returns false. */
 typedef bool (*line_fn)(const char *name, size_t nlen, const char *hash, size_t hlen, void *ud);
 
@@ -136,7 +112,7 @@ tp_agent_rc tp_agent_lookup(const char *file, const char *name, char **hash)
 	if (!file || !*file)
 		return TP_AGENT_FILE_ERROR;
 	tp_buf_init(&text, AGENTS_FILE_MAX);
-	rc = read_small_file(file, &text);
+	rc = tp_buf_add_file(&text, file);
 	if (rc != TP_OK) {
 		tp_buf_free(&text);
 		return TP_AGENT_FILE_ERROR;
@@ -269,7 +245,7 @@ tp_rc tp_agents_file_set(const char *file, const char *name, const char *hash)
 	 * comments leaves it empty, which is no error (found by
 	 * tests/fuzz/fuzz_agents.c). */
 	tp_buf_add(&out, "", 0);
-	rc = read_small_file(file, &text);
+	rc = tp_buf_add_file(&text, file);
 	if (rc == TP_ENOTFOUND) {
 		tp_buf_adds(&out,
 		            "# twiliopay agents: name:crypt-hash, managed with twiliopay-agent\n");
@@ -364,7 +340,7 @@ tp_rc tp_agents_file_list(const char *file, tp_buf *names)
 	tp_rc rc;
 
 	tp_buf_init(&text, AGENTS_FILE_MAX);
-	rc = read_small_file(file, &text);
+	rc = tp_buf_add_file(&text, file);
 	if (rc == TP_OK)
 		each_line(tp_buf_str(&text), list_line, &l);
 	tp_buf_free(&text);

@@ -43,6 +43,15 @@ static void sleep_ms(long ms)
 		;
 }
 
+long tp_api_budget_ms(const tp_config *cfg)
+{
+	/* API_RETRY_BUDGET_MS caps every call's budget (0 when a caller built
+	 * its own tp_config: no cap). */
+	if (cfg->api_retry_budget_ms > 0 && cfg->api_retry_budget_ms < TP_API_BUDGET_MS)
+		return cfg->api_retry_budget_ms;
+	return TP_API_BUDGET_MS;
+}
+
 bool tp_api_call(const tp_config *cfg, const char *method, const char *url, const tp_params *form,
                  const char *if_match, long budget_ms, tp_api_result *out)
 {
@@ -52,10 +61,8 @@ bool tp_api_call(const tp_config *cfg, const char *method, const char *url, cons
 	long backoff = 200;
 	bool ok = false;
 
-	/* API_RETRY_BUDGET_MS caps every call's budget (0 when a caller built
-	 * its own tp_config: no cap). */
-	if (cfg->api_retry_budget_ms > 0 && cfg->api_retry_budget_ms < budget_ms)
-		budget_ms = cfg->api_retry_budget_ms;
+	if (budget_ms > tp_api_budget_ms(cfg))
+		budget_ms = tp_api_budget_ms(cfg);
 	memset(out, 0, sizeof *out);
 	tp_buf_init(&body, 1u << 20);
 	tp_buf_init(&userpwd, 1024);

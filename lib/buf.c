@@ -3,9 +3,12 @@
  * docs/internals/DYNBUF.md): an append that would exceed the maximum frees
  * the buffer, so a partial document can never be sent by accident.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "twiliopay.h"
 
@@ -115,4 +118,28 @@ char *tp_buf_take(tp_buf *b)
 	b->len = 0;
 	b->cap = 0;
 	return p;
+}
+
+tp_rc tp_buf_add_file(tp_buf *b, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char chunk[4096];
+	ssize_t n;
+	tp_rc rc = TP_OK;
+
+	if (fd < 0)
+		return errno == ENOENT ? TP_ENOTFOUND : TP_EIO;
+	while (rc == TP_OK && (n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = TP_EIO;
+			break;
+		}
+		rc = tp_buf_add(b, chunk, (size_t)n);
+	}
+	close(fd);
+	if (rc == TP_OK && !b->ptr)
+		rc = tp_buf_add(b, "", 0);
+	return rc;
 }

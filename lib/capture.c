@@ -173,7 +173,7 @@ static bool applies(tp_field f, bool ach, bool cvc, bool postal)
 	return true;
 }
 
-static bool in_order(const tp_capture *c, tp_field f)
+bool tp_capture_in_order(const tp_capture *c, tp_field f)
 {
 	size_t i;
 	for (i = 0; i < c->norder; i++)
@@ -191,14 +191,15 @@ void tp_capture_order_build(tp_capture *c, const char *order_cfg, bool ach, bool
 	while (*p) {
 		size_t n = strcspn(p, ",");
 		tp_field g = field_from(p, n);
-		if (g != TP_FIELD_NONE && applies(g, ach, cvc, postal) && !in_order(c, g))
+		if (g != TP_FIELD_NONE && applies(g, ach, cvc, postal) &&
+		    !tp_capture_in_order(c, g))
 			c->order[c->norder++] = g;
 		p += n + (p[n] == ',');
 	}
 	/* Whatever applies and the configured order left out goes last, in
 	 * the canonical order. */
 	for (f = 0; f < TP_FIELD_COUNT; f++)
-		if (applies((tp_field)f, ach, cvc, postal) && !in_order(c, (tp_field)f))
+		if (applies((tp_field)f, ach, cvc, postal) && !tp_capture_in_order(c, (tp_field)f))
 			c->order[c->norder++] = (tp_field)f;
 }
 
@@ -426,7 +427,8 @@ static void clear_error(tp_capture *c)
  * moving to another field. */
 static void note_input(tp_capture *c, const tp_params *cb, tp_field capture, const char *et)
 {
-	tp_field f = capture != TP_FIELD_NONE && in_order(c, capture) ? capture : c->current;
+	tp_field f =
+	    capture != TP_FIELD_NONE && tp_capture_in_order(c, capture) ? capture : c->current;
 	const char *v = f != TP_FIELD_NONE ? tp_params_get(cb, fields[f].twilio) : NULL;
 	bool digits = c->partial && f == c->current && v && *v;
 
@@ -490,12 +492,25 @@ tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_ac
 	}
 
 	if (req) {
+		unsigned in_order_bits = 0;
+		size_t i;
+		for (i = 0; i < c->norder; i++)
+			in_order_bits |= bit(c->order[i]);
 		c->required = parse_required(req, &c->required_other);
+		/* A field outside the session's order (a card field in an ACH
+		 * session) is one we will never ask for: like an unknown name
+		 * it stalls the session, and it is not kept as a field bit
+		 * (the stored state lists the order's fields only). */
+		if (c->required & ~in_order_bits)
+			c->required_other = true;
+		c->required &= in_order_bits;
 		c->required_known = true;
+		if (c->status == TP_CAP_READY && (c->required || c->required_other))
+			c->status = TP_CAP_CAPTURING;
 	}
 	/* Twilio says which field it is capturing: follow it (it is the
 	 * truth if a write of ours was lost after its Capture request). */
-	if (capture != TP_FIELD_NONE && capture != c->current && in_order(c, capture)) {
+	if (capture != TP_FIELD_NONE && capture != c->current && tp_capture_in_order(c, capture)) {
 		c->current = capture;
 		c->step++;
 		c->attempt = 1;
@@ -507,6 +522,12 @@ tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_ac
 
 	if (et && *et && c->current != TP_FIELD_NONE &&
 	    (capture == TP_FIELD_NONE || capture == c->current)) {
+		/* The field was not captured: it is required again, and a
+		 * session that was ready is not (Submit would race the
+		 * re-capture, found by fuzz_capture). */
+		c->required |= bit(c->current);
+		if (c->status == TP_CAP_READY)
+			c->status = TP_CAP_CAPTURING;
 		if (c->attempt < TP_CAPTURE_MAX_ATTEMPTS) {
 			c->attempt++;
 			c->stalled = TP_STALL_NONE;
@@ -563,7 +584,7 @@ tp_cap_err tp_capture_reset(tp_capture *c, tp_field f, tp_capture_action *act)
 		return TP_CAP_E_FINAL;
 	if (c->status == TP_CAP_SUBMITTING)
 		return TP_CAP_E_SUBMITTING;
-	if (f == TP_FIELD_NONE || !in_order(c, f))
+	if (f == TP_FIELD_NONE || !tp_capture_in_order(c, f))
 		return TP_CAP_E_NOT_IN_ORDER;
 	c->current = f;
 	c->step++;
@@ -733,14 +754,14 @@ tp_rc tp_capture_from_json(tp_capture *c, const cJSON *o)
 	cJSON_ArrayForEach (it, a) {
 		tp_field f =
 		    cJSON_IsString(it) ? tp_field_from_name(it->valuestring) : TP_FIELD_NONE;
-		if (f == TP_FIELD_NONE || in_order(c, f) || c->norder >= TP_FIELD_COUNT)
+		if (f == TP_FIELD_NONE || tp_capture_in_order(c, f) || c->norder >= TP_FIELD_COUNT)
 			return TP_EINVAL;
 		c->order[c->norder++] = f;
 	}
 	s = jstr(o, "current");
 	if (s) {
 		c->current = tp_field_from_name(s);
-		if (!in_order(c, c->current))
+		if (!tp_capture_in_order(c, c->current))
 			return TP_EINVAL;
 	}
 	if (!jnum(o, "step", 0, 1e9, &d))
@@ -765,7 +786,7 @@ tp_rc tp_capture_from_json(tp_capture *c, const cJSON *o)
 		/* A state stored before errorField existed: the error was the
 		 * current field's. */
 		tp_field f = tp_field_from_name(jstr(o, "errorField"));
-		c->err_field = f != TP_FIELD_NONE && in_order(c, f) ? f : c->current;
+		c->err_field = f != TP_FIELD_NONE && tp_capture_in_order(c, f) ? f : c->current;
 	}
 	s = jstr(o, "stalled");
 	for (i = 1; s && i < sizeof stall_names / sizeof stall_names[0]; i++)

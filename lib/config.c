@@ -187,23 +187,6 @@ tp_rc tp_env_parse(tp_params *out, const char *text, size_t len, tp_buf *err)
 	return rc;
 }
 
-static tp_rc read_file(const char *path, tp_buf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char chunk[4096];
-	ssize_t n;
-	tp_rc rc = TP_OK;
-
-	if (fd < 0)
-		return errno == ENOENT ? TP_ENOTFOUND : TP_EIO;
-	while ((n = read(fd, chunk, sizeof chunk)) > 0 && rc == TP_OK)
-		rc = tp_buf_add(out, chunk, (size_t)n);
-	if (n < 0)
-		rc = TP_EIO;
-	close(fd);
-	return rc;
-}
-
 const char *tp_config_raw(const char *name)
 {
 	const char *v = tp_params_get(&merged, name);
@@ -429,7 +412,7 @@ tp_rc tp_config_load(tp_config *cfg, const char *const *need, tp_buf *err)
 		path = ".env";
 
 	tp_buf_init(&file, ENV_FILE_MAX);
-	rc = read_file(path, &file);
+	rc = tp_buf_add_file(&file, path);
 	if (rc == TP_OK) {
 		cfg->env_path = tp_xstrdup(path);
 		if (tp_env_parse(&merged, tp_buf_str(&file), file.len, err) != TP_OK)

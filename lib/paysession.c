@@ -366,6 +366,7 @@ bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_conf
                                  const char **payment_sid, cJSON **data, tp_capture *c)
 {
 	const char *pk = tp_req_require_sid_or_reply(req, resp, "paymentSid", "PK");
+	const char *call;
 	tp_twilio_error err;
 
 	*data = NULL;
@@ -391,6 +392,12 @@ bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_conf
 	if (!tp_str_eq(c->agent, req->auth_subject)) {
 		tp_reply_error(resp, TP_S_FORBIDDEN, "session_forbidden",
 		               "this payment session belongs to another agent");
+		goto fail;
+	}
+	call = tp_req_param(req, "callSid");
+	if (call && *call && !tp_str_eq(call, c->call_sid)) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "callSid is not this payment's call");
 		goto fail;
 	}
 	return true;

@@ -76,6 +76,11 @@ const char *tp_buf_str(const tp_buf *b);
 /* Hands the allocation to the caller (free() it); the buffer is left empty.
  * Returns a fresh "" allocation for an empty buffer. */
 char *tp_buf_take(tp_buf *b);
+/* Appends the whole file at `path` (a small one: .env, the agents file).
+ * TP_ENOTFOUND when it does not exist, TP_EIO when it cannot be read,
+ * TP_ETOOBIG past the buffer's maximum.  On TP_OK the buffer is allocated
+ * even for an empty file. */
+tp_rc tp_buf_add_file(tp_buf *b, const char *path);
 
 /* ---------------------------------------------------------------- str.c */
 
@@ -504,6 +509,9 @@ typedef struct tp_api_result {
 } tp_api_result;
 
 void tp_api_result_free(tp_api_result *r);
+/* The most one call may take with its retries: TP_API_BUDGET_MS, or
+ * API_RETRY_BUDGET_MS when that is lower.  tp_api_call never goes past it. */
+long tp_api_budget_ms(const tp_config *cfg);
 /* One REST call.  `url` is absolute; `form` may be NULL; `if_match` adds
  * If-Match.  Returns true for a 2xx answer.  `out` must be freed either
  * way. */
@@ -1081,6 +1089,8 @@ void tp_capture_fingerprint(const tp_params *cb, char out[TP_CAPTURE_FP_LEN + 1]
 /* The field order: PAYMENT_CAPTURE_ORDER filtered to what applies, then
  * the applicable fields it left out. */
 void tp_capture_order_build(tp_capture *c, const char *order_cfg, bool ach, bool cvc, bool postal);
+/* True when the session asks for `f`. */
+bool tp_capture_in_order(const tp_capture *c, tp_field f);
 /* A new session; *act is the Capture of the first field (step 1). */
 void tp_capture_start(tp_capture *c, const tp_capture_params *p, tp_capture_action *act);
 /* Applies one status callback.  On TP_CB_APPLIED the state changed and
@@ -1165,7 +1175,8 @@ void tp_reply_twilio_error(tp_resp *resp, const tp_twilio_error *err, const char
 /* 404 unknown call, 409 not in-progress, Twilio errors mapped. */
 bool tp_call_in_progress_or_reply(const tp_config *cfg, tp_resp *resp, const char *call_sid);
 /* paymentSid parameter, session token for it, payMap item with our
- * session, owned by the requesting agent.  *data is the caller's. */
+ * session, owned by the requesting agent, and the callSid parameter, when
+ * given, naming its call (400 otherwise).  *data is the caller's. */
 bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                                  const char **payment_sid, cJSON **data, tp_capture *c);
 /* {"state": view} */

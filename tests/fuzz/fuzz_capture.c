@@ -89,15 +89,6 @@ static void check_view(const tp_capture *c, const cJSON *data)
 	cJSON_Delete(v);
 }
 
-static bool in_order(const tp_capture *c, tp_field f)
-{
-	size_t i;
-	for (i = 0; i < c->norder; i++)
-		if (c->order[i] == f)
-			return true;
-	return false;
-}
-
 static void well_formed(const tp_capture *c)
 {
 	size_t i, j;
@@ -108,7 +99,7 @@ static void well_formed(const tp_capture *c)
 		for (j = 0; j < i; j++)
 			FUZZ_ASSERT(c->order[i] != c->order[j]);
 	}
-	FUZZ_ASSERT(c->current == TP_FIELD_NONE || in_order(c, c->current));
+	FUZZ_ASSERT(c->current == TP_FIELD_NONE || tp_capture_in_order(c, c->current));
 	FUZZ_ASSERT(c->attempt >= 1 && c->attempt <= TP_CAPTURE_MAX_ATTEMPTS);
 	FUZZ_ASSERT(c->nseen <= TP_CAPTURE_SEEN);
 	FUZZ_ASSERT((unsigned)c->status <= TP_CAP_CANCELLED);
@@ -130,15 +121,14 @@ static void new_key(key *last, const tp_capture_action *act)
 
 static void check_capture_action(const tp_capture *c, const tp_capture_action *act, key *last)
 {
-	FUZZ_ASSERT(act->field != TP_FIELD_NONE && in_order(c, act->field));
+	FUZZ_ASSERT(act->field != TP_FIELD_NONE && tp_capture_in_order(c, act->field));
 	FUZZ_ASSERT(act->field == c->current);
 	FUZZ_ASSERT(act->step == c->step && act->attempt == c->attempt);
 	FUZZ_ASSERT(act->attempt >= 1 && act->attempt <= TP_CAPTURE_MAX_ATTEMPTS);
-	/* Never once submitted or ended.  (An ErrorType callback that
-	 * arrives after the session became ready re-asks for the field but
-	 * leaves the status "ready": reported, tests/fuzz/README.md; this
-	 * check allows it until capture.c decides.) */
-	FUZZ_ASSERT(c->status == TP_CAP_CAPTURING || c->status == TP_CAP_READY);
+	/* Never once submitted or ended, nor while "ready" (the agent could
+	 * submit while Twilio captures). */
+	FUZZ_ASSERT(c->status == TP_CAP_CAPTURING);
+	FUZZ_ASSERT(c->required & (1u << act->field));
 	new_key(last, act);
 }
 
@@ -233,6 +223,18 @@ static void callback(tp_capture *c, cJSON *data, const char *body, key *last)
 	}
 	if (tp_cap_status_final(c->status))
 		FUZZ_ASSERT(act.kind == TP_ACT_FINAL);
+	/* "ready" is never left standing on a Required that lists something */
+	if (c->status == TP_CAP_READY)
+		FUZZ_ASSERT(c->required == 0 && !c->required_other);
+	/* only the order's fields are kept as required (the stored state
+	 * holds no other) */
+	{
+		unsigned mask = 0;
+		size_t i;
+		for (i = 0; i < c->norder; i++)
+			mask |= 1u << c->order[i];
+		FUZZ_ASSERT((c->required & ~mask) == 0);
+	}
 	/* A second delivery of the same callback is a duplicate. */
 	{
 		tp_capture again = *c;

@@ -20,17 +20,13 @@ static bool luhn(const char *d, size_t n)
 	return sum % 10 == 0;
 }
 
+/* The oracle's own SID test: two capitals and exactly 32 hex digits,
+ * a word of its own. */
 static bool is_sid(const char *s, size_t i, size_t len)
 {
-	size_t k;
-	if (len - i < 34 || (i > 0 && isalnum((unsigned char)s[i - 1])))
-		return false;
-	if (!isupper((unsigned char)s[i]) || !isupper((unsigned char)s[i + 1]))
-		return false;
-	for (k = i + 2; k < i + 34; k++)
-		if (!isxdigit((unsigned char)s[k]))
-			return false;
-	return i + 34 == len || !isalnum((unsigned char)s[i + 34]);
+	const unsigned char *u = (const unsigned char *)s;
+	return len - i >= 34 && (i == 0 || !isalnum(u[i - 1])) && isupper(u[i]) &&
+	       isupper(u[i + 1]) && strspn(s + i + 2, "0123456789abcdefABCDEF") == 32;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -7,22 +7,14 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
-. "$top/scripts/stack.sh"
-B=${B:-build}
+. "$top/tests/integration/stack-up.sh"
 
-run=$(mktemp -d /tmp/tp-auth-XXXXXX)
-port=$(stack_free_port); sim=$(stack_free_port)
-"$top/scripts/sandbox-env" "$port" "$sim" >"$run/env"
+it_env auth
 # Without the emulator nothing creates the Sync service; handlers only
 # need the SID to start.
 grep -q '^PAY_SYNC_SERVICE_SID=' "$run/env" || echo "PAY_SYNC_SERVICE_SID=IS00000000000000000000000000000001" >>"$run/env"
 . "$top/tests/integration/capture-helpers.sh"
-trap 'sse_stop_all; stack_stop; rm -rf "$run"' EXIT
-stack_start "$top/$B" "$run/stack" "$run/env" "$port" "$sim"
-if ! stack_wait_ready; then t_fail "stack starts"; exit 1; fi
-t_ok "stack starts"
-base=http://127.0.0.1:$port
-export TWILIOPAY_ENV=$run/env
+it_up
 mint=("$top/$B/tests/mint-token")
 PK1=PK0123456789abcdef0123456789abcdef
 PK2=PKfedcba9876543210fedcba9876543210

@@ -7,18 +7,11 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
-. "$top/scripts/stack.sh"
-B=${B:-build}
+. "$top/tests/integration/stack-up.sh"
 
-run=$(mktemp -d /tmp/tp-conn-XXXXXX)
-port=$(stack_free_port); sim=$(stack_free_port)
-"$top/scripts/sandbox-env" "$port" "$sim" >"$run/env"
-trap 'stack_stop; rm -rf "$run"' EXIT
-stack_start "$top/$B" "$run/stack" "$run/env" "$port" "$sim"
-if ! stack_wait_ready; then t_fail "stack starts"; exit 1; fi
-base=http://127.0.0.1:$port
-user=$(sed -n 's/^CONNECTOR_USERNAME=//p' "$run/env")
-pass=$(sed -n 's/^CONNECTOR_PASSWORD=//p' "$run/env")
+it_env conn
+it_up
+user=$(envv CONNECTOR_USERNAME); pass=$(envv CONNECTOR_PASSWORD)
 year=$(( $(date -u +%Y) + 3 ))
 
 # post PATH JSON [curl options...]: prints the body, then the status on

@@ -11,22 +11,14 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
-. "$top/scripts/stack.sh"
-B=${B:-build}
+. "$top/tests/integration/stack-up.sh"
 if [[ ! -x $top/$B/sim/twilio-sim ]]; then t_fail "the emulator is built ($B/sim/twilio-sim)"; exit 1; fi
 
-run=$(mktemp -d /tmp/tp-flow-XXXXXX)
-port=$(stack_free_port); simport=$(stack_free_port)
-"$top/scripts/sandbox-env" "$port" "$simport" >"$run/env"
-trap 'stack_stop; rm -rf "$run"' EXIT
-stack_start "$top/$B" "$run/stack" "$run/env" "$port" "$simport"
-if ! stack_wait_ready; then t_fail "stack starts"; exit 1; fi
-base=http://127.0.0.1:$port
-sim=http://127.0.0.1:$simport
-acct=$(sed -n 's/^ACCOUNT_SID=//p' "$run/env"); tok=$(sed -n 's/^AUTH_TOKEN=//p' "$run/env")
-connector=$(sed -n 's/^PAYMENT_CONNECTOR=//p' "$run/env")
-pass=$(sed -n 's/^CONNECTOR_PASSWORD=//p' "$run/env")
-service=$(sed -n 's/^PAY_SYNC_SERVICE_SID=//p' "$run/env")
+it_env flow
+it_up
+sim=$S
+acct=$AC; tok=$TOK; service=$IS
+connector=$(envv PAYMENT_CONNECTOR); pass=$(envv CONNECTOR_PASSWORD)
 expiry=12$(( $(date -u +%y) + 3 ))
 callback=$base/sync/paySyncUpdate
 json() { node -e "const j=JSON.parse(require('fs').readFileSync(0,'utf8')); $1"; }

@@ -19,33 +19,22 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
-. "$top/scripts/stack.sh"
-B=${B:-build}
+. "$top/tests/integration/stack-up.sh"
 
 if [[ ! -x $top/$B/sim/twilio-sim ]]; then
   t_fail "the emulator is built" "$top/$B/sim/twilio-sim is missing"
   t_done
   exit
 fi
-run=$(mktemp -d /tmp/tp-faults-XXXXXX)
-port=$(stack_free_port); sim=$(stack_free_port)
-while [[ $sim == "$port" ]]; do sim=$(stack_free_port); done
-"$top/scripts/sandbox-env" "$port" "$sim" >"$run/env"
+it_env faults
 # One try waits at most a second, so a "timeout" fault needs 1.5 s, not 11;
 # a call that keeps failing gives up after 3 s of tries, not 12.
 stack_env_set "$run/env" HTTP_TIMEOUT_MS 1000
 stack_env_set "$run/env" API_RETRY_BUDGET_MS 3000
 . "$top/tests/integration/capture-helpers.sh"
 load_pids=()
-trap 'kill "${load_pids[@]}" 2>/dev/null; sse_stop_all; stack_stop; [[ -n ${KEEP_RUN:-} ]] || rm -rf "$run"' EXIT
-stack_start "$top/$B" "$run/stack" "$run/env" "$port" "$sim"
-if ! stack_wait_ready; then t_fail "stack starts"; exit 1; fi
-t_ok "stack starts"
-base=http://127.0.0.1:$port
-S=http://127.0.0.1:$sim
-export TWILIOPAY_ENV=$run/env
-envv() { sed -n "s/^$1=//p" "$run/env" | tail -1; }
-AC=$(envv ACCOUNT_SID); TOK=$(envv AUTH_TOKEN); IS=$(envv PAY_SYNC_SERVICE_SID)
+it_on_exit() { kill "${load_pids[@]}" 2>/dev/null; }
+it_up
 logs=$run/stack/log
 cap_login
 [[ -n $AGENT_TOKEN ]] && t_ok "agent logs in" || t_fail "agent logs in"

@@ -5,19 +5,11 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
-. "$top/scripts/stack.sh"
-B=${B:-build}
+. "$top/tests/integration/stack-up.sh"
 
-run=$(mktemp -d /tmp/tp-int-XXXXXX)
-port=$(stack_free_port); sim=$(stack_free_port)
-"$top/scripts/sandbox-env" "$port" "$sim" >"$run/env"
-trap 'stack_stop; rm -rf "$run"' EXIT
-stack_start "$top/$B" "$run/stack" "$run/env" "$port" "$sim"
-if ! stack_wait_ready; then t_fail "stack starts"; exit 1; fi
-t_ok "stack starts"
-base=http://127.0.0.1:$port
+it_env int
+it_up
 post=("$top/$B/bin/twilio-post")
-export TWILIOPAY_ENV=$run/env
 
 t_eq "healthz 200" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$base/healthz")"
 

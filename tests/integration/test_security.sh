@@ -18,8 +18,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
-. "$top/scripts/stack.sh"
-B=${B:-build}
+. "$top/tests/integration/stack-up.sh"
 
 if [[ ! -x $top/$B/sim/twilio-sim ]]; then
   t_fail "the emulator is built" "$top/$B/sim/twilio-sim is missing"
@@ -29,20 +28,9 @@ fi
 for tool in xmllint jq; do
   command -v "$tool" >/dev/null || { t_fail "$tool is installed (scripts/install-deps test)"; t_done; exit; }
 done
-run=$(mktemp -d /tmp/tp-sec-XXXXXX)
-port=$(stack_free_port); sim=$(stack_free_port)
-while [[ $sim == "$port" ]]; do sim=$(stack_free_port); done
-"$top/scripts/sandbox-env" "$port" "$sim" >"$run/env"
+it_env sec
 . "$top/tests/integration/capture-helpers.sh"
-trap 'sse_stop_all; stack_stop; [[ -n ${KEEP_RUN:-} ]] || rm -rf "$run"' EXIT
-stack_start "$top/$B" "$run/stack" "$run/env" "$port" "$sim"
-if ! stack_wait_ready; then t_fail "stack starts"; exit 1; fi
-t_ok "stack starts"
-base=http://127.0.0.1:$port
-S=http://127.0.0.1:$sim
-export TWILIOPAY_ENV=$run/env
-envv() { sed -n "s/^$1=//p" "$run/env" | tail -1; }
-AC=$(envv ACCOUNT_SID); TOK=$(envv AUTH_TOKEN); IS=$(envv PAY_SYNC_SERVICE_SID)
+it_up
 SERVER=$(envv SERVER_URL)
 post=("$top/$B/bin/twilio-post" -t "$TOK")
 mint=("$top/$B/tests/mint-token")

@@ -7,23 +7,15 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
-. "$top/scripts/stack.sh"
-B=${B:-build}
+. "$top/tests/integration/stack-up.sh"
 
-run=$(mktemp -d /tmp/tp-voice-XXXXXX)
-port=$(stack_free_port); sim=$(stack_free_port)
-"$top/scripts/sandbox-env" "$port" "$sim" >"$run/env"
+it_env voice
 # Without the emulator nothing creates the Sync service; uuiSyncUpdate
 # still needs a service SID to start (its Sync writes are not reached
 # by the cases below).
 [[ -x $top/$B/sim/twilio-sim ]] || echo "PAY_SYNC_SERVICE_SID=IS$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >>"$run/env"
-trap 'stack_stop; rm -rf "$run"' EXIT
-stack_start "$top/$B" "$run/stack" "$run/env" "$port" "$sim"
-if ! stack_wait_ready; then t_fail "stack starts"; exit 1; fi
-t_ok "stack starts"
-base=http://127.0.0.1:$port
+it_up
 post=("$top/$B/bin/twilio-post")
-export TWILIOPAY_ENV=$run/env
 sid=CA0123456789abcdef0123456789abcdef
 sid_hex=0443413031323334353637383961626364656630313233343536373839616263646566
 

@@ -12,8 +12,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
-. "$top/scripts/stack.sh"
-B=${B:-build}
+. "$top/tests/integration/stack-up.sh"
 
 if [[ ! -x $top/$B/sim/twilio-sim ]]; then
   echo "# skip - $T_SUITE: the emulator ($B/sim/twilio-sim) is not built"
@@ -23,19 +22,12 @@ for tool in jq curl; do
   command -v $tool >/dev/null || { t_fail "$tool is installed" "run scripts/install-deps test"; exit 1; }
 done
 
-run=$(mktemp -d /tmp/tp-flows-XXXXXX)
-port=$(stack_free_port); sim=$(stack_free_port)
-"$top/scripts/sandbox-env" "$port" "$sim" >"$run/env"
+it_env flows
 echo "ENABLE_REFER=true" >>"$run/env"
-trap 'stack_stop; rm -rf "$run"' EXIT
-stack_start "$top/$B" "$run/stack" "$run/env" "$port" "$sim"
-if ! stack_wait_ready; then t_fail "stack starts"; exit 1; fi
-t_ok "stack starts"
-
-env_get() { sed -n "s/^$1=//p" "$run/env" | tail -1; }
-acct=$(env_get ACCOUNT_SID); tok=$(env_get AUTH_TOKEN); svc=$(env_get PAY_SYNC_SERVICE_SID)
-map=$(env_get SYNC_UUI_MAP_NAME); domain=$(env_get SIP_DOMAIN_URI)
-simurl=http://127.0.0.1:$sim
+it_up
+acct=$AC; tok=$TOK; svc=$IS
+map=$(envv SYNC_UUI_MAP_NAME); domain=$(envv SIP_DOMAIN_URI)
+simurl=$S
 
 ctl() { # METHOD PATH [JSON]
   if [[ $# -ge 3 ]]; then

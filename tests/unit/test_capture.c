@@ -255,6 +255,65 @@ static void test_retry_cap(void **state)
 	assert_int_equal(c.stalled, TP_STALL_NONE);
 }
 
+/* Found by fuzz_capture: an ErrorType after the session became ready
+ * re-asks for the field, so the session is not ready any more (Submit
+ * would race the re-capture); a Required naming a field outside the
+ * session's order stalls it instead of keeping a bit the stored state
+ * cannot hold. */
+static void test_ready_then_error(void **state)
+{
+	tp_capture c, back;
+	tp_capture_action a;
+	cJSON *j;
+	(void)state;
+
+	start(&c, false, false, false, "payment-card-number,expiration-date", &a);
+	assert_int_equal(cb(&c,
+	                    "Sid=" PK "&Capture=payment-card-number&PaymentCardNumber=xxxx1111"
+	                    "&Required=expiration-date&DateUpdated=2026-01-01T10:00:01.000Z",
+	                    &a),
+	                 TP_CB_APPLIED);
+	expect_capture(&a, TP_FIELD_EXPIRATION_DATE, 2, 1);
+	assert_int_equal(cb(&c,
+	                    "Sid=" PK "&Capture=expiration-date&ExpirationDate=1230&Required="
+	                    "&DateUpdated=2026-01-01T10:00:02.000Z",
+	                    &a),
+	                 TP_CB_APPLIED);
+	assert_int_equal(a.kind, TP_ACT_READY);
+	assert_int_equal(tp_capture_can_complete(&c), TP_CAP_E_OK);
+	/* an error for the field arrives after all (same second) */
+	assert_int_equal(
+	    cb(&c, "Sid=" PK "&ErrorType=invalid-date&DateUpdated=2026-01-01T10:00:02.000Z", &a),
+	    TP_CB_APPLIED);
+	expect_capture(&a, TP_FIELD_EXPIRATION_DATE, 2, 2);
+	assert_int_equal(c.status, TP_CAP_CAPTURING);
+	assert_int_not_equal(tp_capture_can_complete(&c), TP_CAP_E_OK);
+	/* captured again: ready again */
+	assert_int_equal(cb(&c,
+	                    "Sid=" PK "&Capture=expiration-date&ExpirationDate=1231&Required="
+	                    "&DateUpdated=2026-01-01T10:00:03.000Z",
+	                    &a),
+	                 TP_CB_APPLIED);
+	assert_int_equal(a.kind, TP_ACT_READY);
+
+	/* Twilio requires a field this card session never asks for */
+	assert_int_equal(cb(&c,
+	                    "Sid=" PK "&Required=bank-account-number"
+	                    "&DateUpdated=2026-01-01T10:00:04.000Z",
+	                    &a),
+	                 TP_CB_APPLIED);
+	assert_int_equal(c.required, 0);
+	assert_true(c.required_other);
+	assert_int_equal(c.status, TP_CAP_CAPTURING);
+	assert_int_equal(c.stalled, TP_STALL_UNKNOWN_REQUIRED);
+	assert_int_not_equal(tp_capture_can_complete(&c), TP_CAP_E_OK);
+	j = tp_capture_to_json(&c);
+	assert_int_equal(tp_capture_from_json(&back, j), TP_OK);
+	assert_int_equal(back.required, c.required);
+	assert_int_equal(back.required_other, c.required_other);
+	cJSON_Delete(j);
+}
+
 static void test_duplicates_and_order(void **state)
 {
 	tp_capture c, before;
@@ -763,6 +822,7 @@ int main(void)
 	    cmocka_unit_test(test_iso8601),
 	    cmocka_unit_test(test_card_flow),
 	    cmocka_unit_test(test_retry_cap),
+	    cmocka_unit_test(test_ready_then_error),
 	    cmocka_unit_test(test_duplicates_and_order),
 	    cmocka_unit_test(test_concurrent_workers),
 	    cmocka_unit_test(test_ach_and_postal),
