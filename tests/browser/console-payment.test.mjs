@@ -79,413 +79,329 @@ async function assertNoPan(page, ...secrets) {
   }
 }
 
-async function keyCard(page, pstn, { card = '4111111111111111', cvc = '123', expiry = EXPIRY } = {}) {
-  await asking(page, 'payment-card-number');
-  await phone.digits(pstn, card + '#');
-  await fieldState(page, 'payment-card-number', 'captured');
-  await asking(page, 'security-code');
-  await phone.digits(pstn, cvc + '#');
-  await fieldState(page, 'security-code', 'captured');
-  await asking(page, 'expiration-date');
-  await phone.digits(pstn, expiry + '#');
-  await fieldState(page, 'expiration-date', 'captured');
+/** The customer keys one field: asked for, keyed, captured. */
+async function keyField(page, pstn, field, digits) {
+  await asking(page, field);
+  await phone.digits(pstn, digits + '#');
+  await fieldState(page, field, 'captured');
 }
 
-test('console payment: happy path inbound - attach by UUI, auto-progression, submit, success', async () => {
-  const call = await customerCalls();
-  const b = await agentStarts(call);
-  const { page } = b;
-  try {
-    assert.match(await text(page, '#session-title'), /^\$9\.99 by card$/);
-    // Only the configured fields: no postal code (INCLUDE_POSTAL_CODE=false), no bank fields.
-    assert.deepEqual(await page.locator('#fields li').evaluateAll((ls) => ls.map((l) => l.dataset.field)),
-      ['payment-card-number', 'security-code', 'expiration-date']);
-    await asking(page, 'payment-card-number');
-    assert.equal(await page.locator('#submit').isDisabled(), true, 'Submit waits for every field');
-    assert.equal(await text(page, '#link'), 'Live');
-
-    await phone.digits(call.pstn, '4111111111111111#');
-    await fieldState(page, 'payment-card-number', 'captured');
-    assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /^Visa .*1111$/);
-    // Auto-progression: the server moved on to the security code by itself.
-    await asking(page, 'security-code');
-    assert.match(await text(page, '#session-status'), /3-digit code/);
-    await announced(page, /Card number captured, Visa, ending 1111\./);
-    await announced(page, /Now asking for the security code/);
-    assert.equal(await page.locator('#submit').isDisabled(), true);
-
-    await phone.digits(call.pstn, '123#');
-    await fieldState(page, 'security-code', 'captured');
-    await asking(page, 'expiration-date');
-    await phone.digits(call.pstn, EXPIRY + '#');
-    await fieldState(page, 'expiration-date', 'captured');
-    assert.equal(await text(page, '#fields li[data-field="expiration-date"] .value-shown'), EXPIRY_SHOWN);
-
-    await page.locator('#submit:not([disabled])').waitFor();
-    assert.match(await text(page, '#session-status'), /press Submit/);
-    await announced(page, /All details captured\. Press Submit/);
-    await page.locator('#submit').click();
-    const o = await outcome(page);
-    assert.deepEqual(o, { kind: 'success', title: 'Payment successful' });
-    await announced(page, /Payment successful\. Read the confirmation code/);
-    const f = await facts(page);
-    assert.match(f.Confirmation, /^\S{6,}$/, 'the connector\'s confirmation code');
-    assert.equal(f.Card, 'Visa ending 1111');
-    assert.equal(f.Amount, '$9.99');
-    assert.equal(await page.locator('#actions').isHidden(), true, 'no Submit or Cancel after the outcome');
-    await assertNoPan(page, '4111111111111111', '411111111111');
-    assert.deepEqual(b.problems, []);
-    await screenshot(page, 'happy-path-success');
-  } finally {
-    await b.close();
-  }
-});
-
-test('console payment: an invalid card number is explained, then the re-entry is captured', async () => {
-  const call = await customerCalls();
-  const b = await agentStarts(call);
-  const { page } = b;
-  try {
-    await asking(page, 'payment-card-number');
-    // Asked, nothing keyed yet: "Asking now", not "Customer keying" (the
-    // server's state; Twilio says PartialResult=true as the capture starts).
-    assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Asking now');
-    assert.equal(await page.locator('#fields li[data-field="payment-card-number"]').getAttribute('data-state'), 'waiting');
-    await phone.digits(call.pstn, '4111');
-    await fieldState(page, 'payment-card-number', 'keying');
-    assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Customer keying');
-    await phone.digits(call.pstn, '111111111112#'); // fails the Luhn check
-    await fieldState(page, 'payment-card-number', 'invalid');
-    const alert = page.locator('#session-alert[role="alert"]:not([hidden])');
-    await alert.waitFor();
-    assert.match(await alert.textContent(), /card number was not valid.*Ask the customer to key the card number again/);
-    await announced(page, /The card number was not valid/);
-    assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Not valid');
-    assert.equal(await page.locator('#submit').isDisabled(), true);
-    await screenshot(page, 'invalid-card-number');
-
-    // The server asked again by itself and keeps the error until new
-    // digits arrive: still shown once Twilio confirmed the re-ask.
-    const st = await reasked(page, 2);
-    assert.equal(st.errorType, 'invalid-card-number', 'the server kept the error through the re-ask');
-    await page.locator(`#view-session[data-seq="${st.seq}"]`).waitFor(); // that state is on screen
-    assert.equal(await alert.isVisible(), true);
-    assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Not valid');
-    // The customer starts keying a good number: the error goes, keying.
-    await phone.digits(call.pstn, '4242');
-    await fieldState(page, 'payment-card-number', 'keying');
-    await alert.waitFor({ state: 'hidden' });
-    await screenshot(page, 'invalid-card-rekeying');
-    await phone.digits(call.pstn, '424242424242#');
-    await fieldState(page, 'payment-card-number', 'captured');
-    await asking(page, 'security-code');
-    await alert.waitFor({ state: 'hidden' });
-    assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /4242$/);
-    await assertNoPan(page, '4242424242424242', '4111111111111112');
-    assert.deepEqual(b.problems, []);
-    await screenshot(page, 'invalid-card-then-reentered');
-  } finally {
-    await b.close();
-  }
-});
-
-test('console payment: after four invalid entries the capture pauses for the agent, who re-captures', async () => {
-  const call = await customerCalls();
-  const b = await agentStarts(call);
-  const { page } = b;
-  try {
-    for (let attempt = 1; attempt <= 4; attempt++) {
-      await asking(page, 'payment-card-number');
-      await phone.digits(call.pstn, '4111111111111112#');
-      await fieldState(page, 'payment-card-number', 'invalid');
-      if (attempt < 4) // the server asks again by itself; Twilio confirms; then the customer keys
-        await reasked(page, attempt + 1);
+/**
+ * A test with a customer on the line and the agent's payment started
+ * (agentStarts options in `opts`); fails on any page error or
+ * Content-Security-Policy refusal the page saw, and closes the browser
+ * whatever happens.
+ */
+function paymentTest(title, opts, body) {
+  if (typeof opts === 'function')
+    [opts, body] = [{}, opts];
+  test(title, async () => {
+    const call = await customerCalls();
+    const b = await agentStarts(call, opts);
+    try {
+      await body({ call, b, page: b.page });
+      assert.deepEqual(b.problems, []);
+    } finally {
+      await b.close();
     }
-    // The server stopped asking: nothing says "ask again" any more.
-    await page.waitForFunction(() => /^Paused/.test(document.getElementById('session-status')?.textContent ?? ''));
-    assert.match(await text(page, '#session-status'), /^Paused after several invalid entries of the card number\. Press Re-capture/);
-    const alert = await text(page, '#session-alert');
-    assert.match(alert, /could not key a valid card number after several tries/);
-    assert.doesNotMatch(alert, /key the card number again/);
-    await announced(page, /could not key a valid card number after several tries/);
-    await screenshot(page, 'retries-exhausted');
-    await page.getByRole('button', { name: 'Re-capture card number' }).click();
-    await announced(page, /Asking for the card number again\./);
-    assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Asking now');
-    await phone.digits(call.pstn, '4111111111111111#');
-    await fieldState(page, 'payment-card-number', 'captured');
-    await asking(page, 'security-code');
-    assert.deepEqual(b.problems, []);
-  } finally {
-    await b.close();
-  }
+  });
+}
+
+async function keyCard(page, pstn, { card = '4111111111111111', cvc = '123', expiry = EXPIRY } = {}) {
+  await keyField(page, pstn, 'payment-card-number', card);
+  await keyField(page, pstn, 'security-code', cvc);
+  await keyField(page, pstn, 'expiration-date', expiry);
+}
+
+paymentTest('console payment: happy path inbound - attach by UUI, auto-progression, submit, success', async ({ call, page }) => {
+  assert.match(await text(page, '#session-title'), /^\$9\.99 by card$/);
+  // Only the configured fields: no postal code (INCLUDE_POSTAL_CODE=false), no bank fields.
+  assert.deepEqual(await page.locator('#fields li').evaluateAll((ls) => ls.map((l) => l.dataset.field)),
+    ['payment-card-number', 'security-code', 'expiration-date']);
+  await asking(page, 'payment-card-number');
+  assert.equal(await page.locator('#submit').isDisabled(), true, 'Submit waits for every field');
+  assert.equal(await text(page, '#link'), 'Live');
+
+  await phone.digits(call.pstn, '4111111111111111#');
+  await fieldState(page, 'payment-card-number', 'captured');
+  assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /^Visa .*1111$/);
+  // Auto-progression: the server moved on to the security code by itself.
+  await asking(page, 'security-code');
+  assert.match(await text(page, '#session-status'), /3-digit code/);
+  await announced(page, /Card number captured, Visa, ending 1111\./);
+  await announced(page, /Now asking for the security code/);
+  assert.equal(await page.locator('#submit').isDisabled(), true);
+
+  await phone.digits(call.pstn, '123#');
+  await fieldState(page, 'security-code', 'captured');
+  await keyField(page, call.pstn, 'expiration-date', EXPIRY);
+  assert.equal(await text(page, '#fields li[data-field="expiration-date"] .value-shown'), EXPIRY_SHOWN);
+
+  await page.locator('#submit:not([disabled])').waitFor();
+  assert.match(await text(page, '#session-status'), /press Submit/);
+  await announced(page, /All details captured\. Press Submit/);
+  await page.locator('#submit').click();
+  const o = await outcome(page);
+  assert.deepEqual(o, { kind: 'success', title: 'Payment successful' });
+  await announced(page, /Payment successful\. Read the confirmation code/);
+  const f = await facts(page);
+  assert.match(f.Confirmation, /^\S{6,}$/, 'the connector\'s confirmation code');
+  assert.equal(f.Card, 'Visa ending 1111');
+  assert.equal(f.Amount, '$9.99');
+  assert.equal(await page.locator('#actions').isHidden(), true, 'no Submit or Cancel after the outcome');
+  await assertNoPan(page, '4111111111111111', '411111111111');
+  await screenshot(page, 'happy-path-success');
 });
 
-test('console payment: the agent re-captures a field', async () => {
-  const call = await customerCalls();
-  const b = await agentStarts(call);
-  const { page } = b;
-  try {
+paymentTest('console payment: an invalid card number is explained, then the re-entry is captured', async ({ call, page }) => {
+  await asking(page, 'payment-card-number');
+  // Asked, nothing keyed yet: "Asking now", not "Customer keying" (the
+  // server's state; Twilio says PartialResult=true as the capture starts).
+  assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Asking now');
+  assert.equal(await page.locator('#fields li[data-field="payment-card-number"]').getAttribute('data-state'), 'waiting');
+  await phone.digits(call.pstn, '4111');
+  await fieldState(page, 'payment-card-number', 'keying');
+  assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Customer keying');
+  await phone.digits(call.pstn, '111111111112#'); // fails the Luhn check
+  await fieldState(page, 'payment-card-number', 'invalid');
+  const alert = page.locator('#session-alert[role="alert"]:not([hidden])');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /card number was not valid.*Ask the customer to key the card number again/);
+  await announced(page, /The card number was not valid/);
+  assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Not valid');
+  assert.equal(await page.locator('#submit').isDisabled(), true);
+  await screenshot(page, 'invalid-card-number');
+
+  // The server asked again by itself and keeps the error until new
+  // digits arrive: still shown once Twilio confirmed the re-ask.
+  const st = await reasked(page, 2);
+  assert.equal(st.errorType, 'invalid-card-number', 'the server kept the error through the re-ask');
+  await page.locator(`#view-session[data-seq="${st.seq}"]`).waitFor(); // that state is on screen
+  assert.equal(await alert.isVisible(), true);
+  assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Not valid');
+  // The customer starts keying a good number: the error goes, keying.
+  await phone.digits(call.pstn, '4242');
+  await fieldState(page, 'payment-card-number', 'keying');
+  await alert.waitFor({ state: 'hidden' });
+  await screenshot(page, 'invalid-card-rekeying');
+  await phone.digits(call.pstn, '424242424242#');
+  await fieldState(page, 'payment-card-number', 'captured');
+  await asking(page, 'security-code');
+  await alert.waitFor({ state: 'hidden' });
+  assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /4242$/);
+  await assertNoPan(page, '4242424242424242', '4111111111111112');
+  await screenshot(page, 'invalid-card-then-reentered');
+});
+
+paymentTest('console payment: after four invalid entries the capture pauses for the agent, who re-captures', async ({ call, page }) => {
+  for (let attempt = 1; attempt <= 4; attempt++) {
     await asking(page, 'payment-card-number');
-    await phone.digits(call.pstn, '4111111111111111#');
-    await fieldState(page, 'payment-card-number', 'captured');
-    await asking(page, 'security-code');
-    await phone.digits(call.pstn, '123#');
-    await fieldState(page, 'security-code', 'captured');
-    await asking(page, 'expiration-date');
-
-    // The customer read the wrong card: the agent re-captures the number.
-    await page.getByRole('button', { name: 'Re-capture card number' }).click();
-    await asking(page, 'payment-card-number');
-    await phone.digits(call.pstn, '5555555555554444#');
-    await fieldState(page, 'payment-card-number', 'captured');
-    assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /^Mastercard .*4444$/);
-    // Then the server goes on with what is still required.
-    await asking(page, 'expiration-date');
-    await phone.digits(call.pstn, EXPIRY + '#');
-    await page.locator('#submit:not([disabled])').waitFor();
-    await page.locator('#submit').click();
-    const o = await outcome(page);
-    assert.equal(o.kind, 'success');
-    assert.equal((await facts(page)).Card, 'Mastercard ending 4444');
-    assert.deepEqual(b.problems, []);
-    await screenshot(page, 'recapture-card-number');
-  } finally {
-    await b.close();
+    await phone.digits(call.pstn, '4111111111111112#');
+    await fieldState(page, 'payment-card-number', 'invalid');
+    if (attempt < 4) // the server asks again by itself; Twilio confirms; then the customer keys
+      await reasked(page, attempt + 1);
   }
+  // The server stopped asking: nothing says "ask again" any more.
+  await page.waitForFunction(() => /^Paused/.test(document.getElementById('session-status')?.textContent ?? ''));
+  assert.match(await text(page, '#session-status'), /^Paused after several invalid entries of the card number\. Press Re-capture/);
+  const alert = await text(page, '#session-alert');
+  assert.match(alert, /could not key a valid card number after several tries/);
+  assert.doesNotMatch(alert, /key the card number again/);
+  await announced(page, /could not key a valid card number after several tries/);
+  await screenshot(page, 'retries-exhausted');
+  await page.getByRole('button', { name: 'Re-capture card number' }).click();
+  await announced(page, /Asking for the card number again\./);
+  assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Asking now');
+  await phone.digits(call.pstn, '4111111111111111#');
+  await fieldState(page, 'payment-card-number', 'captured');
+  await asking(page, 'security-code');
 });
 
-test('console payment: cancel asks for confirmation, then ends the payment', async () => {
-  const call = await customerCalls();
-  const b = await agentStarts(call);
-  const { page } = b;
-  try {
-    await asking(page, 'payment-card-number');
-    await phone.digits(call.pstn, '4111111111111111#');
-    await fieldState(page, 'payment-card-number', 'captured');
+paymentTest('console payment: the agent re-captures a field', async ({ call, page }) => {
+  await keyField(page, call.pstn, 'payment-card-number', '4111111111111111');
+  await keyField(page, call.pstn, 'security-code', '123');
+  await asking(page, 'expiration-date');
 
-    await page.getByRole('button', { name: 'Cancel payment' }).click();
-    assert.equal(await page.locator('#cancel-confirm').isHidden(), false);
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'cancel-yes');
-    // Escape keeps the payment going.
-    await page.keyboard.press('Escape');
-    assert.equal(await page.locator('#cancel-confirm').isHidden(), true);
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'cancel');
-
-    await page.getByRole('button', { name: 'Cancel payment' }).click();
-    await page.getByRole('button', { name: 'Yes, cancel it' }).click();
-    const o = await outcome(page);
-    assert.deepEqual(o, { kind: 'cancelled', title: 'Payment cancelled' });
-    assert.match(await text(page, '#outcome-detail'), /Nothing was charged/);
-    const sessionAtSim = (await phone.call(call.uui)).payments;
-    assert.ok(JSON.stringify(sessionAtSim).includes('cancel'), 'the emulator saw the cancel');
-    assert.deepEqual(b.problems, []);
-    await screenshot(page, 'cancelled');
-
-    // New payment: back to the form, nothing of the old one kept.
-    await page.getByRole('button', { name: 'New payment' }).click();
-    await page.locator('#view-attach:not([hidden])').waitFor();
-    assert.equal(await page.evaluate(() => sessionStorage.getItem('genesyspay.session')), null);
-  } finally {
-    await b.close();
-  }
+  // The customer read the wrong card: the agent re-captures the number.
+  await page.getByRole('button', { name: 'Re-capture card number' }).click();
+  await keyField(page, call.pstn, 'payment-card-number', '5555555555554444');
+  assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /^Mastercard .*4444$/);
+  // Then the server goes on with what is still required.
+  await asking(page, 'expiration-date');
+  await phone.digits(call.pstn, EXPIRY + '#');
+  await page.locator('#submit:not([disabled])').waitFor();
+  await page.locator('#submit').click();
+  const o = await outcome(page);
+  assert.equal(o.kind, 'success');
+  assert.equal((await facts(page)).Card, 'Mastercard ending 4444');
+  await screenshot(page, 'recapture-card-number');
 });
 
-test('console payment: the customer hangs up mid-way', async () => {
-  const call = await customerCalls();
-  const b = await agentStarts(call);
-  const { page } = b;
-  try {
-    await asking(page, 'payment-card-number');
-    await phone.digits(call.pstn, '4111111111111111#');
-    await fieldState(page, 'payment-card-number', 'captured');
-    await phone.hangup(call.pstn);
-    const o = await outcome(page);
-    assert.deepEqual(o, { kind: 'failure', title: 'The customer hung up' });
-    assert.match(await text(page, '#outcome-detail'), /Nothing was charged/);
-    assert.deepEqual(b.problems, []);
-    await screenshot(page, 'customer-hung-up');
-    // A new payment on the ended call: refused in the agent's words.
-    await page.getByRole('button', { name: 'New payment' }).click();
-    await page.getByLabel('Amount').fill('5');
-    await page.locator('#start').click();
-    const err = page.locator('#attach-error[role="alert"]:not([hidden])');
-    await err.waitFor();
-    assert.equal(await err.textContent(), 'That call has ended, so no payment can be taken on it.');
-  } finally {
-    await b.close();
-  }
+paymentTest('console payment: cancel asks for confirmation, then ends the payment', async ({ call, page }) => {
+  await keyField(page, call.pstn, 'payment-card-number', '4111111111111111');
+
+  await page.getByRole('button', { name: 'Cancel payment' }).click();
+  assert.equal(await page.locator('#cancel-confirm').isHidden(), false);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'cancel-yes');
+  // Escape keeps the payment going.
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('#cancel-confirm').isHidden(), true);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'cancel');
+
+  await page.getByRole('button', { name: 'Cancel payment' }).click();
+  await page.getByRole('button', { name: 'Yes, cancel it' }).click();
+  const o = await outcome(page);
+  assert.deepEqual(o, { kind: 'cancelled', title: 'Payment cancelled' });
+  assert.match(await text(page, '#outcome-detail'), /Nothing was charged/);
+  const sessionAtSim = (await phone.call(call.uui)).payments;
+  assert.ok(JSON.stringify(sessionAtSim).includes('cancel'), 'the emulator saw the cancel');
+  await screenshot(page, 'cancelled');
+
+  // New payment: back to the form, nothing of the old one kept.
+  await page.getByRole('button', { name: 'New payment' }).click();
+  await page.locator('#view-attach:not([hidden])').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('genesyspay.session')), null);
 });
 
-test('console payment: a decline from the connector says what to do next', async () => {
-  const call = await customerCalls();
-  const b = await agentStarts(call, { amount: '25.00' });
-  const { page } = b;
-  try {
-    await keyCard(page, call.pstn, { card: '4000000000000002' }); // the sandbox gateway declines it
-    await page.locator('#submit:not([disabled])').waitFor();
-    await page.locator('#submit').click();
-    const o = await outcome(page);
-    assert.deepEqual(o, { kind: 'failure', title: 'Payment declined' });
-    const detail = await text(page, '#outcome-detail');
-    assert.match(detail, /declined/);
-    assert.match(detail, /another card/);
-    assert.equal((await facts(page)).Card, 'Visa ending 0002');
-    assert.deepEqual(b.problems, []);
-    await screenshot(page, 'declined');
-  } finally {
-    await b.close();
-  }
+paymentTest('console payment: the customer hangs up mid-way', async ({ call, page }) => {
+  await keyField(page, call.pstn, 'payment-card-number', '4111111111111111');
+  await phone.hangup(call.pstn);
+  const o = await outcome(page);
+  assert.deepEqual(o, { kind: 'failure', title: 'The customer hung up' });
+  assert.match(await text(page, '#outcome-detail'), /Nothing was charged/);
+  await screenshot(page, 'customer-hung-up');
+  // A new payment on the ended call: refused in the agent's words.
+  await page.getByRole('button', { name: 'New payment' }).click();
+  await page.getByLabel('Amount').fill('5');
+  await page.locator('#start').click();
+  const err = page.locator('#attach-error[role="alert"]:not([hidden])');
+  await err.waitFor();
+  assert.equal(await err.textContent(), 'That call has ended, so no payment can be taken on it.');
 });
 
-test('console payment: a reload mid-session re-attaches and carries on', async () => {
-  const call = await customerCalls();
-  const b = await agentStarts(call);
-  const { page } = b;
-  try {
-    await asking(page, 'payment-card-number');
-    await phone.digits(call.pstn, '4111111111111111#');
-    await fieldState(page, 'payment-card-number', 'captured');
-    await asking(page, 'security-code');
-    const before = await page.evaluate(() => sessionStorage.getItem('genesyspay.session'));
-
-    await page.reload();
-    // No sign-in again, straight back to the same payment, state intact.
-    await page.locator('#view-session:not([hidden])').waitFor();
-    await fieldState(page, 'payment-card-number', 'captured');
-    await asking(page, 'security-code');
-    assert.equal(await page.evaluate(() => sessionStorage.getItem('genesyspay.session')), before);
-    assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /1111$/);
-    await page.locator('#link[data-link="live"]').waitFor();
-
-    // The customer keys what was missing; the reloaded page sees it all.
-    await phone.digits(call.pstn, '123#');
-    await fieldState(page, 'security-code', 'captured');
-    await asking(page, 'expiration-date');
-    // A second reload while something happened in between.
-    await page.reload();
-    await phone.digits(call.pstn, EXPIRY + '#');
-    await fieldState(page, 'expiration-date', 'captured');
-    await page.locator('#submit:not([disabled])').waitFor();
-    await page.locator('#submit').click();
-    assert.equal((await outcome(page)).kind, 'success');
-    assert.deepEqual(b.problems, []);
-    await screenshot(page, 'reload-mid-session-success');
-  } finally {
-    await b.close();
-  }
+paymentTest('console payment: a decline from the connector says what to do next', { amount: '25.00' }, async ({ call, page }) => {
+  await keyCard(page, call.pstn, { card: '4000000000000002' }); // the sandbox gateway declines it
+  await page.locator('#submit:not([disabled])').waitFor();
+  await page.locator('#submit').click();
+  const o = await outcome(page);
+  assert.deepEqual(o, { kind: 'failure', title: 'Payment declined' });
+  const detail = await text(page, '#outcome-detail');
+  assert.match(detail, /declined/);
+  assert.match(detail, /another card/);
+  assert.equal((await facts(page)).Card, 'Visa ending 0002');
+  await screenshot(page, 'declined');
 });
 
-test('console payment: losing the server shows it, and the console recovers', async () => {
-  const call = await customerCalls();
-  const b = await agentStarts(call);
-  const { page } = b;
-  try {
-    await asking(page, 'payment-card-number');
-    await page.locator('#link[data-link="live"]').waitFor();
-    await stack.command('nginx-stop');
-    await page.locator('#link[data-link="reconnecting"]').waitFor({ timeout: 20000 });
-    await announced(page, /Connection to the payment server lost/);
-    assert.match(await text(page, '#link'), /Connection lost/);
-    await screenshot(page, 'connection-lost');
-    await stack.command('nginx-start');
-    await page.locator('#link[data-link="live"]').waitFor({ timeout: 40000 });
-    await announced(page, /Connection restored/);
+paymentTest('console payment: a reload mid-session re-attaches and carries on', async ({ call, page }) => {
+  await keyField(page, call.pstn, 'payment-card-number', '4111111111111111');
+  await asking(page, 'security-code');
+  const before = await page.evaluate(() => sessionStorage.getItem('genesyspay.session'));
 
-    // Live again: keys arrive and show as before.
-    await phone.digits(call.pstn, '4111111111111111#');
-    await fieldState(page, 'payment-card-number', 'captured');
-    await asking(page, 'security-code');
-    assert.deepEqual(b.problems, []);
-    await screenshot(page, 'connection-recovered');
-  } finally {
-    await b.close();
-  }
+  await page.reload();
+  // No sign-in again, straight back to the same payment, state intact.
+  await page.locator('#view-session:not([hidden])').waitFor();
+  await fieldState(page, 'payment-card-number', 'captured');
+  await asking(page, 'security-code');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('genesyspay.session')), before);
+  assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /1111$/);
+  await page.locator('#link[data-link="live"]').waitFor();
+
+  // The customer keys what was missing; the reloaded page sees it all.
+  await phone.digits(call.pstn, '123#');
+  await fieldState(page, 'security-code', 'captured');
+  await asking(page, 'expiration-date');
+  // A second reload while something happened in between.
+  await page.reload();
+  await phone.digits(call.pstn, EXPIRY + '#');
+  await fieldState(page, 'expiration-date', 'captured');
+  await page.locator('#submit:not([disabled])').waitFor();
+  await page.locator('#submit').click();
+  assert.equal((await outcome(page)).kind, 'success');
+  await screenshot(page, 'reload-mid-session-success');
 });
 
-test('console payment: ACH shows the bank fields only, and saves the account when the amount is 0', async () => {
-  const call = await customerCalls();
-  const b = await agentStarts(call, { amount: '0', ach: true });
-  const { page } = b;
-  try {
-    assert.match(await text(page, '#session-title'), /^Save bank account$/);
-    await asking(page, 'bank-routing-number');
-    const rows = await page.locator('#fields li').evaluateAll((ls) => ls.map((l) => l.dataset.field));
-    assert.deepEqual([...rows].sort(), ['bank-account-number', 'bank-routing-number']);
-    await phone.digits(call.pstn, '110000000#');
-    await fieldState(page, 'bank-routing-number', 'captured');
-    await asking(page, 'bank-account-number');
-    await phone.digits(call.pstn, '000123456789#');
-    await fieldState(page, 'bank-account-number', 'captured');
-    assert.match(await text(page, '#fields li[data-field="bank-account-number"] .value-shown'), /89$/);
-    await page.locator('#submit:not([disabled])').waitFor();
-    assert.equal(await text(page, '#submit'), 'Save details');
-    await page.locator('#submit').click();
-    const o = await outcome(page);
-    assert.deepEqual(o, { kind: 'success', title: 'Bank account saved' });
-    assert.equal((await facts(page)).Account, 'ending 89');
-    assert.match((await facts(page)).Token, /^\S{6,}$/, 'the connector\'s token');
-    await assertNoPan(page, '000123456789');
-    assert.deepEqual(b.problems, []);
-    await screenshot(page, 'ach-saved');
-  } finally {
-    await b.close();
-  }
+paymentTest('console payment: losing the server shows it, and the console recovers', async ({ call, page }) => {
+  await asking(page, 'payment-card-number');
+  await page.locator('#link[data-link="live"]').waitFor();
+  await stack.command('nginx-stop');
+  await page.locator('#link[data-link="reconnecting"]').waitFor({ timeout: 20000 });
+  await announced(page, /Connection to the payment server lost/);
+  assert.match(await text(page, '#link'), /Connection lost/);
+  await screenshot(page, 'connection-lost');
+  await stack.command('nginx-start');
+  await page.locator('#link[data-link="live"]').waitFor({ timeout: 40000 });
+  await announced(page, /Connection restored/);
+
+  // Live again: keys arrive and show as before.
+  await phone.digits(call.pstn, '4111111111111111#');
+  await fieldState(page, 'payment-card-number', 'captured');
+  await asking(page, 'security-code');
+  await screenshot(page, 'connection-recovered');
 });
 
-test('console payment: another tab finds the running payment (widget URL, or starting one on the same call)', async () => {
-  const call = await customerCalls();
-  const b = await agentStarts(call);
-  const { page } = b;
+paymentTest('console payment: ACH shows the bank fields only, and saves the account when the amount is 0', { amount: '0', ach: true }, async ({ call, page }) => {
+  assert.match(await text(page, '#session-title'), /^Save bank account$/);
+  await asking(page, 'bank-routing-number');
+  const rows = await page.locator('#fields li').evaluateAll((ls) => ls.map((l) => l.dataset.field));
+  assert.deepEqual([...rows].sort(), ['bank-account-number', 'bank-routing-number']);
+  await phone.digits(call.pstn, '110000000#');
+  await fieldState(page, 'bank-routing-number', 'captured');
+  await keyField(page, call.pstn, 'bank-account-number', '000123456789');
+  assert.match(await text(page, '#fields li[data-field="bank-account-number"] .value-shown'), /89$/);
+  await page.locator('#submit:not([disabled])').waitFor();
+  assert.equal(await text(page, '#submit'), 'Save details');
+  await page.locator('#submit').click();
+  const o = await outcome(page);
+  assert.deepEqual(o, { kind: 'success', title: 'Bank account saved' });
+  assert.equal((await facts(page)).Account, 'ending 89');
+  assert.match((await facts(page)).Token, /^\S{6,}$/, 'the connector\'s token');
+  await assertNoPan(page, '000123456789');
+  await screenshot(page, 'ach-saved');
+});
+
+paymentTest('console payment: another tab finds the running payment (widget URL, or starting one on the same call)', async ({ call, b, page }) => {
   const ref = async (p) => JSON.parse(await p.evaluate(() => sessionStorage.getItem('genesyspay.session')) || '{}');
-  try {
-    await asking(page, 'payment-card-number');
-    await phone.digits(call.pstn, '4111111111111111#');
-    await fieldState(page, 'payment-card-number', 'captured');
-    const first = await ref(page);
+  await keyField(page, call.pstn, 'payment-card-number', '4111111111111111');
+  const first = await ref(page);
 
-    // A second tab (its own sessionStorage: signs in) opened as the widget
-    // of this call: it shows the running payment, not a new form.
-    const tab2 = await b.ctx.newPage();
-    await signIn(tab2, stack, '?uui=' + call.uui);
-    await tab2.locator('#view-session:not([hidden])').waitFor();
-    await fieldState(tab2, 'payment-card-number', 'captured');
-    await asking(tab2, 'security-code');
-    const second = await ref(tab2);
-    assert.equal(second.paymentSid, first.paymentSid, 'the same payment');
-    assert.notEqual(second.sessionToken, first.sessionToken, 'with its own session token');
-    await tab2.locator('#link[data-link="live"]').waitFor();
+  // A second tab (its own sessionStorage: signs in) opened as the widget
+  // of this call: it shows the running payment, not a new form.
+  const tab2 = await b.ctx.newPage();
+  await signIn(tab2, stack, '?uui=' + call.uui);
+  await tab2.locator('#view-session:not([hidden])').waitFor();
+  await fieldState(tab2, 'payment-card-number', 'captured');
+  await asking(tab2, 'security-code');
+  const second = await ref(tab2);
+  assert.equal(second.paymentSid, first.paymentSid, 'the same payment');
+  assert.notEqual(second.sessionToken, first.sessionToken, 'with its own session token');
+  await tab2.locator('#link[data-link="live"]').waitFor();
 
-    // A third tab, the plain console: starting a payment on the same call
-    // shows the running one, and says so.
-    const tab3 = await b.ctx.newPage();
-    await signIn(tab3, stack);
-    await startPayment(tab3, { uui: call.uui });
-    assert.equal((await ref(tab3)).paymentSid, first.paymentSid);
-    assert.match(await text(tab3, '#session-notice[role="status"]:not([hidden])'), /already running on this call: this is it/);
-    await announced(tab3, /already running on this call/);
-    await asking(tab3, 'security-code');
-    assert.equal(await tab3.locator('#attach-error').isHidden(), true, 'no error: nothing went wrong');
+  // A third tab, the plain console: starting a payment on the same call
+  // shows the running one, and says so.
+  const tab3 = await b.ctx.newPage();
+  await signIn(tab3, stack);
+  await startPayment(tab3, { uui: call.uui });
+  assert.equal((await ref(tab3)).paymentSid, first.paymentSid);
+  assert.match(await text(tab3, '#session-notice[role="status"]:not([hidden])'), /already running on this call: this is it/);
+  await announced(tab3, /already running on this call/);
+  await asking(tab3, 'security-code');
+  assert.equal(await tab3.locator('#attach-error').isHidden(), true, 'no error: nothing went wrong');
 
-    // Every tab follows the customer's keys; any of them can submit.
-    await phone.digits(call.pstn, '123#');
-    for (const p of [page, tab2, tab3])
-      await fieldState(p, 'security-code', 'captured');
-    await phone.digits(call.pstn, EXPIRY + '#');
-    await tab2.locator('#submit:not([disabled])').waitFor();
-    await tab2.locator('#submit').click();
-    for (const p of [tab2, page, tab3])
-      assert.deepEqual(await outcome(p), { kind: 'success', title: 'Payment successful' });
-    await screenshot(tab3, 'another-tab-attached');
+  // Every tab follows the customer's keys; any of them can submit.
+  await phone.digits(call.pstn, '123#');
+  for (const p of [page, tab2, tab3])
+    await fieldState(p, 'security-code', 'captured');
+  await phone.digits(call.pstn, EXPIRY + '#');
+  await tab2.locator('#submit:not([disabled])').waitFor();
+  await tab2.locator('#submit').click();
+  for (const p of [tab2, page, tab3])
+    assert.deepEqual(await outcome(p), { kind: 'success', title: 'Payment successful' });
+  await screenshot(tab3, 'another-tab-attached');
 
-    // Once it has ended, the widget of the call offers a new payment.
-    const tab4 = await b.ctx.newPage();
-    await signIn(tab4, stack, '?uui=' + call.uui);
-    await tab4.locator('#view-attach:not([hidden])').waitFor();
-    assert.equal(await tab4.locator('#attach-error').isHidden(), true);
-    assert.deepEqual(b.problems, []);
-  } finally {
-    await b.close();
-  }
+  // Once it has ended, the widget of the call offers a new payment.
+  const tab4 = await b.ctx.newPage();
+  await signIn(tab4, stack, '?uui=' + call.uui);
+  await tab4.locator('#view-attach:not([hidden])').waitFor();
+  assert.equal(await tab4.locator('#attach-error').isHidden(), true);
 });
 
