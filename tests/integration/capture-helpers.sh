@@ -67,3 +67,20 @@ sim_digits() {
 sim_hangup() {
   curl -s -o /dev/null -X POST "http://127.0.0.1:$STACK_SIM_PORT/sim/calls/$1/hangup"
 }
+# new_call: a new answered call at the emulator; its PSTN CallSid.
+new_call() { sim_call | jget o.pstn_call_sid; }
+# item MAP KEY: the Sync item's JSON (empty, and failure, when absent).
+item() { curl -sf -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/$1/Items/$2"; }
+# start NAME JSON: startCapture; sets PK_NAME / ST_NAME and subscribes.
+start() {
+  local name=$1 out
+  out=$(cap_api POST /aap/startCapture "$2")
+  printf -v "PK_$name" '%s' "$(jget o.paymentSid <<<"$out")"
+  printf -v "ST_$name" '%s' "$(jget o.sessionToken <<<"$out")"
+  echo "$out" >"$run/$name.start"
+  [[ $(cat "$run/status") == 201 ]] || return 1
+  sse_start "$name" "$base$(jget o.eventsUrl <<<"$out")"
+}
+wait_state() {
+  if sse_wait "$1" "$2"; then t_ok "$3"; else t_fail "$3" "no state with: $2" "$(sse_states "$1" | tail -3)"; fi
+}

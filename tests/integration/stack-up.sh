@@ -1,6 +1,7 @@
 # Sourced by an integration test after tests/lib.sh (with $top set): one
 # sandbox stack (the emulator, every handler, nginx) for the test file.
 #
+#   it_need_sim  fails the suite when the emulator is not built;
 #   it_env TAG   $run (a fresh folder), $port and $sim (two distinct free
 #                ports) and the sandbox .env at $run/env, which the test
 #                may still edit;
@@ -13,6 +14,14 @@
 # shellcheck shell=bash
 . "$top/scripts/stack.sh"
 B=${B:-build}
+
+# it_need_sim: ends the suite with a failure when the emulator is not built.
+it_need_sim() {
+  [[ -x $top/$B/sim/twilio-sim ]] && return 0
+  t_fail "the emulator is built" "$top/$B/sim/twilio-sim is missing"
+  t_done
+  exit
+}
 
 # envv NAME: the value the test's .env gives NAME.
 envv() { sed -n "s/^$1=//p" "$run/env" | tail -1; }

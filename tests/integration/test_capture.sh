@@ -15,11 +15,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
 . "$top/tests/integration/stack-up.sh"
 
-if [[ ! -x $top/$B/sim/twilio-sim ]]; then
-  t_fail "the emulator is built" "$top/$B/sim/twilio-sim is missing"
-  t_done
-  exit
-fi
+it_need_sim
 it_env cap
 . "$top/tests/integration/capture-helpers.sh"
 it_up
@@ -42,7 +38,6 @@ let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{
   console.log(r.map(x=>x.request.Capture+"@"+x.request.IdempotencyKey).join("\n"))})' "$1"
 }
 # A new inbound call; prints the PSTN leg's CallSid.
-new_call() { sim_call | jget o.pstn_call_sid; }
 # uuiMap[uui] exists (voice routing writes it when the call is answered;
 # without that handler built, the test writes what it would).
 uui_ready() {
@@ -57,19 +52,6 @@ uui_ready() {
     sleep 0.1
   done
   return 1
-}
-# start NAME JSON: startCapture; sets PK_NAME / ST_NAME and subscribes.
-start() {
-  local name=$1 out
-  out=$(cap_api POST /aap/startCapture "$2")
-  printf -v "PK_$name" '%s' "$(jget o.paymentSid <<<"$out")"
-  printf -v "ST_$name" '%s' "$(jget o.sessionToken <<<"$out")"
-  echo "$out" >"$run/$name.start"
-  [[ $(cat "$run/status") == 201 ]] || return 1
-  sse_start "$name" "$base$(jget o.eventsUrl <<<"$out")"
-}
-wait_state() {
-  if sse_wait "$1" "$2"; then t_ok "$3"; else t_fail "$3" "no state with: $2" "$(sse_states "$1" | tail -3)"; fi
 }
 # No run of 7+ digits in what the browser got, once the SIDs, times,
 # sequence numbers, connector ids and the routing number (clear text in

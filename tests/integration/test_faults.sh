@@ -21,11 +21,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
 . "$top/tests/integration/stack-up.sh"
 
-if [[ ! -x $top/$B/sim/twilio-sim ]]; then
-  t_fail "the emulator is built" "$top/$B/sim/twilio-sim is missing"
-  t_done
-  exit
-fi
+it_need_sim
 it_env faults
 # One try waits at most a second, so a "timeout" fault needs 1.5 s, not 11;
 # a call that keeps failing gives up after 3 s of tries, not 12.
@@ -49,23 +45,8 @@ arm() {
 faults_left() { curl -s "$S/sim/faults" | jget 'o.faults.length'; }
 faults_clear() { curl -s -o /dev/null -X DELETE "$S/sim/faults"; }
 # item MAP KEY: the Sync item's JSON (empty when absent).
-item() { curl -sf -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/$1/Items/$2"; }
 items() { curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/$1/Items?PageSize=100"; }
-new_call() { sim_call | jget o.pstn_call_sid; }
 call_payments() { curl -s "$S/sim/calls/$1" | jget "$2"; }
-# start NAME JSON: startCapture; PK_NAME / ST_NAME, subscribed.
-start() {
-  local name=$1 out
-  out=$(cap_api POST /aap/startCapture "$2")
-  printf -v "PK_$name" '%s' "$(jget o.paymentSid <<<"$out")"
-  printf -v "ST_$name" '%s' "$(jget o.sessionToken <<<"$out")"
-  echo "$out" >"$run/$name.start"
-  [[ $(cat "$run/status") == 201 ]] || return 1
-  sse_start "$name" "$base$(jget o.eventsUrl <<<"$out")"
-}
-wait_state() {
-  if sse_wait "$1" "$2"; then t_ok "$3"; else t_fail "$3" "no state with: $2" "$(sse_states "$1" | tail -3)"; fi
-}
 # pay_to_ready NAME: a call, a card session, the customer keys everything.
 pay_to_ready() {
   local name=$1 call
@@ -323,13 +304,17 @@ wait_state dup 's.status === "completed"' "duplicates: the payment completes"
 faults_clear
 # The second delivery of the last callback (the Result) may still be on
 # its way when the page shows "completed": wait for it (10 s at most).
+# A callback that came before startCapture had written the session (the
+# create-time one, when the handlers are slow) is "recorded", not applied;
+# its second delivery is a duplicate all the same.
 for _ in $(seq 1 100); do
   applied=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=applied")
+  recorded=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=recorded")
   dups=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=duplicate")
-  (( dups >= applied )) && break
+  (( dups >= applied + recorded )) && break
   sleep 0.1
 done
-t_eq "duplicates: every callback applied once, its second delivery recognised" "$applied" "$dups"
+t_eq "duplicates: every callback applied once, its second delivery recognised" "$((applied + recorded))" "$dups"
 stored=$(item payMap "$PK_dup")
 t_eq "duplicates: one write per callback (seq = start + $applied callbacks + submit)" "$((applied + 2))" \
   "$(jget o.data._session.seq <<<"$stored")"

@@ -20,11 +20,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
 . "$top/tests/integration/stack-up.sh"
 
-if [[ ! -x $top/$B/sim/twilio-sim ]]; then
-  t_fail "the emulator is built" "$top/$B/sim/twilio-sim is missing"
-  t_done
-  exit
-fi
+it_need_sim
 for tool in xmllint jq; do
   command -v "$tool" >/dev/null || { t_fail "$tool is installed (scripts/install-deps test)"; t_done; exit; }
 done
@@ -34,7 +30,6 @@ it_up
 SERVER=$(envv SERVER_URL)
 post=("$top/$B/bin/twilio-post" -t "$TOK")
 mint=("$top/$B/tests/mint-token")
-item() { curl -sf -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/$1/Items/$2"; }
 rand_hex() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 # ================================================================ 1. signatures
