@@ -34,4 +34,21 @@ static inline size_t fuzz_split(char *s, size_t size, char **parts, size_t n)
 			abort();                                                                   \
 	} while (0)
 
+/* The stored form of a session reads back as itself: to_json(from_json(
+ * to_json(c))) prints as to_json(c).  *back gets what was read. */
+static inline void fuzz_capture_roundtrip(const tp_capture *c, tp_capture *back)
+{
+	cJSON *j1 = tp_capture_to_json(c), *j2;
+	char *a = cJSON_PrintUnformatted(j1), *b;
+
+	FUZZ_ASSERT(tp_capture_from_json(back, j1) == TP_OK);
+	j2 = tp_capture_to_json(back);
+	b = cJSON_PrintUnformatted(j2);
+	FUZZ_ASSERT(strcmp(a, b) == 0);
+	free(a);
+	free(b);
+	cJSON_Delete(j1);
+	cJSON_Delete(j2);
+}
+
 #endif

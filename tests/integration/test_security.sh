@@ -214,26 +214,25 @@ done
 # Below nginx's limit, above the handler's own.
 # The handler answers before it has read the body: the answer must still
 # arrive whole (ten tries each: it used to be lost now and then).
-for p in /aap/startCapture:17000 /aap/changeCapture:9000 /aap/changeStatus:9000; do
-  head -c "${p#*:}" "$big" >"$run/mid"
-  got=""
+# post_10 URL: $run/mid posted ten times; "<status> <code>;" for each answer.
+post_10() {
+  local i c got=""
   for i in $(seq 1 10); do
     rm -f "$run/b"
     c=$(curl -s -o "$run/b" -w '%{http_code}' -H "Authorization: Bearer $MAIN_TOKEN" \
-      -H 'Content-Type: application/json' --data-binary @"$run/mid" "$base${p%:*}")
+      -H 'Content-Type: application/json' --data-binary @"$run/mid" "$1")
     got+="$c $(code);"
   done
+  echo "$got"
+}
+for p in /aap/startCapture:17000 /aap/changeCapture:9000 /aap/changeStatus:9000; do
+  head -c "${p#*:}" "$big" >"$run/mid"
+  got=$(post_10 "$base${p%:*}")
   t_eq "${p%:*}: ${p#*:} bytes (over its own limit): 413 payload_too_large, 10 of 10" \
     "$(printf '413 payload_too_large;%.0s' $(seq 1 10))" "$got"
 done
 # A POST with a body to a GET-only endpoint: 405, answered whole.
-got=""
-for i in $(seq 1 10); do
-  rm -f "$run/b"
-  c=$(curl -s -o "$run/b" -w '%{http_code}' -H "Authorization: Bearer $MAIN_TOKEN" \
-    -H 'Content-Type: application/json' --data-binary @"$run/mid" "$base/aap/session?paymentSid=$P1")
-  got+="$c $(code);"
-done
+got=$(post_10 "$base/aap/session?paymentSid=$P1")
 t_eq "/aap/session: POST with 9000 bytes: 405 method_not_allowed, 10 of 10" \
   "$(printf '405 method_not_allowed;%.0s' $(seq 1 10))" "$got"
 

@@ -447,13 +447,18 @@ async function resume(s: StoredSession): Promise<void> {
 		startFeed();
 }
 
-function sessionGone(message: string): void {
+/** Stops following the payment and forgets it (also in sessionStorage). */
+function forgetSession(): void {
 	app.feed?.stop();
 	app.feed = null;
 	app.ref = null;
 	app.view = null;
 	saveSession(null);
 	setLink(null);
+}
+
+function sessionGone(message: string): void {
+	forgetSession();
 	show('attach');
 	setText(ui.attach.error, message);
 }
@@ -737,12 +742,7 @@ function cancelPayment(): Promise<void> {
 }
 
 function newPayment(): void {
-	app.feed?.stop();
-	app.feed = null;
-	app.ref = null;
-	app.view = null;
-	saveSession(null);
-	setLink(null);
+	forgetSession();
 	ui.attach.amount.value = '';
 	ui.attach.description.value = '';
 	setText(ui.attach.error, null);
