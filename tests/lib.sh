@@ -11,7 +11,13 @@ T_FAILED=0
 T_COUNT=0
 T_SUITE=${T_SUITE:-$(basename "$0")}
 t_ok()   { echo "ok - $T_SUITE: $1"; T_COUNT=$((T_COUNT + 1)); }
-t_fail() { echo "not ok - $T_SUITE: $1"; printf '    %s\n' "${@:2}"; T_FAILED=$((T_FAILED + 1)); T_COUNT=$((T_COUNT + 1)); }
+# Every line of the details is indented, so that text quoted from another
+# test's output ("ok - ...") is never counted as a result.
+t_fail() {
+  echo "not ok - $T_SUITE: $1"
+  (( $# > 1 )) && printf '%s\n' "${@:2}" | sed 's/^/    /'
+  T_FAILED=$((T_FAILED + 1)); T_COUNT=$((T_COUNT + 1))
+}
 t_eq()   { if [[ "$2" == "$3" ]]; then t_ok "$1"; else t_fail "$1" "expected: $2" "got:      $3"; fi; }
 t_match() { if grep -Eq -- "$2" <<<"$3"; then t_ok "$1"; else t_fail "$1" "expected to match: $2" "got: ${3:0:2000}"; fi; }
 t_nomatch() { if grep -Eq -- "$2" <<<"$3"; then t_fail "$1" "must not match: $2" "got: ${3:0:2000}"; else t_ok "$1"; fi; }

@@ -29,13 +29,14 @@ two_ports() {
 }
 
 # run_bg DIR NGINX_PORT SIM_PORT: starts the sandbox in the background
-# in its own process group, as a terminal's job (with job control on, a
-# background job does not ignore SIGINT as it would in a script); sbpid,
-# $tmp/out.
+# as a terminal would run it: in its own process group (job control on)
+# and with SIGINT not ignored (a script's background job, and whatever
+# started this test in the background, may ignore it, and a signal
+# ignored on entry cannot be trapped); sbpid, $tmp/out.
 run_bg() {
   set -m
-  SANDBOX_DIR=$1 NGINX_PORT=$2 SIM_PORT=$3 "$top/scripts/run-sandbox" "$top/$B" \
-    >"$tmp/out" 2>&1 </dev/null &
+  SANDBOX_DIR=$1 NGINX_PORT=$2 SIM_PORT=$3 env --default-signal=INT,TERM \
+    "$top/scripts/run-sandbox" "$top/$B" >"$tmp/out" 2>&1 </dev/null &
   sbpid=$!
   set +m
 }
