@@ -5,6 +5,9 @@
 // /aap/config; this stack allows EUR, USD and JPY only).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import zlib from 'node:zlib';
 import { openBrowser, screenshot, signIn, startStack } from './harness.mjs';
 
 let stack;
@@ -22,10 +25,6 @@ test('console: served by nginx with a strict Content-Security-Policy, every asse
   assert.match(csp, /frame-ancestors /);
   assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
   assert.equal(r.headers.get('cache-control'), 'no-cache');
-  const js = await fetch(stack.base + '/js/main.js');
-  assert.equal(js.status, 200);
-  assert.match(js.headers.get('content-type') || '', /javascript/, 'modules need a JavaScript type (nosniff)');
-  assert.equal(js.headers.get('cache-control'), 'no-cache', 'modules revalidated after an upgrade');
 
   const b = await openBrowser();
   try {
@@ -40,6 +39,82 @@ test('console: served by nginx with a strict Content-Security-Policy, every asse
       styles: document.querySelectorAll('style, [style]').length,
     }));
     assert.deepEqual(inline, { scripts: 0, styles: 0 });
+  } finally {
+    await b.close();
+  }
+});
+
+/** One GET as sent (no automatic decompression): status, headers, raw body. */
+function raw(url, headers = {}) {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers }, (res) => {
+      const parts = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts) }));
+    }).on('error', reject);
+  });
+}
+
+test('console: delivered precompressed, hashed, cached a year, modules preloaded, no comments', async () => {
+  const page = await raw(stack.base + '/', { 'Accept-Encoding': 'gzip' });
+  assert.equal(page.status, 200);
+  assert.equal(page.headers['content-encoding'], 'gzip', 'the HTML precompressed (gzip_static)');
+  assert.equal(page.headers['cache-control'], 'no-cache', 'the HTML is revalidated on every load');
+  assert.match(page.headers.vary || '', /Accept-Encoding/);
+  const html = zlib.gunzipSync(page.body).toString('utf8');
+  const plain = await raw(stack.base + '/');
+  assert.equal(plain.headers['content-encoding'], undefined, 'a client without gzip gets the plain file');
+  assert.equal(plain.body.toString('utf8'), html, 'the .gz holds the same page');
+  assert.doesNotMatch(html, /<!--/, 'no HTML comment shipped');
+
+  const refs = [...html.matchAll(/\b(?:src|href)="([^"#:]+)"/g)].map((m) => m[1]);
+  const main = /<script type="module" src="([^"]+)">/.exec(html)?.[1];
+  const preloads = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1]);
+  assert.ok(main, 'one module script');
+  assert.ok(refs.length >= 4, 'stylesheet, icon, module, preloads: ' + refs.join(' '));
+  const imported = new Set();
+  for (const ref of refs) {
+    const gz = await raw(stack.base + '/' + ref, { 'Accept-Encoding': 'gzip' });
+    assert.equal(gz.status, 200, ref);
+    assert.equal(gz.headers['cache-control'], 'public, max-age=31536000, immutable', ref + ': cached a year');
+    assert.equal(gz.headers['content-encoding'], 'gzip', ref + ': precompressed');
+    const body = zlib.gunzipSync(gz.body);
+    // The name is the content's hash: a changed file gets a new name.
+    const hash = /\.([0-9a-f]{12})\.(?:js|css|svg)$/.exec(ref)?.[1];
+    assert.equal(hash, crypto.createHash('sha256').update(body).digest('hex').slice(0, 12), ref + ': named by its hash');
+    assert.ok(gz.headers['content-security-policy'], ref + ': the CSP on every file');
+    const text = body.toString('utf8');
+    if (ref.endsWith('.js')) {
+      assert.match(gz.headers['content-type'] || '', /javascript/, 'modules need a JavaScript type (nosniff)');
+      assert.doesNotMatch(text, /\/\*|^\s*\/\//m, ref + ': comments stripped');
+      for (const m of text.matchAll(/\bfrom '\.\/([^']+)'/g))
+        imported.add('js/' + m[1]);
+    }
+    if (ref.endsWith('.css'))
+      assert.doesNotMatch(text, /\/\*/, ref + ': comments stripped');
+  }
+  // Every module main imports, directly or not, is preloaded with the page.
+  assert.deepEqual([...imported].sort(), [...preloads].sort());
+  // An old name is not served forever by a fallback: a missing file is a 404.
+  assert.equal((await raw(stack.base + '/js/main.000000000000.js')).status, 404);
+
+  // In Chromium: every module arrives from the page's own HTML (preloaded),
+  // none discovered late by an import.
+  const b = await openBrowser();
+  try {
+    const initiators = [];
+    const cdp = await b.ctx.newCDPSession(b.page);
+    await cdp.send('Network.enable');
+    cdp.on('Network.requestWillBeSent', (e) => {
+      if (/\.js$/.test(e.request.url))
+        initiators.push([new URL(e.request.url).pathname, e.initiator.type, e.initiator.url || '']);
+    });
+    await b.page.goto(stack.base + '/');
+    await b.page.locator('#view-login:not([hidden])').waitFor();
+    assert.equal(initiators.length, 1 + preloads.length, JSON.stringify(initiators));
+    for (const [p, , from] of initiators)
+      assert.ok(from === '' || from === stack.base + '/', p + ' requested by the page, not by another module: ' + from);
+    assert.deepEqual(b.problems, []);
   } finally {
     await b.close();
   }
