@@ -210,7 +210,7 @@ test('console: the form offers what the server allows (GET /aap/config) and chec
     await page.locator('#start').click();
     const err = page.locator('#attach-error[role="alert"]:not([hidden])');
     await err.waitFor();
-    assert.equal(await err.textContent(), 'Enter a whole amount: JPY has no decimals, such as 1500.');
+    assert.equal(await err.textContent(), '“12.50” has decimals, and JPY has none: type a whole amount, such as 1500.');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'amount');
     assert.equal(await page.locator('#amount').getAttribute('aria-invalid'), 'true');
     assert.equal(sent, 0, 'nothing sent');
@@ -232,6 +232,74 @@ test('console: the form offers what the server allows (GET /aap/config) and chec
     await b.close();
   }
 });
+
+/** Types an amount and presses Start; returns what the page said and what it sent. */
+async function tryAmount(page, amount, currency) {
+  const sent = [];
+  const onReq = (r) => { if (r.url().endsWith('/aap/startCapture')) sent.push(JSON.parse(r.postData() || '{}')); };
+  page.on('request', onReq);
+  try {
+    await page.getByLabel('Currency').selectOption(currency);
+    await page.getByLabel('Amount').fill(amount);
+    const preview = await page.locator('#amount-preview').evaluate((e) => (e.hidden ? null : e.textContent));
+    const button = await page.locator('#start').textContent();
+    await page.locator('#start').click();
+    const err = page.locator('#attach-error[role="alert"]:not([hidden])');
+    await err.waitFor();
+    return { preview, button, error: await err.textContent(), sent, focus: await page.evaluate(() => document.activeElement?.id) };
+  } finally {
+    page.off('request', onReq);
+  }
+}
+
+for (const [locale, comma, grouped] of [
+  // An American agent: a comma separates thousands, so "12,34" is not
+  // an amount and "1,000.00" is one thousand.
+  ['en-US', { read: null, meant: '12.34' }, { read: '1000.00' }],
+  // A German agent: the comma marks the decimals, the point groups.
+  ['de-DE', { read: '12.34' }, { read: null, meant: '1000,00' }],
+]) {
+  test(`console: amounts in ${locale} - 12,34 and 1,000.00 in EUR and USD, read as the agent writes numbers, shown before the start`, async () => {
+    const b = await openBrowser({ locale });
+    try {
+      const { page } = b;
+      assert.equal(await page.evaluate(() => navigator.language), locale);
+      await signIn(page, stack);
+      await page.getByRole('radio', { name: 'Call SID' }).check();
+      // No such call: the server answers 404 after reading the amount.
+      await page.getByRole('textbox', { name: 'Call SID' }).fill('CA' + '0'.repeat(32));
+      for (const currency of ['EUR', 'USD']) {
+        for (const [typed, want] of [['12,34', comma], ['1,000.00', grouped]]) {
+          const r = await tryAmount(page, typed, currency);
+          const what = `${typed} ${currency} in ${locale}`;
+          if (want.read) {
+            assert.equal(r.preview, `The customer will be charged ${currency} ${want.read}.`, what);
+            assert.equal(r.button, `Start payment of ${currency} ${want.read}`, what);
+            assert.deepEqual(r.sent.map((x) => [x.chargeAmount, x.currency]), [[want.read, currency]], what + ': sent as shown');
+            assert.equal(r.error, 'There is no call with that Call SID. Check it.', what);
+          } else {
+            assert.equal(r.preview, null, what + ': no amount shown for what cannot be read');
+            assert.equal(r.button, 'Start payment', what);
+            assert.deepEqual(r.sent, [], what + ': nothing sent');
+            // Says how it was read and what to type for what was probably meant.
+            assert.match(r.error, new RegExp('^“' + typed.replace(/\./g, '\\.') + '” is not clear: in your number format'), what);
+            assert.ok(r.error.endsWith(`If you mean ${currency} ${want.meant.replace(',', '.')}, type ${want.meant}.`), what + ': ' + r.error);
+            assert.equal(r.focus, 'amount', what);
+            assert.equal(await page.locator('#amount').getAttribute('aria-invalid'), 'true');
+          }
+        }
+      }
+      await page.getByLabel('Currency').selectOption('EUR');
+      await page.getByLabel('Amount').fill(locale === 'en-US' ? '12,34' : '1,000.00');
+      await page.locator('#start').click();
+      await page.locator('#attach-error[role="alert"]:not([hidden])').waitFor();
+      await screenshot(page, `amount-refused-${locale}`);
+      assert.deepEqual(b.problems, []);
+    } finally {
+      await b.close();
+    }
+  });
+}
 
 test('console: without GET /aap/config the form still works, with a short list of its own', async () => {
   const b = await openBrowser();

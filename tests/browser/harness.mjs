@@ -90,8 +90,10 @@ export async function startStack({ env = {}, render = {} } = {}) {
  * violations.  `thirdPartyCookies`: allow them, as an agent's Chrome does by
  * default (Debian's Chromium here blocks them, and with them all storage
  * of a cross-site iframe such as the console in a Genesys Cloud widget).
+ * `locale`: the agent's language (navigator.language: how numbers are
+ * written); `colorScheme`: light or dark.
  */
-export async function openBrowser({ width = 1000, height = 900, thirdPartyCookies = false } = {}) {
+export async function openBrowser({ width = 1000, height = 900, thirdPartyCookies = false, locale = 'en-US', colorScheme = 'light' } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'genesyspay-chromium-'));
   if (thirdPartyCookies) {
     fs.mkdirSync(path.join(profile, 'Default'));
@@ -102,6 +104,8 @@ export async function openBrowser({ width = 1000, height = 900, thirdPartyCookie
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width, height },
+    locale,
+    colorScheme,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
   });

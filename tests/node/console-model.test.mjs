@@ -1,5 +1,6 @@
 // The agent console's pure logic (www/src/model.ts), as compiled by
-// `make www` into $B/www/js/model.js: reading the server's state object,
+// `make www` into $B/.www/js/model.js (before www/assemble.mjs gives it
+// a hashed name): reading the server's state object,
 // ordering updates, the words the agent sees and hears, form checks.
 import { test as nodeTest } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,9 +8,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const js = path.resolve(top, process.env.B || 'build', 'www/js/model.js');
-const m = await import(pathToFileURL(js).href);
-const api = await import(pathToFileURL(path.resolve(top, process.env.B || 'build', 'www/js/api.js')).href);
+const compiled = path.resolve(top, process.env.B || 'build', '.www/js');
+const m = await import(pathToFileURL(path.join(compiled, 'model.js')).href);
+const api = await import(pathToFileURL(path.join(compiled, 'api.js')).href);
 
 const test = (name, fn) => nodeTest('console model: ' + name, fn);
 
@@ -236,19 +237,66 @@ test('masked values are shown, never unmasked', () => {
   assert.equal(m.brandName(null), null);
 });
 
-test('amount, currency and call checks match the server rules', () => {
-  for (const [raw, want] of [['9.99', '9.99'], [' 10 ', '10'], ['0', '0'], ['.5', '0.5'], ['1,234.50', '1234.50'],
-    ['999999.99', '999999.99'], ['0009', '0009']])
-    assert.deepEqual(m.checkAmount(raw), { ok: true, value: want }, raw);
-  for (const raw of ['', 'abc', '-1', '1.234', '1e3', '1000000', '12.', 'NaN'])
-    assert.equal(m.checkAmount(raw).ok, false, raw);
+test('amounts are read in the agent\'s number format and the currency\'s decimals, never guessed', () => {
+  const us = m.numberStyle('en-US');
+  const de = m.numberStyle('de-DE');
+  const fr = m.numberStyle('fr-FR');
+  assert.deepEqual([us.decimal, us.group, us.example], ['.', ',', '1,234.56']);
+  assert.deepEqual([de.decimal, de.group, de.example], [',', '.', '1.234,56']);
+  const ok = (raw, style, currency, places, value) => {
+    const r = m.parseAmount(raw, places, currency, style);
+    assert.ok(r.ok, raw + ' in ' + style.locale + ': ' + r.error);
+    assert.equal(r.value.value, value, raw + ' in ' + style.locale);
+    assert.equal(r.value.spoken, value === '0' ? null : currency + ' ' + value);
+  };
+  const refused = (raw, style, currency, places, re) => {
+    const r = m.parseAmount(raw, places, currency, style);
+    assert.equal(r.ok, false, raw + ' in ' + style.locale + ' was read as ' + JSON.stringify(r.value));
+    assert.match(r.error, re, raw + ' in ' + style.locale);
+  };
+  for (const cur of ['EUR', 'USD']) {
+    // An American agent: the comma separates thousands.
+    refused('12,34', us, cur, 2, new RegExp('^“12,34” is not clear: in your number format \\(1,234\\.56\\) a comma separates thousands ' +
+      'and a point marks the decimals, so it cannot be read\\. If you mean ' + cur + ' 12\\.34, type 12\\.34\\.$'));
+    ok('1,000.00', us, cur, 2, '1000.00');
+    ok('12.34', us, cur, 2, '12.34');
+    refused('1.000,00', us, cur, 2, new RegExp('If you mean ' + cur + ' 1000\\.00, type 1000\\.00\\.$'));
+    // A German agent: the comma marks the decimals.
+    ok('12,34', de, cur, 2, '12.34');
+    refused('1,000.00', de, cur, 2, new RegExp('^“1,000\\.00” is not clear: in your number format \\(1\\.234,56\\) a point separates ' +
+      'thousands and a comma marks the decimals, so it cannot be read\\. If you mean ' + cur + ' 1000\\.00, type 1000,00\\.$'));
+    ok('1.000,00', de, cur, 2, '1000.00');
+    refused('12.34', de, cur, 2, new RegExp('If you mean ' + cur + ' 12\\.34, type 12,34\\.$'));
+  }
+  // Grouping only where the locale groups; spaces for a locale that groups with them.
+  refused('1,00', us, 'USD', 2, /not clear/);
+  refused('12,3456', us, 'USD', 2, /not clear/);
+  ok('1,234,567'.slice(2), us, 'USD', 2, '234567.00');
+  ok('1 000,5', fr, 'EUR', 2, '1000.50');
+  ok('1\u202f000,5', fr, 'EUR', 2, '1000.50');
+  ok('12,34,567.5'.replace('12,', ''), m.numberStyle('en-IN'), 'INR', 2, '34567.50');
+  // Plain input, trimmed; zero saves the details.
+  for (const [raw, want] of [['9.99', '9.99'], [' 10 ', '10.00'], ['0', '0'], ['0.00', '0'], ['.5', '0.50'],
+    ['999999.99', '999999.99'], ['0009', '9.00'], ['12.', '12.00']])
+    ok(raw, us, 'USD', 2, want);
+  for (const [raw, re] of [['', /^Enter an amount/], ['abc', /is not an amount/], ['-1', /is not an amount/],
+    ['1e3', /is not an amount/], ['$12', /is not an amount/], ['12 USD', /is not an amount/], ['NaN', /is not an amount/],
+    ['1000000', /less than 1,000,000/], ['1.2.3', /more than one point/], ['1.234', /more than 2 decimal places.*If you mean USD 1234\.00, type 1234\./]])
+    refused(raw, us, 'USD', 2, re);
   // The currency's rule from GET /aap/config: JPY has no decimals.
-  assert.deepEqual(m.checkAmount('1500', 0, 'JPY'), { ok: true, value: '1500' });
-  assert.deepEqual(m.checkAmount('12.50', 0, 'JPY'), { ok: false, error: 'Enter a whole amount: JPY has no decimals, such as 1500.' });
-  assert.equal(m.checkAmount('.5', 0, 'JPY').ok, false);
-  assert.equal(m.checkAmount('9.95', 1, 'XXX').ok, false);
-  assert.deepEqual(m.checkAmount('9.5', 1, 'XXX'), { ok: true, value: '9.5' });
-  assert.match(m.checkAmount('1.234', 2, 'USD').error, /two decimal places/);
+  ok('1500', us, 'JPY', 0, '1500');
+  refused('12.50', us, 'JPY', 0, /^“12\.50” has decimals, and JPY has none: type a whole amount, such as 1500\.$/);
+  ok('9.5', us, 'XXX', 1, '9.5');
+  refused('9.95', us, 'XXX', 1, /more than 1 decimal place,/);
+  // Machine-written amounts (a widget URL) are plain decimals, shown in the agent's format.
+  assert.equal(m.checkPlainAmount('12.50'), '12.50');
+  for (const raw of ['12,50', '1,000.00', '-1', '1e3', '12.505', '1000000', ''])
+    assert.equal(m.checkPlainAmount(raw), null, raw);
+  assert.equal(m.amountInput('12.50', de), '12,50');
+  assert.equal(m.amountInput('12.50', us), '12.50');
+});
+
+test('currency, holder name and call checks match the server rules', () => {
   assert.deepEqual(m.checkCurrency('usd'), { ok: true, value: 'USD' });
   assert.deepEqual(m.checkHolderName('  Jane   Q  Public '), { ok: true, value: 'Jane Q Public' });
   assert.equal(m.checkHolderName('J').ok, false);

@@ -12,9 +12,10 @@
 import { Api, ApiError, DEFAULT_CONFIG, currencyRule, type ServerConfig, type StartRequest } from './api.js';
 import { LiveFeed, type LinkState } from './live.js';
 import {
-	announcement, apiErrorText, attachKey, brandName, canCancel, canRecapture, canSubmit, checkAmount,
-	checkAttach, checkCurrency, checkHolderName, displayValue, errorInstruction, fieldLabel, formatMoney, isFinal, outcome,
-	parseWidgetParams, shortSid, spokenValue, stallInstruction, stateLabel, statusLine, submitLabel, supersedes,
+	amountInput, announcement, apiErrorText, attachKey, brandName, canCancel, canRecapture, canSubmit,
+	checkAttach, checkCurrency, checkHolderName, displayValue, errorInstruction, fieldLabel, formatMoney, isFinal,
+	numberStyle, outcome, parseAmount, parseWidgetParams, shortSid, spokenValue, stallInstruction, stateLabel,
+	statusLine, submitLabel, supersedes,
 	type AttachKind, type AttachTarget, type PaymentMethod, type PaymentView, type WidgetParams,
 } from './model.js';
 import { loadAuth, loadSession, saveAuth, saveSession, storageWorks, type StoredSession } from './store.js';
@@ -61,6 +62,7 @@ const ui = {
 		methodAch: el('method-ach', HTMLElement),
 		fieldsPreview: el('fields-preview', HTMLElement),
 		amountHint: el('amount-hint', HTMLElement),
+		amountPreview: el('amount-preview', HTMLElement),
 		tokenType: el('token-type', HTMLFieldSetElement),
 		achDetails: el('ach-details', HTMLFieldSetElement),
 		holderName: el('holder-name', HTMLInputElement),
@@ -98,6 +100,8 @@ type ViewName = keyof typeof ui.views;
 
 const app = {
 	widget: parseWidgetParams(window.location.search) as WidgetParams,
+	/** how the agent writes numbers (decimal and grouping separators) */
+	style: numberStyle(navigator.language),
 	config: DEFAULT_CONFIG as ServerConfig,
 	agent: null as string | null,
 	token: null as string | null,
@@ -304,7 +308,7 @@ function fillAttachForm(): void {
 	if (app.widget.method && c.paymentMethods.includes(app.widget.method))
 		setRadio('method', app.widget.method);
 	if (app.widget.amount && !ui.attach.amount.value)
-		ui.attach.amount.value = app.widget.amount;
+		ui.attach.amount.value = amountInput(app.widget.amount, app.style);
 
 	const t = app.widget.target;
 	ui.attach.call.hidden = t !== null;
@@ -326,8 +330,11 @@ function syncAttachForm(): void {
 		? 'CA followed by 32 characters, from Twilio.'
 		: 'From the interaction in Genesys Cloud.';
 	const cur = ui.attach.currency.value;
-	const a = checkAmount(ui.attach.amount.value, currencyRule(app.config, cur).places, cur);
-	const tokenize = a.ok && Number(a.value) === 0;
+	const a = parseAmount(ui.attach.amount.value, currencyRule(app.config, cur).places, cur, app.style);
+	const tokenize = a.ok && a.value.zero;
+	/* The amount as it will be charged, before anything starts. */
+	const spoken = a.ok ? a.value.spoken : null;
+	setText(ui.attach.amountPreview, spoken ? 'The customer will be charged ' + spoken + '.' : null);
 	ui.attach.tokenType.hidden = !tokenize;
 	const ach = radioValue('method') === 'ach-debit';
 	ui.attach.achDetails.hidden = !ach;
@@ -337,7 +344,7 @@ function syncAttachForm(): void {
 	ui.attach.fieldsPreview.textContent = 'The customer will key: ' + listWords(order.map((f) => fieldLabel(f).toLowerCase())) + '.';
 	ui.attach.start.textContent = tokenize
 		? (ach ? 'Start saving the bank account' : 'Start saving the card')
-		: 'Start payment';
+		: spoken ? 'Start payment of ' + spoken : 'Start payment';
 }
 
 /** "a, b and c" */
@@ -370,7 +377,8 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 	const currency = checkCurrency(ui.attach.currency.value);
 	if (!currency.ok)
 		return fieldError(ui.attach.currency, currency.error);
-	const amount = checkAmount(ui.attach.amount.value, currencyRule(app.config, currency.value).places, currency.value);
+	const amount = parseAmount(ui.attach.amount.value, currencyRule(app.config, currency.value).places, currency.value,
+		app.style);
 	if (!amount.ok)
 		return fieldError(ui.attach.amount, amount.error);
 	const method: PaymentMethod = radioValue('method') === 'ach-debit' ? 'ach-debit' : 'credit-card';
@@ -381,10 +389,10 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 			return fieldError(ui.attach.holderName, h.error);
 		holder = h.value;
 	}
-	const tokenize = Number(amount.value) === 0;
+	const tokenize = amount.value.zero;
 	const req: StartRequest = {
 		target,
-		chargeAmount: amount.value,
+		chargeAmount: amount.value.value,
 		currency: currency.value,
 		paymentMethod: method,
 		tokenType: tokenize ? (radioValue('token-type') === 'one-time' ? 'one-time' : 'reusable') : null,

@@ -559,30 +559,187 @@ export function formatMoney(amount: string, currency: string | null, locale = 'e
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
+/** The largest amount accepted, in major units (the server's rule: below 1,000,000). */
+const AMOUNT_LIMIT_DIGITS = 6;
+
+/** An amount the agent typed, understood. */
+export interface Amount {
+	/** what is sent to the server: a plain decimal, "12.34", "1000.00", "0" */
+	readonly value: string;
+	/** how the customer will hear it: "EUR 12.34" (null for 0: nothing is charged) */
+	readonly spoken: string | null;
+	readonly zero: boolean;
+}
+
+/** How the agent's locale writes numbers: its decimal and grouping separators. */
+export interface NumberStyle {
+	readonly locale: string;
+	readonly decimal: string;
+	readonly group: string;
+	/** 1234.56 written that way, "1,234.56" or "1.234,56" */
+	readonly example: string;
+}
+
+function latnFormat(locale: string, opts: Intl.NumberFormatOptions): Intl.NumberFormat {
+	/* Latin digits whatever the locale's own (the keypad and the server
+	 * speak 0-9); only the separators are the locale's. */
+	try {
+		return new Intl.NumberFormat(locale, { ...opts, numberingSystem: 'latn' });
+	} catch {
+		return new Intl.NumberFormat('en-US', opts);
+	}
+}
+
+/** The separators of `locale` (navigator.language), from Intl. */
+export function numberStyle(locale: string): NumberStyle {
+	const f = latnFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: true });
+	const parts = f.formatToParts(1234567.5);
+	const decimal = parts.find((p) => p.type === 'decimal')?.value ?? '.';
+	const group = parts.find((p) => p.type === 'group')?.value ?? (decimal === ',' ? '.' : ',');
+	return { locale: f.resolvedOptions().locale, decimal, group, example: f.format(1234.56) };
+}
+
+const SPACES = /[ \u00a0\u2009\u202f]/g;
+const APOSTROPHES = /['\u2019]/g;
+
+function sepName(c: string): string {
+	switch (c) {
+	case '.':
+		return 'a point';
+	case ',':
+		return 'a comma';
+	case '\'':
+	case '\u2019':
+		return 'an apostrophe';
+	default:
+		return /^[ \u00a0\u2009\u202f]$/.test(c) ? 'a space' : '\u201c' + c + '\u201d';
+	}
+}
+
 /**
- * The amount as typed, checked as the server checks it (decimal, >= 0,
- * < 1,000,000, at most `places` decimals: the currency's rule from GET
- * /aap/config, two by default) and normalised: "9.9" stays "9.9", " 10 "
- * becomes "10"; "0" means save the card without charging.
+ * Whole units grouped where the locale groups them ("1,234", "12,34,567"
+ * in en-IN), with `style`'s grouping separator.
  */
-export function checkAmount(raw: string, places = 2, currency: string | null = null): Checked<string> {
-	const s = raw.trim().replace(/,/g, '');
+function grouped(style: NumberStyle, digits: string, always: boolean): string | null {
+	const n = Number(digits);
+	if (!Number.isSafeInteger(n))
+		return null;
+	try {
+		/* The locale's own rule, and grouping always (Intl.NumberFormat v3:
+		 * useGrouping true), for locales that leave 1234 ungrouped (es). */
+		const opts: Intl.NumberFormatOptions = always ? { maximumFractionDigits: 0, useGrouping: true }
+			: { maximumFractionDigits: 0 };
+		return latnFormat(style.locale, opts).format(n).replace(/[^0-9]/g, style.group);
+	} catch {
+		return null;
+	}
+}
+
+/** One reading of `s` with the given separators, or why there is none. */
+function readAmount(s: string, style: NumberStyle, places: number):
+	{ whole: string; frac: string } | { why: 'chars' | 'decimals' | 'grouping' | 'places'; bad?: string } {
+	const { decimal: d, group: g } = style;
+	let t = s;
+	if (/^[ \u00a0\u2009\u202f]$/.test(g))
+		t = t.replace(SPACES, g);
+	if (/^['\u2019]$/.test(g))
+		t = t.replace(APOSTROPHES, g);
+	const bad = [...new Set([...t].filter((c) => !/[0-9]/.test(c) && c !== d && c !== g))];
+	if (bad.length)
+		return { why: 'chars', bad: bad.join(' ') };
+	const pieces = t.split(d);
+	if (pieces.length > 2)
+		return { why: 'decimals' };
+	const intPart = pieces[0] ?? '';
+	const frac = pieces[1] ?? '';
+	if (frac.includes(g))
+		return { why: 'grouping' };
+	let whole = intPart;
+	if (intPart.includes(g)) {
+		whole = intPart.split(g).join('');
+		/* Groups only where the locale puts them ("1,234", not "12,34"). */
+		if (whole === '' || (grouped(style, whole, false) !== intPart && grouped(style, whole, true) !== intPart))
+			return { why: 'grouping' };
+	}
+	if (whole === '' && frac === '')
+		return { why: 'chars', bad: '' };
+	if (frac.length > places)
+		return { why: 'places' };
+	return { whole: whole.replace(/^0+(?=[0-9])/, '') || '0', frac };
+}
+
+function canonical(whole: string, frac: string, places: number): string {
+	return places === 0 ? whole : whole + '.' + frac.padEnd(places, '0');
+}
+
+/**
+ * An amount as the agent typed it, read by the agent's own number format
+ * (`style`: decimal and grouping separators of navigator.language) and the
+ * currency's decimals (`places`, GET /aap/config), never guessed: "12,34"
+ * is 12.34 for a German agent and refused for an American one, whose
+ * comma separates thousands; the refusal says how it was read and what to
+ * type for the amount it could have meant.  Grouping is accepted only
+ * where the locale puts it ("1,234.50" in en-US, "1.234,50" in de-DE).
+ * The value sent is a plain decimal with the currency's places, which the
+ * server checks again (startCapture refuses anything else).
+ */
+export function parseAmount(raw: string, places: number, currency: string, style: NumberStyle): Checked<Amount> {
+	const p = Math.max(0, Math.min(2, Math.floor(places)));
+	const s = raw.trim();
 	if (s === '')
 		return { ok: false, error: 'Enter an amount (0 to save the details without charging).' };
-	const p = Math.max(0, Math.min(2, Math.floor(places)));
-	const dec = p === 0 ? '' : '(\\.[0-9]{1,' + p + '})?';
-	if (!new RegExp('^[0-9]+' + dec + '$').test(s) && !(p > 0 && new RegExp('^\\.[0-9]{1,' + p + '}$').test(s))) {
-		if (p === 0)
-			return { ok: false, error: 'Enter a whole amount' + (currency ? ': ' + currency + ' has no decimals' : '') +
-				', such as 1500.' };
-		return { ok: false, error: 'Enter the amount as a number with at most ' + (p === 1 ? 'one decimal place, such as 9.5.'
-			: 'two decimal places, such as 9.99.') };
+	const r = readAmount(s, style, p);
+	const said = '\u201c' + s + '\u201d';
+	const here = 'in your number format (' + style.example + ')';
+	if ('why' in r) {
+		/* The text read with the other common convention (a point for the
+		 * decimals if this locale uses a comma, else a comma): what the
+		 * agent may have meant, offered in their own format. */
+		const other: NumberStyle = style.decimal === ','
+			? { ...style, decimal: '.', group: ',' }
+			: { ...style, decimal: ',', group: '.' };
+		const alt = readAmount(s, other, p);
+		const meant = alt && !('why' in alt) && alt.whole.length <= AMOUNT_LIMIT_DIGITS
+			? ' If you mean ' + currency + ' ' + canonical(alt.whole, alt.frac, p) + ', type ' +
+				(alt.frac ? alt.whole + style.decimal + alt.frac : alt.whole) + '.'
+			: '';
+		switch (r.why) {
+		case 'chars':
+			return { ok: false, error: said + ' is not an amount: type digits only, with ' + sepName(style.decimal) +
+				' before the decimals (' + style.example + ').' + meant };
+		case 'decimals':
+			return { ok: false, error: said + ' is not clear: it has more than one ' +
+				sepName(style.decimal).replace(/^an? /, '') + ', which ' + here + ' marks the decimals.' + meant };
+		case 'grouping':
+			return { ok: false, error: said + ' is not clear: ' + here + ' ' + sepName(style.group) +
+				' separates thousands and ' + sepName(style.decimal) + ' marks the decimals, so it cannot be read.' + meant };
+		case 'places':
+			return { ok: false, error: p === 0
+				? said + ' has decimals, and ' + currency + ' has none: type a whole amount, such as 1500.'
+				: said + ' has more than ' + p + ' decimal place' + (p === 1 ? '' : 's') + ', the most ' + currency +
+					' has. Type it with ' + p + ', such as ' + (p === 1 ? '9' + style.decimal + '5' : '9' + style.decimal + '99') +
+					'.' + meant };
+		}
 	}
-	const t = s.startsWith('.') ? '0' + s : s;
-	const whole = t.split('.')[0] ?? '';
-	if (whole.replace(/^0+/, '').length > 6)
-		return { ok: false, error: 'The amount must be less than 1,000,000.' };
-	return { ok: true, value: t };
+	if (r.whole.length > AMOUNT_LIMIT_DIGITS)
+		return { ok: false, error: said + ' is ' + currency + ' ' + canonical(r.whole, r.frac, p) +
+			': the amount must be less than 1,000,000.' };
+	const zero = /^0*$/.test(r.whole + r.frac);
+	const value = zero ? '0' : canonical(r.whole, r.frac, p);
+	return { ok: true, value: { value, spoken: zero ? null : currency + ' ' + value, zero } };
+}
+
+/**
+ * An amount written by a machine (a widget URL's ?amount=): a plain
+ * decimal, at most two places, no grouping.  Returned as given.
+ */
+export function checkPlainAmount(raw: string): string | null {
+	return /^[0-9]{1,6}(\.[0-9]{1,2})?$/.test(raw) ? raw : null;
+}
+
+/** A plain decimal ("12.50") as the agent would type it in their format ("12,50"). */
+export function amountInput(plain: string, style: NumberStyle): string {
+	return plain.replace('.', style.decimal);
 }
 
 /**
@@ -658,13 +815,13 @@ export function parseWidgetParams(search: string): WidgetParams {
 		}
 	}
 	const a = q.get('amount');
-	const amount = a !== null ? checkAmount(a) : null;
+	const amount = a !== null ? checkPlainAmount(a) : null;
 	const c = q.get('currency');
 	const currency = c !== null ? checkCurrency(c) : null;
 	const m = q.get('method');
 	return {
 		target,
-		amount: amount && amount.ok ? amount.value : null,
+		amount,
 		currency: currency && currency.ok ? currency.value : null,
 		method: m === 'ach-debit' || m === 'credit-card' ? m : null,
 	};
