@@ -111,6 +111,46 @@ test('the server\'s field states and kept error are shown as they are', () => {
   assert.match(m.announcement(view(), other), /3-digit code on the back/);
 });
 
+test('field rows: Ask again only where it changes something; what an ended session never captured says so', () => {
+  const row = (o, name) => m.fieldRow(view(o), name);
+  const pick = (r) => [r.state, r.label, r.shown, r.askAgain];
+  // Being asked for, nothing keyed: "Asking now", nothing to ask again.
+  assert.deepEqual(pick(row({ partial: true }, 'payment-card-number')), ['waiting', 'Asking now', '', false]);
+  assert.deepEqual(pick(row({}, 'security-code')), ['waiting', 'Waiting', '', false], 'not reached yet');
+  assert.deepEqual(pick(row({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: 'xxxx' } }) },
+    'payment-card-number')), ['keying', 'Customer keying', '••••', true], 'keying: start it over');
+  const captured = fields({ 'payment-card-number': { state: 'captured', value: 'xxxxxxxxxxxx1111' } });
+  assert.deepEqual(pick(row({ capture: 'security-code', fields: captured, cardType: 'visa' }, 'payment-card-number')),
+    ['captured', 'Captured', 'Visa •••• •••• •••• 1111', true], 'captured: replace it');
+  // Refused while the server asks again by itself: nothing to add; once
+  // it stopped asking, the agent resumes it.
+  const invalid = { errorType: 'invalid-card-number', errorField: 'payment-card-number',
+    fields: fields({ 'payment-card-number': { state: 'invalid', value: 'xxxxxxxxxxxx1112' } }) };
+  assert.deepEqual(pick(row(invalid, 'payment-card-number')), ['invalid', 'Not valid', '', false]);
+  assert.deepEqual(pick(row({ ...invalid, stalled: 'retries-exhausted' }, 'payment-card-number')), ['invalid', 'Not valid', '', true]);
+  assert.equal(row({ stalled: 'capture-request-failed' }, 'payment-card-number').askAgain, true);
+  assert.equal(row({ stalled: 'unknown-required-field' }, 'payment-card-number').askAgain, false, 'cancel is the only way out');
+  assert.equal(row({ status: 'submitting', required: [], fields: captured }, 'payment-card-number').askAgain, false);
+  // Ended: partial digits and fields never reached were not captured.
+  for (const end of [{ status: 'cancelled' }, { status: 'failed', result: 'caller-hung-up' }]) {
+    const v = { ...end, capture: 'security-code', fields: fields({ ...captured,
+      'security-code': { state: 'waiting', value: 'xx' } }) };
+    assert.deepEqual(pick(row(v, 'payment-card-number')), ['captured', 'Captured', '•••• •••• •••• 1111', false]);
+    assert.deepEqual(pick(row(v, 'security-code')), ['not-captured', 'Not captured', '', false], end.status);
+    assert.equal(row(v, 'security-code').spoken, 'not captured');
+    assert.equal(row(v, 'security-code').current, false);
+    assert.deepEqual(pick(row(v, 'expiration-date')), ['not-captured', 'Not captured', '', false]);
+  }
+});
+
+test('the call a widget is for, in words', () => {
+  const sid = 'CA' + 'f'.repeat(32);
+  assert.equal(m.targetText({ kind: 'conversationId', value: 'c0ffee-1234' }), 'For conversation c0ffee-1234');
+  assert.equal(m.targetText({ kind: 'callSid', value: sid }), 'For call CAffff\u2026ffff');
+  assert.equal(m.targetText({ kind: 'uui', value: sid }), 'For call CAffff\u2026ffff', 'an inbound call\'s UUI is its CallSid');
+  assert.equal(m.targetText({ kind: 'uui', value: 'ref-42' }), 'For call reference ref-42');
+});
+
 test('Submit only when nothing is required', () => {
   assert.equal(m.canSubmit(view()), false);
   assert.equal(m.canSubmit(view({ required: ['expiration-date'] })), false);
@@ -373,12 +413,12 @@ test('stalled: nobody asks the customer, so the words say what the agent does', 
   const third = view({ seq: 30, attempt: 4, errorType: 'invalid-card-number', errorField: 'payment-card-number', fields: card('invalid') });
   const stalled = view({ seq: 31, attempt: 4, errorType: 'invalid-card-number', errorField: 'payment-card-number',
     stalled: 'retries-exhausted', fields: card('invalid') });
-  assert.match(m.statusLine(stalled), /^Paused after several invalid entries of the card number\. Press Re-capture/);
+  assert.match(m.statusLine(stalled), /^Paused after several invalid entries of the card number\. Press Ask again/);
   const said = m.announcement(third, stalled);
   assert.match(said, /could not key a valid card number after several tries/);
   assert.doesNotMatch(said, /key the card number again/, 'not "ask again": nobody is asking');
-  assert.match(m.statusLine(view({ stalled: 'capture-request-failed' })), /did not go through\. Press Re-capture/);
-  // The agent re-captures the field: said, although the field stays the same.
+  assert.match(m.statusLine(view({ stalled: 'capture-request-failed' })), /did not go through\. Press Ask again/);
+  // The agent asks for the field again: said, although the field stays the same.
   const again = view({ seq: 32, attempt: 1, fields: card('waiting') });
   assert.equal(m.announcement(stalled, again), 'Asking for the card number again.');
   const keying = view({ seq: 33, partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: 'xx' } }) });

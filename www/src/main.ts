@@ -1,6 +1,6 @@
 /*
  * main.ts - the agent console page: sign in, attach to a call and start a
- * payment, then a live view of the capture with re-capture, Submit,
+ * payment, then a live view of the capture with Ask again, Submit,
  * Cancel and the outcome.
  *
  * The server drives the capture (auto-progression lives in
@@ -12,10 +12,9 @@
 import { Api, ApiError, DEFAULT_CONFIG, currencyRule, type ServerConfig, type StartRequest } from './api.js';
 import { LiveFeed, type LinkState } from './live.js';
 import {
-	amountInput, announcement, apiErrorText, attachKey, brandName, canCancel, canRecapture, canSubmit,
-	checkAttach, checkCurrency, checkHolderName, displayValue, errorInstruction, fieldLabel, formatMoney, isFinal,
-	numberStyle, outcome, parseAmount, parseWidgetParams, shortSid, spokenValue, stallInstruction, stateLabel,
-	statusLine, submitLabel, supersedes,
+	amountInput, announcement, targetText, apiErrorText, attachKey, canCancel, canSubmit, checkAttach, checkCurrency,
+	checkHolderName, errorInstruction, fieldLabel, fieldNoun, fieldRow, formatMoney, isFinal, numberStyle, outcome,
+	parseAmount, parseWidgetParams, shortSid, stallInstruction, statusLine, submitLabel, supersedes,
 	type AttachKind, type AttachTarget, type PaymentMethod, type PaymentView, type WidgetParams,
 } from './model.js';
 import { loadAuth, loadSession, saveAuth, saveSession, storageWorks, type StoredSession } from './store.js';
@@ -313,8 +312,7 @@ function fillAttachForm(): void {
 	const t = app.widget.target;
 	ui.attach.call.hidden = t !== null;
 	if (t) {
-		const what = t.kind === 'callSid' ? 'call ' + shortSid(t.value) : 'conversation ' + t.value;
-		setText(ui.attach.fixed, 'For ' + what);
+		setText(ui.attach.fixed, targetText(t));
 	} else {
 		ui.attach.fixed.hidden = true;
 	}
@@ -630,41 +628,29 @@ function renderFields(v: PaymentView): void {
 	const existing = new Map<string, HTMLLIElement>();
 	for (const li of list.querySelectorAll<HTMLLIElement>('li[data-field]'))
 		existing.set(li.dataset['field'] ?? '', li);
-	const final = isFinal(v);
 	const rows: HTMLLIElement[] = [];
 	for (const name of v.order) {
-		const f = v.fields[name] ?? { state: 'waiting' as const, value: null };
-		const st = f.state;
+		const r = fieldRow(v, name);
 		const li = existing.get(name) ?? makeFieldRow(name);
-		const current = !final && v.capture === name;
-		li.dataset['state'] = st;
-		li.dataset['current'] = String(current);
-		if (current)
+		li.dataset['state'] = r.state;
+		li.dataset['current'] = String(r.current);
+		if (r.current)
 			li.setAttribute('aria-current', 'step');
 		else
 			li.removeAttribute('aria-current');
 		const badge = li.querySelector<HTMLElement>('.badge');
 		if (badge)
-			badge.textContent = stateLabel(st, current);
+			badge.textContent = r.label;
 		const shown = li.querySelector<HTMLElement>('.value-shown');
 		const spoken = li.querySelector<HTMLElement>('.value-spoken');
-		/* An invalid entry's masked digits say nothing useful. */
-		let text = st === 'invalid' ? '' : displayValue(name, f.value);
-		let say = st === 'invalid' ? '' : spokenValue(name, f.value);
-		if (name === 'payment-card-number' && brandName(v.cardType)) {
-			text = brandName(v.cardType) + (text ? ' ' + text : '');
-			say = brandName(v.cardType) + (say ? ', ' + say : '');
-		}
 		if (shown)
-			shown.textContent = text || '\u2014';
+			shown.textContent = r.shown || '\u2014';
 		if (spoken)
-			spoken.textContent = say ? ': ' + say : ': nothing yet';
-		/* Re-capture what was captured or refused, or restart the field
-		 * being asked for; the server asks for the rest in its order. */
+			spoken.textContent = r.spoken ? ': ' + r.spoken : ': nothing yet';
 		const btn = li.querySelector<HTMLButtonElement>('button');
 		if (btn) {
-			btn.hidden = final || (st === 'waiting' && !current);
-			btn.disabled = app.pending !== null || !canRecapture(v);
+			btn.hidden = !r.askAgain;
+			btn.disabled = app.pending !== null;
 		}
 		rows.push(li);
 	}
@@ -697,8 +683,8 @@ function makeFieldRow(name: string): HTMLLIElement {
 	const btn = document.createElement('button');
 	btn.type = 'button';
 	btn.className = 'recapture quiet';
-	btn.textContent = 'Re-capture';
-	btn.setAttribute('aria-label', 'Re-capture ' + fieldLabel(name).toLowerCase());
+	btn.textContent = 'Ask again';
+	btn.setAttribute('aria-label', 'Ask again for ' + fieldNoun(name));
 	btn.addEventListener('click', () => void recapture(name));
 	li.append(head, value, btn);
 	return li;
@@ -729,7 +715,7 @@ function recapture(name: string): Promise<void> {
 	const ref = app.ref;
 	if (!ref)
 		return Promise.resolve();
-	return act('capture:' + name, 're-capture ' + fieldLabel(name).toLowerCase(),
+	return act('capture:' + name, 'ask again for ' + fieldNoun(name),
 		() => api.changeCapture(ref, name));
 }
 
@@ -783,7 +769,8 @@ function wire(): void {
 	ui.session.submit.addEventListener('click', () => void submit());
 	ui.session.cancel.addEventListener('click', () => {
 		ui.session.confirm.hidden = false;
-		ui.session.cancelYes.focus();
+		/* The safe choice: Cancel then Enter keeps the payment going. */
+		ui.session.cancelNo.focus();
 	});
 	ui.session.cancelYes.addEventListener('click', () => void cancelPayment());
 	ui.session.cancelNo.addEventListener('click', () => {

@@ -172,7 +172,7 @@ export function canSubmit(v: PaymentView): boolean {
 	return (v.status === 'ready' || v.status === 'capturing') && v.required.length === 0 && !v.partial;
 }
 
-/** Re-capture a field: any time before the agent submits. */
+/** Ask for a field again (changeCapture): any time before the agent submits. */
 export function canRecapture(v: PaymentView): boolean {
 	return v.status === 'ready' || v.status === 'capturing';
 }
@@ -278,7 +278,14 @@ export function spokenValue(name: string, value: string | null): string {
 	return value;
 }
 
-export function stateLabel(st: FieldState, current: boolean): string {
+/**
+ * A field's state as the page shows it: the server's, or "not-captured"
+ * once the session has ended without it (partial digits from before a
+ * cancel or a hang-up were never captured: nothing waits for them).
+ */
+export type ShownState = FieldState | 'not-captured';
+
+export function stateLabel(st: ShownState, current: boolean): string {
 	switch (st) {
 	case 'captured':
 		return 'Captured';
@@ -286,9 +293,52 @@ export function stateLabel(st: FieldState, current: boolean): string {
 		return 'Not valid';
 	case 'keying':
 		return 'Customer keying';
+	case 'not-captured':
+		return 'Not captured';
 	case 'waiting':
 		return current ? 'Asking now' : 'Waiting';
 	}
+}
+
+/** One field's row in the live view. */
+export interface FieldRow {
+	readonly state: ShownState;
+	/** Twilio is asking for it now */
+	readonly current: boolean;
+	readonly label: string;
+	/** what is shown (masked digits, brand), "" for nothing */
+	readonly shown: string;
+	/** what a screen reader says after the field's name */
+	readonly spoken: string;
+	/**
+	 * "Ask again" is offered: where asking again changes something (a
+	 * captured value replaced, keying started over, a paused capture
+	 * resumed); not on the field being asked for with nothing keyed (it is
+	 * being asked for), not on fields not reached yet, not once it ended
+	 */
+	readonly askAgain: boolean;
+}
+
+export function fieldRow(v: PaymentView, name: string): FieldRow {
+	const f = v.fields[name] ?? { state: 'waiting' as const, value: null };
+	const final = isFinal(v);
+	const current = !final && v.capture === name;
+	const state: ShownState = final && f.state !== 'captured' ? 'not-captured' : f.state;
+	/* Digits that were not captured (refused, or cut short by the end of
+	 * the session) say nothing useful: not shown. */
+	const keep = state !== 'invalid' && state !== 'not-captured';
+	let shown = keep ? displayValue(name, f.value) : '';
+	let spoken = keep ? spokenValue(name, f.value) : '';
+	const brand = name === 'payment-card-number' && keep ? brandName(v.cardType) : null;
+	if (brand) {
+		shown = brand + (shown ? ' ' + shown : '');
+		spoken = brand + (spoken ? ', ' + spoken : '');
+	}
+	if (state === 'not-captured')
+		spoken = 'not captured';
+	const askAgain = canRecapture(v) && (state === 'captured' || state === 'keying' ||
+		(current && v.stalled !== null && v.stalled !== 'unknown-required-field'));
+	return { state, current, label: stateLabel(state, current), shown, spoken, askAgain };
 }
 
 /**
@@ -320,7 +370,7 @@ export function errorInstruction(errorType: string, field: string | null, cardTy
 	case 'invalid-bank-account-type':
 		return 'That type of bank account is not accepted. Ask the customer for a checking or savings account.';
 	case 'invalid-card-number-security-code-capture-sequence':
-		return 'The security code came before the card number. Re-capture the card number first, then the security code.';
+		return 'The security code came before the card number. Ask again for the card number first, then the security code.';
 	case 'input-timeout':
 		return 'Nothing was keyed in time. Ask the customer to key ' + fieldHowTo(f, cardType) + '.';
 	case 'input-matching-failed':
@@ -328,10 +378,10 @@ export function errorInstruction(errorType: string, field: string | null, cardTy
 	case 'session-in-progress':
 		return 'Another payment is already running on this call. Finish or cancel it first.';
 	case 'internal-error':
-		return 'The payment service had an internal error. Re-capture ' + fieldNoun(f) +
+		return 'The payment service had an internal error. Press Ask again for ' + fieldNoun(f) +
 			'; if it happens again, cancel and start a new payment.';
 	default:
-		return 'Twilio reported "' + errorType + '" for ' + fieldNoun(f) + '. Re-capture it.';
+		return 'Twilio reported "' + errorType + '" for ' + fieldNoun(f) + '. Press Ask again for it.';
 	}
 }
 
@@ -341,13 +391,13 @@ export function stallInstruction(stalled: string, field: string | null): string 
 	switch (stalled) {
 	case 'retries-exhausted':
 		return 'The customer could not key a valid ' + (field ? fieldLabel(field).toLowerCase() : 'value') +
-			' after several tries. Re-capture ' + f + ' when they are ready, or cancel the payment.';
+			' after several tries. Press Ask again for ' + f + ' when they are ready, or cancel the payment.';
 	case 'capture-request-failed':
-		return 'The payment service did not accept the request for ' + f + '. Press Re-capture to try again.';
+		return 'The payment service did not accept the request for ' + f + '. Press Ask again to try again.';
 	case 'unknown-required-field':
 		return 'The payment service asked for a detail this console does not know. Cancel and start a new payment.';
 	default:
-		return 'Capture is paused (' + stalled + '). Re-capture ' + f + ' or cancel the payment.';
+		return 'Capture is paused (' + stalled + '). Press Ask again for ' + f + ', or cancel the payment.';
 	}
 }
 
@@ -367,9 +417,9 @@ function readyLine(v: PaymentView): string {
 function stallLine(stalled: string, field: string): string {
 	switch (stalled) {
 	case 'retries-exhausted':
-		return 'Paused after several invalid entries of ' + fieldNoun(field) + '. Press Re-capture when the customer is ready.';
+		return 'Paused after several invalid entries of ' + fieldNoun(field) + '. Press Ask again when the customer is ready.';
 	case 'capture-request-failed':
-		return 'Paused: the request for ' + fieldNoun(field) + ' did not go through. Press Re-capture to try again.';
+		return 'Paused: the request for ' + fieldNoun(field) + ' did not go through. Press Ask again to try again.';
 	case 'unknown-required-field':
 		return 'Paused: the payment service asked for a detail this console does not know.';
 	default:
@@ -539,7 +589,7 @@ export function announcement(prev: PaymentView | null, next: PaymentView): strin
 	else if (next.capture && next.capture !== prev?.capture && !next.errorType)
 		parts.push('Now asking for ' + fieldNoun(next.capture) + '.');
 	else if (cap && was && was !== 'waiting' && next.fields[cap]?.state === 'waiting' && !next.errorType)
-		parts.push('Asking for ' + fieldNoun(cap) + ' again.'); /* the agent re-captured it */
+		parts.push('Asking for ' + fieldNoun(cap) + ' again.'); /* the agent asked again */
 	return parts.length ? parts.join(' ') : null;
 }
 
@@ -829,6 +879,23 @@ export function parseWidgetParams(search: string): WidgetParams {
 
 export function attachKey(t: AttachTarget): string {
 	return t.kind + ':' + t.value;
+}
+
+/**
+ * What the page is for, in words the agent knows: a Genesys conversation,
+ * or a call.  A UUI that is a CallSid is the inbound call's own SID
+ * (callToSIP sends it as the User-to-User id); any other UUI is the
+ * call's reference as the contact centre passed it on.
+ */
+export function targetText(t: AttachTarget): string {
+	switch (t.kind) {
+	case 'conversationId':
+		return 'For conversation ' + t.value;
+	case 'callSid':
+		return 'For call ' + shortSid(t.value);
+	case 'uui':
+		return /^CA[0-9a-fA-F]{32}$/.test(t.value) ? 'For call ' + shortSid(t.value) : 'For call reference ' + t.value;
+	}
 }
 
 /** "CA1234…cdef": enough of a SID to recognise it on screen. */
