@@ -9,8 +9,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  EXPIRY, EXPIRY_SHOWN, announced, asking, contrasts, facts, fieldState, openBrowser, outcome, screenshot, signIn, sim, startPayment,
-  startStack,
+  EXPIRY, EXPIRY_SHOWN, announced, asking, contrasts, facts, fieldState, openBrowser, outcome, payMap, screenshot, signIn, sim,
+  startPayment, startStack,
 } from './harness.mjs';
 
 let stack;
@@ -80,6 +80,9 @@ async function assertNoPan(page, ...secrets) {
   }
 }
 
+/* lib/reference.c: 8 of 27 symbols (no 0 1 B I L O S U Z), in two groups. */
+const REFERENCE = /^[2-9ACDEFGHJKMNPQRTVWXY]{4}-[2-9ACDEFGHJKMNPQRTVWXY]{4}$/;
+
 /** A field row of the page. */
 const field = (page, name) => page.locator(`#fields li[data-field="${name}"]`);
 
@@ -123,7 +126,7 @@ async function keyCard(page, pstn, { card = '4111111111111111', cvc = '123', exp
   await keyField(page, pstn, 'expiration-date', expiry);
 }
 
-paymentTest('console payment: happy path inbound - attach by UUI, auto-progression, submit, success', async ({ call, page }) => {
+paymentTest('console payment: happy path inbound - attach by UUI, auto-progression, submit, success', async ({ call, b, page }) => {
   assert.match(await text(page, '#session-title'), /^\$9\.99 by card$/);
   // Only the configured fields: no postal code (INCLUDE_POSTAL_CODE=false), no bank fields.
   assert.deepEqual(await page.locator('#fields li').evaluateAll((ls) => ls.map((l) => l.dataset.field)),
@@ -154,10 +157,29 @@ paymentTest('console payment: happy path inbound - attach by UUI, auto-progressi
   await page.locator('#submit').click();
   const o = await outcome(page);
   assert.deepEqual(o, { kind: 'success', title: 'Payment successful' });
-  await announced(page, /Payment successful\. Read the confirmation code/);
+  // A short reference to read out, not the processor's 35-character id.
+  const ref = await text(page, '#reference:not([hidden]) #reference-value');
+  assert.match(ref, REFERENCE, 'two groups of four symbols without look-alikes');
+  assert.equal(await text(page, '#outcome-detail'), 'Read the reference to the customer.');
+  await announced(page, new RegExp('Payment successful\\. Read the reference to the customer\\. The reference is ' +
+    ref.replace('-', '').split('').join(' ').replace(/^(\S \S \S \S) /, '$1, ') + '\\.'));
   const f = await facts(page);
-  assert.match(f.Confirmation, /^\S{6,}$/, 'the connector\'s confirmation code');
+  assert.match(f['Processor\'s id'], /^ch_[0-9a-f]{32}$/, 'the connector\'s id, for the records');
   assert.equal(f.Card, 'Visa ending 1111');
+  // Copied for the agent's notes.
+  await b.ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.base });
+  await page.getByRole('button', { name: 'Copy' }).click();
+  await page.locator('#reference-copy', { hasText: 'Copied' }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), ref);
+  await announced(page, /Reference copied\./);
+  // Stored with the full id in payMap: the session state and the claim.
+  const paymentSid = JSON.parse(await page.evaluate(() => sessionStorage.getItem('genesyspay.session'))).paymentSid;
+  const item = await payMap(stack).item(paymentSid);
+  assert.equal(item._session.reference, ref);
+  assert.equal(item._session.connectorId, f['Processor\'s id']);
+  assert.equal(item.PaymentConfirmationCode, f['Processor\'s id']);
+  assert.deepEqual(await payMap(stack).item('ref:' + ref), { reference: ref, paymentSid, connectorId: f['Processor\'s id'] });
+  assert.equal((await serverState(page)).reference, ref, 'GET /aap/session has it too');
   assert.equal(f.Amount, '$9.99');
   assert.equal(await page.locator('#actions').isHidden(), true, 'no Submit or Cancel after the outcome');
   await assertNoPan(page, '4111111111111111', '411111111111');
@@ -498,3 +520,20 @@ paymentTest('console payment: another tab finds the running payment (widget URL,
   assert.equal(await text(tab4, '#attach-fixed'), 'For call ' + call.uui.slice(0, 6) + '\u2026' + call.uui.slice(-4));
 });
 
+test('console payment: every completed payment has its own reference, claimed in payMap for its connector id', async () => {
+  // The payments the tests above completed (card and ACH, charged and saved).
+  const all = await payMap(stack).items();
+  const sessions = all.filter((i) => /^PK/.test(i.key) && i.data._session?.status === 'completed');
+  const claims = all.filter((i) => i.key.startsWith('ref:'));
+  assert.ok(sessions.length >= 5, 'completed payments: ' + sessions.length);
+  const refs = sessions.map((i) => i.data._session.reference);
+  for (const r of refs)
+    assert.match(r, REFERENCE);
+  assert.equal(new Set(refs).size, refs.length, 'no two payments share a reference: ' + refs.join(' '));
+  assert.equal(claims.length, sessions.length, 'one claim per payment');
+  for (const s of sessions) {
+    const claim = claims.find((c) => c.key === 'ref:' + s.data._session.reference);
+    assert.deepEqual(claim?.data, { reference: s.data._session.reference, paymentSid: s.key,
+      connectorId: s.data.PaymentConfirmationCode || s.data.PaymentToken }, s.key);
+  }
+});

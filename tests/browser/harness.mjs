@@ -183,6 +183,39 @@ export function sim(stack) {
   };
 }
 
+/**
+ * payMap as Twilio Sync holds it (the emulator's Sync REST, with the
+ * account's credentials): item(key) -> its data or null; items() -> every
+ * {key, data}.
+ */
+export function payMap(stack) {
+  const e = stack.env;
+  const base = `${stack.sim}/v1/Services/${e.PAY_SYNC_SERVICE_SID}/Maps/${e.SYNC_PAY_MAP_NAME || 'payMap'}/Items`;
+  const auth = { Authorization: 'Basic ' + Buffer.from(e.ACCOUNT_SID + ':' + e.AUTH_TOKEN).toString('base64') };
+  return {
+    async item(key) {
+      const r = await fetch(base + '/' + encodeURIComponent(key), { headers: auth });
+      if (r.status === 404)
+        return null;
+      if (!r.ok)
+        throw new Error(`payMap ${key}: ${r.status} ${await r.text()}`);
+      return (await r.json()).data;
+    },
+    async items() {
+      const out = [];
+      for (let url = base + '?PageSize=100'; url;) {
+        const r = await fetch(url, { headers: auth });
+        if (!r.ok)
+          throw new Error(`payMap list: ${r.status} ${await r.text()}`);
+        const j = await r.json();
+        out.push(...j.items.map((i) => ({ key: i.key, data: i.data })));
+        url = j.meta?.next_page_url || null;
+      }
+      return out;
+    },
+  };
+}
+
 /* ---------------------------------------------------------------- console */
 
 /** Opens the console (optionally with a query string) and signs in as the sandbox agent. */

@@ -209,6 +209,22 @@ test('outcomes say what happened and what to do', () => {
   assert.deepEqual(paid.facts.find(([k]) => k === 'Card'), ['Card', 'Visa ending 1111']);
   assert.deepEqual(paid.facts.find(([k]) => k === 'Amount'), ['Amount', '$9.99']);
 
+  assert.equal(paid.reference, null);
+  assert.equal(paid.detail, 'Read the confirmation code to the customer.', 'no reference given: the id is what there is');
+
+  // With the short reference: that is what the customer gets.
+  const done = view({ status: 'completed', result: 'success', confirmationCode: 'ch_123', reference: 'K7QM-4XTR', required: [] });
+  const withRef = m.outcome(done);
+  assert.equal(withRef.reference, 'K7QM-4XTR');
+  assert.equal(withRef.detail, 'Read the reference to the customer.');
+  assert.deepEqual(withRef.facts.find(([k]) => k === "Processor's id"), ["Processor's id", 'ch_123']);
+  assert.equal(m.announcement(view({ status: 'submitting', required: [] }), done),
+    'Payment successful. Read the reference to the customer. The reference is K 7 Q M, 4 X T R.');
+  assert.equal(m.spellReference('K7QM-4XTR'), 'K 7 Q M, 4 X T R');
+  for (const bad of ['k7qm-4xtr', 'K7QM4XTR', 'K7QM-4XT0', 'B7QM-4XTR', 'ch_123'])
+    assert.equal(view({ reference: bad }).reference, null, bad + ' is not a reference');
+  assert.equal(m.outcome(view({ status: 'cancelled', reference: 'K7QM-4XTR' })).reference, null);
+
   const saved = m.outcome(view({ status: 'completed', result: 'success', chargeAmount: '0', token: 'tok_9', required: [] }));
   assert.equal(saved.title, 'Card saved');
   assert.deepEqual(saved.facts[0], ['Token', 'tok_9']);

@@ -14,7 +14,7 @@ import { LiveFeed, type LinkState } from './live.js';
 import {
 	amountInput, announcement, targetText, apiErrorText, attachKey, canCancel, canSubmit, checkAttach, checkCurrency,
 	checkHolderName, errorInstruction, fieldLabel, fieldNoun, fieldRow, formatMoney, isFinal, numberStyle, outcome,
-	parseAmount, parseWidgetParams, shortSid, stallInstruction, statusLine, submitLabel, supersedes,
+	parseAmount, parseWidgetParams, shortSid, spellReference, stallInstruction, statusLine, submitLabel, supersedes,
 	type AttachKind, type AttachTarget, type PaymentMethod, type PaymentView, type WidgetParams,
 } from './model.js';
 import { loadAuth, loadSession, saveAuth, saveSession, storageWorks, type StoredSession } from './store.js';
@@ -89,6 +89,10 @@ const ui = {
 		outcomeTitle: el('outcome-title', HTMLElement),
 		outcomeDetail: el('outcome-detail', HTMLElement),
 		outcomeFacts: el('outcome-facts', HTMLElement),
+		reference: el('reference', HTMLElement),
+		referenceValue: el('reference-value', HTMLElement),
+		referenceSpelled: el('reference-spelled', HTMLElement),
+		referenceCopy: el('reference-copy', HTMLButtonElement),
 		newPayment: el('new-payment', HTMLButtonElement),
 	},
 };
@@ -612,6 +616,12 @@ function renderSession(): void {
 		s.outcome.dataset['kind'] = o.kind;
 		s.outcomeTitle.textContent = o.title;
 		s.outcomeDetail.textContent = o.detail;
+		s.reference.hidden = !o.reference;
+		if (o.reference && s.referenceValue.textContent !== o.reference) {
+			s.referenceValue.textContent = o.reference;
+			s.referenceSpelled.textContent = spellReference(o.reference);
+			s.referenceCopy.textContent = 'Copy';
+		}
 		s.outcomeFacts.replaceChildren(...o.facts.flatMap(([k, val]) => {
 			const dt = document.createElement('dt');
 			dt.textContent = k;
@@ -735,6 +745,30 @@ function cancelPayment(): Promise<void> {
 		.then(() => { if (app.view && !isFinal(app.view)) ui.session.cancel.focus(); });
 }
 
+/**
+ * Copies the reference for pasting into the CRM.  Where the browser does
+ * not allow it (an embedding without clipboard-write), the reference is
+ * selected instead and the agent told to copy it.
+ */
+async function copyReference(): Promise<void> {
+	const ref = ui.session.referenceValue.textContent ?? '';
+	if (!ref)
+		return;
+	try {
+		await navigator.clipboard.writeText(ref);
+		ui.session.referenceCopy.textContent = 'Copied';
+		announce('Reference copied.');
+	} catch {
+		const range = document.createRange();
+		range.selectNodeContents(ui.session.referenceValue);
+		const sel = window.getSelection();
+		sel?.removeAllRanges();
+		sel?.addRange(range);
+		ui.session.referenceCopy.textContent = 'Selected: press Ctrl+C';
+		announce('The reference is selected: press Control C to copy it.');
+	}
+}
+
 function newPayment(): void {
 	forgetSession();
 	ui.attach.amount.value = '';
@@ -784,6 +818,7 @@ function wire(): void {
 		}
 	});
 	ui.session.newPayment.addEventListener('click', newPayment);
+	ui.session.referenceCopy.addEventListener('click', () => void copyReference());
 }
 
 function boot(): void {

@@ -62,6 +62,8 @@ export interface PaymentView {
 	readonly errorType: string | null;
 	readonly errorField: string | null;
 	readonly result: string | null;
+	/** the short reference read to the customer ("K7QM-4XTR"), once completed */
+	readonly reference: string | null;
 	readonly confirmationCode: string | null;
 	readonly token: string | null;
 	readonly paymentError: string | null;
@@ -89,6 +91,8 @@ function strList(o: Record<string, unknown>, k: string): string[] {
 }
 
 const SID = /^[A-Z]{2}[0-9a-fA-F]{32}$/;
+/* lib/reference.c: 8 of 27 symbols (no 0 1 B I L O S U Z), two groups. */
+const REFERENCE = /^[2-9ACDEFGHJKMNPQRTVWXY]{4}-[2-9ACDEFGHJKMNPQRTVWXY]{4}$/;
 
 /**
  * Reads one state object from the server.  Returns null when it is not
@@ -138,6 +142,7 @@ export function parseView(x: unknown): PaymentView | null {
 		errorType: str(x, 'errorType'),
 		errorField: str(x, 'errorField'),
 		result: str(x, 'result'),
+		reference: REFERENCE.test(str(x, 'reference') ?? '') ? str(x, 'reference') : null,
 		confirmationCode: str(x, 'confirmationCode'),
 		token: str(x, 'token'),
 		paymentError: str(x, 'paymentError'),
@@ -462,6 +467,13 @@ export interface Outcome {
 	readonly detail: string;
 	/** facts shown as a list: label, value */
 	readonly facts: ReadonlyArray<readonly [string, string]>;
+	/** the short reference for the customer, shown large with a copy button */
+	readonly reference: string | null;
+}
+
+/** A reference read one symbol at a time: "K7QM-4XTR" -> "K 7 Q M, 4 X T R". */
+export function spellReference(r: string): string {
+	return r.split('-').map((g) => g.split('').join(' ')).join(', ');
 }
 
 function isTokenize(v: PaymentView): boolean {
@@ -488,20 +500,26 @@ export function outcome(v: PaymentView): Outcome {
 
 	if (v.status === 'cancelled' && (!v.result || v.result === 'cancelled')) {
 		return { kind: 'cancelled', title: 'Payment cancelled',
-			detail: 'Nothing was charged. Start a new payment if the customer wants to try again.', facts };
+			detail: 'Nothing was charged. Start a new payment if the customer wants to try again.', facts, reference: null };
 	}
 	if (v.result === 'success' || (v.status === 'completed' && !v.result)) {
+		/* The processor's own id stays listed for the agent's records; the
+		 * customer gets the short reference (when the server could give
+		 * one: otherwise that id is what there is). */
 		if (v.confirmationCode)
-			facts.unshift(['Confirmation', v.confirmationCode]);
+			facts.unshift([v.reference ? 'Processor\'s id' : 'Confirmation', v.confirmationCode]);
 		if (v.token)
 			facts.unshift(['Token', v.token]);
+		const tell = v.reference ? ' Read the reference to the customer.' : '';
 		if (isTokenize(v)) {
 			return { kind: 'success', title: v.method === 'ach-debit' ? 'Bank account saved' : 'Card saved',
 				detail: 'Nothing was charged. The details are saved ' +
-					(v.tokenType === 'one-time' ? 'for one payment.' : 'for future payments.'), facts };
+					(v.tokenType === 'one-time' ? 'for one payment.' : 'for future payments.') + tell, facts,
+				reference: v.reference };
 		}
 		return { kind: 'success', title: 'Payment successful',
-			detail: 'Read the confirmation code to the customer.', facts };
+			detail: v.reference ? 'Read the reference to the customer.' : 'Read the confirmation code to the customer.',
+			facts, reference: v.reference };
 	}
 	const why = v.paymentError ? ' (' + v.paymentError.trim().replace(/[.\s]+$/, '') + ')' : '';
 	switch (v.result) {
@@ -511,33 +529,33 @@ export function outcome(v: PaymentView): Outcome {
 		return { kind: 'failure', title: 'Payment declined',
 			detail: 'The payment processor declined the payment' + why +
 				'. Nothing was charged. Ask the customer for another card or payment method, then start a new payment.',
-			facts };
+			facts, reference: null };
 	case 'too-many-failed-attempts':
 		return { kind: 'failure', title: 'Too many failed attempts',
 			detail: 'The customer keyed invalid details too many times. Nothing was charged. Start a new payment if they want to try again.',
-			facts };
+			facts, reference: null };
 	case 'caller-hung-up':
 		return { kind: 'failure', title: 'The customer hung up',
-			detail: 'The call ended before the payment was taken. Nothing was charged.', facts };
+			detail: 'The call ended before the payment was taken. Nothing was charged.', facts, reference: null };
 	case 'caller-interrupted-with-star':
 		return { kind: 'failure', title: 'The customer stopped the payment',
 			detail: 'The customer pressed star to leave the payment. Nothing was charged. Start a new payment if they want to try again.',
-			facts };
+			facts, reference: null };
 	case 'validation-error':
 		return { kind: 'failure', title: 'Payment details rejected',
-			detail: 'The payment service rejected the details' + why + '. Nothing was charged. Start a new payment.', facts };
+			detail: 'The payment service rejected the details' + why + '. Nothing was charged. Start a new payment.', facts, reference: null };
 	case 'internal-error':
 		return { kind: 'failure', title: 'Payment service error',
 			detail: 'The payment service had an internal error' + why +
 				'. Nothing was charged as far as the service knows. Start a new payment, or tell your supervisor if it happens again.',
-			facts };
+			facts, reference: null };
 	default:
 		if (v.status === 'cancelled')
-			return { kind: 'cancelled', title: 'Payment cancelled', detail: 'Nothing was charged.' + why, facts };
+			return { kind: 'cancelled', title: 'Payment cancelled', detail: 'Nothing was charged.' + why, facts, reference: null };
 		return { kind: 'failure', title: 'Payment failed',
 			detail: 'The payment did not go through' + (v.result ? ' (' + v.result + ')' : '') + why +
 				'. Nothing was charged. Start a new payment.',
-			facts };
+			facts, reference: null };
 	}
 }
 
@@ -551,7 +569,7 @@ export function announcement(prev: PaymentView | null, next: PaymentView): strin
 		if (prev && isFinal(prev))
 			return null;
 		const o = outcome(next);
-		return o.title + '. ' + o.detail;
+		return o.title + '. ' + o.detail + (o.reference ? ' The reference is ' + spellReference(o.reference) + '.' : '');
 	}
 	const parts: string[] = [];
 	if (prev) {
