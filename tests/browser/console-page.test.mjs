@@ -290,6 +290,9 @@ for (const [locale, comma, grouped] of [
         }
       }
       await page.getByLabel('Currency').selectOption('EUR');
+      await page.getByLabel('Amount').fill(locale === 'en-US' ? '1,000.00' : '12,34');
+      await page.locator('#amount-preview:not([hidden])').waitFor();
+      await screenshot(page, `amount-understood-${locale}`);
       await page.getByLabel('Amount').fill(locale === 'en-US' ? '12,34' : '1,000.00');
       await page.locator('#start').click();
       await page.locator('#attach-error[role="alert"]:not([hidden])').waitFor();
