@@ -10,6 +10,10 @@
  * workers handling callbacks of one payment at once never lose an update
  * (If-Match, lib/paysession.c) nor double-step (idempotency keys).
  *
+ * When a payment completes, its short reference is claimed and stored
+ * with the connector's id (lib/reference.c), before the state is written
+ * and published, so the agent sees the outcome and the reference at once.
+ *
  * Twilio ignores the body; we answer {"sid", "outcome"} for people
  * reading Twilio's debugger: applied, duplicate, stale, final, or
  * recorded (a payment without a session of ours, stored like the Node

@@ -9,7 +9,8 @@
  *   {paymentSid, callSid, status, method, chargeAmount, currency,
  *    tokenType, capture, partial, attempt, stalled, required[], order[],
  *    fields {name: {state, value}}, cardType, errorType, errorField, result,
- *    confirmationCode, token, paymentError, payErrorCode, seq, updatedAt}
+ *    reference, confirmationCode, token, paymentError, payErrorCode, seq,
+ *    updatedAt}
  * Values are only what Twilio itself masks (twilio-contract.md 4.1): the
  * card number's last four, no security code digits, the bank account's
  * last two; expiry, postal code and routing number in clear.
