@@ -13,6 +13,10 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
 B=${B:-build}
 
+# make as a developer runs it, even when this runs under `make test` (no
+# inherited MAKELEVEL, jobserver or flags).
+mk() { env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -C "$top" --no-print-directory "$@"; }
+
 tmp=$(mktemp -d /tmp/tp-www-XXXXXX)
 reader=""
 cleanup() {
@@ -22,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ------------------------------------------------------------ 1. no-op
-out=$(make -C "$top" --no-print-directory -n B="$B" SANITIZE="${SANITIZE:-}" all tests 2>&1)
+out=$(mk -n B="$B" SANITIZE="${SANITIZE:-}" all tests 2>&1)
 t_eq "make all tests after a build: nothing to do" \
   "make: Nothing to be done for 'all'.|make: Nothing to be done for 'tests'." \
   "$(paste -sd '|' <<<"$out")"
@@ -30,15 +34,15 @@ t_eq "make all tests after a build: nothing to do" \
 # ------------------------------------------------------------ 2. tsc only for www/src
 # A build folder of its own for the console alone.
 wb=$tmp/b
-out=$(make -C "$top" -s B="$wb" www 2>&1)
+out=$(mk -s B="$wb" www 2>&1)
 t_eq "make www into a fresh folder (status:output)" "0:" "$?:$out"
 t_eq "a second make www: nothing to do" "make: Nothing to be done for 'www'." \
-  "$(make -C "$top" --no-print-directory B="$wb" www 2>&1)"
+  "$(mk B="$wb" www 2>&1)"
 # -W FILE: as if FILE had just changed (nothing is edited).
-plan=$(make -C "$top" --no-print-directory -n -W www/public/console.css B="$wb" www 2>&1)
+plan=$(mk -n -W www/public/console.css B="$wb" www 2>&1)
 t_match "a changed stylesheet re-assembles" 'build-www assemble' "$plan"
 t_nomatch "a changed stylesheet does not run tsc" 'build-www compile' "$plan"
-plan=$(make -C "$top" --no-print-directory -n -W www/src/model.ts B="$wb" www 2>&1)
+plan=$(mk -n -W www/src/model.ts B="$wb" www 2>&1)
 t_match "a changed module runs tsc, then assembles" 'build-www compile [^ ]+\|build-www assemble' \
   "$(grep -o 'build-www [a-z]* [^ ]*' <<<"$plan" | paste -sd '|')"
 
