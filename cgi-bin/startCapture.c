@@ -409,6 +409,11 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 		               sctx.taken ? "the payment SID is already in use" : res.err.message);
 		goto out;
 	}
+	/* Publishes what this request wrote, and only that: Twilio's first
+	 * callbacks (one comes as the Payment is created) may already be
+	 * applied, and paySyncUpdate publishes those itself; publishing the
+	 * state read back later would send one of its states a second time. */
+	tp_paysession_publish_state(cfg, pk, res.data);
 	cJSON_Delete(res.data);
 	res.data = NULL;
 
@@ -416,17 +421,20 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 		tp_paysession_result r2;
 		warning = "the first Capture request failed; re-capture the field or cancel";
 		if (tp_paysession_update(cfg, pk, mark_request_failed, NULL, &r2)) {
+			if (r2.written)
+				tp_paysession_publish_state(cfg, pk, r2.data);
 			cJSON_Delete(res.data);
 			res = r2;
 		}
 	}
+	/* The answer carries the newest state. */
 	if (!res.data) {
 		tp_twilio_error ferr;
 		if (!tp_paysession_fetch(cfg, pk, &res.data, NULL, &ferr))
 			res.data = NULL;
 	}
-	if (res.data && tp_paysession_load(res.data, &c) == TP_OK)
-		tp_paysession_publish_state(cfg, pk, res.data);
+	if (res.data)
+		tp_paysession_load(res.data, &c);
 	/* After the Capture request, so the customer is not kept waiting for
 	 * it; a failure only means attach will not find this payment. */
 	tp_attach_record(cfg, in.call_sid, pk, req->auth_subject);
