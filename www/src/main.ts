@@ -12,9 +12,10 @@
 import { Api, ApiError, DEFAULT_CONFIG, currencyRule, type ServerConfig, type StartRequest } from './api.js';
 import { LiveFeed, type LinkState } from './live.js';
 import {
-	amountInput, announcement, targetText, apiErrorText, attachKey, canCancel, canSubmit, checkAttach, checkCurrency,
+	amountInput, announcement, apiErrorText, attachKey, canCancel, canSubmit, checkAttach, checkCurrency,
 	checkHolderName, errorInstruction, fieldLabel, fieldNoun, fieldRow, formatMoney, isFinal, numberStyle, outcome,
 	parseAmount, parseWidgetParams, shortSid, spellReference, stallInstruction, statusLine, submitLabel, supersedes,
+	targetText,
 	type AttachKind, type AttachTarget, type PaymentMethod, type PaymentView, type WidgetParams,
 } from './model.js';
 import { loadAuth, loadSession, saveAuth, saveSession, storageWorks, type StoredSession } from './store.js';
