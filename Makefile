@@ -139,9 +139,28 @@ $(B)/tests/%: tests/tools/%.c $(LIB_SO) $(LIB_HDR) | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
-# The agent console: TypeScript compiled by the tsc of the npm lock file.
-www: | packages
-	@scripts/build-www $(B)
+# The agent console (scripts/build-www): tsc (the one of the npm lock
+# file) runs only when www/src, tsconfig.json or the lock file changed;
+# hashing, gzip and publishing into $(B)/www only when the compiled
+# modules, www/public or the build scripts changed.  The list of inputs is
+# kept in $(B)/.www/inputs, rewritten when a file is added or removed, so
+# that counts as a change too.
+WWW_SRC := $(sort $(wildcard www/src/*.ts))
+WWW_PUBLIC := $(sort $(wildcard www/public/*))
+WWW_INPUTS := $(B)/.www/inputs
+ifneq ($(file <$(WWW_INPUTS)),$(WWW_SRC) $(WWW_PUBLIC))
+$(shell mkdir -p $(B)/.www)
+$(file >$(WWW_INPUTS),$(WWW_SRC) $(WWW_PUBLIC))
+endif
+
+www: $(B)/www/index.html
+
+$(B)/.www/js.stamp: $(WWW_SRC) www/tsconfig.json www/package-lock.json $(WWW_INPUTS) | packages
+	@scripts/build-www compile $(B)
+
+$(B)/www/index.html: $(B)/.www/js.stamp $(WWW_PUBLIC) www/assemble.mjs scripts/build-www \
+		$(WWW_INPUTS) | packages
+	@scripts/build-www assemble $(B)
 
 deps:
 	scripts/install-deps build run test
@@ -220,8 +239,7 @@ install: all
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(PKGLIBDIR)/lib/
 	install -m 0755 $(CGI_BIN) $(DESTDIR)$(PKGLIBDIR)/cgi-bin/
 	install -m 0755 $(TOOL_BIN) $(DESTDIR)$(PKGLIBDIR)/bin/
-	cp -R $(B)/www/. $(DESTDIR)$(PKGSHAREDIR)/www/
-	chmod -R u=rwX,go=rX $(DESTDIR)$(PKGSHAREDIR)/www
+	scripts/build-www install $(B) $(DESTDIR)$(PKGSHAREDIR)/www
 	install -m 0644 .env.example $(DESTDIR)$(PKGSHAREDIR)/env.example
 	install -m 0644 README.md $(DESTDIR)$(PKGSHAREDIR)/README.md
 	ln -sfn ../lib/twiliopay/bin/twiliopay-check $(DESTDIR)$(PREFIX)/sbin/twiliopay-check

@@ -299,6 +299,53 @@ t_eq "and the session still cancels: 202" 202 "$(cat "$run/status")"
 sse_stop dup
 no_pan "duplicate session" dup
 
+# ================================================================ the short reference
+# The card payment above completed: its reference is in the state, in
+# payMap with the connector's id, and claimed as payMap["ref:<it>"].
+REF_RE='^[2-9ACDEFGHJKMNPQRTVWXY]{4}-[2-9ACDEFGHJKMNPQRTVWXY]{4}$'
+item=$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/$PK_card")
+ref=$(jget o.data._session.reference <<<"$item")
+t_match "a completed payment has a short reference" "$REF_RE" "$ref"
+t_eq "  ... kept with the connector's id" "$(jget o.data.PaymentConfirmationCode <<<"$item")" \
+  "$(jget o.data._session.connectorId <<<"$item")"
+t_eq "  ... in the state the console reads" "$ref" \
+  "$(cap_api GET "/aap/session?paymentSid=$PK_card" "" "$ST_card" | jget o.state.reference)"
+t_eq "  ... claimed in payMap for this payment" "$PK_card $(jget o.data.PaymentConfirmationCode <<<"$item")" \
+  "$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/ref:$ref" | jget 'o.data.paymentSid+" "+o.data.connectorId')"
+t_eq "  ... for a year" true "$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/ref:$ref" |
+  jget 'Date.parse(o.date_expires) - Date.now() > 364 * 86400e3')"
+# A collision: the first candidate for a connector id is already held by
+# another payment, so the payment gets the second; a replayed callback
+# keeps it.  The candidates are computed here as lib/reference.c does.
+candidate() {
+  node -e 'const c=require("crypto");const [k,id,n]=process.argv.slice(1);
+    const m=c.createHmac("sha256",k).update(Buffer.concat([Buffer.from("twiliopay-reference-v1\0"+id+"\0"+n)])).digest();
+    let v=m.readBigUInt64BE(0);const A="23456789ACDEFGHJKMNPQRTVWXY";let s="";
+    for(let i=0;i<8;i++){s=A[Number(v%27n)]+s;v/=27n}console.log(s.slice(0,4)+"-"+s.slice(4))' "$(envv AGENT_SECRET)" "$1" "$2"
+}
+CALL=$(new_call)
+start refc "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\"}"
+wait_state refc 's.capture === "payment-card-number" && s.partial' "card number asked for"
+conn=ch_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+first=$(candidate "$conn" 0) second=$(candidate "$conn" 1)
+curl -s -o /dev/null -u "$AC:$TOK" --data-urlencode "Key=ref:$first" --data-urlencode "Ttl=600" \
+  --data-urlencode "Data={\"reference\":\"$first\",\"paymentSid\":\"PK$(printf '0%.0s' {1..32})\",\"connectorId\":\"ch_another\"}" \
+  "$S/v1/Services/$IS/Maps/payMap/Items"
+args=(AccountSid="$AC" CallSid="$CALL" Sid="$PK_refc" Result=success PaymentConfirmationCode="$conn"
+  PaymentToken= PaymentCardNumber=xxxxxxxxxxxx1111 DateUpdated="$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)")
+t_eq "the success callback is applied" applied "$("${post[@]}" "$base/sync/paySyncUpdate" "${args[@]}" | jget o.outcome)"
+t_eq "the first candidate is another payment's: the second is given" "$second" \
+  "$(cap_api GET "/aap/session?paymentSid=$PK_refc" "" "$ST_refc" | jget o.state.reference)"
+t_eq "  ... claimed for this payment" "$PK_refc $conn" \
+  "$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/ref:$second" | jget 'o.data.paymentSid+" "+o.data.connectorId')"
+t_eq "  ... the other payment's claim untouched" ch_another \
+  "$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/ref:$first" | jget o.data.connectorId)"
+t_eq "the same callback again: a duplicate, the same reference" "duplicate $second" \
+  "$("${post[@]}" "$base/sync/paySyncUpdate" "${args[@]}" | jget o.outcome) $(cap_api GET "/aap/session?paymentSid=$PK_refc" "" "$ST_refc" | jget o.state.reference)"
+t_eq "  ... and no third candidate claimed" 404 "$(curl -s -o /dev/null -w '%{http_code}' -u "$AC:$TOK" \
+  "$S/v1/Services/$IS/Maps/payMap/Items/ref:$(candidate "$conn" 2)")"
+sse_stop refc
+
 # ================================================================ postal code on
 stack_env_set "$run/env" INCLUDE_POSTAL_CODE true
 stack_env_set "$run/env" ALLOWED_CURRENCIES "eur,USD"
