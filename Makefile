@@ -75,12 +75,14 @@ RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
 
 all: lib cgi tools sim www
 
-# System packages before the first compile: every rule that compiles or
-# builds the console waits for `packages` (an order-only prerequisite, so
-# it never makes anything out of date), which installs what the goals
-# need when run as root and otherwise stops with the exact apt-get line
-# (scripts/install-deps).  A missing header must never be the first thing
-# a new user sees.
+# System packages before the first compile: while make reads this file,
+# before it runs any rule, scripts/install-deps checks the groups the goals
+# need; as root it installs what is missing, otherwise it names the exact
+# apt-get line and make stops here.  A missing header must never be the
+# first thing a new user sees.  (A check at parse time, not an order-only
+# prerequisite: a phony prerequisite would be "something to do" on every
+# run, and `make` with nothing changed must do nothing.)  Goals that
+# compile nothing skip it.
 PKG_GROUPS := build
 ifneq ($(filter test tests unit valgrind,$(MAKECMDGOALS)),)
 PKG_GROUPS += test
@@ -91,6 +93,13 @@ endif
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 PKG_GROUPS += bench
 endif
+PKG_FREE_GOALS := clean format format-check uninstall packages
+ifneq ($(filter-out $(PKG_FREE_GOALS),$(or $(MAKECMDGOALS),all)),)
+PKG_STATUS := $(shell scripts/install-deps $(PKG_GROUPS) >&2; echo $$?)
+ifneq ($(PKG_STATUS),0)
+$(error Debian packages are missing (above); nothing was compiled)
+endif
+endif
 packages:
 	@scripts/install-deps $(PKG_GROUPS)
 
@@ -100,7 +109,7 @@ tools: $(TOOL_BIN)
 sim: $(SIM_BIN)
 tests: $(UNIT_BIN) $(TEST_TOOL_BIN)
 
-$(B)/lib/%.o: lib/%.c $(LIB_HDR) | packages
+$(B)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -111,16 +120,16 @@ $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/cgi-bin/%: cgi-bin/%.c $(LIB_SO) $(LIB_HDR) | packages
+$(B)/cgi-bin/%: cgi-bin/%.c $(LIB_SO) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
-$(B)/bin/%: scripts/src/%.c $(LIB_SO) $(LIB_HDR) | packages
+$(B)/bin/%: scripts/src/%.c $(LIB_SO) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
 SIM_OBJ := $(SIM_SRC:%.c=$(B)/%.o)
-$(B)/sim/%.o: sim/%.c $(SIM_HDR) $(LIB_HDR) | packages
+$(B)/sim/%.o: sim/%.c $(SIM_HDR) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) $(CFLAGS) -Isim -c $< -o $@
 
@@ -131,11 +140,11 @@ $(B)/tests/test_simxml: sim/twiml.c $(SIM_HDR)
 
 # Unit tests link the static archive: they may reach file-internal
 # helpers through lib/internal.h, and need no rpath.
-$(B)/tests/test_%: tests/unit/test_%.c $(LIB_A) $(LIB_HDR) tests/unit/unit.h | packages
+$(B)/tests/test_%: tests/unit/test_%.c $(LIB_A) $(LIB_HDR) tests/unit/unit.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $< -o $@ $(LDFLAGS) $(LIB_A) -lcmocka $(LIBS) -lpthread
 
-$(B)/tests/%: tests/tools/%.c $(LIB_SO) $(LIB_HDR) | packages
+$(B)/tests/%: tests/tools/%.c $(LIB_SO) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
@@ -155,11 +164,11 @@ endif
 
 www: $(B)/www/index.html
 
-$(B)/.www/js.stamp: $(WWW_SRC) www/tsconfig.json www/package-lock.json $(WWW_INPUTS) | packages
+$(B)/.www/js.stamp: $(WWW_SRC) www/tsconfig.json www/package-lock.json $(WWW_INPUTS)
 	@scripts/build-www compile $(B)
 
 $(B)/www/index.html: $(B)/.www/js.stamp $(WWW_PUBLIC) www/assemble.mjs scripts/build-www \
-		$(WWW_INPUTS) | packages
+		$(WWW_INPUTS)
 	@scripts/build-www assemble $(B)
 
 deps:
