@@ -68,5 +68,46 @@ st=$?
 t_eq "a malformed DIAL_ALLOWED_PREFIXES stops start-up (exit 78)" 78 "$st"
 t_match "  ... naming the variable" 'DIAL_ALLOWED_PREFIXES must be a comma list of E.164 prefixes' "$out"
 
+# ================================================================ J. JSON bodies
+echo "# J. JSON bodies and the signature (at ${SECONDS}s)"
+post=("$top/$B/bin/twilio-post" -t "$TOK")
+rand_hex() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+CA=CA$(rand_hex); CA2=CA$(rand_hex); UUI=json-$(rand_hex)
+# jpost URL SIGNATURE JSON: status; body in $run/b.
+jpost() {
+  curl -s -o "$run/b" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H "X-Twilio-Signature: $2" --data-binary "$3" "$1"
+}
+# callToSIP's voice URL configured as GET: Twilio signs the URL alone.
+u="$base/pv/callToSIP?CallSid=$CA&From=%2B14155550100"
+sig=$("${post[@]}" --print "$u")
+t_eq "callToSIP: the URL-only signature is Twilio's for that GET (control)" 200 \
+  "$(curl -s -o "$run/b" -w '%{http_code}' -H "X-Twilio-Signature: $sig" "$u")"
+c=$(jpost "$u" "$sig" '{"To":"+19995550123"}')
+t_eq "callToSIP: replayed as POST with JSON {\"To\":\"+19995550123\"}: 403 unsigned_body" \
+  "403 unsigned_body" "$c $(jq -r .code "$run/b")"
+t_nomatch "  ... nothing dialled: no TwiML naming +19995550123" '19995550123' "$(cat "$run/b")"
+u2="$base/pv/callToSIP?CallSid=$CA&To=%2B61255550100&From=%2B14155550100"
+sig2=$("${post[@]}" --print "$u2")
+c=$(jpost "$u2" "$sig2" '{"To":"+19995550123"}')
+t_eq "callToSIP: the same when the signed URL names To: 403 unsigned_body" \
+  "403 unsigned_body" "$c $(jq -r .code "$run/b")"
+# uuiSyncUpdate: the callback URL signed alone, a JSON body that maps the UUI.
+u="$base/sync/uuiSyncUpdate?CallDirection=toSIP&UUI=$UUI"
+sig=$("${post[@]}" --print "$u")
+c=$(jpost "$u" "$sig" "{\"To\":\"+19995550123\",\"CallSid\":\"$CA2\",\"ParentCallSid\":\"$CA\",\"CallStatus\":\"in-progress\"}")
+t_eq "uuiSyncUpdate: URL-only signature replayed with a JSON body: 403 unsigned_body" \
+  "403 unsigned_body" "$c $(jq -r .code "$run/b")"
+t_eq "  ... nothing written to uuiMap" "" "$(item uuiMap "$UUI")"
+# Twilio's documented scheme: bodySHA256 of the body in the signed URL.
+json="{\"CallSid\":\"$CA2\",\"ParentCallSid\":\"$CA\",\"CallStatus\":\"in-progress\"}"
+h=$(printf '%s' "$json" | sha256sum | cut -d' ' -f1)
+u="$base/sync/uuiSyncUpdate?CallDirection=toSIP&UUI=$UUI&bodySHA256=$h"
+sig=$("${post[@]}" --print "$u")
+t_eq "uuiSyncUpdate: a JSON body with its bodySHA256 in the signed URL is taken" 200 "$(jpost "$u" "$sig" "$json")"
+t_eq "  ... and written" "$CA" "$(item uuiMap "$UUI" | jq -r .data.pstnSid)"
+t_eq "  ... the same URL and signature with another body: 403" 403 \
+  "$(jpost "$u" "$sig" "{\"CallSid\":\"$CA2\",\"ParentCallSid\":\"CA$(rand_hex)\",\"CallStatus\":\"in-progress\"}")"
+
 stack_stop
 t_done
