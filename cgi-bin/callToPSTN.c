@@ -41,6 +41,9 @@ static void call_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		tp_voice_reply_reject(resp, "rejected", "To holds no dialable E.164 number");
 		return;
 	}
+	/* Toll fraud: the SIP side chooses the number (lib/dial.c). */
+	if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_NUMBER, number))
+		return;
 	/* The caller ID must be a number; a SIP From such as
 	 * sip:agent@10.0.0.5 or "anonymous" has none, and then <Dial> goes
 	 * without callerId (Twilio's default) rather than with a made-up one. */

@@ -50,6 +50,10 @@ static void call_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 	}
 	tp_voice_sip_uri(&sip, &uri, call_sid);
 	tp_voice_uri_free(&uri);
+	/* Always SIP_DOMAIN_URI here; checked like every dialled target so
+	 * the rule stays in one place (lib/dial.c). */
+	if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_SIP, tp_buf_str(&sip)))
+		goto out;
 	tp_voice_callback_url(&cb, cfg->server_url, "toSIP", call_sid);
 	tp_buf_addf(&refer_url, "%s/pv/callTransfer", cfg->server_url);
 	tp_resp_log(resp, "uui", call_sid);

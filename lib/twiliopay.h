@@ -39,7 +39,8 @@ typedef enum tp_rc {
 	TP_EINVAL = -1,  /* malformed input (bad encoding, bad syntax) */
 	TP_ETOOBIG = -2, /* a hard maximum was reached */
 	TP_ENOTFOUND = -3,
-	TP_EIO = -4, /* a system call failed */
+	TP_EIO = -4,   /* a system call failed */
+	TP_EAUTH = -5, /* a MAC does not match: data changed by someone else */
 } tp_rc;
 
 /* ---------------------------------------------------------------- alloc.c */
@@ -245,6 +246,7 @@ typedef struct tp_config {
 	char *twilio_api_url;     /* TWILIO_API_URL, default https://api.twilio.com */
 	char *twilio_sync_url;    /* TWILIO_SYNC_URL, default https://sync.twilio.com */
 	bool enable_refer;        /* ENABLE_REFER, default false */
+	bool enable_sync_tokens;  /* ENABLE_SYNC_TOKENS, default false: getSyncToken */
 	char *connector_username; /* CONNECTOR_USERNAME */
 	char *connector_password; /* CONNECTOR_PASSWORD */
 	char *payment_gateway;    /* PAYMENT_GATEWAY, see lib/gateway.c */
@@ -258,6 +260,10 @@ typedef struct tp_config {
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
 	tp_log_level log_level;   /* LOG_LEVEL, default info */
 	char *allowed_currencies; /* ALLOWED_CURRENCIES, "USD,EUR", NULL = any ISO 4217 */
+	/* What may be dialled (lib/dial.c), comma lists normalised at load. */
+	char *dial_allowed_prefixes;    /* DIAL_ALLOWED_PREFIXES, "+1,+44", NULL = any */
+	char *dial_denied_prefixes;     /* DIAL_DENIED_PREFIXES, NULL = "premium" */
+	char *dial_allowed_sip_domains; /* DIAL_ALLOWED_SIP_DOMAINS, besides SIP_DOMAIN_URI */
 	/* The .env path actually read ("" when none). */
 	char *env_path;
 } tp_config;
@@ -549,7 +555,14 @@ bool tp_sync_item_delete(const tp_config *cfg, const char *service, const char *
                          const char *key, tp_api_result *out);
 /* First page of services (key "services"). */
 bool tp_sync_service_list(const tp_config *cfg, tp_api_result *out);
+/* Creates the service with AclEnabled=true. */
 bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out);
+/* Sync Map Permission of `identity` on `map` (all three flags are sent;
+ * with the service's ACL on, a token identity reaches only what this
+ * grants). */
+bool tp_sync_map_permission_set(const tp_config *cfg, const char *service, const char *map,
+                                const char *identity, bool read, bool write, bool manage,
+                                tp_api_result *out);
 bool tp_sync_map_fetch(const tp_config *cfg, const char *service, const char *map,
                        tp_api_result *out);
 bool tp_sync_map_create(const tp_config *cfg, const char *service, const char *unique_name,
@@ -750,6 +763,38 @@ void tp_voice_reply_reject(tp_resp *resp, const char *reason, const char *why);
 void tp_voice_reply_dial(tp_resp *resp, const tp_voice_dial *d);
 /* True when a request path is one of the original's ...withRefer aliases. */
 bool tp_voice_refer_path(const char *path);
+
+/* ---------------------------------------------------------------- dial.c */
+
+/* The toll-fraud rule: every handler that answers with <Dial> passes each
+ * target through tp_dial_allowed_or_reply before it answers (README
+ * "Voice routing", "Configuration"; the why and the sources are in
+ * dial.c).
+ *
+ *   TP_DIAL_NUMBER  target is the E.164 number for <Number> ("+..." as
+ *                   tp_voice_number gives it).  Allowed when it starts
+ *                   with a DIAL_ALLOWED_PREFIXES entry (any number when
+ *                   unset) and with no DIAL_DENIED_PREFIXES entry (default
+ *                   "premium": premium-rate and high-cost ranges).
+ *   TP_DIAL_SIP     target is the SIP URI for <Sip>, as it will be
+ *                   dialled.  Allowed when its host is SIP_DOMAIN_URI's or
+ *                   matches DIAL_ALLOWED_SIP_DOMAINS, and it has no maddr
+ *                   parameter.
+ *
+ * Usage, in a handler:
+ *     if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_NUMBER, number))
+ *             return;   // answered <Reject reason="rejected"/>, logged
+ */
+typedef enum tp_dial_kind { TP_DIAL_NUMBER, TP_DIAL_SIP } tp_dial_kind;
+
+/* NULL when `target` may be dialled; otherwise why not, a static phrase
+ * ("a premium-rate or high-cost range ...") for logs.  Pure: no I/O. */
+const char *tp_dial_refusal(const tp_config *cfg, tp_dial_kind kind, const char *target);
+/* True when allowed.  Otherwise answers 200 <Reject reason="rejected"/>,
+ * logs a warning naming the rule, adds dial_target and rejected to the
+ * request's log line, and returns false. */
+bool tp_dial_allowed_or_reply(const tp_config *cfg, tp_resp *resp, tp_dial_kind kind,
+                              const char *target);
 
 /* ---------------------------------------------------------------- connector.c */
 
@@ -1098,6 +1143,14 @@ void tp_capture_order_build(tp_capture *c, const char *order_cfg, bool ach, bool
 bool tp_capture_in_order(const tp_capture *c, tp_field f);
 /* A new session; *act is the Capture of the first field (step 1). */
 void tp_capture_start(tp_capture *c, const tp_capture_params *p, tp_capture_action *act);
+/* NULL when every parameter of a status callback holds a value Twilio
+ * sends (documented Result, ErrorType, PaymentCardType values; PartialResult
+ * true/false; Required a list of capture names; masked card, security
+ * code and account values of Twilio's shape; SIDs, dates; AccountSid =
+ * account_sid when given; no parameter twice); otherwise the name of the
+ * first one that does not (borrowed from cb).  A callback re-split under
+ * the same signature fails here (capture.c explains why). */
+const char *tp_capture_callback_invalid(const tp_params *cb, const char *account_sid);
 /* Applies one status callback.  On TP_CB_APPLIED the state changed and
  * *act says what to do; otherwise nothing changed. */
 tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_action *act);
@@ -1190,10 +1243,21 @@ bool tp_paysession_fetch(const tp_config *cfg, const char *payment_sid, cJSON **
 /* Read-modify-write with If-Match, retried on conflicts. */
 bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
                           void *ctx, tp_paysession_result *out);
-/* Parses data._session; TP_ENOTFOUND when there is none. */
-tp_rc tp_paysession_load(const cJSON *data, tp_capture *c);
-/* seq+1, updatedAt = now, data._session = c. */
-void tp_paysession_store(cJSON *data, tp_capture *c);
+/* data._session, checked and parsed: TP_OK; TP_ENOTFOUND when there is
+ * none; TP_EINVAL when it is malformed; TP_EAUTH (logged as an error)
+ * when its MAC is missing or wrong - the session was written by someone
+ * other than this server (anyone who can write Sync) and is not ours to
+ * act on. */
+tp_rc tp_paysession_load(const tp_config *cfg, const char *payment_sid, const cJSON *data,
+                         tp_capture *c);
+/* seq+1, updatedAt = now, data._session = c with its MAC: HMAC-SHA256
+ * under AGENT_SECRET over the payment SID and every field of c, so the
+ * agent, the call, the payment and the state the server acts on cannot
+ * be changed in Sync without the server noticing. */
+void tp_paysession_store(const tp_config *cfg, const char *payment_sid, cJSON *data, tp_capture *c);
+/* 409 session_untrusted for a session tp_paysession_load refused with
+ * TP_EAUTH. */
+void tp_reply_session_untrusted(tp_resp *resp, const char *payment_sid);
 /* Payments update Capture=<act->field> / Status=<status> on c's call,
  * StatusCallback = SERVER_URL/sync/paySyncUpdate. */
 bool tp_paysession_capture(const tp_config *cfg, const tp_capture *c, const char *payment_sid,
