@@ -751,6 +751,31 @@ void tp_voice_reply_dial(tp_resp *resp, const tp_voice_dial *d);
 /* True when a request path is one of the original's ...withRefer aliases. */
 bool tp_voice_refer_path(const char *path);
 
+/* How a voice webhook's call is dialled on (the route handlers:
+ * callToSIP, tollfreeCallToSIP, callToPSTN, simpleCallToPSTN). */
+typedef struct tp_voice_route {
+	const char *uui;          /* User-to-User on the <Sip> leg, NULL for none
+	                           * (never sent to the PSTN) */
+	const char *callback_uui; /* UUI= of the answered uuiSyncUpdate callback,
+	                           * NULL for no callback */
+	bool refer;               /* answerOnBridge and referUrl (callTransfer) */
+} tp_voice_route;
+
+/* The phone number's answer: To must be E.164 (else <Reject>); dials
+ * sip:<To>@<SIP_DOMAIN_URI> as <Sip> per `r`.  The response is written. */
+void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                           const tp_voice_route *r);
+/* The SIP domain's answer: dials the E.164 number of To (tp_voice_number;
+ * none: <Reject>) as <Number>, callerId = From's E.164 number when it has
+ * one, per `r`.  The response is written. */
+void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                            const tp_voice_route *r);
+/* The call's TollFreeMobileOriginationLocation (Twilio adds it to calls to
+ * a toll-free number from a mobile phone), borrowed from req; NULL when it
+ * is absent or empty (a landline caller), or not 1..TP_VOICE_UUI_MAX
+ * printable ASCII characters (logged). */
+const char *tp_voice_tollfree_location(const tp_req *req);
+
 /* ---------------------------------------------------------------- connector.c */
 
 /* The merchant side of Twilio's Generic Pay Connector (twilio-contract.md

@@ -26,11 +26,10 @@
  * dropped first (the units set none), unless --environment.
  *
  * --print-console-urls prints what to paste into the Twilio Console (the
- * phone number's voice URL, the SIP domain's request URL, the Pay
- * Connector's endpoint and username).  Secrets are never printed: the
- * connector password only with --show-connector-password.  The Account
- * resource's JSON carries the account's auth token, so no response body
- * is ever printed either, only chosen fields.
+ * phone number's voice URL, the SIP domain's request URL, their variants
+ * without call correlation, the Pay Connector's endpoint and username).  Secrets are never printed:
+ * the connector password only with --show-connector-password.  The Account resource's JSON carries
+ * the account's auth token, so no response body is ever printed either, only chosen fields.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -720,6 +719,12 @@ static int print_console_urls(const tp_config *cfg, const char *path, bool show_
 	printf("  A call comes in   Webhook   %s/pv/callToSIP   HTTP POST\n\n", u);
 	printf("SIP domain: Voice > Manage > SIP domains > (domain) > Voice Configuration\n");
 	printf("  Request URL       %s/pv/callToPSTN   HTTP POST\n\n", u);
+	printf("Without call correlation (nothing recorded in uuiMap; an agent attaches by Call "
+	       "SID), as the Node original offered:\n");
+	printf("  Toll-free number  Webhook   %s/pv/tollfreeCallToSIP   HTTP POST   (a mobile "
+	       "caller's location as User-to-User)\n",
+	       u);
+	printf("  SIP domain        Request URL   %s/pv/simpleCallToPSTN   HTTP POST\n\n", u);
 	printf("Pay Connector: Voice > Manage > Pay Connectors > Generic Pay Connector\n");
 	printf("  Unique name       %s\n",
 	       cfg->payment_connector ? cfg->payment_connector : "(PAYMENT_CONNECTOR is not set)");

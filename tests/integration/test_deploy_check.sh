@@ -188,6 +188,8 @@ out=$("$check" --env "$good" --print-console-urls 2>&1)
 t_eq "--print-console-urls: exit 0" 0 $?
 t_match "phone number voice URL" 'A call comes in +Webhook +https://pay\.example\.test/pv/callToSIP +HTTP POST' "$out"
 t_match "SIP domain request URL" 'Request URL +https://pay\.example\.test/pv/callToPSTN +HTTP POST' "$out"
+t_match "toll-free number voice URL" 'Toll-free number +Webhook +https://pay\.example\.test/pv/tollfreeCallToSIP +HTTP POST' "$out"
+t_match "SIP domain without correlation" 'Request URL +https://pay\.example\.test/pv/simpleCallToPSTN +HTTP POST' "$out"
 t_match "Pay Connector endpoint" 'Endpoint URL +https://pay\.example\.test/connector/charge' "$out"
 t_match "Pay Connector username" 'Username +connector$' "$out"
 t_nomatch "no secret without --show-connector-password" "$secrets" "$out"
