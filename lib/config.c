@@ -73,6 +73,10 @@ static const var_spec specs[] = {
     {"ENABLE_REFER", V_BOOL, F(enable_refer), "false", NULL},
     {"CONNECTOR_USERNAME", V_STR, F(connector_username), NULL, NULL},
     {"CONNECTOR_PASSWORD", V_SECRET, F(connector_password), NULL, NULL},
+    /* Read by lib/gateway.c; missing from this table, it could never be
+     * set, so the connector refused every real-Twilio configuration
+     * (found by tests/integration/test_connector.sh). */
+    {"PAYMENT_GATEWAY", V_STR, F(payment_gateway), NULL, NULL},
     {"ADMIN_TOKEN", V_SECRET, F(admin_token), NULL, NULL},
     {"AGENT_SECRET", V_SECRET, F(agent_secret), NULL, NULL},
     {"AGENTS_FILE", V_PATH, F(agents_file), NULL, NULL},

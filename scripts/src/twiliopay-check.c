@@ -100,14 +100,17 @@ static const char *const config_names[] = {
     "ENABLE_REFER",
     "CONNECTOR_USERNAME",
     "CONNECTOR_PASSWORD",
+    "PAYMENT_GATEWAY",
     "ADMIN_TOKEN",
     "AGENT_SECRET",
     "AGENTS_FILE",
     "NCHAN_PUBLISH_URL",
     "NCHAN_PUBLISH_SOCKET",
     "HTTP_TIMEOUT_MS",
+    "API_RETRY_BUDGET_MS",
     "MAX_BODY_BYTES",
     "LOG_LEVEL",
+    "ALLOWED_CURRENCIES",
     NULL,
 };
 
