@@ -174,6 +174,7 @@ clean:
 #   PREFIX/lib/systemd/system                 twiliopay@.socket/.service, twiliopay.target
 #   PREFIX/lib/{sysusers,tmpfiles}.d          the service user, /etc/twiliopay modes
 #   PREFIX/sbin/twiliopay-check               the configuration checker
+#   PREFIX/sbin/twiliopay-agent, -migrate     agents; the Node original's .env
 #
 # The configuration itself (CONFIG, /etc/twiliopay/env) is the operator's:
 # never written, never removed.  systemd reads units from
@@ -207,6 +208,7 @@ install: all
 	install -m 0644 README.md $(DESTDIR)$(PKGSHAREDIR)/README.md
 	ln -sfn ../lib/twiliopay/bin/twiliopay-check $(DESTDIR)$(PREFIX)/sbin/twiliopay-check
 	ln -sfn ../lib/twiliopay/bin/twiliopay-agent $(DESTDIR)$(PREFIX)/sbin/twiliopay-agent
+	ln -sfn ../lib/twiliopay/bin/twiliopay-migrate $(DESTDIR)$(PREFIX)/sbin/twiliopay-migrate
 	DESTDIR="$(DESTDIR)" PKGLIBDIR="$(PKGLIBDIR)" PKGSHAREDIR="$(PKGSHAREDIR)" \
 	RUNDIR="$(RUNDIR)" CONFIG="$(CONFIG)" SYSCONFDIR="$(SYSCONFDIR)" \
 	SERVICE_USER="$(SERVICE_USER)" NGINX_GROUP="$(NGINX_GROUP)" \
@@ -219,6 +221,7 @@ uninstall:
 	$(if $(filter /%,$(PREFIX)),,$(error PREFIX must be an absolute path))
 	rm -rf $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(PKGSHAREDIR)
 	rm -f $(DESTDIR)$(PREFIX)/sbin/twiliopay-check $(DESTDIR)$(PREFIX)/sbin/twiliopay-agent \
+		$(DESTDIR)$(PREFIX)/sbin/twiliopay-migrate \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.socket \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.service \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay.target \

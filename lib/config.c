@@ -191,6 +191,16 @@ tp_rc tp_env_parse(tp_params *out, const char *text, size_t len, tp_buf *err)
 	return rc;
 }
 
+bool tp_config_known(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof specs / sizeof specs[0]; i++)
+		if (strcmp(specs[i].name, name) == 0)
+			return true;
+	return false;
+}
+
 const char *tp_config_raw(const char *name)
 {
 	const char *v = tp_params_get(&merged, name);

@@ -277,6 +277,47 @@ void tp_config_free(tp_config *cfg);
 /* Reads a .env file into params (KEY=VALUE, optional "export ", quotes,
  * '#' comments).  Used by tp_config_load and by scripts. */
 tp_rc tp_env_parse(tp_params *out, const char *text, size_t len, tp_buf *err);
+/* True when `name` is one of the variables tp_config_load reads. */
+bool tp_config_known(const char *name);
+
+/* ---------------------------------------------------------------- dotenv.c */
+
+/* The Node original's .env, line by line, as its runtime (twilio-run,
+ * dotenv 6.2) read it; for twiliopay-migrate.  dotenv.c states the rules. */
+typedef enum tp_dotenv_kind {
+	TP_DOTENV_BLANK,   /* nothing but blanks */
+	TP_DOTENV_COMMENT, /* starts with '#' */
+	TP_DOTENV_SET,     /* NAME=value: key and value are set */
+	TP_DOTENV_OTHER,   /* anything else, which dotenv ignores */
+} tp_dotenv_kind;
+
+typedef struct tp_dotenv_line {
+	tp_dotenv_kind kind;
+	char *raw;   /* the line as written, without its line break */
+	char *key;   /* TP_DOTENV_SET: the name */
+	char *value; /* TP_DOTENV_SET: the value the Node original saw */
+} tp_dotenv_line;
+
+typedef struct tp_dotenv {
+	tp_dotenv_line *v;
+	size_t n;
+} tp_dotenv;
+
+/* Splits text into lines at \n, as dotenv does (`raw` loses a \r before
+ * it), and reads each; out is the caller's to tp_dotenv_free.  TP_EINVAL
+ * for a NUL byte, TP_ETOOBIG for a line over 64 KiB. */
+tp_rc tp_dotenv_parse(const char *text, size_t len, tp_dotenv *out);
+void tp_dotenv_free(tp_dotenv *d);
+/* The value the Node original saw for key (the last line setting it), or
+ * NULL; borrowed from d. */
+const char *tp_dotenv_get(const tp_dotenv *d, const char *key);
+/* True when tp_env_parse reads `line` alone as exactly key=value. */
+bool tp_env_line_reads(const char *line, const char *key, const char *value);
+/* Appends one KEY=value line (no line break) that tp_env_parse reads back
+ * as exactly key and value: as written when that works, else the value in
+ * double quotes with \\, \" and \n escapes.  TP_EINVAL when no line can
+ * (a carriage return in the value; '=', '#' or a line break in the key). */
+tp_rc tp_env_format(tp_buf *out, const char *key, const char *value);
 /* Value of a raw variable by name (environment first, then .env); NULL if
  * unset or empty.  Only valid after tp_config_load. */
 const char *tp_config_raw(const char *name);

@@ -107,8 +107,10 @@ stack_sync_bootstrap() {
 # The sandbox agent "agent": AGENTS_FILE (default RUN_DIR/agents, written
 # into the env file) gets it with a random password, kept in
 # RUN_DIR/agent-password (0600) and exported as STACK_AGENT_USER /
-# STACK_AGENT_PASSWORD for tests.  A password that no longer matches the
-# file is replaced.
+# STACK_AGENT_PASSWORD for tests.  In the stack's own file a password that
+# no longer matches is replaced; an operator's file (a migrated .env's)
+# that already has an "agent" is left as it is (its password is theirs),
+# and then STACK_AGENT_USER / STACK_AGENT_PASSWORD are empty.
 stack_agent_setup() {
   local env=$1 agents pwfile=$STACK_RUN/agent-password tool=$STACK_BUILD/bin/twiliopay-agent
   agents=$(sed -n 's/^AGENTS_FILE=//p' "$env" | tail -1)
@@ -116,7 +118,14 @@ stack_agent_setup() {
     agents=$STACK_RUN/agents
     stack_env_set "$env" AGENTS_FILE "$agents"
   fi
+  STACK_AGENT_USER= STACK_AGENT_PASSWORD=
   if [[ ! -s $pwfile ]] || ! "$tool" -f "$agents" check agent <"$pwfile" >/dev/null 2>&1; then
+    if [[ $agents != "$STACK_RUN/agents" ]] && "$tool" -f "$agents" list 2>/dev/null | grep -qx agent; then
+      echo "stack: $agents already has an agent named agent; its password is left as it is" \
+        >>"$STACK_RUN/log/setup.log"
+      export STACK_AGENT_USER STACK_AGENT_PASSWORD
+      return 0
+    fi
     (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$pwfile")
     "$tool" -f "$agents" set agent <"$pwfile" 2>>"$STACK_RUN/log/setup.log" || {
       echo "stack: could not create the sandbox agent in $agents" >&2; return 1; }

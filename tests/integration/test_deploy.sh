@@ -61,6 +61,8 @@ t_eq "the installed handler loads the installed library" "$P/lib/twiliopay/lib/l
      xargs realpath 2>/dev/null)"
 t_match "sbin/twiliopay-check (a symlink) finds its library" '^usage: twiliopay-check' \
   "$("$P/sbin/twiliopay-check" --help 2>&1)"
+t_match "sbin/twiliopay-migrate (a symlink) finds its library" '^usage: twiliopay-migrate' \
+  "$("$P/sbin/twiliopay-migrate" --help 2>&1)"
 t_match "units use the production paths" 'ExecStart=/usr/local/lib/twiliopay/cgi-bin/%i ' \
   "$(cat "$P/lib/systemd/system/twiliopay@.service")"
 t_match "units read /etc/twiliopay/env" '^Environment=TWILIOPAY_ENV=/etc/twiliopay/env$' \
