@@ -258,6 +258,10 @@ typedef struct tp_config {
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
 	tp_log_level log_level;   /* LOG_LEVEL, default info */
 	char *allowed_currencies; /* ALLOWED_CURRENCIES, "USD,EUR", NULL = any ISO 4217 */
+	/* What may be dialled (lib/dial.c), comma lists normalised at load. */
+	char *dial_allowed_prefixes;    /* DIAL_ALLOWED_PREFIXES, "+1,+44", NULL = any */
+	char *dial_denied_prefixes;     /* DIAL_DENIED_PREFIXES, NULL = "premium" */
+	char *dial_allowed_sip_domains; /* DIAL_ALLOWED_SIP_DOMAINS, besides SIP_DOMAIN_URI */
 	/* The .env path actually read ("" when none). */
 	char *env_path;
 } tp_config;
@@ -803,11 +807,13 @@ typedef struct tp_voice_route {
 } tp_voice_route;
 
 /* The phone number's answer: To must be E.164 (else <Reject>); dials
- * sip:<To>@<SIP_DOMAIN_URI> as <Sip> per `r`.  The response is written. */
+ * sip:<To>@<SIP_DOMAIN_URI> as <Sip> per `r`, after the toll-fraud rule
+ * (tp_dial_allowed_or_reply).  The response is written. */
 void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                            const tp_voice_route *r);
 /* The SIP domain's answer: dials the E.164 number of To (tp_voice_number;
- * none: <Reject>) as <Number>, callerId = From's E.164 number when it has
+ * none: <Reject>) as <Number> when the toll-fraud rule allows it
+ * (tp_dial_allowed_or_reply), callerId = From's E.164 number when it has
  * one, per `r`.  The response is written. */
 void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                             const tp_voice_route *r);
@@ -816,6 +822,38 @@ void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *c
  * is absent or empty (a landline caller), or not 1..TP_VOICE_UUI_MAX
  * printable ASCII characters (logged). */
 const char *tp_voice_tollfree_location(const tp_req *req);
+
+/* ---------------------------------------------------------------- dial.c */
+
+/* The toll-fraud rule: every handler that answers with <Dial> passes each
+ * target through tp_dial_allowed_or_reply before it answers (README
+ * "Voice routing", "Configuration"; the why and the sources are in
+ * dial.c).
+ *
+ *   TP_DIAL_NUMBER  target is the E.164 number for <Number> ("+..." as
+ *                   tp_voice_number gives it).  Allowed when it starts
+ *                   with a DIAL_ALLOWED_PREFIXES entry (any number when
+ *                   unset) and with no DIAL_DENIED_PREFIXES entry (default
+ *                   "premium": premium-rate and high-cost ranges).
+ *   TP_DIAL_SIP     target is the SIP URI for <Sip>, as it will be
+ *                   dialled.  Allowed when its host is SIP_DOMAIN_URI's or
+ *                   matches DIAL_ALLOWED_SIP_DOMAINS, and it has no maddr
+ *                   parameter.
+ *
+ * Usage, in a handler:
+ *     if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_NUMBER, number))
+ *             return;   // answered <Reject reason="rejected"/>, logged
+ */
+typedef enum tp_dial_kind { TP_DIAL_NUMBER, TP_DIAL_SIP } tp_dial_kind;
+
+/* NULL when `target` may be dialled; otherwise why not, a static phrase
+ * ("a premium-rate or high-cost range ...") for logs.  Pure: no I/O. */
+const char *tp_dial_refusal(const tp_config *cfg, tp_dial_kind kind, const char *target);
+/* True when allowed.  Otherwise answers 200 <Reject reason="rejected"/>,
+ * logs a warning naming the rule, adds dial_target and rejected to the
+ * request's log line, and returns false. */
+bool tp_dial_allowed_or_reply(const tp_config *cfg, tp_resp *resp, tp_dial_kind kind,
+                              const char *target);
 
 /* ---------------------------------------------------------------- connector.c */
 

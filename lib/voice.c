@@ -734,6 +734,10 @@ void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cf
 	}
 	tp_voice_sip_uri(&sip, &uri, r->uui);
 	tp_voice_uri_free(&uri);
+	/* Always SIP_DOMAIN_URI here; checked like every dialled target so
+	 * the rule stays in one place (lib/dial.c). */
+	if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_SIP, tp_buf_str(&sip)))
+		goto out;
 	if (r->callback_uui)
 		tp_voice_callback_url(&cb, cfg->server_url, "toSIP", r->callback_uui);
 	tp_buf_addf(&refer_url, "%s/pv/callTransfer", cfg->server_url);
@@ -770,6 +774,9 @@ void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *c
 		tp_voice_reply_reject(resp, "rejected", "To holds no dialable E.164 number");
 		return;
 	}
+	/* Toll fraud: the SIP side chooses the number (lib/dial.c). */
+	if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_NUMBER, number))
+		return;
 	/* The caller ID must be a number; a SIP From such as
 	 * sip:agent@10.0.0.5 or "anonymous" has none, and then <Dial> goes
 	 * without callerId (Twilio's default) rather than with a made-up one. */

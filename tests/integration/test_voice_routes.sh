@@ -10,7 +10,7 @@
 #   3. a landline caller: the SIP leg has no User-to-User;
 #   4. the contact centre calls out through simpleCallToPSTN: the PSTN leg
 #      is the E.164 number with From's caller ID, no callback, no uuiMap
-#      entry for its x-inin-cnv;
+#      entry for its x-inin-cnv; a premium-rate number is not dialled;
 #   5. the emulator's control API refuses a voiceUrl outside the server and
 #      params that would replace one Twilio sends.
 set -uo pipefail
@@ -93,6 +93,12 @@ t_eq "simple SIP call: the PSTN leg is answered" in-progress "$(jq -r "$child.st
 t_eq "simple SIP call: no answered callback asked for" null "$(jq -c "$child.status_callback" <<<"$call")"
 t_eq "simple SIP call: no callback sent" 0 "$(sent "$sipcall" dial-status | jq length)"
 t_eq "simple SIP call: nothing in uuiMap under its x-inin-cnv" 404 "$(item_status "$cnv")"
+
+# Toll fraud: a premium-rate number asked for by the SIP side is not dialled.
+call=$(ctl /sim/calls "$(jq -cn --arg u "$SERVER/pv/simpleCallToPSTN" \
+  '{from:"sip:+61400111222@10.0.0.5", to:"sip:+449098790123@gp.sip.twilio.com", voiceUrl:$u}')")
+t_eq "simple SIP call to a premium-rate number: no PSTN leg dialled" 0 \
+  "$(jq '[.legs[] | select(.parent_call_sid != null)] | length' <<<"$call")"
 
 # ---- 5. the control API's own checks
 t_eq "control API: a voiceUrl outside the server is refused" 400 \
