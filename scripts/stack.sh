@@ -2,6 +2,10 @@
 # nginx).  Sourced by scripts/run-sandbox and by the integration tests.
 #
 #   stack_start BUILD_DIR RUN_DIR ENV_FILE NGINX_PORT SIM_PORT
+#                               SIM_PORT empty: no emulator, the handlers
+#                               talk to the Twilio ENV_FILE names (make
+#                               run-live), and an AGENTS_FILE it names is
+#                               never written
 #   stack_wait_ready            waits for /healthz through nginx
 #   stack_stop                  stops everything stack_start started
 #                               (and keeps a copy of RUN_DIR when
@@ -28,7 +32,7 @@ stack_free_port() {
 }
 
 stack_start() {
-  local build=$1 run=$2 env=$3 port=$4 simport=$5 b name
+  local build=$1 run=$2 env=$3 port=$4 simport=${5:-} b name
   STACK_BUILD=$(cd "$build" && pwd)
   mkdir -p "$run"
   STACK_RUN=$(cd "$run" && pwd)
@@ -40,9 +44,12 @@ stack_start() {
   "$STACK_TOP/scripts/render-nginx" "$STACK_RUN" "127.0.0.1:$port" "$STACK_BUILD/www"
   # Live updates: handlers publish to nginx's internal nchan socket.
   stack_env_set "$TWILIOPAY_ENV" NCHAN_PUBLISH_SOCKET "$STACK_RUN/sock/nchan-pub.sock"
-  stack_agent_setup "$TWILIOPAY_ENV" || return 1
+  STACK_AGENT_USER= STACK_AGENT_PASSWORD=
+  if [[ -n $simport ]] || ! grep -q '^AGENTS_FILE=.' "$TWILIOPAY_ENV"; then
+    stack_agent_setup "$TWILIOPAY_ENV" || return 1
+  fi
 
-  if [[ -x $STACK_BUILD/sim/twilio-sim ]]; then
+  if [[ -n $simport && -x $STACK_BUILD/sim/twilio-sim ]]; then
     "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$simport" --env "$TWILIOPAY_ENV" \
       --server-url "http://127.0.0.1:$port" 2>>"$STACK_RUN/log/sim.log" &
     STACK_PIDS+=($!)
@@ -148,7 +155,7 @@ stack_wait_ready() {
   local i
   for i in $(seq 1 100); do
     if curl -fsS -o /dev/null "http://127.0.0.1:$STACK_PORT/healthz" 2>/dev/null; then
-      if [[ ! -x $STACK_BUILD/sim/twilio-sim ]] ||
+      if [[ -z $STACK_SIM_PORT || ! -x $STACK_BUILD/sim/twilio-sim ]] ||
          curl -fsS -o /dev/null "http://127.0.0.1:$STACK_SIM_PORT/sim/health" 2>/dev/null; then
         return 0
       fi

@@ -54,12 +54,27 @@
 #define EXIT_REFUSED 1
 #define EXIT_USAGE   2
 
-/* What the product cannot work without (twiliopay-check's list). */
+/* What the product cannot work without: twiliopay-check's list, and
+ * PAY_SYNC_SERVICE_NAME, without which setupSyncServices does not start
+ * (the README's example .env leaves it out by a typo). */
 static const char *const required[] = {
-    "ACCOUNT_SID",       "AUTH_TOKEN",           "SERVER_URL",         "SIP_DOMAIN_URI",
-    "PAYMENT_CONNECTOR", "PAY_SYNC_SERVICE_SID", "SYNC_PAY_MAP_NAME",  "SYNC_UUI_MAP_NAME",
-    "API_KEY",           "API_SECRET",           "CONNECTOR_USERNAME", "CONNECTOR_PASSWORD",
-    "ADMIN_TOKEN",       "AGENT_SECRET",         "AGENTS_FILE",        NULL,
+    "ACCOUNT_SID",
+    "AUTH_TOKEN",
+    "SERVER_URL",
+    "SIP_DOMAIN_URI",
+    "PAYMENT_CONNECTOR",
+    "PAY_SYNC_SERVICE_SID",
+    "PAY_SYNC_SERVICE_NAME",
+    "SYNC_PAY_MAP_NAME",
+    "SYNC_UUI_MAP_NAME",
+    "API_KEY",
+    "API_SECRET",
+    "CONNECTOR_USERNAME",
+    "CONNECTOR_PASSWORD",
+    "ADMIN_TOKEN",
+    "AGENT_SECRET",
+    "AGENTS_FILE",
+    NULL,
 };
 
 typedef struct opts {

@@ -39,6 +39,7 @@ P=$dest/usr/local
 missing=""
 for f in lib/twiliopay/lib/libtwiliopay.so lib/twiliopay/bin/twiliopay-check \
   lib/twiliopay/bin/twilio-post share/twiliopay/www/index.html share/twiliopay/env.example \
+  share/twiliopay/docs/migrating.md lib/twiliopay/bin/twiliopay-migrate \
   share/twiliopay/nginx/twiliopay.conf share/twiliopay/nginx/twiliopay-routes.conf \
   share/twiliopay/nginx/twiliopay-http.conf share/twiliopay/nginx/console-headers.conf \
   share/twiliopay/nginx/fastcgi.conf lib/systemd/system/twiliopay@.socket \

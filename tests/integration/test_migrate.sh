@@ -74,7 +74,7 @@ t_match "  ... and that is said" "PAY_SYNC_SERVICE_SID \(line 15\): the '#' text
 t_match "the prose line is kept as a comment" '^# \(not read by the Node original\) PAY_SYNC_SERVICE_NAME name of the Sync service$' \
   "$(cat "$tmp/literal/.env")"
 t_eq "the commented lines stay comments" null "$(jq -c .SIP_DOMAIN_URI <<<"$got")"
-for v in ACCOUNT_SID SERVER_URL PAY_SYNC_SERVICE_SID SIP_DOMAIN_URI API_KEY PAYMENT_GATEWAY; do
+for v in ACCOUNT_SID SERVER_URL PAY_SYNC_SERVICE_SID PAY_SYNC_SERVICE_NAME SIP_DOMAIN_URI API_KEY PAYMENT_GATEWAY; do
   t_match "still to do names $v" "^  - $v" "$(sed -n '/^Still to do/,/^$/p' <<<"$out")"
 done
 t_eq "the .env is 0600" 600 "$(stat -c %a "$tmp/literal/.env")"
