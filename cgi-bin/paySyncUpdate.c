@@ -13,7 +13,9 @@
  * Twilio ignores the body; we answer {"sid", "outcome"} for people
  * reading Twilio's debugger: applied, duplicate, stale, final, or
  * recorded (a payment without a session of ours, stored like the Node
- * original did).
+ * original did).  A callback holding a value Twilio never sends (a
+ * re-split of a real one under its signature) is a 400 invalid_callback
+ * that changes nothing.
  */
 #include <stdio.h>
 #include <string.h>
@@ -87,6 +89,7 @@ static void pay_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 	const char *call = tp_params_get(&req->body_params, "CallSid");
 	cb_ctx ctx = {cfg, pk, &req->body_params, "?", false, {0}};
 	tp_paysession_result res;
+	const char *bad;
 	cJSON *o;
 
 	if (!pk)
@@ -99,6 +102,24 @@ static void pay_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 	if (!req->body_is_form) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "bad_form",
 		               "a status callback is a form POST");
+		return;
+	}
+	/* The signature cannot tell a callback from the same bytes cut into
+	 * other pairs (lib/capture.c): only values Twilio sends are acted on.
+	 * A refusal is a 400, not a 200: Twilio's debugger then shows it
+	 * (error 11200) should Twilio ever send a value we do not know, and
+	 * retries, if the webhook's connection overrides ask for them on
+	 * 4xx at all, are bounded and refused the same way without touching
+	 * Sync. */
+	bad = tp_capture_callback_invalid(&req->body_params, cfg->account_sid);
+	if (bad) {
+		tp_log_kv(TP_LOG_WARN, "status callback refused: a value Twilio does not send",
+		          "payment", pk, "param", bad);
+		tp_resp_log(resp, "invalid_param", bad);
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_callback",
+		               "%.64s is not a value Twilio sends in a Payments status callback; "
+		               "nothing was changed",
+		               bad);
 		return;
 	}
 	tp_resp_log(resp, "payment", pk);

@@ -1197,6 +1197,14 @@ void tp_capture_order_build(tp_capture *c, const char *order_cfg, bool ach, bool
 bool tp_capture_in_order(const tp_capture *c, tp_field f);
 /* A new session; *act is the Capture of the first field (step 1). */
 void tp_capture_start(tp_capture *c, const tp_capture_params *p, tp_capture_action *act);
+/* NULL when every parameter of a status callback holds a value Twilio
+ * sends (documented Result, ErrorType, PaymentCardType values; PartialResult
+ * true/false; Required a list of capture names; masked card, security
+ * code and account values of Twilio's shape; SIDs, dates; AccountSid =
+ * account_sid when given; no parameter twice); otherwise the name of the
+ * first one that does not (borrowed from cb).  A callback re-split under
+ * the same signature fails here (capture.c explains why). */
+const char *tp_capture_callback_invalid(const tp_params *cb, const char *account_sid);
 /* Applies one status callback.  On TP_CB_APPLIED the state changed and
  * *act says what to do; otherwise nothing changed. */
 tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_action *act);

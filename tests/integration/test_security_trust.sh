@@ -5,6 +5,13 @@
 #     SIP server of the attacker's and to a premium-rate tel: URI are
 #     refused (<Reject>, nothing dialled, a log line); a malformed list
 #     stops start-up.
+#  J. JSON bodies escape the signature: a URL-only signature (a GET
+#     webhook's) replayed as a POST with the JSON body {"To":"+19995550123"}
+#     to callToSIP and uuiSyncUpdate is refused, nothing dialled or
+#     written; Twilio's bodySHA256 scheme is taken.
+#  R. re-split callbacks: a real progress callback of a running session,
+#     re-cut as Partial= + Result=true... under the same signature, is
+#     refused (400) and the session keeps capturing.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
@@ -108,6 +115,40 @@ t_eq "uuiSyncUpdate: a JSON body with its bodySHA256 in the signed URL is taken"
 t_eq "  ... and written" "$CA" "$(item uuiMap "$UUI" | jq -r .data.pstnSid)"
 t_eq "  ... the same URL and signature with another body: 403" 403 \
   "$(jpost "$u" "$sig" "{\"CallSid\":\"$CA2\",\"ParentCallSid\":\"CA$(rand_hex)\",\"CallStatus\":\"in-progress\"}")"
+
+# ================================================================ R. re-split callbacks
+echo "# R. re-split callbacks (at ${SECONDS}s)"
+cap_login
+CALL=$(new_call)
+start R "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\"}" || t_fail "startCapture (R)" "$(cat "$run/R.start")"
+wait_state R 's.status=="capturing" && s.capture=="payment-card-number"' "a session is capturing the card number"
+conn=$(envv PAYMENT_CONNECTOR)
+now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+req="payment-card-number,security-code,expiration-date"
+# The callback as Twilio sends it (the attacker captured it) ...
+genuine=(AccountSid="$AC" CallSid="$CALL" Sid="$PK_R" DateUpdated="$now" PaymentConnector="$conn"
+  PaymentMethod=credit-card Capture=payment-card-number PartialResult=true Required="$req"
+  PaymentCardNumber=xxxx)
+# ... and the same bytes cut differently: "PartialResult" "true" ...
+# "Required" "<list>" becomes "Partial" "" and "Result" "truePayment...".
+resplit=(AccountSid="$AC" CallSid="$CALL" Sid="$PK_R" DateUpdated="$now" Capture=payment-card-number
+  Partial= "Result=truePaymentCardNumberxxxxPaymentConnector${conn}PaymentMethodcredit-cardRequired$req")
+sig=$("${post[@]}" --print "$base/sync/paySyncUpdate" "${genuine[@]}")
+t_eq "the re-split carries the very signature of the genuine callback" "$sig" \
+  "$("${post[@]}" --print "$base/sync/paySyncUpdate" "${resplit[@]}")"
+c=$("${post[@]}" -i "$base/sync/paySyncUpdate" "${genuine[@]}" | head -1)
+t_match "the genuine callback is applied" ' 200' "$c"
+"${post[@]}" -i --no-signature -H "X-Twilio-Signature: $sig" "$base/sync/paySyncUpdate" "${resplit[@]}" >"$run/raw"
+t_match "the re-split callback, same signature: 400" '^HTTP/[0-9.]+ 400' "$(head -1 "$run/raw")"
+t_eq "  ... invalid_callback naming Result" \
+  "invalid_callback: Result is not a value Twilio sends in a Payments status callback; nothing was changed" \
+  "$(tail -1 "$run/raw" | jq -r '.code + ": " + .error')"
+st=$(cap_api GET "/aap/session?paymentSid=$PK_R" "" "$ST_R" | jget o.state.status)
+t_eq "  ... the session is still capturing (it was failed by it before)" capturing "$st"
+t_eq "  ... payMap holds no Result" "" "$(item payMap "$PK_R" | jq -r '.data.Result // empty')"
+t_match "  ... and the refusal is logged" 'fn=paySyncUpdate .*status callback refused.* param=Result' "$(cat "$run"/stack/log/*.log)"
+cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_R\",\"status\":\"cancel\"}" "$ST_R" >/dev/null
+sse_stop R
 
 stack_stop
 t_done
