@@ -13,17 +13,19 @@
  * Twilio ignores the body; we answer {"sid", "outcome"} for people
  * reading Twilio's debugger: applied, duplicate, stale, final, or
  * recorded (a payment without a session of ours, stored like the Node
- * original did).  A callback holding a value Twilio never sends (a
- * re-split of a real one under its signature) is a 400 invalid_callback
- * that changes nothing.
+ * original did), or untrusted (recorded too: its session was written
+ * outside this server, lib/paysession.c).  A callback holding a value
+ * Twilio never sends (a re-split of a real one under its signature) is a
+ * 400 invalid_callback that changes nothing.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "twiliopay.h"
 
-static const char *const need[] = {"ACCOUNT_SID", "AUTH_TOKEN", "SERVER_URL",
-                                   "PAY_SYNC_SERVICE_SID", NULL};
+/* AGENT_SECRET: the key of the session's MAC (lib/paysession.c). */
+static const char *const need[] = {"ACCOUNT_SID",          "AUTH_TOKEN",   "SERVER_URL",
+                                   "PAY_SYNC_SERVICE_SID", "AGENT_SECRET", NULL};
 
 typedef struct cb_ctx {
 	const tp_config *cfg;
@@ -59,14 +61,15 @@ static tp_paysession_decision apply(cJSON *data, bool exists, void *vctx)
 	(void)exists;
 	ctx->session = false;
 	memset(&ctx->act, 0, sizeof ctx->act);
-	rc = tp_paysession_load(data, &c);
+	rc = tp_paysession_load(ctx->cfg, ctx->pk, data, &c);
 	if (rc != TP_OK) {
-		/* No session of ours (or one we cannot read): keep the record,
-		 * as the Node original did, and do nothing else. */
-		if (rc != TP_ENOTFOUND)
+		/* No session of ours (or one we cannot read, or one written
+		 * outside this server: tp_paysession_load logged that): keep the
+		 * record, as the Node original did, and do nothing else. */
+		if (rc == TP_EINVAL)
 			tp_log_kv(TP_LOG_ERROR, "stored session is malformed; recording only",
 			          "payment", ctx->pk);
-		ctx->outcome = "recorded";
+		ctx->outcome = rc == TP_EAUTH ? "untrusted" : "recorded";
 		tp_capture_merge(data, ctx->cb);
 		return TP_PS_WRITE;
 	}
@@ -79,7 +82,7 @@ static tp_paysession_decision apply(cJSON *data, bool exists, void *vctx)
 	if (ctx->act.kind == TP_ACT_CAPTURE &&
 	    !tp_paysession_capture(ctx->cfg, &c, ctx->pk, &ctx->act, NULL, NULL))
 		c.stalled = TP_STALL_REQUEST_FAILED;
-	tp_paysession_store(data, &c);
+	tp_paysession_store(ctx->cfg, ctx->pk, data, &c);
 	return TP_PS_WRITE;
 }
 

@@ -73,6 +73,7 @@ static const var_spec specs[] = {
     {"TWILIO_API_URL", V_URL, F(twilio_api_url), "https://api.twilio.com", NULL},
     {"TWILIO_SYNC_URL", V_URL, F(twilio_sync_url), "https://sync.twilio.com", NULL},
     {"ENABLE_REFER", V_BOOL, F(enable_refer), "false", NULL},
+    {"ENABLE_SYNC_TOKENS", V_BOOL, F(enable_sync_tokens), "false", NULL},
     {"CONNECTOR_USERNAME", V_STR, F(connector_username), NULL, NULL},
     {"CONNECTOR_PASSWORD", V_SECRET, F(connector_password), NULL, NULL},
     /* Read by lib/gateway.c; missing from this table, it could never be

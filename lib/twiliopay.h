@@ -39,7 +39,8 @@ typedef enum tp_rc {
 	TP_EINVAL = -1,  /* malformed input (bad encoding, bad syntax) */
 	TP_ETOOBIG = -2, /* a hard maximum was reached */
 	TP_ENOTFOUND = -3,
-	TP_EIO = -4, /* a system call failed */
+	TP_EIO = -4,   /* a system call failed */
+	TP_EAUTH = -5, /* a MAC does not match: data changed by someone else */
 } tp_rc;
 
 /* ---------------------------------------------------------------- alloc.c */
@@ -245,6 +246,7 @@ typedef struct tp_config {
 	char *twilio_api_url;     /* TWILIO_API_URL, default https://api.twilio.com */
 	char *twilio_sync_url;    /* TWILIO_SYNC_URL, default https://sync.twilio.com */
 	bool enable_refer;        /* ENABLE_REFER, default false */
+	bool enable_sync_tokens;  /* ENABLE_SYNC_TOKENS, default false: getSyncToken */
 	char *connector_username; /* CONNECTOR_USERNAME */
 	char *connector_password; /* CONNECTOR_PASSWORD */
 	char *payment_gateway;    /* PAYMENT_GATEWAY, see lib/gateway.c */
@@ -594,7 +596,14 @@ bool tp_sync_item_delete(const tp_config *cfg, const char *service, const char *
                          const char *key, tp_api_result *out);
 /* First page of services (key "services"). */
 bool tp_sync_service_list(const tp_config *cfg, tp_api_result *out);
+/* Creates the service with AclEnabled=true. */
 bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out);
+/* Sync Map Permission of `identity` on `map` (all three flags are sent;
+ * with the service's ACL on, a token identity reaches only what this
+ * grants). */
+bool tp_sync_map_permission_set(const tp_config *cfg, const char *service, const char *map,
+                                const char *identity, bool read, bool write, bool manage,
+                                tp_api_result *out);
 bool tp_sync_map_fetch(const tp_config *cfg, const char *service, const char *map,
                        tp_api_result *out);
 bool tp_sync_map_create(const tp_config *cfg, const char *service, const char *unique_name,
@@ -1261,10 +1270,21 @@ bool tp_paysession_fetch(const tp_config *cfg, const char *payment_sid, cJSON **
 /* Read-modify-write with If-Match, retried on conflicts. */
 bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
                           void *ctx, tp_paysession_result *out);
-/* Parses data._session; TP_ENOTFOUND when there is none. */
-tp_rc tp_paysession_load(const cJSON *data, tp_capture *c);
-/* seq+1, updatedAt = now, data._session = c. */
-void tp_paysession_store(cJSON *data, tp_capture *c);
+/* data._session, checked and parsed: TP_OK; TP_ENOTFOUND when there is
+ * none; TP_EINVAL when it is malformed; TP_EAUTH (logged as an error)
+ * when its MAC is missing or wrong - the session was written by someone
+ * other than this server (anyone who can write Sync) and is not ours to
+ * act on. */
+tp_rc tp_paysession_load(const tp_config *cfg, const char *payment_sid, const cJSON *data,
+                         tp_capture *c);
+/* seq+1, updatedAt = now, data._session = c with its MAC: HMAC-SHA256
+ * under AGENT_SECRET over the payment SID and every field of c, so the
+ * agent, the call, the payment and the state the server acts on cannot
+ * be changed in Sync without the server noticing. */
+void tp_paysession_store(const tp_config *cfg, const char *payment_sid, cJSON *data, tp_capture *c);
+/* 409 session_untrusted for a session tp_paysession_load refused with
+ * TP_EAUTH. */
+void tp_reply_session_untrusted(tp_resp *resp, const char *payment_sid);
 /* Payments update Capture=<act->field> / Status=<status> on c's call,
  * StatusCallback = SERVER_URL/sync/paySyncUpdate. */
 bool tp_paysession_capture(const tp_config *cfg, const tp_capture *c, const char *payment_sid,

@@ -661,6 +661,16 @@ static void check_sync(checks *c, const tp_config *cfg)
 	have_service = tp_api_call(cfg, "GET", tp_buf_str(&u), NULL, NULL, NET_BUDGET_MS, &r);
 	if (have_service) {
 		ok(c, "Sync service %s exists", cfg->pay_sync_service_sid);
+		/* Without access control any Sync token may rewrite payMap
+		 * (cgi-bin/setupSyncServices.c says why it matters). */
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled")))
+			ok(c, "Sync service %s has access control on (AclEnabled)",
+			   cfg->pay_sync_service_sid);
+		else
+			fail(c,
+			     "Sync service %s has access control off: any Sync token could rewrite "
+			     "payMap; POST /sync/setupSyncServices turns it on",
+			     cfg->pay_sync_service_sid);
 	} else {
 		describe(&r, &why);
 		if (r.status == 404)

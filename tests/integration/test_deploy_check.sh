@@ -25,7 +25,7 @@ me=$(id -un)
 
 # ------------------------------------------------------------ fake Twilio
 hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-ac=AC$(hex 16) tok=$(hex 16) sk=SK$(hex 16) sec=$(hex 16) is=IS$(hex 16)
+ac=AC$(hex 16) tok=$(hex 16) sk=SK$(hex 16) sec=$(hex 16) is=IS$(hex 16) is_open=IS$(hex 16)
 ac2=AC$(hex 16) tok2=$(hex 16) ac3=AC$(hex 16) tok3=$(hex 16)
 b64() { printf '%s' "$1" | base64 -w0; }
 fport=$(stack_free_port)
@@ -65,7 +65,9 @@ http {
         location = /2010-04-01/Accounts/$ac2.json {
             return 200 '{"sid":"$ac2","friendly_name":"Suspended account","status":"suspended","auth_token":"$tok2"}';
         }
-        location = /v1/Services/$is { return 200 '{"sid":"$is","account_sid":"$ac"}'; }
+        location = /v1/Services/$is { return 200 '{"sid":"$is","account_sid":"$ac","acl_enabled":true}'; }
+        # A service made without access control (the Node original's).
+        location = /v1/Services/$is_open { return 200 '{"sid":"$is_open","account_sid":"$ac","acl_enabled":false}'; }
         location = /v1/Services/$is/Maps/payMap { return 200 '{"sid":"MP$(hex 16)","unique_name":"payMap"}'; }
         location = /v1/Services/$is/Maps/uuiMap { return 200 '{"sid":"MP$(hex 16)","unique_name":"uuiMap"}'; }
         # Not Twilio: a plain 404 page (a wrong TWILIO_API_URL).
@@ -113,6 +115,7 @@ t_nomatch "good configuration: no FAIL line" '^FAIL' "$out"
 t_match "credentials checked against Twilio" '^ok    Twilio accepts ACCOUNT_SID/AUTH_TOKEN \(account "Fake account", active\)' "$out"
 t_match "API key checked" '^ok    Twilio accepts API_KEY/API_SECRET$' "$out"
 t_match "Sync service checked" "^ok    Sync service $is exists" "$out"
+t_match "its access control checked" "^ok    Sync service $is has access control on" "$out"
 t_match "payMap checked" '^ok    Sync map payMap exists' "$out"
 t_match "uuiMap checked" '^ok    Sync map uuiMap exists' "$out"
 t_match "every handler's --check-config run" '^ok    handler healthz accepts the configuration' "$out"
@@ -131,6 +134,10 @@ out=$(run_check --env "$(variant nomap SYNC_UUI_MAP_NAME=callMap)")
 t_eq "missing map: exit 1" 1 $?
 t_match "missing map named" "^FAIL  Sync map callMap not found in service $is \(HTTP 404, Twilio error 20404" "$out"
 t_match "the other map still checked" '^ok    Sync map payMap exists' "$out"
+
+out=$(run_check --env "$(variant openservice PAY_SYNC_SERVICE_SID=$is_open)")
+t_eq "a Sync service without access control: exit 1" 1 $?
+t_match "  ... named, with the fix" "^FAIL  Sync service $is_open has access control off: .*setupSyncServices turns it on" "$out"
 
 out=$(run_check --env "$(variant noservice PAY_SYNC_SERVICE_SID=IS$(hex 16))")
 t_match "missing Sync service named" '^FAIL  Sync service IS[0-9a-f]+ not found .*setupSyncServices' "$out"
@@ -233,6 +240,7 @@ t_match "emulator, sandbox configuration: all passed" '^[0-9]+ checks, all passe
 t_match "emulator: credentials checked" '^ok    Twilio accepts ACCOUNT_SID/AUTH_TOKEN' "$out"
 t_match "emulator: API key checked" '^ok    Twilio accepts API_KEY/API_SECRET' "$out"
 t_match "emulator: both maps checked" 'ok    Sync map payMap exists.*ok    Sync map uuiMap exists' "$(tr '\n' ' ' <<<"$out")"
+t_match "emulator: the service made by the setup has access control on" '^ok    Sync service IS[0-9a-f]+ has access control on' "$out"
 [[ $out == *"all passed"* ]] || echo "$out" | sed 's/^/    /'
 
 out=$(run_check --env "$senv")

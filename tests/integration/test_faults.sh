@@ -303,11 +303,13 @@ cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_dup\",\"status\":\"complet
 wait_state dup 's.status === "completed"' "duplicates: the payment completes"
 faults_clear
 # The second delivery of the last callback (the Result) may still be on
-# its way when the page shows "completed": wait for it (10 s at most).
+# its way when the page shows "completed": wait for it (60 s at most: on
+# a loaded machine the emulator's webhook queue took more than 10 s to
+# deliver the last two, and the check counted before they came).
 # A callback that came before startCapture had written the session (the
 # create-time one, when the handlers are slow) is "recorded", not applied;
 # its second delivery is a duplicate all the same.
-for _ in $(seq 1 100); do
+for _ in $(seq 1 600); do
   applied=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=applied")
   recorded=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=recorded")
   dups=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=duplicate")

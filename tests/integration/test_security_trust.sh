@@ -12,6 +12,12 @@
 #  R. re-split callbacks: a real progress callback of a running session,
 #     re-cut as Partial= + Result=true... under the same signature, is
 #     refused (400) and the session keeps capturing.
+#  S. Sync: setup leaves the service with access control on (and turns it
+#     on for one found without); a Sync token is always for the signed-in
+#     agent and may read payMap but write nothing (the emulator enforces
+#     the ACL and Map Permissions for Access Tokens); a _session rewritten
+#     in Sync to name another agent is not trusted: attach hands the
+#     payment to nobody.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
@@ -23,6 +29,7 @@ for tool in jq curl; do
 done
 it_env trust
 echo "ENABLE_REFER=true" >>"$run/env"
+echo "ENABLE_SYNC_TOKENS=true" >>"$run/env"
 . "$top/tests/integration/capture-helpers.sh"
 it_up
 domain=$(envv SIP_DOMAIN_URI)
@@ -149,6 +156,88 @@ t_eq "  ... payMap holds no Result" "" "$(item payMap "$PK_R" | jq -r '.data.Res
 t_match "  ... and the refusal is logged" 'fn=paySyncUpdate .*status callback refused.* param=Result' "$(cat "$run"/stack/log/*.log)"
 cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_R\",\"status\":\"cancel\"}" "$ST_R" >/dev/null
 sse_stop R
+
+# ================================================================ S. Sync
+echo "# S. Sync tokens, access control, the session's MAC (at ${SECONDS}s)"
+svc() { curl -s -u "$AC:$TOK" "$S/v1/Services/$IS"; }
+t_eq "the stack's setup created the Sync service with access control on" true "$(svc | jq .acl_enabled)"
+# A service found without it (made by the Node original, or by hand).
+curl -s -o /dev/null -u "$AC:$TOK" --data-urlencode AclEnabled=false "$S/v1/Services/$IS"
+t_eq "  (turned off behind its back)" false "$(svc | jq .acl_enabled)"
+admin=(-H "Authorization: Bearer $(envv ADMIN_TOKEN)" -H 'Accept: application/json')
+out=$(curl -s "${admin[@]}" -X POST "$base/sync/setupSyncServices")
+t_eq "setupSyncServices run again turns it on and says so" "exists turned-on" \
+  "$(jq -r '.service.status + " " + .service.acl' <<<"$out")"
+t_eq "  ... Sync has acl_enabled true" true "$(svc | jq .acl_enabled)"
+out=$(curl -s "${admin[@]}" -X POST "$base/sync/setupSyncServices")
+t_eq "  ... and the next run finds it on" "exists on" "$(jq -r '.service.status + " " + .service.acl' <<<"$out")"
+# Two agents; agent2 will try to take agent's payment.
+"$top/$B/bin/twiliopay-agent" -f "$(envv AGENTS_FILE)" set agent2 <<<"second-agent-password" 2>/dev/null
+A2=$(curl -s -H 'Content-Type: application/json' -d '{"username":"agent2","password":"second-agent-password"}' \
+  "$base/aap/login" | jget o.token)
+cap_login
+A1=$AGENT_TOKEN
+CALL=$(new_call)
+start S "{\"callSid\":\"$CALL\",\"chargeAmount\":\"6.00\"}" || t_fail "startCapture (S)" "$(cat "$run/S.start")"
+wait_state S 's.status=="capturing"' "agent's payment is running"
+# The token: always the signed-in agent's.
+cap_api GET "/sync/getSyncToken?identity=agent2" >"$run/b"
+t_eq "getSyncToken?identity=agent2 (by agent): 400 identity_not_allowed" "400 identity_not_allowed" \
+  "$(cat "$run/status") $(jq -r .code "$run/b")"
+out=$(cap_api GET /sync/getSyncToken)
+t_eq "getSyncToken: 200 for the agent itself" "200 agent" "$(cat "$run/status") $(jget o.identity <<<"$out")"
+jwt=$(jget o.token <<<"$out")
+t_eq "  ... the JWT's identity is the agent" agent \
+  "$(node -e 'console.log(JSON.parse(Buffer.from(process.argv[1].split(".")[1],"base64url")).grants.identity)' "$jwt" 2>&1)"
+perm=$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Permissions/agent")
+t_eq "  ... its identity may read payMap, not write or manage it" "true false false" \
+  "$(jq -r '"\(.read) \(.write) \(.manage)"' <<<"$perm")"
+# What the token can do at Sync (X-Twilio-Token: the emulator's stand-in
+# for the SDK's connection).
+tk=(-H "X-Twilio-Token: $jwt")
+items=$S/v1/Services/$IS/Maps/payMap/Items
+t_eq "with the token: reading agent's payMap item works" 200 \
+  "$(curl -s -o "$run/item" -w '%{http_code}' "${tk[@]}" "$items/$PK_S")"
+forged=$(jq -c '.data | ._session.agent = "agent2"' "$run/item")
+c=$(curl -s -o "$run/b" -w '%{http_code}' "${tk[@]}" --data-urlencode "Data=$forged" "$items/$PK_S")
+t_eq "with the token: rewriting _session.agent is refused (403 54007)" "403 54007" "$c $(jq -r .code "$run/b")"
+c=$(curl -s -o "$run/b" -w '%{http_code}' "${tk[@]}" --data-urlencode Key=PKforged --data-urlencode 'Data={}' "$items")
+t_eq "with the token: creating a payMap item is refused" "403 54007" "$c $(jq -r .code "$run/b")"
+t_eq "with the token: deleting one is refused" 403 "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "${tk[@]}" "$items/$PK_S")"
+t_eq "with the token: uuiMap is not readable" 403 \
+  "$(curl -s -o /dev/null -w '%{http_code}' "${tk[@]}" "$S/v1/Services/$IS/Maps/uuiMap/Items")"
+t_eq "with the token: no grant of its own (Permissions are the backend's)" 403 \
+  "$(curl -s -o /dev/null -w '%{http_code}' "${tk[@]}" -d Read=true -d Write=true -d Manage=true "$S/v1/Services/$IS/Maps/payMap/Permissions/agent")"
+t_eq "with the token: the ACL cannot be turned off" 403 \
+  "$(curl -s -o /dev/null -w '%{http_code}' "${tk[@]}" -d AclEnabled=false "$S/v1/Services/$IS")"
+t_eq "  ... the session is untouched" agent "$(item payMap "$PK_S" | jq -r .data._session.agent)"
+# Control: it is the ACL that stops the token (with it off, as the Node
+# original's service was, the same token writes payMap).
+curl -s -o /dev/null -u "$AC:$TOK" --data-urlencode AclEnabled=false "$S/v1/Services/$IS"
+c=$(curl -s -o /dev/null -w '%{http_code}' "${tk[@]}" --data-urlencode Key=PKaclcontrol --data-urlencode 'Data={}' "$items")
+t_eq "control: with the ACL off the same token may create a payMap item (201)" 201 "$c"
+curl -s -o /dev/null -u "$AC:$TOK" -X DELETE "$items/PKaclcontrol"
+curl -s -o /dev/null "${admin[@]}" -X POST "$base/sync/setupSyncServices"
+t_eq "  ... setup turns the ACL back on" true "$(svc | jq .acl_enabled)"
+# Anyone who can write Sync directly (REST credentials) rewrites the
+# session to name agent2: the server no longer trusts it.
+forged=$(item payMap "$PK_S" | jq -c '.data | ._session.agent = "agent2"')
+curl -s -o /dev/null -u "$AC:$TOK" --data-urlencode "Data=$forged" "$items/$PK_S"
+t_eq "(Sync now says the payment is agent2's)" agent2 "$(item payMap "$PK_S" | jq -r .data._session.agent)"
+AGENT_TOKEN=$A2
+out=$(cap_api POST /aap/attach "{\"callSid\":\"$CALL\"}")
+t_eq "agent2: POST /aap/attach does not hand over the payment (409 session_untrusted)" \
+  "409 session_untrusted" "$(cat "$run/status") $(jget o.code <<<"$out")"
+t_eq "  ... no session token in the answer" "" "$(jget o.sessionToken <<<"$out")"
+AGENT_TOKEN=$A1
+out=$(cap_api GET "/aap/session?paymentSid=$PK_S" "" "$ST_S")
+t_eq "agent: the tampered session is refused to its own agent too (409)" "409 session_untrusted" \
+  "$(cat "$run/status") $(jget o.code <<<"$out")"
+out=$(cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_S\",\"status\":\"complete\"}" "$ST_S")
+t_eq "agent: changeStatus on it: 409 session_untrusted" "409 session_untrusted" \
+  "$(cat "$run/status") $(jget o.code <<<"$out")"
+t_match "the refusal is logged" 'level=error fn=attach .*payMap session is not ours' "$(cat "$run"/stack/log/*.log)"
+sse_stop S
 
 stack_stop
 t_done
