@@ -508,6 +508,17 @@ static void still_to_do(const char *path, const tp_dotenv *d, const opts *o, gid
 		            "  - SERVER_URL %s is not https: Twilio sends webhooks and card data "
 		            "to it (make run-live accepts an http tunnel you name)\n",
 		            cfg.server_url);
+	/* The original created its Sync service without access control,
+	 * which twiliopay-check refuses; turning it on is a step of its own
+	 * because it also cuts off the original's browsers (their tokens have
+	 * no permission). */
+	if (cfg.pay_sync_service_sid && node_has(d, "PAY_SYNC_SERVICE_SID"))
+		tp_buf_addf(&todo,
+		            "  - Sync access control: the Node original created %s without it; "
+		            "scripts/setup-sync --env %s turns it on (twiliopay-check fails until "
+		            "then). The original's browsers can no longer read payMap after that: "
+		            "do it when you switch over\n",
+		            cfg.pay_sync_service_sid, path);
 	if (!cfg.payment_gateway && !tp_config_raw("TWILIO_API_URL"))
 		tp_buf_adds(&todo, "  - PAYMENT_GATEWAY: against real Twilio the connector "
 		                   "(/connector/charge) does not start until it is set; "

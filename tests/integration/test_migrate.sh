@@ -165,14 +165,20 @@ t_match "Console: its new username" "Username +$(jq -r .CONNECTOR_USERNAME <<<"$
 t_match "Console: its new password" "Password +$(jq -r .CONNECTOR_PASSWORD <<<"$got")\$" "$out"
 t_match "Genesys: the User-to-User change is pointed at" 'migrating\.md \(docs/ in the source' "$out"
 t_nomatch "no other secret printed" "$tok|$sec|$(jq -r .ADMIN_TOKEN <<<"$got")|$(jq -r .AGENT_SECRET <<<"$got")" "$out"
-t_match "still to do: only PAYMENT_GATEWAY (real Twilio)" '^  - PAYMENT_GATEWAY' "$(sed -n '/^Still to do/,/^$/p' <<<"$out")"
-t_eq "  ... nothing else" 1 "$(sed -n '/^Still to do/,/^$/p' <<<"$out" | grep -c '^  - .* is \|^  - [A-Z_]* must')"
+todo=$(sed -n '/^Still to do/,/^$/p' <<<"$out")
+t_match "still to do: PAYMENT_GATEWAY (real Twilio)" '^  - PAYMENT_GATEWAY' "$todo"
+t_match "still to do: Sync access control for the original's service" "^  - Sync access control: the Node original created $svc without it" "$todo"
+t_eq "  ... no variable refused" 0 "$(grep -c '^  - .* is missing\|^  - [A-Z_]* must' <<<"$todo")"
 pw=$(sed -n 's/^  agent \/ //p' <<<"$out")
 
 # The test double stands in for Twilio: its URLs, as TWILIO_API_URL /
 # TWILIO_SYNC_URL do for the sandbox.
 stack_env_set "$tmp/filled/.env" TWILIO_API_URL "http://127.0.0.1:$simport"
 stack_env_set "$tmp/filled/.env" TWILIO_SYNC_URL "http://127.0.0.1:$simport"
+# As the list says: access control on for the original's service.
+setup=$("$top/scripts/setup-sync" --env "$tmp/filled/.env" --build "$top/$B" 2>&1)
+t_match "setup-sync turns access control on for the original's service" 'access control \(AclEnabled\): turned on now' "$setup"
+t_match "  ... and finds that service, not a new one" "^PAY_SYNC_SERVICE_SID=$svc " "$setup"
 check=$("$top/$B/bin/twiliopay-check" --env "$tmp/filled/.env" --service-user "$me" 2>&1)
 t_eq "twiliopay-check passes the migrated .env (exit 0)" 0 $?
 t_match "  ... all passed" '^[0-9]+ checks, all passed$' "$check"
