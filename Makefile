@@ -2,6 +2,7 @@
 #
 #   make            build the library, every handler, the emulator, tools
 #   make run        local sandbox: nginx + handlers + Twilio emulator
+#   make run-live   the same against real Twilio (LIVE_ENV, your tunnel)
 #   make test       every test suite; ends with "N passed, N failed"
 #   make SANITIZE=address,undefined test    same, sanitized, in its own folder
 #   make WERROR=1   warnings are errors (CI)
@@ -70,7 +71,7 @@ TEST_TOOL_BIN := $(TEST_TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 # and the installed tree keeps the same shape (see `make install`).
 RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
 
-.PHONY: all lib cgi tools sim tests www run test unit check-deps deps packages clean \
+.PHONY: all lib cgi tools sim tests www run run-live test unit check-deps deps packages clean \
 	format format-check lint bench fuzz valgrind install uninstall
 
 all: lib cgi tools sim www
@@ -87,7 +88,7 @@ PKG_GROUPS := build
 ifneq ($(filter test tests unit valgrind,$(MAKECMDGOALS)),)
 PKG_GROUPS += test
 endif
-ifneq ($(filter run bench,$(MAKECMDGOALS)),)
+ifneq ($(filter run run-live bench,$(MAKECMDGOALS)),)
 PKG_GROUPS += run
 endif
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
@@ -180,6 +181,12 @@ check-deps:
 run: all
 	scripts/run-sandbox $(B)
 
+# The same stack without the emulator, against the Twilio account of
+# LIVE_ENV (default .env) through your tunnel (README "Developing against
+# real Twilio").
+run-live: all
+	scripts/run-live $(B)
+
 test: all tests
 	B=$(B) SANITIZE=$(SANITIZE) tests/run
 
@@ -218,9 +225,11 @@ clean:
 #   PREFIX/share/twiliopay/www                the agent console
 #   PREFIX/share/twiliopay/nginx              the nginx include (twiliopay.conf)
 #   PREFIX/share/twiliopay/env.example        the configuration template
+#   PREFIX/share/twiliopay/docs               docs/*.md (migrating.md)
 #   PREFIX/lib/systemd/system                 twiliopay@.socket/.service, twiliopay.target
 #   PREFIX/lib/{sysusers,tmpfiles}.d          the service user, /etc/twiliopay modes
 #   PREFIX/sbin/twiliopay-check               the configuration checker
+#   PREFIX/sbin/twiliopay-agent, -migrate     agents; the Node original's .env
 #
 # The configuration itself (CONFIG, /etc/twiliopay/env) is the operator's:
 # never written, never removed.  systemd reads units from
@@ -251,8 +260,11 @@ install: all
 	scripts/build-www install $(B) $(DESTDIR)$(PKGSHAREDIR)/www
 	install -m 0644 .env.example $(DESTDIR)$(PKGSHAREDIR)/env.example
 	install -m 0644 README.md $(DESTDIR)$(PKGSHAREDIR)/README.md
+	install -d -m 0755 $(DESTDIR)$(PKGSHAREDIR)/docs
+	install -m 0644 docs/*.md $(DESTDIR)$(PKGSHAREDIR)/docs/
 	ln -sfn ../lib/twiliopay/bin/twiliopay-check $(DESTDIR)$(PREFIX)/sbin/twiliopay-check
 	ln -sfn ../lib/twiliopay/bin/twiliopay-agent $(DESTDIR)$(PREFIX)/sbin/twiliopay-agent
+	ln -sfn ../lib/twiliopay/bin/twiliopay-migrate $(DESTDIR)$(PREFIX)/sbin/twiliopay-migrate
 	DESTDIR="$(DESTDIR)" PKGLIBDIR="$(PKGLIBDIR)" PKGSHAREDIR="$(PKGSHAREDIR)" \
 	RUNDIR="$(RUNDIR)" CONFIG="$(CONFIG)" SYSCONFDIR="$(SYSCONFDIR)" \
 	SERVICE_USER="$(SERVICE_USER)" NGINX_GROUP="$(NGINX_GROUP)" \
@@ -265,6 +277,7 @@ uninstall:
 	$(if $(filter /%,$(PREFIX)),,$(error PREFIX must be an absolute path))
 	rm -rf $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(PKGSHAREDIR)
 	rm -f $(DESTDIR)$(PREFIX)/sbin/twiliopay-check $(DESTDIR)$(PREFIX)/sbin/twiliopay-agent \
+		$(DESTDIR)$(PREFIX)/sbin/twiliopay-migrate \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.socket \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.service \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay.target \

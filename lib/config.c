@@ -76,6 +76,10 @@ static const var_spec specs[] = {
     {"ENABLE_SYNC_TOKENS", V_BOOL, F(enable_sync_tokens), "false", NULL},
     {"CONNECTOR_USERNAME", V_STR, F(connector_username), NULL, NULL},
     {"CONNECTOR_PASSWORD", V_SECRET, F(connector_password), NULL, NULL},
+    /* Read by lib/gateway.c; missing from this table, it could never be
+     * set, so the connector refused every real-Twilio configuration
+     * (found by tests/integration/test_connector.sh). */
+    {"PAYMENT_GATEWAY", V_STR, F(payment_gateway), NULL, NULL},
     {"ADMIN_TOKEN", V_SECRET, F(admin_token), NULL, NULL},
     {"AGENT_SECRET", V_SECRET, F(agent_secret), NULL, NULL},
     {"AGENTS_FILE", V_PATH, F(agents_file), NULL, NULL},
@@ -191,6 +195,16 @@ tp_rc tp_env_parse(tp_params *out, const char *text, size_t len, tp_buf *err)
 		tp_buf_free(&v);
 	}
 	return rc;
+}
+
+bool tp_config_known(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof specs / sizeof specs[0]; i++)
+		if (strcmp(specs[i].name, name) == 0)
+			return true;
+	return false;
 }
 
 const char *tp_config_raw(const char *name)

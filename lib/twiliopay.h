@@ -283,6 +283,47 @@ void tp_config_free(tp_config *cfg);
 /* Reads a .env file into params (KEY=VALUE, optional "export ", quotes,
  * '#' comments).  Used by tp_config_load and by scripts. */
 tp_rc tp_env_parse(tp_params *out, const char *text, size_t len, tp_buf *err);
+/* True when `name` is one of the variables tp_config_load reads. */
+bool tp_config_known(const char *name);
+
+/* ---------------------------------------------------------------- dotenv.c */
+
+/* The Node original's .env, line by line, as its runtime (twilio-run,
+ * dotenv 6.2) read it; for twiliopay-migrate.  dotenv.c states the rules. */
+typedef enum tp_dotenv_kind {
+	TP_DOTENV_BLANK,   /* nothing but blanks */
+	TP_DOTENV_COMMENT, /* starts with '#' */
+	TP_DOTENV_SET,     /* NAME=value: key and value are set */
+	TP_DOTENV_OTHER,   /* anything else, which dotenv ignores */
+} tp_dotenv_kind;
+
+typedef struct tp_dotenv_line {
+	tp_dotenv_kind kind;
+	char *raw;   /* the line as written, without its line break */
+	char *key;   /* TP_DOTENV_SET: the name */
+	char *value; /* TP_DOTENV_SET: the value the Node original saw */
+} tp_dotenv_line;
+
+typedef struct tp_dotenv {
+	tp_dotenv_line *v;
+	size_t n;
+} tp_dotenv;
+
+/* Splits text into lines at \n, as dotenv does (`raw` loses a \r before
+ * it), and reads each; out is the caller's to tp_dotenv_free.  TP_EINVAL
+ * for a NUL byte, TP_ETOOBIG for a line over 64 KiB. */
+tp_rc tp_dotenv_parse(const char *text, size_t len, tp_dotenv *out);
+void tp_dotenv_free(tp_dotenv *d);
+/* The value the Node original saw for key (the last line setting it), or
+ * NULL; borrowed from d. */
+const char *tp_dotenv_get(const tp_dotenv *d, const char *key);
+/* True when tp_env_parse reads `line` alone as exactly key=value. */
+bool tp_env_line_reads(const char *line, const char *key, const char *value);
+/* Appends one KEY=value line (no line break) that tp_env_parse reads back
+ * as exactly key and value: as written when that works, else the value in
+ * double quotes with \\, \" and \n escapes.  TP_EINVAL when no line can
+ * (a carriage return in the value; '=', '#' or a line break in the key). */
+tp_rc tp_env_format(tp_buf *out, const char *key, const char *value);
 /* Value of a raw variable by name (environment first, then .env); NULL if
  * unset or empty.  Only valid after tp_config_load. */
 const char *tp_config_raw(const char *name);
@@ -763,6 +804,33 @@ void tp_voice_reply_reject(tp_resp *resp, const char *reason, const char *why);
 void tp_voice_reply_dial(tp_resp *resp, const tp_voice_dial *d);
 /* True when a request path is one of the original's ...withRefer aliases. */
 bool tp_voice_refer_path(const char *path);
+
+/* How a voice webhook's call is dialled on (the route handlers:
+ * callToSIP, tollfreeCallToSIP, callToPSTN, simpleCallToPSTN). */
+typedef struct tp_voice_route {
+	const char *uui;          /* User-to-User on the <Sip> leg, NULL for none
+	                           * (never sent to the PSTN) */
+	const char *callback_uui; /* UUI= of the answered uuiSyncUpdate callback,
+	                           * NULL for no callback */
+	bool refer;               /* answerOnBridge and referUrl (callTransfer) */
+} tp_voice_route;
+
+/* The phone number's answer: To must be E.164 (else <Reject>); dials
+ * sip:<To>@<SIP_DOMAIN_URI> as <Sip> per `r`, after the toll-fraud rule
+ * (tp_dial_allowed_or_reply).  The response is written. */
+void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                           const tp_voice_route *r);
+/* The SIP domain's answer: dials the E.164 number of To (tp_voice_number;
+ * none: <Reject>) as <Number> when the toll-fraud rule allows it
+ * (tp_dial_allowed_or_reply), callerId = From's E.164 number when it has
+ * one, per `r`.  The response is written. */
+void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                            const tp_voice_route *r);
+/* The call's TollFreeMobileOriginationLocation (Twilio adds it to calls to
+ * a toll-free number from a mobile phone), borrowed from req; NULL when it
+ * is absent or empty (a landline caller), or not 1..TP_VOICE_UUI_MAX
+ * printable ASCII characters (logged). */
+const char *tp_voice_tollfree_location(const tp_req *req);
 
 /* ---------------------------------------------------------------- dial.c */
 

@@ -264,6 +264,9 @@ typedef struct sim_leg {
 	    *status; /* queued ringing in-progress completed busy failed no-answer canceled */
 	bool sip;    /* this leg faces the SIP side (To or From is a SIP URI) */
 	tp_params sip_headers; /* X- headers of the INVITE (inbound SIP) or of the <Sip> URI */
+	tp_params call_params; /* the arriving leg: further voice-request parameters
+	                        * Twilio adds for this caller (control API "params",
+	                        * e.g. TollFreeMobileOriginationLocation) */
 	time_t created, updated, started, ended;
 	/* child legs: the <Number>/<Sip> statusCallback */
 	char *cb_url;

@@ -148,6 +148,14 @@ t_eq "http SERVER_URL: exit 1" 1 $?
 t_match "http SERVER_URL named" '^FAIL  SERVER_URL must be https:// \(got http://pay\.example\.test\)' "$out"
 out=$(run_check --env "$(variant loop SERVER_URL=https://127.0.0.1:8443)")
 t_match "loopback SERVER_URL named" '^FAIL  SERVER_URL https://127\.0\.0\.1:8443 is a loopback address' "$out"
+# --tunnel (make run-live): exactly the URL the operator named passes.
+out=$(run_check --env "$tmp/http.env" --tunnel http://pay.example.test/)
+t_eq "http SERVER_URL named with --tunnel: exit 0" 0 $?
+t_match "  ... said to be the named tunnel" '^ok    SERVER_URL is the tunnel you named \(http://pay\.example\.test; development only\)' "$out"
+out=$(run_check --env "$tmp/http.env" --tunnel http://other.example.test)
+t_match "--tunnel naming another URL: still refused" '^FAIL  SERVER_URL must be https://' "$out"
+out=$(run_check --env "$tmp/loop.env" --tunnel https://127.0.0.1:8443)
+t_match "a loopback SERVER_URL named with --tunnel passes" '^ok    SERVER_URL is the tunnel you named' "$out"
 
 out=$(run_check --env "$(variant suspended ACCOUNT_SID="$ac2" AUTH_TOKEN="$tok2")")
 t_match "suspended account named" "^FAIL  Twilio account $ac2 is suspended, not active" "$out"
@@ -195,6 +203,8 @@ out=$("$check" --env "$good" --print-console-urls 2>&1)
 t_eq "--print-console-urls: exit 0" 0 $?
 t_match "phone number voice URL" 'A call comes in +Webhook +https://pay\.example\.test/pv/callToSIP +HTTP POST' "$out"
 t_match "SIP domain request URL" 'Request URL +https://pay\.example\.test/pv/callToPSTN +HTTP POST' "$out"
+t_match "toll-free number voice URL" 'Toll-free number +Webhook +https://pay\.example\.test/pv/tollfreeCallToSIP +HTTP POST' "$out"
+t_match "SIP domain without correlation" 'Request URL +https://pay\.example\.test/pv/simpleCallToPSTN +HTTP POST' "$out"
 t_match "Pay Connector endpoint" 'Endpoint URL +https://pay\.example\.test/connector/charge' "$out"
 t_match "Pay Connector username" 'Username +connector$' "$out"
 t_nomatch "no secret without --show-connector-password" "$secrets" "$out"
