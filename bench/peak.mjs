@@ -162,13 +162,13 @@ async function customer(i) {
   try {
     const c = await ctl('/sim/calls', 'POST', { from: `+1415${String(5550000 + i).slice(-7)}` });
     if (c.status !== 201 || !c.json || c.json.status !== 'in-progress') {
-      throw new Error(`call: HTTP ${c.status} ${c.json ? c.json.status + ' ' + (c.json.error || '') : c.text.slice(0, 80)}`);
+      throw new Error(`call: HTTP ${c.status}${c.json ? ` ${c.json.status || ''} ${c.json.error || ''}` : ''}`.trim());
     }
     rec.call = c.json.pstn_call_sid || c.json.call_sid;
     rec.tCall = now();
     progress();
     const s = await apiRetrying('/aap/startCapture', 'POST', { callSid: rec.call, chargeAmount: '9.99', currency: 'USD' });
-    if (s.status !== 201) throw new Error(`startCapture: HTTP ${s.status} ${s.json?.code || s.text.slice(0, 80)}`);
+    if (s.status !== 201) throw new Error(`startCapture: HTTP ${s.status}${s.json?.code ? ' ' + s.json.code : ''}`);
     rec.pk = s.json.paymentSid;
     rec.tStarted = now();
     progress();
