@@ -49,7 +49,7 @@ Driver: \`bench/peak.mjs\` (node, keep-alive connections, one EventSource stream
 | webhooks not answered within 15 s | **${w.over15s}** (${outcomes}) | 0 |
 | key → agent (emulator sends the key's callback → EventSource message) p50 / p95 / p99 (${k.n} keys) | ${v(k.p50, ' ms')} / **${v(k.p95, ' ms')}** / ${v(k.p99, ' ms')} | p95 ≤ 400 ms |
 | key pressed → agent sees it (adds the webhook's latency and the call's queue) p50 / p95 / p99 | ${v(kp.p50, ' ms')} / ${v(kp.p95, ' ms')} / ${v(kp.p99, ' ms')} | |
-| handler processes / threads at the peak; busy (not waiting in accept) | ${p.handlerProcs} / ${p.handlerThreads}; ${p.handlerBusy} busy | |
+| handler processes / threads at the peak; busy (not waiting for a connection) | ${p.handlerProcs} / ${p.handlerThreads}; ${p.handlerBusy} busy${p.inFlight !== null && p.inFlight !== undefined ? `; ${p.inFlight} requests in flight (/metrics)` : ''} | |
 | stack RSS / PSS at the peak (nginx + handlers of this run only) | ${mib(p.stackRssKiB)} / **${mib(p.stackPssKiB)} MiB** (handlers ${mib(p.handlersPssKiB)}, nginx ${mib(p.nginxPssKiB)} MiB PSS) | PSS ≤ 256 MB |
 | the same, idle before the run | ${mib(s.idle.stackRssKiB)} / ${mib(s.idle.stackPssKiB)} MiB | |
 | most payments in progress at once | ${s.maxActive} | ${s.customers} |

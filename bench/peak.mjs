@@ -288,17 +288,23 @@ function procInfo(pid) {
   try { exe = fs.readlinkSync(`/proc/${pid}/exe`); } catch { /* gone */ }
   return { pid, rss, pss, threads, cpu, exe, ppid: Number(f[1]) };
 }
-// Tasks of a handler worker not waiting for a FastCGI connection: the
-// syscall it is blocked in is not accept/accept4 (x86-64: 43, 288).
+// Tasks of a handler process that are serving a request: not blocked
+// waiting for a FastCGI connection, i.e. not in accept/accept4 (x86-64:
+// 43, 288) nor on the futex of a shared accept lock (202, libfcgi's
+// threaded accept).  A process with children is a supervisor and serves
+// nothing itself.  (Under an event loop an idle worker and a busy one both
+// wait in epoll: the handlers' own in-flight gauge, read from /metrics
+// when there is one, is then the figure.)
 function busyTasks(pid) {
   let n = 0;
   let tasks = [];
   try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { return 0; }
+  if (tasks.some((t) => (read(`/proc/${pid}/task/${t}/children`) || '').trim())) return 0;
   for (const t of tasks) {
     const s = read(`/proc/${pid}/task/${t}/syscall`);
     if (s === null) continue;
     const nr = s.split(' ')[0];
-    if (nr !== '43' && nr !== '288') n++;
+    if (nr !== '43' && nr !== '288' && nr !== '202') n++;
   }
   return n;
 }
@@ -308,12 +314,29 @@ function machineCpu() {
   return { total: f.reduce((a, b) => a + b, 0), idle };
 }
 
+// The handlers' own count of requests in flight, when the stack serves
+// Prometheus text at /metrics: every sample whose name says in_flight,
+// summed (null when there is no such endpoint).
+let metricsSeen = true;
+async function inFlight() {
+  if (!metricsSeen) return null;
+  try {
+    const r = await request(new URL('/metrics', base), 'GET', { agent: nginxAgent });
+    if (r.status !== 200 || !/in_flight/.test(r.text)) { metricsSeen = false; return null; }
+    let sum = 0;
+    for (const line of r.text.split('\n')) {
+      const m = /^([a-zA-Z_:][\w:]*in_flight\w*)(\{[^}]*\})?\s+([0-9.eE+-]+)/.exec(line);
+      if (m && !/_(max|limit|bound)\b/.test(m[1])) sum += Number(m[3]);
+    }
+    return sum;
+  } catch { metricsSeen = false; return null; }
+}
+
 const samples = [];
 const cpuFirst = new Map(), cpuLast = new Map();
 function sample() {
   const s = { t: now(), active, handlers: { procs: 0, threads: 0, busy: 0, rss: 0, pss: 0 },
     nginx: { procs: 0, threads: 0, rss: 0, pss: 0 }, sim: null };
-  const roots = new Set(stackPids);
   for (const root of stackPids) {
     for (const pid of descendants(root)) {
       const p = procInfo(pid);
@@ -324,7 +347,7 @@ function sample() {
       g.threads += p.threads;
       g.rss += p.rss;
       g.pss += p.pss;
-      if (group === 'handlers' && !roots.has(pid)) g.busy += busyTasks(pid);
+      if (group === 'handlers') g.busy += busyTasks(pid);
       const key = `${group}:${pid}`;
       if (!cpuFirst.has(key)) cpuFirst.set(key, p.cpu);
       cpuLast.set(key, p.cpu);
@@ -403,7 +426,8 @@ let stopSampling = false;
 (async () => {
   while (!stopSampling) {
     await sleep(sampleMs);
-    sample();
+    const s = sample();
+    s.inFlight = await inFlight();
     await pollRecords().catch(() => {});
     const done = results.filter((r) => r.outcome).length;
     if (!quiet && samples.length % 10 === 0) {
@@ -459,6 +483,7 @@ const summary = {
   peak: {
     handlerProcs: peakBy((s) => s.handlers.procs), handlerThreads: peakBy((s) => s.handlers.threads),
     handlerBusy: peakBy((s) => s.handlers.busy), nginxProcs: peakBy((s) => s.nginx.procs),
+    inFlight: samples.some((s) => typeof s.inFlight === 'number') ? peakBy((s) => s.inFlight || 0) : null,
     stackRssKiB: peakBy((s) => s.handlers.rss + s.nginx.rss), stackPssKiB: peakBy((s) => s.handlers.pss + s.nginx.pss),
     handlersPssKiB: peakBy((s) => s.handlers.pss), nginxPssKiB: peakBy((s) => s.nginx.pss),
     simRssKiB: peakBy((s) => (s.sim ? s.sim.rss : 0)), simThreads: peakBy((s) => (s.sim ? s.sim.threads : 0)),
