@@ -54,6 +54,7 @@ Driver: \`bench/peak.mjs\` (node, keep-alive connections, one EventSource stream
 | the same, idle before the run | ${mib(s.idle.stackRssKiB)} / ${mib(s.idle.stackPssKiB)} MiB | |
 | most payments in progress at once | ${s.maxActive} | ${s.customers} |
 | CPU (% of one core, over the run): handlers / nginx / emulator / driver; machine busy | ${c.handlersPct} / ${c.nginxPct} / ${c.simPct} / ${c.driverPct} %; ${c.machineBusyPct} % of ${opt('cores', '2')} cores | |
+| CPU ms per webhook: stack (nginx + handlers) / emulator / driver | ${c.perWebhookMs ? `${c.perWebhookMs.stack} / ${c.perWebhookMs.sim} / ${c.perWebhookMs.driver}` : '-'} | |
 | run time | ${s.wallSeconds} s | |
 
 Webhook answer time is the emulator's own record (\`GET /sim/requests?dir=out\`: sent → answered);

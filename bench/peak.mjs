@@ -496,6 +496,13 @@ const summary = {
     nginxPct: Math.round((cpuOf('nginx') / wall) * 1000) / 10,
     simPct: Math.round((cpuOf('sim') / wall) * 1000) / 10,
     machineBusyPct: Math.round((1 - (m1.idle - m0.idle) / (m1.total - m0.total)) * 1000) / 10,
+    // CPU ms per webhook delivered: what one key costs each part, to
+    // size a machine (the whole peak is roughly keys/s times this).
+    perWebhookMs: webhooks.length ? {
+      stack: Math.round(((cpuOf('handlers') + cpuOf('nginx')) / webhooks.length) * 1e4) / 10,
+      sim: Math.round((cpuOf('sim') / webhooks.length) * 1e4) / 10,
+      driver: Math.round(((cpuDriver.user + cpuDriver.system) / 1e6 / webhooks.length) * 1e4) / 10,
+    } : null,
   },
 };
 console.log(JSON.stringify(summary));

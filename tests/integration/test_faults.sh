@@ -302,19 +302,28 @@ pay_to_ready dup || t_fail "duplicates: the payment gets ready"
 cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_dup\",\"status\":\"complete\"}" "$ST_dup" >/dev/null
 wait_state dup 's.status === "completed"' "duplicates: the payment completes"
 faults_clear
-# The second delivery of the last callback (the Result) may still be on
-# its way when the page shows "completed": wait for it (10 s at most).
-# A callback that came before startCapture had written the session (the
-# create-time one, when the handlers are slow) is "recorded", not applied;
-# its second delivery is a duplicate all the same.
+# Each callback leaves the emulator twice in a row (the second delivery
+# once the first was answered), so the handler's outcomes for the payment
+# come in pairs: the first applied - or recorded, when it came before
+# startCapture had written the session (the create-time one, when the
+# handlers are slow) - the second a duplicate, or recorded again when the
+# session still did not exist (a merge of the same fields; likely now
+# that a call's callbacks leave without queueing behind other calls').
+# Wait (10 s at most) until the emulator has
+# recorded the last callback (the Result: its record is written once both
+# deliveries were answered) and the handler logged every delivery.
+sent=0 outcomes=""
 for _ in $(seq 1 100); do
-  applied=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=applied")
-  recorded=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=recorded")
-  dups=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=duplicate")
-  (( dups >= applied + recorded )) && break
+  read -r sent final < <(curl -s "$S/sim/requests?dir=out" | jget "(r=>r.length+' '+r.filter(x=>x.request.Result).length)(o.requests.filter(x=>x.kind==='payment-status'&&x.request&&x.request.Sid==='$PK_dup'))")
+  outcomes=$(grep "payment=$PK_dup " "$logs/paySyncUpdate.log" | grep -o 'outcome=[a-z]*' | cut -d= -f2)
+  (( ${final:-0} > 0 && $(grep -c . <<<"$outcomes") >= 2 * ${sent:-0} )) && break
   sleep 0.1
 done
-t_eq "duplicates: every callback applied once, its second delivery recognised" "$((applied + recorded))" "$dups"
+applied=$(grep -c '^applied$' <<<"$outcomes")
+t_eq "duplicates: every callback applied once, its second delivery recognised ($sent callbacks)" \
+  "$((2 * sent)) deliveries, 0 pairs otherwise" \
+  "$(grep -c . <<<"$outcomes") deliveries, $(paste -d' ' - - <<<"$outcomes" |
+     grep -cvE '^(applied duplicate|recorded (duplicate|recorded|applied))$') pairs otherwise"
 stored=$(item payMap "$PK_dup")
 t_eq "duplicates: one write per callback (seq = start + $applied callbacks + submit)" "$((applied + 2))" \
   "$(jget o.data._session.seq <<<"$stored")"
