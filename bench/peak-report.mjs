@@ -53,10 +53,13 @@ Driver: \`bench/peak.mjs\` (node, keep-alive connections, one EventSource stream
 | stack RSS / PSS at the peak (nginx + handlers of this run only) | ${mib(p.stackRssKiB)} / **${mib(p.stackPssKiB)} MiB** (handlers ${mib(p.handlersPssKiB)}, nginx ${mib(p.nginxPssKiB)} MiB PSS) | PSS ≤ 256 MB |
 | the same, idle before the run | ${mib(s.idle.stackRssKiB)} / ${mib(s.idle.stackPssKiB)} MiB | |
 | most payments in progress at once | ${s.maxActive} | ${s.customers} |
-| CPU (% of one core, over the run): handlers / nginx / emulator / driver; machine busy | ${c.handlersPct} / ${c.nginxPct} / ${c.simPct} / ${c.driverPct} %; ${c.machineBusyPct} % of ${opt('cores', '2')} cores | |
-| CPU ms per webhook: stack (nginx + handlers) / emulator / driver | ${c.perWebhookMs ? `${c.perWebhookMs.stack} / ${c.perWebhookMs.sim} / ${c.perWebhookMs.driver}` : '-'} | |
+| CPU (% of one core, over the run): handlers / nginx / emulator / driver (of which /proc sampling); machine busy, every user's | ${c.handlersPct} / ${c.nginxPct} / ${c.simPct} / ${c.driverPct} (${c.driverSamplingPct}) %; ${c.machineBusyPct} % of ${opt('cores', '2')} cores | |
+| CPU ms per webhook: stack (nginx + handlers) / emulator / driver (without sampling) | ${c.perWebhookMs ? `${c.perWebhookMs.stack} / ${c.perWebhookMs.sim} / ${c.perWebhookMs.driver}` : '-'} | |
 | run time | ${s.wallSeconds} s | |
 
+CPU per webhook is each part's CPU over the run divided by the webhooks delivered: an upper bound
+(at low throughput every process's fixed costs weigh in; the driver's node HTTP client alone costs
+about 0.12 ms a request when busy).  The machine's busy share counts every user of it.
 Webhook answer time is the emulator's own record (\`GET /sim/requests?dir=out\`: sent → answered);
 its queue wait before sending (latency included) was p50 ${v(w.emulatorWait.p50, ' ms')}, p99 ${v(w.emulatorWait.p99, ' ms')}.
 ${s.keyUnmatched ? `${s.keyUnmatched} key callbacks had no matching EventSource message (a lost or late callback).\n` : ''}${w.recordsTruncated ? 'Some emulator records were dropped before the driver read them (raise SIM_REQUESTS_KEPT).\n' : ''}${s.retries503 ? `${s.retries503} agent requests were refused with 503 and retried after Retry-After.\n` : ''}Memory and threads are sampled every second from /proc for the processes this run started

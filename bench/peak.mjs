@@ -333,8 +333,10 @@ async function inFlight() {
 }
 
 const samples = [];
+let sampleCpuMs = 0; // the driver's own time reading /proc
 const cpuFirst = new Map(), cpuLast = new Map();
 function sample() {
+  const c0 = process.cpuUsage();
   const s = { t: now(), active, handlers: { procs: 0, threads: 0, busy: 0, rss: 0, pss: 0 },
     nginx: { procs: 0, threads: 0, rss: 0, pss: 0 }, sim: null };
   for (const root of stackPids) {
@@ -362,6 +364,8 @@ function sample() {
     }
   }
   samples.push(s);
+  const c = process.cpuUsage(c0);
+  sampleCpuMs += (c.user + c.system) / 1000;
   return s;
 }
 const cpuOf = (prefix) => {
@@ -492,6 +496,7 @@ const summary = {
     handlerProcs: idle.handlers.procs, handlerThreads: idle.handlers.threads },
   cpu: {
     driverPct: Math.round(((cpuDriver.user + cpuDriver.system) / 1e6 / wall) * 1000) / 10,
+    driverSamplingPct: Math.round((sampleCpuMs / 1000 / wall) * 1000) / 10,
     handlersPct: Math.round((cpuOf('handlers') / wall) * 1000) / 10,
     nginxPct: Math.round((cpuOf('nginx') / wall) * 1000) / 10,
     simPct: Math.round((cpuOf('sim') / wall) * 1000) / 10,
@@ -501,7 +506,8 @@ const summary = {
     perWebhookMs: webhooks.length ? {
       stack: Math.round(((cpuOf('handlers') + cpuOf('nginx')) / webhooks.length) * 1e4) / 10,
       sim: Math.round((cpuOf('sim') / webhooks.length) * 1e4) / 10,
-      driver: Math.round(((cpuDriver.user + cpuDriver.system) / 1e6 / webhooks.length) * 1e4) / 10,
+      // the load itself, without the /proc sampling
+      driver: Math.round((((cpuDriver.user + cpuDriver.system) / 1e3 - sampleCpuMs) / webhooks.length) * 10) / 10,
     } : null,
   },
 };

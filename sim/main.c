@@ -20,7 +20,8 @@
  *   SIM_LATENCY_MS                  MEAN[,JITTER] ms on every REST, Sync, webhook and
  *                                   connector request (latency.c), default none
  *   SIM_SENDERS                     outbound sender threads at most (outbound.c), 1000
- *   SIM_REQUESTS_KEPT               /sim/requests entries kept per direction, 1000
+ *   SIM_REQUESTS_KEPT               /sim/requests entries kept per direction, 1000;
+ *                                   IN,OUT for each (0: not recorded)
  *   SIM_WEBHOOK_TIMEOUT_MS          Twilio's 15000; tests shorten it
  *   LOG_LEVEL                       debug, info, warn, error
  * Exit status 78 (EX_CONFIG) for a configuration error, naming it.
@@ -275,10 +276,16 @@ static int configure(int argc, char **argv)
 	}
 	if (!kept)
 		kept = var("SIM_REQUESTS_KEPT");
-	if (kept && (!sim_parse_long(kept, 1000000, &sim_conf.requests_kept) ||
-	             sim_conf.requests_kept < 1)) {
-		tp_buf_adds(&err, "--requests-kept must be 1-1000000\n");
-		ok = false;
+	sim_conf.requests_kept[0] = sim_conf.requests_kept[1] = 1000;
+	if (kept) {
+		const char *comma = strchr(kept, ',');
+		char *in = tp_xstrndup(kept, comma ? (size_t)(comma - kept) : strlen(kept));
+		if (!sim_parse_long(in, 1000000, &sim_conf.requests_kept[0]) ||
+		    !sim_parse_long(comma ? comma + 1 : in, 1000000, &sim_conf.requests_kept[1])) {
+			tp_buf_adds(&err, "--requests-kept must be N or IN,OUT, 0-1000000\n");
+			ok = false;
+		}
+		free(in);
 	}
 	sim_conf.phone_sid = tp_xcalloc(1, SIM_SID_LEN + 1);
 	sim_new_sid(sim_conf.phone_sid, "PN");

@@ -78,9 +78,9 @@ typedef struct sim_cfg {
 	char *sip_voice_url;  /* the SIP domain's voice URL */
 	char *sip_domain_sid; /* SD... */
 	long webhook_timeout_ms;
-	long senders_max;   /* sender threads at most (outbound.c) */
-	long requests_kept; /* /sim/requests entries kept per direction */
-	time_t started;     /* the account's date_created */
+	long senders_max;      /* sender threads at most (outbound.c) */
+	long requests_kept[2]; /* /sim/requests entries kept: [0] inbound, [1] outbound */
+	time_t started;        /* the account's date_created */
 } sim_cfg;
 
 extern sim_cfg sim_conf;

@@ -199,7 +199,7 @@ test('webhook timeout: no answer in time is a failed delivery (11205), recorded 
   }
 });
 
-test('/sim/requests: one ring per direction (--requests-kept), dir filter, truncated', async () => {
+test('/sim/requests: one ring per direction (--requests-kept N or IN,OUT), dir filter, truncated', async () => {
   const r3 = await startReceiver();
   const s3 = await startSim(r3, ['--requests-kept', '5']);
   try {
@@ -224,6 +224,17 @@ test('/sim/requests: one ring per direction (--requests-kept), dir filter, trunc
   } finally {
     await s3.stop();
     s3.cleanup();
+  }
+  // IN,OUT: a benchmark keeps the webhooks only.
+  const s4 = await startSim(r3, ['--requests-kept', '0,3']);
+  try {
+    await placeCall(s4, r3);
+    await rest(s4, 'GET', '/v1/Services');
+    const all = (await ctl(s4, 'GET', '/sim/requests')).body.requests;
+    assert.ok(all.length > 0 && all.length <= 3 && all.every((r) => r.dir === 'out'), JSON.stringify(all.map((r) => r.dir)));
+  } finally {
+    await s4.stop();
+    s4.cleanup();
     await r3.close();
   }
 });
