@@ -11,7 +11,7 @@
  * SIP domain faces the customer on its dialled child.  DTMF keyed by the
  * customer arrive on that PSTN leg.
  *
- * TwiML runs on the outbound worker (outbound.c): the voice webhook's
+ * TwiML runs on an outbound sender (outbound.c): the voice webhook's
  * continuation parses the reply and executes it under sim_lock, queueing
  * the status callbacks it causes.  Verbs: <Say>, <Play>, <Pause> (no
  * sound here), <Dial> with <Number>, <Sip> or a bare number (the first
@@ -317,8 +317,11 @@ static void on_twiml(void *ctx, const sim_out_result *res)
 	} else if (!res->sent || res->status < 200 || res->status >= 300) {
 		tp_buf why;
 		tp_buf_init(&why, 512);
-		tp_buf_addf(&why, "11200 HTTP retrieval failure: %s",
-		            res->sent ? tp_status_str((int)res->status) : res->error);
+		if (res->timed_out)
+			tp_buf_addf(&why, "11205 HTTP connection failure: %s", res->error);
+		else
+			tp_buf_addf(&why, "11200 HTTP retrieval failure: %s",
+			            res->sent ? tp_status_str((int)res->status) : res->error);
 		fail_call(l, tp_buf_str(&why));
 		tp_buf_free(&why);
 	} else if (res->body.len > SIM_TWIML_MAX) {
@@ -1099,7 +1102,7 @@ void sim_ctl_call_create(sim_req *rq, sim_resp *rs)
 	pthread_mutex_unlock(&sim_lock);
 	tp_log_kv(TP_LOG_INFO, "call placed", "call", sid, "origin", sip ? "sip" : "pstn");
 	if (ctl_wait(rq))
-		sim_out_wait_idle(CTL_WAIT_MS);
+		sim_out_wait_call(sid, CTL_WAIT_MS);
 	reply_view(rs, 201, sid);
 }
 
@@ -1157,7 +1160,7 @@ void sim_ctl_digits(const char *sid, sim_req *rq, sim_resp *rs)
 		sim_pay_dtmf(pstn, keys[i]);
 	pthread_mutex_unlock(&sim_lock);
 	if (ctl_wait(rq))
-		sim_out_wait_idle(CTL_WAIT_MS);
+		sim_out_wait_call(root, CTL_WAIT_MS);
 	reply_view(rs, 200, root);
 }
 
@@ -1268,7 +1271,7 @@ void sim_ctl_refer(const char *sid, sim_req *rq, sim_resp *rs)
 	sim_out_queue(o);
 	pthread_mutex_unlock(&sim_lock);
 	if (ctl_wait(rq))
-		sim_out_wait_idle(CTL_WAIT_MS);
+		sim_out_wait_call(rsid, CTL_WAIT_MS);
 	reply_view(rs, 200, rsid);
 }
 
@@ -1287,6 +1290,6 @@ void sim_ctl_hangup(const char *sid, sim_resp *rs)
 	memcpy(root, l->root, sizeof root);
 	end_call(l, "completed");
 	pthread_mutex_unlock(&sim_lock);
-	sim_out_wait_idle(CTL_WAIT_MS);
+	sim_out_wait_call(root, CTL_WAIT_MS);
 	reply_view(rs, 200, root);
 }

@@ -15,11 +15,13 @@
  *   POST /sim/calls/{CallSid}/refer     {"target":"sip:..."}
  *   POST /sim/calls/{CallSid}/hangup
  *   GET|POST|DELETE /sim/faults         see faults.c
+ *   GET|POST|DELETE /sim/latency        see latency.c
  *   GET|DELETE /sim/requests            see reqlog.c
  *
- * POSTs answer once the webhooks they caused have been delivered (and the
- * TwiML they returned executed); "wait": false in the body or ?wait=0
- * answers at once.
+ * POSTs on a call answer once the webhooks they caused have been delivered
+ * (and the TwiML they returned executed): everything queued for that call,
+ * what the continuations queued included; other calls' webhooks are not
+ * waited for.  "wait": false in the body or ?wait=0 answers at once.
  */
 #include <string.h>
 
@@ -56,6 +58,8 @@ void sim_control(sim_req *rq, sim_resp *rs)
 		health(rs);
 	} else if (rq->nseg == 2 && strcmp(rq->seg[1], "faults") == 0) {
 		sim_faults_control(rq, rs);
+	} else if (rq->nseg == 2 && strcmp(rq->seg[1], "latency") == 0) {
+		sim_latency_control(rq, rs);
 	} else if (rq->nseg == 2 && strcmp(rq->seg[1], "requests") == 0) {
 		sim_reqlog_control(rq, rs);
 	} else if (rq->nseg == 2 && strcmp(rq->seg[1], "calls") == 0) {

@@ -10,7 +10,13 @@
  *
  * One thread per connection because a control call waits for the
  * webhooks it caused while the product's handlers call back into the REST
- * API on other connections.
+ * API on other connections, and because the latency model (latency.c)
+ * holds a REST or Sync request back for 100-300 ms: on its own thread it
+ * delays that request only.  (Suspending connections on a timer would save
+ * the threads, but every handler would then have to be written as a state
+ * machine; a blocked thread costs a stack's touched pages, not CPU.)  The
+ * connection limit is raised from libmicrohttpd's FD_SETSIZE default so
+ * that hundreds of handler connections and a load driver fit.
  *
  * The path is taken raw from the request line (libmicrohttpd would decode
  * %2F inside a Sync item key into a separator) and split into decoded
@@ -28,7 +34,8 @@
 
 #include "sim.h"
 
-#define MAX_SEGMENTS 16
+#define MAX_SEGMENTS        16
+#define SIM_CONNECTIONS_MAX 8000
 
 static struct MHD_Daemon *daemon_h;
 
@@ -219,12 +226,16 @@ static void not_found(const sim_req *rq, sim_resp *rs)
 	sim_resp_twilio_error(rs, 404, 20404, "The requested resource %s was not found", rq->path);
 }
 
-/* The REST APIs: faults, then auth, then the resource. */
+/* The REST APIs: the network's latency, faults, then auth, then the
+ * resource. */
 static void rest(sim_req *rq, sim_resp *rs, sim_target t)
 {
 	sim_fault f;
 
 	memset(&f, 0, sizeof f);
+	rs->latency_ms = sim_latency_sample_ms(t);
+	if (rs->latency_ms)
+		sim_sleep_ms(rs->latency_ms);
 	if (sim_fault_take(t, rq->method, rq->uri, &f)) {
 		rs->fault = f.desc[0] ? tp_xstrdup(f.desc) : NULL;
 		if (f.delay_ms)
@@ -451,7 +462,9 @@ int sim_http_start(void)
 	    (uint16_t)sim_conf.port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&sa, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK,
-	    no_unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+	    no_unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)SIM_CONNECTIONS_MAX,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_END);
 	if (!daemon_h) {
 		tp_log_kv(TP_LOG_ERROR, "cannot listen", "listen", sim_conf.listen_host);
 		return -1;
