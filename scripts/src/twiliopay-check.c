@@ -56,12 +56,17 @@
 
 extern char **environ;
 
-/* Every variable some part of the product cannot work without. */
+/* Every variable some part of the product cannot work without.  API_KEY
+ * and API_SECRET only sign Sync Access Tokens: they are required only
+ * with ENABLE_SYNC_TOKENS=true (check_token_key). */
 static const char *const required[] = {
-    "ACCOUNT_SID",       "AUTH_TOKEN",           "SERVER_URL",         "SIP_DOMAIN_URI",
-    "PAYMENT_CONNECTOR", "PAY_SYNC_SERVICE_SID", "SYNC_PAY_MAP_NAME",  "SYNC_UUI_MAP_NAME",
-    "API_KEY",           "API_SECRET",           "CONNECTOR_USERNAME", "CONNECTOR_PASSWORD",
-    "ADMIN_TOKEN",       "AGENT_SECRET",         "AGENTS_FILE",        NULL,
+    "ACCOUNT_SID",        "AUTH_TOKEN",
+    "SERVER_URL",         "SIP_DOMAIN_URI",
+    "PAYMENT_CONNECTOR",  "PAY_SYNC_SERVICE_SID",
+    "SYNC_PAY_MAP_NAME",  "SYNC_UUI_MAP_NAME",
+    "CONNECTOR_USERNAME", "CONNECTOR_PASSWORD",
+    "ADMIN_TOKEN",        "AGENT_SECRET",
+    "AGENTS_FILE",        NULL,
 };
 
 /* Variables whose value may be shown; every other one is a secret or may
@@ -604,6 +609,15 @@ static void check_api_key(checks *c, const tp_config *cfg)
 	tp_http_rc rc;
 	tp_twilio_error err;
 
+	if (!cfg->enable_sync_tokens && !cfg->api_key && !cfg->api_secret) {
+		ok(c, "API_KEY/API_SECRET not needed: Sync tokens are off (ENABLE_SYNC_TOKENS)");
+		return;
+	}
+	if (cfg->enable_sync_tokens && (!cfg->api_key || !cfg->api_secret)) {
+		fail(c, "ENABLE_SYNC_TOKENS=true needs API_KEY and API_SECRET (a standard API key "
+		        "of this account): getSyncToken signs the tokens with it");
+		return;
+	}
 	if (!cfg->api_key || !cfg->api_secret || !cfg->account_sid || !cfg->twilio_api_url) {
 		skip(c, "Twilio accepts API_KEY/API_SECRET: they are not usable");
 		return;

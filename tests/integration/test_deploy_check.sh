@@ -253,6 +253,15 @@ cp "$sandbox_https" "$tmp/sim-wrongkey.env"
 stack_env_set "$tmp/sim-wrongkey.env" API_SECRET "$(hex 16)"
 out=$(run_check --env "$tmp/sim-wrongkey.env")
 t_match "emulator: wrong API_SECRET named" '^FAIL  Twilio rejects API_KEY/API_SECRET \(HTTP 401' "$out"
+# API_KEY/API_SECRET only sign Sync tokens: not needed while they are off.
+sed '/^API_KEY=/d; /^API_SECRET=/d; /^ENABLE_SYNC_TOKENS=/d' "$sandbox_https" >"$tmp/sim-nokey.env"
+chmod 0600 "$tmp/sim-nokey.env"
+out=$(run_check --env "$tmp/sim-nokey.env")
+t_match "emulator: no API key while Sync tokens are off: all passed" '^[0-9]+ checks, all passed$' "$out"
+t_match "emulator: no API key needed, said" '^ok    API_KEY/API_SECRET not needed: Sync tokens are off' "$out"
+echo ENABLE_SYNC_TOKENS=true >>"$tmp/sim-nokey.env"
+out=$(run_check --env "$tmp/sim-nokey.env")
+t_match "emulator: Sync tokens on without an API key named" '^FAIL  ENABLE_SYNC_TOKENS=true needs API_KEY and API_SECRET' "$out"
 acct=$(sed -n 's/^ACCOUNT_SID=//p' "$senv") atok=$(sed -n 's/^AUTH_TOKEN=//p' "$senv")
 svc=$(sed -n 's/^PAY_SYNC_SERVICE_SID=//p' "$senv")
 curl -fsS -o /dev/null -u "$acct:$atok" -X DELETE "http://127.0.0.1:$sim/v1/Services/$svc/Maps/uuiMap"
