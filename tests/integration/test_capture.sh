@@ -104,7 +104,7 @@ t_match "  ... with a new session token" '^eyJ' "$ST_att"
 [[ $ST_att != "$ST_card" ]] && t_ok "  ... not the first one" || t_fail "  ... not the first one"
 out=$(cap_api GET "/aap/session?paymentSid=$PK_card" "" "$ST_att")
 t_eq "  ... which reads the session" "200 $PK_card" "$(cat "$run/status") $(jget o.state.paymentSid <<<"$out")"
-sse_start card2 "$base$(jget o.eventsUrl <<<"$att")"
+sse_start card2 "$base$(jget o.eventsUrl <<<"$att")" && sse_resync card2 "$PK_card" "$ST_att"
 wait_state card2 's.capture === "security-code"' "  ... and subscribes to its live updates"
 out=$(cap_api POST /aap/attach "{\"callSid\":\"$CALL\"}")
 t_eq "attach by callSid: the same payment" "200 $PK_card" "$(cat "$run/status") $(jget o.paymentSid <<<"$out")"

@@ -3,16 +3,18 @@
  * /aap/events/{PaymentSid}?token=<session token> (nchan), and what to do
  * when it drops.
  *
- * The browser's EventSource reconnects by itself after a network error,
- * sending Last-Event-ID so nchan replays what was missed.  When the
- * server answers with an error status instead (nginx restarting, the
- * authorize request failing), the browser gives up for good (readyState
- * CLOSED); then this file waits, re-reads the whole state with one GET
- * (which also tells a revoked credential from a passing outage) and opens
- * a new EventSource.  Every open is followed by that GET, so nothing
- * published before the subscription or missed while away is lost even
- * without a replay; model.supersedes() drops whatever arrives twice or
- * late.
+ * The server replays nothing (README "What happens, and the live
+ * updates"): a subscriber gets only what is published after it
+ * subscribed, and the Last-Event-ID a reconnecting EventSource sends is
+ * ignored.  So every open is followed by one GET of the whole state
+ * (resync), and nothing published before the subscription or missed while
+ * away is lost; model.supersedes() drops whatever arrives twice or late.
+ * The browser's EventSource reconnects by itself after a network error
+ * (followed by that GET too).  When the server answers with an error
+ * status instead (nginx restarting, the authorize request failing), the
+ * browser gives up for good (readyState CLOSED); then this file waits,
+ * re-reads the state (which also tells a revoked credential from a
+ * passing outage) and opens a new EventSource.
  */
 import { parseView, type PaymentView } from './model.js';
 
@@ -107,7 +109,7 @@ export class LiveFeed {
 			if (this.stopped || this.es !== es)
 				return;
 			if (es.readyState === EventSource.CONNECTING) {
-				/* the browser retries by itself, with Last-Event-ID */
+				/* the browser retries by itself; onopen resyncs */
 				this.setLink('reconnecting');
 				return;
 			}
