@@ -7,6 +7,9 @@
 #   cap_login                 AGENT_TOKEN for the sandbox agent
 #   cap_api METHOD PATH [JSON] [SESSION_TOKEN]
 #                             body on stdout; HTTP status in $run/status
+#   events_url PK SESSION_TOKEN
+#                             a subscription URL with a new ticket (POST
+#                             /aap/events-ticket): good for one connection
 #   sse_start NAME URL [CURL-ARGS...]
 #                             EventSource subscription saved to $run/NAME.sse;
 #                             returns once it is subscribed (status 200)
@@ -40,6 +43,15 @@ cap_api() {
   [[ -n $body ]] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
   curl "${args[@]}" "$base$path" >"$run/status"
   cat "$run/body"
+}
+
+events_url() {
+  local u
+  # sed, not jget: tests buy hundreds (cJSON escapes no '/').
+  u=$(curl -s -H "Authorization: Bearer $AGENT_TOKEN" -H "X-Session-Token: $2" \
+    -H 'Content-Type: application/json' -d "{\"paymentSid\":\"$1\"}" "$base/aap/events-ticket" |
+    sed -n 's/.*"eventsUrl":"\([^"]*\)".*/\1/p')
+  echo "$base$u"
 }
 
 declare -A SSE_PID
@@ -106,7 +118,8 @@ start() {
   printf -v "ST_$name" '%s' "$(jget o.sessionToken <<<"$out")"
   echo "$out" >"$run/$name.start"
   [[ $(cat "$run/status") == 201 ]] || return 1
-  sse_start "$name" "$base$(jget o.eventsUrl <<<"$out")" || return 1
+  sse_start "$name" "$(events_url "$(jget o.paymentSid <<<"$out")" "$(jget o.sessionToken <<<"$out")")" ||
+    return 1
   sse_resync "$name" "$(jget o.paymentSid <<<"$out")" "$(jget o.sessionToken <<<"$out")"
 }
 wait_state() {

@@ -58,8 +58,8 @@ recapture() {
   cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_live\",\"captureType\":\"payment-card-number\"}" \
     "$ST_live" | jget o.state.seq
 }
-EV=$base$(jget o.eventsUrl <"$run/live.start")
-url() { echo "$EV"; }
+# A subscription URL: a new ticket each time (one connection each).
+url() { events_url "$PK_live" "$ST_live"; }
 declare -A got
 fails=0; LATEST=$OLD
 for c in $(seq 1 "$CYCLES"); do
