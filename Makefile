@@ -70,10 +70,29 @@ TEST_TOOL_BIN := $(TEST_TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 # and the installed tree keeps the same shape (see `make install`).
 RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
 
-.PHONY: all lib cgi tools sim tests www run test unit check-deps deps clean \
+.PHONY: all lib cgi tools sim tests www run test unit check-deps deps packages clean \
 	format format-check lint bench fuzz valgrind install uninstall
 
 all: lib cgi tools sim www
+
+# System packages before the first compile: every rule that compiles or
+# builds the console waits for `packages` (an order-only prerequisite, so
+# it never makes anything out of date), which installs what the goals
+# need when run as root and otherwise stops with the exact apt-get line
+# (scripts/install-deps).  A missing header must never be the first thing
+# a new user sees.
+PKG_GROUPS := build
+ifneq ($(filter test tests unit valgrind,$(MAKECMDGOALS)),)
+PKG_GROUPS += test
+endif
+ifneq ($(filter run bench,$(MAKECMDGOALS)),)
+PKG_GROUPS += run
+endif
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+PKG_GROUPS += bench
+endif
+packages:
+	@scripts/install-deps $(PKG_GROUPS)
 
 lib: $(LIB_SO) $(LIB_A)
 cgi: $(CGI_BIN)
@@ -81,7 +100,7 @@ tools: $(TOOL_BIN)
 sim: $(SIM_BIN)
 tests: $(UNIT_BIN) $(TEST_TOOL_BIN)
 
-$(B)/lib/%.o: lib/%.c $(LIB_HDR)
+$(B)/lib/%.o: lib/%.c $(LIB_HDR) | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -92,16 +111,16 @@ $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/cgi-bin/%: cgi-bin/%.c $(LIB_SO) $(LIB_HDR)
+$(B)/cgi-bin/%: cgi-bin/%.c $(LIB_SO) $(LIB_HDR) | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
-$(B)/bin/%: scripts/src/%.c $(LIB_SO) $(LIB_HDR)
+$(B)/bin/%: scripts/src/%.c $(LIB_SO) $(LIB_HDR) | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
 SIM_OBJ := $(SIM_SRC:%.c=$(B)/%.o)
-$(B)/sim/%.o: sim/%.c $(SIM_HDR) $(LIB_HDR)
+$(B)/sim/%.o: sim/%.c $(SIM_HDR) $(LIB_HDR) | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) $(CFLAGS) -Isim -c $< -o $@
 
@@ -112,17 +131,36 @@ $(B)/tests/test_simxml: sim/twiml.c $(SIM_HDR)
 
 # Unit tests link the static archive: they may reach file-internal
 # helpers through lib/internal.h, and need no rpath.
-$(B)/tests/test_%: tests/unit/test_%.c $(LIB_A) $(LIB_HDR) tests/unit/unit.h
+$(B)/tests/test_%: tests/unit/test_%.c $(LIB_A) $(LIB_HDR) tests/unit/unit.h | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $< -o $@ $(LDFLAGS) $(LIB_A) -lcmocka $(LIBS) -lpthread
 
-$(B)/tests/%: tests/tools/%.c $(LIB_SO) $(LIB_HDR)
+$(B)/tests/%: tests/tools/%.c $(LIB_SO) $(LIB_HDR) | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
-# The agent console: TypeScript compiled by the tsc of the npm lock file.
-www:
-	@scripts/build-www $(B)
+# The agent console (scripts/build-www): tsc (the one of the npm lock
+# file) runs only when www/src, tsconfig.json or the lock file changed;
+# hashing, gzip and publishing into $(B)/www only when the compiled
+# modules, www/public or the build scripts changed.  The list of inputs is
+# kept in $(B)/.www/inputs, rewritten when a file is added or removed, so
+# that counts as a change too.
+WWW_SRC := $(sort $(wildcard www/src/*.ts))
+WWW_PUBLIC := $(sort $(wildcard www/public/*))
+WWW_INPUTS := $(B)/.www/inputs
+ifneq ($(file <$(WWW_INPUTS)),$(WWW_SRC) $(WWW_PUBLIC))
+$(shell mkdir -p $(B)/.www)
+$(file >$(WWW_INPUTS),$(WWW_SRC) $(WWW_PUBLIC))
+endif
+
+www: $(B)/www/index.html
+
+$(B)/.www/js.stamp: $(WWW_SRC) www/tsconfig.json www/package-lock.json $(WWW_INPUTS) | packages
+	@scripts/build-www compile $(B)
+
+$(B)/www/index.html: $(B)/.www/js.stamp $(WWW_PUBLIC) www/assemble.mjs scripts/build-www \
+		$(WWW_INPUTS) | packages
+	@scripts/build-www assemble $(B)
 
 deps:
 	scripts/install-deps build run test
@@ -201,8 +239,7 @@ install: all
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(PKGLIBDIR)/lib/
 	install -m 0755 $(CGI_BIN) $(DESTDIR)$(PKGLIBDIR)/cgi-bin/
 	install -m 0755 $(TOOL_BIN) $(DESTDIR)$(PKGLIBDIR)/bin/
-	cp -R $(B)/www/. $(DESTDIR)$(PKGSHAREDIR)/www/
-	chmod -R u=rwX,go=rX $(DESTDIR)$(PKGSHAREDIR)/www
+	scripts/build-www install $(B) $(DESTDIR)$(PKGSHAREDIR)/www
 	install -m 0644 .env.example $(DESTDIR)$(PKGSHAREDIR)/env.example
 	install -m 0644 README.md $(DESTDIR)$(PKGSHAREDIR)/README.md
 	ln -sfn ../lib/twiliopay/bin/twiliopay-check $(DESTDIR)$(PREFIX)/sbin/twiliopay-check

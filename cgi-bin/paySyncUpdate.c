@@ -10,6 +10,10 @@
  * workers handling callbacks of one payment at once never lose an update
  * (If-Match, lib/paysession.c) nor double-step (idempotency keys).
  *
+ * When a payment completes, its short reference is claimed and stored
+ * with the connector's id (lib/reference.c), before the state is written
+ * and published, so the agent sees the outcome and the reference at once.
+ *
  * Twilio ignores the body; we answer {"sid", "outcome"} for people
  * reading Twilio's debugger: applied, duplicate, stale, final, or
  * recorded (a payment without a session of ours, stored like the Node
@@ -47,6 +51,46 @@ static const char *outcome_name(tp_cb_outcome o)
 	return "?";
 }
 
+/* The connector's id of a completed payment, as merged from Twilio's
+ * callbacks: the charge id, or the token when it only tokenized. */
+static const char *connector_id(const cJSON *data)
+{
+	static const char *const names[] = {"PaymentConfirmationCode", "PaymentToken"};
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, names[i]);
+		if (cJSON_IsString(v) && v->valuestring[0])
+			return v->valuestring;
+	}
+	return NULL;
+}
+
+/* A completed payment gets its short reference (lib/reference.c) as soon
+ * as the connector's id is known.  The claim is idempotent, so a worker
+ * recomputing after a write conflict, or a later callback retrying a
+ * claim that failed, gets the same reference.  True when c changed.  A
+ * failed claim leaves the reference empty (the console then shows the
+ * connector's id): the outcome is recorded all the same. */
+static bool give_reference(const cb_ctx *ctx, tp_capture *c, const cJSON *data)
+{
+	const char *id = connector_id(data);
+	tp_twilio_error err;
+	char ref[TP_REFERENCE_LEN + 1];
+
+	if (c->status != TP_CAP_COMPLETED || c->reference[0] || !id)
+		return false;
+	memset(&err, 0, sizeof err);
+	if (tp_reference_claim_sync(ctx->cfg, ctx->pk, id, ref, &err) != TP_OK) {
+		tp_log_kv(TP_LOG_ERROR, "no short reference for the payment", "payment", ctx->pk,
+		          "error", err.message);
+		return false;
+	}
+	snprintf(c->reference, sizeof c->reference, "%s", ref);
+	snprintf(c->connector_id, sizeof c->connector_id, "%s", id);
+	return true;
+}
+
 static tp_paysession_decision apply(cJSON *data, bool exists, void *vctx)
 {
 	cb_ctx *ctx = vctx;
@@ -71,12 +115,18 @@ static tp_paysession_decision apply(cJSON *data, bool exists, void *vctx)
 	ctx->session = true;
 	o = tp_capture_apply(&c, ctx->cb, &ctx->act);
 	ctx->outcome = outcome_name(o);
-	if (o != TP_CB_APPLIED)
-		return TP_PS_KEEP;
+	if (o != TP_CB_APPLIED) {
+		/* Nothing new, unless an earlier claim of the reference failed. */
+		if (!give_reference(ctx, &c, data))
+			return TP_PS_KEEP;
+		tp_paysession_store(data, &c);
+		return TP_PS_WRITE;
+	}
 	tp_capture_merge(data, ctx->cb);
 	if (ctx->act.kind == TP_ACT_CAPTURE &&
 	    !tp_paysession_capture(ctx->cfg, &c, ctx->pk, &ctx->act, NULL, NULL))
 		c.stalled = TP_STALL_REQUEST_FAILED;
+	give_reference(ctx, &c, data);
 	tp_paysession_store(data, &c);
 	return TP_PS_WRITE;
 }

@@ -55,6 +55,23 @@ static const char *param_any(const tp_req *req, const char *a, const char *b)
 	return v && *v ? v : NULL;
 }
 
+/* The amount as a JSON value other than a string.  A JSON number is read
+ * as a double and its digits are lost (1e2, 12.340 and
+ * 0.30000000000000004 arrive as "100", "12.34" and "0.3"): an amount
+ * must arrive as the decimal text the agent confirmed, never rebuilt. */
+static bool amount_not_text(const tp_req *req)
+{
+	static const char *const names[] = {"chargeAmount", "amount"};
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->json, names[i]);
+		if (v && !cJSON_IsString(v) && !cJSON_IsNull(v))
+			return true;
+	}
+	return false;
+}
+
 static bool printable(const char *s)
 {
 	for (; *s; s++)
@@ -138,6 +155,17 @@ static bool validate(const tp_req *req, tp_resp *resp, const tp_config *cfg, sta
 		    "chargeAmount is required (0 to tokenize the card without charging)");
 		return false;
 	}
+	if (amount_not_text(req)) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "chargeAmount must be a string holding a plain decimal, such as "
+		               "\"9.99\", not a JSON number");
+		return false;
+	}
+	/* A plain decimal only: digits, one point, at most the currency's
+	 * places (tp_money_parse).  No grouping, no decimal comma, no sign,
+	 * no blanks, no exponent: "12,34" or "1,000.00" is refused, never
+	 * read as 1234 or 1000 (the console reads the agent's locale and
+	 * sends the plain decimal it showed the agent). */
 	if (tp_money_parse(amount, in->places, &in->minor) != TP_OK) {
 		if (in->places == 0)
 			tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
@@ -381,6 +409,11 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 		               sctx.taken ? "the payment SID is already in use" : res.err.message);
 		goto out;
 	}
+	/* Publishes what this request wrote, and only that: Twilio's first
+	 * callbacks (one comes as the Payment is created) may already be
+	 * applied, and paySyncUpdate publishes those itself; publishing the
+	 * state read back later would send one of its states a second time. */
+	tp_paysession_publish_state(cfg, pk, res.data);
 	cJSON_Delete(res.data);
 	res.data = NULL;
 
@@ -388,17 +421,20 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 		tp_paysession_result r2;
 		warning = "the first Capture request failed; re-capture the field or cancel";
 		if (tp_paysession_update(cfg, pk, mark_request_failed, NULL, &r2)) {
+			if (r2.written)
+				tp_paysession_publish_state(cfg, pk, r2.data);
 			cJSON_Delete(res.data);
 			res = r2;
 		}
 	}
+	/* The answer carries the newest state. */
 	if (!res.data) {
 		tp_twilio_error ferr;
 		if (!tp_paysession_fetch(cfg, pk, &res.data, NULL, &ferr))
 			res.data = NULL;
 	}
-	if (res.data && tp_paysession_load(res.data, &c) == TP_OK)
-		tp_paysession_publish_state(cfg, pk, res.data);
+	if (res.data)
+		tp_paysession_load(res.data, &c);
 	/* After the Capture request, so the customer is not kept waiting for
 	 * it; a failure only means attach will not find this payment. */
 	tp_attach_record(cfg, in.call_sid, pk, req->auth_subject);

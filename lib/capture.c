@@ -708,6 +708,8 @@ cJSON *tp_capture_to_json(const tp_capture *c)
 	add_str_or_null(o, "currency", c->currency);
 	add_str_or_null(o, "tokenType", c->token_type);
 	add_str_or_null(o, "updatedAt", c->updated_at);
+	add_str_or_null(o, "reference", c->reference);
+	add_str_or_null(o, "connectorId", c->connector_id);
 	return o;
 }
 
@@ -809,6 +811,10 @@ tp_rc tp_capture_from_json(tp_capture *c, const cJSON *o)
 	copy_str(c->currency, sizeof c->currency, jstr(o, "currency"));
 	copy_str(c->token_type, sizeof c->token_type, jstr(o, "tokenType"));
 	copy_str(c->updated_at, sizeof c->updated_at, jstr(o, "updatedAt"));
+	if (tp_reference_valid(jstr(o, "reference"))) {
+		copy_str(c->reference, sizeof c->reference, jstr(o, "reference"));
+		copy_str(c->connector_id, sizeof c->connector_id, jstr(o, "connectorId"));
+	}
 	if (!tp_agent_name_valid(c->agent) || !tp_sid_valid(c->call_sid, "CA"))
 		return TP_EINVAL;
 	return TP_OK;
@@ -935,6 +941,7 @@ cJSON *tp_capture_view(const tp_capture *c, const cJSON *data, const char *payme
 	add_str_or_null(o, "errorField",
 	                c->err_field == TP_FIELD_NONE ? NULL : tp_field_name(c->err_field));
 	add_str_or_null(o, "result", c->result);
+	add_str_or_null(o, "reference", c->reference);
 	add_str_or_null(o, "confirmationCode", jstr(data, "PaymentConfirmationCode"));
 	add_str_or_null(o, "token", jstr(data, "PaymentToken"));
 	add_str_or_null(o, "paymentError", jstr(data, "PaymentError"));

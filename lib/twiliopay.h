@@ -948,10 +948,10 @@ tp_token_rc tp_token_verify(const char *token, const char *secret, const char *k
 const char *tp_token_rc_str(tp_token_rc rc);
 /* A string claim, or NULL. */
 const char *tp_claim_str(const cJSON *claims, const char *name);
-/* {sub, kind:"agent", iat, exp, pwh} */
+/* {sub, kind:"agent", iat, exp, pwh, jti}; jti is random (unique tokens) */
 tp_rc tp_agent_token_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
                            time_t now, long ttl_s);
-/* {sub, kind:"session", pk, call, pwh, iat, exp} */
+/* {sub, kind:"session", pk, call, pwh, iat, exp, jti} */
 tp_rc tp_session_token_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
                              const char *payment_sid, const char *call_sid, time_t now, long ttl_s);
 
@@ -1092,6 +1092,11 @@ typedef struct tp_capture {
 	char currency[4];
 	char token_type[16];
 	char updated_at[32]; /* ISO 8601 of the last write */
+	/* Once completed: the short reference read to the customer
+	 * (reference.c, "" until claimed) and the connector's id it stands
+	 * for (the charge id, or the token when tokenizing). */
+	char reference[16];
+	char connector_id[128];
 } tp_capture;
 
 typedef struct tp_capture_action {
@@ -1150,6 +1155,42 @@ void tp_capture_merge(cJSON *data, const tp_params *cb);
 void tp_capture_clear_value(cJSON *data, tp_field f);
 /* The state object the console sees (README "Agent API"). */
 cJSON *tp_capture_view(const tp_capture *c, const cJSON *data, const char *payment_sid);
+
+/* ---------------------------------------------------------------- reference.c */
+
+/* A payment's short reference, "K7QM-4XTR": 8 symbols of
+ * tp_reference_alphabet in two groups, derived from the connector's id
+ * with HMAC-SHA256 (AGENT_SECRET) and claimed unique in payMap
+ * ("ref:K7QM-4XTR", a year).  Design and odds in reference.c. */
+#define TP_REFERENCE_CHARS      8
+#define TP_REFERENCE_LEN        9         /* with the dash */
+#define TP_REFERENCE_TRIES      8         /* candidates tried before giving up */
+#define TP_REFERENCE_TTL_S      31536000L /* a year: Sync's longest item TTL */
+#define TP_REFERENCE_KEY_PREFIX "ref:"
+
+extern const char tp_reference_alphabet[]; /* 27 symbols, no look-alikes */
+
+/* Candidate number `attempt` (0, 1...) for connector id `id`. */
+void tp_reference_make(const char *key, const char *id, unsigned attempt,
+                       char out[TP_REFERENCE_LEN + 1]);
+/* True for a well-formed reference ("K7QM-4XTR"). */
+bool tp_reference_valid(const char *s);
+
+typedef enum tp_ref_take {
+	TP_REF_MINE,  /* claimed now, or already held for this id */
+	TP_REF_TAKEN, /* held for another id: a collision */
+	TP_REF_ERROR, /* could not tell */
+} tp_ref_take;
+typedef tp_ref_take (*tp_reference_take_fn)(const char *ref, void *ctx);
+
+/* Tries the candidates in order until `take` says one is this id's:
+ * TP_OK with it in out (and its attempt number), TP_EIO when `take`
+ * failed, TP_ENOTFOUND when every candidate was taken. */
+tp_rc tp_reference_claim(const char *key, const char *id, tp_reference_take_fn take, void *ctx,
+                         char out[TP_REFERENCE_LEN + 1], unsigned *attempt_out);
+/* tp_reference_claim against payMap; err says why when not TP_OK. */
+tp_rc tp_reference_claim_sync(const tp_config *cfg, const char *payment_sid, const char *id,
+                              char out[TP_REFERENCE_LEN + 1], tp_twilio_error *err);
 
 /* ---------------------------------------------------------------- paysession.c */
 

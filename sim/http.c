@@ -5,7 +5,7 @@
  *   /2010-04-01/...   Calls and Payments (contract 1-3), Basic auth
  *   /v1/...           Sync v1 (contract 6), Basic auth
  *   /sim/...          the control API (DESIGN.md), no auth: 127.0.0.1 only
- *   / /phone.js ...   the customer phone page
+ *   / /phone.js ...   the customer phone page (/phone/events: its live stream)
  *
  * One thread per connection because a control call waits for the
  * webhooks it caused while the product's handlers call back into the REST
@@ -289,6 +289,21 @@ static bool worth_recording(const sim_req *rq, const char *api)
 	return true;
 }
 
+/* An event stream: blocks in phone.c until there is something to send
+ * (this connection has its own thread). */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	long n = sim_phone_stream_read(cls, buf, max);
+
+	(void)pos;
+	return n < 0 ? (ssize_t)MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	sim_phone_stream_free(cls);
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *c, sim_resp *rs)
 {
 	struct MHD_Response *r;
@@ -296,8 +311,15 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, sim_resp *rs)
 	char rid[SIM_SID_LEN + 1];
 	size_t i;
 
-	r = MHD_create_response_from_buffer(rs->body.len, rs->body.ptr ? rs->body.ptr : (void *)"",
-	                                    MHD_RESPMEM_MUST_COPY);
+	if (rs->stream) {
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read,
+		                                      rs->stream, stream_free);
+		if (r)
+			rs->stream = NULL; /* libmicrohttpd frees it with the response */
+	} else {
+		r = MHD_create_response_from_buffer(
+		    rs->body.len, rs->body.ptr ? rs->body.ptr : (void *)"", MHD_RESPMEM_MUST_COPY);
+	}
 	if (!r)
 		return MHD_NO;
 	if (rs->content_type)
@@ -361,6 +383,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		          rs.fault ? rs.fault : "");
 	}
 	ret = rs.drop ? MHD_NO : send_resp(c, &rs);
+	/* What this request changed, the phone page shows now. */
+	if (strcmp(api, "phone") != 0 && strcmp(method, "GET") != 0)
+		sim_phone_changed();
+	sim_phone_stream_free(rs.stream);
 	tp_buf_free(&rs.body);
 	tp_params_free(&rs.headers);
 	free((char *)rs.fault);
@@ -431,6 +457,7 @@ int sim_http_start(void)
 
 void sim_http_stop(void)
 {
+	sim_phone_stop();
 	if (daemon_h)
 		MHD_stop_daemon(daemon_h);
 	daemon_h = NULL;

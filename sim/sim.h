@@ -17,7 +17,7 @@
  *   payments.c  agent-assisted Payments: REST, DTMF, callbacks, connector
  *   sync.c      Sync v1: services, maps, items
  *   control.c   the /sim/... control API
- *   phone.c     the customer phone page at GET /
+ *   phone.c     the customer phone page at GET /, live through /phone/events
  *
  * Threads.  libmicrohttpd serves every connection on its own thread, so a
  * control call may wait while a webhook it caused is delivered and the
@@ -117,13 +117,16 @@ typedef struct sim_req {
 	bool bad_encoding;     /* path, query or form had a bad escape */
 } sim_req;
 
+typedef struct sim_phone_stream sim_phone_stream;
+
 typedef struct sim_resp {
 	int status;
 	const char *content_type; /* static string */
 	tp_buf body;
 	tp_params headers;
-	bool drop;         /* close the connection without an answer */
-	const char *fault; /* description of an injected fault, for the log */
+	bool drop;                /* close the connection without an answer */
+	const char *fault;        /* description of an injected fault, for the log */
+	sim_phone_stream *stream; /* an event stream instead of body (phone.c), owned */
 } sim_resp;
 
 int sim_http_start(void);
@@ -309,7 +312,16 @@ void sim_sync_api(sim_req *rq, sim_resp *rs);
 /* ---------------------------------------------------------------- control.c, phone.c */
 
 void sim_control(sim_req *rq, sim_resp *rs);
-/* GET /, /phone.js, /phone.css; false when the path is not the page's. */
+/* GET /, /phone.js, /phone.css, /phone/events; false when the path is
+ * not the page's. */
 bool sim_phone(const sim_req *rq, sim_resp *rs);
+/* Something may have changed (a request was handled): streams look now. */
+void sim_phone_changed(void);
+/* Ends every stream (shutting down). */
+void sim_phone_stop(void);
+/* The next bytes of an event stream, at most max; blocks until there are
+ * some.  -1 at the end. */
+long sim_phone_stream_read(sim_phone_stream *s, char *buf, size_t max);
+void sim_phone_stream_free(sim_phone_stream *s);
 
 #endif

@@ -219,6 +219,17 @@ fi
 hdrs=$(curl -s -D - -o /dev/null "$base/")
 t_match "console: CSP script-src 'self'" "Content-Security-Policy: .*script-src 'self';" "$hdrs"
 t_match "console: frame-ancestors from FRAME_ANCESTORS" "frame-ancestors 'self' https://apps\.mypurecloud\.com" "$hdrs"
+# Delivered as in the sandbox: precompressed, the page revalidated, the
+# hashed files it names kept a year, with a JavaScript type.
+hdrs=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "$base/")
+t_match "console: the page precompressed (gzip_static)" $'Content-Encoding: gzip\r' "$hdrs"
+t_match "console: the page revalidated" $'Cache-Control: no-cache\r' "$hdrs"
+mod=$(grep -o 'src="js/main\.[0-9a-f]\{12\}\.js"' "$pre/share/twiliopay/www/index.html" | cut -d'"' -f2)
+t_match "console: the installed page names a hashed module" '^js/main\.[0-9a-f]{12}\.js$' "$mod"
+hdrs=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "$base/$mod")
+t_match "console: a hashed module kept a year" $'Cache-Control: public, max-age=31536000, immutable\r' "$hdrs"
+t_match "console: a hashed module precompressed" $'Content-Encoding: gzip\r' "$hdrs"
+t_match "console: a hashed module is JavaScript" $'Content-Type: text/javascript\r' "$hdrs"
 big=$(head -c 70000 /dev/zero | tr '\0' 'a')
 t_eq "body over 64k: 413 from nginx" 413 "$(curl -s -o /dev/null -w '%{http_code}' \
   -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "x=$big" "$base/pv/callToSIP")"
