@@ -17,15 +17,19 @@
  * Twilio ignores the body; we answer {"sid", "outcome"} for people
  * reading Twilio's debugger: applied, duplicate, stale, final, or
  * recorded (a payment without a session of ours, stored like the Node
- * original did).
+ * original did), or untrusted (recorded too: its session was written
+ * outside this server, lib/paysession.c).  A callback holding a value
+ * Twilio never sends (a re-split of a real one under its signature) is a
+ * 400 invalid_callback that changes nothing.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "twiliopay.h"
 
-static const char *const need[] = {"ACCOUNT_SID", "AUTH_TOKEN", "SERVER_URL",
-                                   "PAY_SYNC_SERVICE_SID", NULL};
+/* AGENT_SECRET: the key of the session's MAC (lib/paysession.c). */
+static const char *const need[] = {"ACCOUNT_SID",          "AUTH_TOKEN",   "SERVER_URL",
+                                   "PAY_SYNC_SERVICE_SID", "AGENT_SECRET", NULL};
 
 typedef struct cb_ctx {
 	const tp_config *cfg;
@@ -101,14 +105,15 @@ static tp_paysession_decision apply(cJSON *data, bool exists, void *vctx)
 	(void)exists;
 	ctx->session = false;
 	memset(&ctx->act, 0, sizeof ctx->act);
-	rc = tp_paysession_load(data, &c);
+	rc = tp_paysession_load(ctx->cfg, ctx->pk, data, &c);
 	if (rc != TP_OK) {
-		/* No session of ours (or one we cannot read): keep the record,
-		 * as the Node original did, and do nothing else. */
-		if (rc != TP_ENOTFOUND)
+		/* No session of ours (or one we cannot read, or one written
+		 * outside this server: tp_paysession_load logged that): keep the
+		 * record, as the Node original did, and do nothing else. */
+		if (rc == TP_EINVAL)
 			tp_log_kv(TP_LOG_ERROR, "stored session is malformed; recording only",
 			          "payment", ctx->pk);
-		ctx->outcome = "recorded";
+		ctx->outcome = rc == TP_EAUTH ? "untrusted" : "recorded";
 		tp_capture_merge(data, ctx->cb);
 		return TP_PS_WRITE;
 	}
@@ -119,7 +124,7 @@ static tp_paysession_decision apply(cJSON *data, bool exists, void *vctx)
 		/* Nothing new, unless an earlier claim of the reference failed. */
 		if (!give_reference(ctx, &c, data))
 			return TP_PS_KEEP;
-		tp_paysession_store(data, &c);
+		tp_paysession_store(ctx->cfg, ctx->pk, data, &c);
 		return TP_PS_WRITE;
 	}
 	tp_capture_merge(data, ctx->cb);
@@ -127,7 +132,7 @@ static tp_paysession_decision apply(cJSON *data, bool exists, void *vctx)
 	    !tp_paysession_capture(ctx->cfg, &c, ctx->pk, &ctx->act, NULL, NULL))
 		c.stalled = TP_STALL_REQUEST_FAILED;
 	give_reference(ctx, &c, data);
-	tp_paysession_store(data, &c);
+	tp_paysession_store(ctx->cfg, ctx->pk, data, &c);
 	return TP_PS_WRITE;
 }
 
@@ -137,6 +142,7 @@ static void pay_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 	const char *call = tp_params_get(&req->body_params, "CallSid");
 	cb_ctx ctx = {cfg, pk, &req->body_params, "?", false, {0}};
 	tp_paysession_result res;
+	const char *bad;
 	cJSON *o;
 
 	if (!pk)
@@ -149,6 +155,24 @@ static void pay_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 	if (!req->body_is_form) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "bad_form",
 		               "a status callback is a form POST");
+		return;
+	}
+	/* The signature cannot tell a callback from the same bytes cut into
+	 * other pairs (lib/capture.c): only values Twilio sends are acted on.
+	 * A refusal is a 400, not a 200: Twilio's debugger then shows it
+	 * (error 11200) should Twilio ever send a value we do not know, and
+	 * retries, if the webhook's connection overrides ask for them on
+	 * 4xx at all, are bounded and refused the same way without touching
+	 * Sync. */
+	bad = tp_capture_callback_invalid(&req->body_params, cfg->account_sid);
+	if (bad) {
+		tp_log_kv(TP_LOG_WARN, "status callback refused: a value Twilio does not send",
+		          "payment", pk, "param", bad);
+		tp_resp_log(resp, "invalid_param", bad);
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_callback",
+		               "%.64s is not a value Twilio sends in a Payments status callback; "
+		               "nothing was changed",
+		               bad);
 		return;
 	}
 	tp_resp_log(resp, "payment", pk);

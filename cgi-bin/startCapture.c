@@ -310,6 +310,8 @@ out:
 }
 
 typedef struct start_ctx {
+	const tp_config *cfg;
+	const char *pk;
 	const tp_capture *tmpl;
 	const char *nonce; /* this request's, stored as TP_REQUEST_KEY */
 	bool taken;        /* the item already has a session: PK reused?! */
@@ -330,7 +332,7 @@ static tp_paysession_decision write_initial(cJSON *data, bool exists, void *vctx
 		ctx->taken = !(cJSON_IsString(mark) && tp_str_eq(mark->valuestring, ctx->nonce));
 		return TP_PS_KEEP;
 	}
-	tp_paysession_store(data, &c);
+	tp_paysession_store(ctx->cfg, ctx->pk, data, &c);
 	cJSON_DeleteItemFromObjectCaseSensitive(data, TP_REQUEST_KEY);
 	cJSON_AddStringToObject(data, TP_REQUEST_KEY, ctx->nonce);
 	return TP_PS_WRITE;
@@ -338,17 +340,17 @@ static tp_paysession_decision write_initial(cJSON *data, bool exists, void *vctx
 
 static tp_paysession_decision mark_request_failed(cJSON *data, bool exists, void *vctx)
 {
+	const start_ctx *ctx = vctx;
 	tp_capture c;
 
 	(void)exists;
-	(void)vctx;
 	/* Only if nothing has moved since: a callback may have proved
 	 * Twilio got the request after all. */
-	if (tp_paysession_load(data, &c) != TP_OK || c.step != 1 || c.status != TP_CAP_CAPTURING ||
-	    c.partial || c.required_known)
+	if (tp_paysession_load(ctx->cfg, ctx->pk, data, &c) != TP_OK || c.step != 1 ||
+	    c.status != TP_CAP_CAPTURING || c.partial || c.required_known)
 		return TP_PS_KEEP;
 	c.stalled = TP_STALL_REQUEST_FAILED;
-	tp_paysession_store(data, &c);
+	tp_paysession_store(ctx->cfg, ctx->pk, data, &c);
 	return TP_PS_WRITE;
 }
 
@@ -394,6 +396,8 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	}
 	tp_random_bytes(nonce_raw, sizeof nonce_raw);
 	tp_hex(nonce_raw, sizeof nonce_raw, nonce);
+	sctx.cfg = cfg;
+	sctx.pk = pk;
 	sctx.tmpl = &c;
 	sctx.nonce = nonce;
 	sctx.taken = false;
@@ -420,7 +424,7 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	if (!tp_paysession_capture(cfg, &c, pk, &act, NULL, &err)) {
 		tp_paysession_result r2;
 		warning = "the first Capture request failed; re-capture the field or cancel";
-		if (tp_paysession_update(cfg, pk, mark_request_failed, NULL, &r2)) {
+		if (tp_paysession_update(cfg, pk, mark_request_failed, &sctx, &r2)) {
 			if (r2.written)
 				tp_paysession_publish_state(cfg, pk, r2.data);
 			cJSON_Delete(res.data);
@@ -433,8 +437,12 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 		if (!tp_paysession_fetch(cfg, pk, &res.data, NULL, &ferr))
 			res.data = NULL;
 	}
-	if (res.data)
-		tp_paysession_load(res.data, &c);
+	if (res.data && tp_paysession_load(cfg, pk, res.data, &c) != TP_OK) {
+		/* Not sealed by us (tp_paysession_load logged it): answer with
+		 * what this request started, not with what Sync now holds. */
+		cJSON_Delete(res.data);
+		res.data = NULL;
+	}
 	/* After the Capture request, so the customer is not kept waiting for
 	 * it; a failure only means attach will not find this payment. */
 	tp_attach_record(cfg, in.call_sid, pk, req->auth_subject);

@@ -211,6 +211,28 @@ static bool method_ok(const tp_handler *h, const char *m, tp_resp *resp)
 	return false;
 }
 
+/* A parameter named both in the query string and in the body (names
+ * compared without regard to case, as SIP header parameters are matched)
+ * makes a request ambiguous: tp_req_param reads the body first, so a body
+ * could override what a signature covered in the URL.  Refused with a 400
+ * naming it rather than picking a winner. */
+static bool no_clash_or_reply(const tp_req *req, tp_resp *resp)
+{
+	size_t i;
+
+	for (i = 0; i < req->body_params.n; i++) {
+		const char *name = req->body_params.v[i].name;
+		if (!tp_params_get_case(&req->query_params, name))
+			continue;
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "duplicate_parameter",
+		               "%.64s is given both in the query string and in the body; send it "
+		               "once",
+		               name);
+		return false;
+	}
+	return true;
+}
+
 /* Parses the query string and the body by content type. */
 static bool parse_inputs(tp_req *req, tp_resp *resp)
 {
@@ -245,6 +267,23 @@ static bool parse_inputs(tp_req *req, tp_resp *resp)
 	}
 	tp_reply_error(resp, TP_S_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
 	               "send application/x-www-form-urlencoded or application/json");
+	return false;
+}
+
+/* True when the raw query string has a `name=` parameter, spelt exactly
+ * as lib/sig.c looks for it (no decoding), so the two always agree on
+ * whether a body hash is part of the signature. */
+static bool query_has(const char *query, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = query;
+
+	while (*p) {
+		if (strncmp(p, name, n) == 0 && p[n] == '=')
+			return true;
+		p += strcspn(p, "&");
+		p += *p == '&';
+	}
 	return false;
 }
 
@@ -316,6 +355,17 @@ static void handle(const tp_handler *h, const tp_config *cfg, const req_source *
 			               "X-Twilio-Signature is required");
 			return;
 		}
+		/* Twilio signs a form body's parameters, and a JSON body only
+		 * through bodySHA256 in the URL (twilio-contract.md section 9);
+		 * without it the signature covers the URL alone and the body
+		 * could be anything. */
+		if (req->body.len && !req->body_is_form && !query_has(req->query, "bodySHA256")) {
+			tp_reply_error(
+			    resp, TP_S_FORBIDDEN, "unsigned_body",
+			    "a JSON body must be covered by a bodySHA256 parameter in the "
+			    "signed URL");
+			return;
+		}
 		if (!tp_sig_valid(p->public_url, req->body_is_form ? &req->body_params : NULL,
 		                  req->body.ptr, req->body.len, cfg->auth_token,
 		                  req->h_signature)) {
@@ -326,6 +376,9 @@ static void handle(const tp_handler *h, const tp_config *cfg, const req_source *
 		}
 		req->auth_subject = "twilio";
 	}
+	/* After the signature: a forged request is a 403 whatever it holds. */
+	if (!no_clash_or_reply(req, resp))
+		return;
 	if (h->authorize && !h->authorize(req, resp, cfg))
 		return;
 	h->fn(req, resp, cfg);

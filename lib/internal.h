@@ -21,4 +21,15 @@ typedef struct tp_req_priv {
 	const struct req_source *src;
 } tp_req_priv;
 
+/* dial.c: the lists of DIAL_ALLOWED_PREFIXES, DIAL_DENIED_PREFIXES and
+ * DIAL_ALLOWED_SIP_DOMAINS, checked and normalised (blanks dropped, lower
+ * case) into out by config.c at start-up.  False when an entry is
+ * malformed. */
+typedef enum tp_dial_list {
+	TP_DIAL_LIST_ALLOWED, /* +prefixes, or "any" */
+	TP_DIAL_LIST_DENIED,  /* +prefixes and "premium", or "none" */
+	TP_DIAL_LIST_DOMAINS, /* host names, "*.example.com" */
+} tp_dial_list;
+bool tp_dial_list_normalise(tp_dial_list kind, const char *v, tp_buf *out);
+
 #endif

@@ -9,6 +9,25 @@
  * over time, masked, plus our state under the reserved key "_session"
  * (tp_capture_to_json).  12 h TTL, refreshed by every write.
  *
+ * Sync is not ours alone: anyone holding an Access Token for a service
+ * without access control, or REST credentials, can rewrite an item, and
+ * attach, changeCapture, changeStatus, the session view and the callback
+ * handler all act on what _session says (whose payment it is, on which
+ * call, in which state).  So _session carries "mac", HMAC-SHA256 under
+ * AGENT_SECRET of "twiliopay-session-v1|<PaymentSid>|" + the session
+ * serialised back from the parsed state, checked on every read: a
+ * session with a missing or wrong MAC is not ours (logged, and the
+ * request refused or the callback only recorded).  Serialising the
+ * parsed state, not the stored text, makes the MAC independent of how
+ * Sync re-formats JSON while covering every field the server reads; the
+ * payment SID binds it to its item, so a valid session cannot be copied
+ * into another payment's.  Rejected: a MAC over a few fields (agent,
+ * call) - the state fields (status, step, current) drive Twilio requests
+ * too, and a list to keep in step with the struct is a list to forget.
+ * What a MAC cannot stop is an older valid session of the same payment
+ * written back (a replay); the service's ACL (setupSyncServices) is what
+ * keeps token holders from writing at all.
+ *
  * Concurrency: several workers (and several handlers) write the same
  * item.  Every write is a read-modify-write with If-Match on the revision
  * read (Sync "Mutation and Conflict Resolution"); a 412 (54205) means
@@ -132,18 +151,81 @@ bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_pays
 	return false;
 }
 
-void tp_paysession_store(cJSON *data, tp_capture *c)
+#define SESSION_MAC_KEY "mac"
+#define SESSION_MAC_LEN 64 /* hex of HMAC-SHA256 */
+
+/* The MAC of session c of payment_sid, as lower-case hex; false when
+ * there is no AGENT_SECRET to make one. */
+static bool session_mac(const tp_config *cfg, const char *payment_sid, const tp_capture *c,
+                        char out[SESSION_MAC_LEN + 1])
 {
-	c->seq++;
-	tp_iso8601_now(c->updated_at);
-	cJSON_DeleteItemFromObjectCaseSensitive(data, TP_SESSION_KEY);
-	cJSON_AddItemToObject(data, TP_SESSION_KEY, tp_capture_to_json(c));
+	unsigned char mac[32];
+	cJSON *j;
+	char *text;
+	tp_buf m;
+
+	out[0] = '\0';
+	if (!cfg->agent_secret || !*cfg->agent_secret || !payment_sid)
+		return false;
+	j = tp_capture_to_json(c);
+	text = cJSON_PrintUnformatted(j);
+	tp_buf_init(&m, 1u << 20);
+	tp_buf_addf(&m, "twiliopay-session-v1|%s|%s", payment_sid, text ? text : "");
+	tp_hmac_sha256(cfg->agent_secret, tp_buf_str(&m), m.len, mac);
+	tp_hex(mac, sizeof mac, out);
+	tp_buf_free(&m);
+	free(text);
+	cJSON_Delete(j);
+	return true;
 }
 
-tp_rc tp_paysession_load(const cJSON *data, tp_capture *c)
+void tp_paysession_store(const tp_config *cfg, const char *payment_sid, cJSON *data, tp_capture *c)
+{
+	char mac[SESSION_MAC_LEN + 1];
+	cJSON *j;
+
+	c->seq++;
+	tp_iso8601_now(c->updated_at);
+	j = tp_capture_to_json(c);
+	if (session_mac(cfg, payment_sid, c, mac))
+		cJSON_AddStringToObject(j, SESSION_MAC_KEY, mac);
+	cJSON_DeleteItemFromObjectCaseSensitive(data, TP_SESSION_KEY);
+	cJSON_AddItemToObject(data, TP_SESSION_KEY, j);
+}
+
+tp_rc tp_paysession_load(const tp_config *cfg, const char *payment_sid, const cJSON *data,
+                         tp_capture *c)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(data, TP_SESSION_KEY);
-	return s ? tp_capture_from_json(c, s) : TP_ENOTFOUND;
+	const cJSON *got = cJSON_GetObjectItemCaseSensitive(s, SESSION_MAC_KEY);
+	char want[SESSION_MAC_LEN + 1];
+	tp_rc rc;
+
+	if (!s)
+		return TP_ENOTFOUND;
+	rc = tp_capture_from_json(c, s);
+	if (rc != TP_OK)
+		return rc;
+	if (!cJSON_IsString(got) || !session_mac(cfg, payment_sid, c, want) ||
+	    !tp_ct_streq(got->valuestring, want)) {
+		tp_log_kv(TP_LOG_ERROR,
+		          "payMap session is not ours: its MAC is missing or wrong (it was written "
+		          "outside this server); refusing to act on it",
+		          "payment", payment_sid, "agent", c->agent, "call", c->call_sid);
+		memset(c, 0, sizeof *c);
+		c->current = TP_FIELD_NONE;
+		c->err_field = TP_FIELD_NONE;
+		return TP_EAUTH;
+	}
+	return TP_OK;
+}
+
+void tp_reply_session_untrusted(tp_resp *resp, const char *payment_sid)
+{
+	tp_reply_error(resp, TP_S_CONFLICT, "session_untrusted",
+	               "the stored session of payment %s was changed outside this server (its "
+	               "integrity check fails); it cannot be used",
+	               payment_sid);
 }
 
 static bool payment_request(const tp_config *cfg, const char *call_sid, const char *payment_sid,
@@ -257,7 +339,7 @@ bool tp_paysession_publish_state(const tp_config *cfg, const char *payment_sid, 
 	cJSON *view;
 	bool ok;
 
-	if (tp_paysession_load(data, &c) != TP_OK)
+	if (tp_paysession_load(cfg, payment_sid, data, &c) != TP_OK)
 		return false;
 	view = tp_capture_view(&c, data, payment_sid);
 	ok = tp_paysession_publish(cfg, payment_sid, view);
@@ -384,7 +466,13 @@ bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_conf
 			tp_reply_twilio_error(resp, &err, "reading the session from Sync");
 		return false;
 	}
-	if (tp_paysession_load(*data, c) != TP_OK) {
+	switch (tp_paysession_load(cfg, pk, *data, c)) {
+	case TP_OK:
+		break;
+	case TP_EAUTH:
+		tp_reply_session_untrusted(resp, pk);
+		goto fail;
+	default:
 		tp_reply_error(resp, TP_S_NOT_FOUND, "session_not_found",
 		               "payment %s has no capture session of ours", pk);
 		goto fail;

@@ -39,7 +39,8 @@ typedef enum tp_rc {
 	TP_EINVAL = -1,  /* malformed input (bad encoding, bad syntax) */
 	TP_ETOOBIG = -2, /* a hard maximum was reached */
 	TP_ENOTFOUND = -3,
-	TP_EIO = -4, /* a system call failed */
+	TP_EIO = -4,   /* a system call failed */
+	TP_EAUTH = -5, /* a MAC does not match: data changed by someone else */
 } tp_rc;
 
 /* ---------------------------------------------------------------- alloc.c */
@@ -245,6 +246,7 @@ typedef struct tp_config {
 	char *twilio_api_url;     /* TWILIO_API_URL, default https://api.twilio.com */
 	char *twilio_sync_url;    /* TWILIO_SYNC_URL, default https://sync.twilio.com */
 	bool enable_refer;        /* ENABLE_REFER, default false */
+	bool enable_sync_tokens;  /* ENABLE_SYNC_TOKENS, default false: getSyncToken */
 	char *connector_username; /* CONNECTOR_USERNAME */
 	char *connector_password; /* CONNECTOR_PASSWORD */
 	char *payment_gateway;    /* PAYMENT_GATEWAY, see lib/gateway.c */
@@ -259,6 +261,10 @@ typedef struct tp_config {
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
 	tp_log_level log_level;   /* LOG_LEVEL, default info */
 	char *allowed_currencies; /* ALLOWED_CURRENCIES, "USD,EUR", NULL = any ISO 4217 */
+	/* What may be dialled (lib/dial.c), comma lists normalised at load. */
+	char *dial_allowed_prefixes;    /* DIAL_ALLOWED_PREFIXES, "+1,+44", NULL = any */
+	char *dial_denied_prefixes;     /* DIAL_DENIED_PREFIXES, NULL = "premium" */
+	char *dial_allowed_sip_domains; /* DIAL_ALLOWED_SIP_DOMAINS, besides SIP_DOMAIN_URI */
 	/* The .env path actually read ("" when none). */
 	char *env_path;
 } tp_config;
@@ -278,6 +284,47 @@ void tp_config_free(tp_config *cfg);
 /* Reads a .env file into params (KEY=VALUE, optional "export ", quotes,
  * '#' comments).  Used by tp_config_load and by scripts. */
 tp_rc tp_env_parse(tp_params *out, const char *text, size_t len, tp_buf *err);
+/* True when `name` is one of the variables tp_config_load reads. */
+bool tp_config_known(const char *name);
+
+/* ---------------------------------------------------------------- dotenv.c */
+
+/* The Node original's .env, line by line, as its runtime (twilio-run,
+ * dotenv 6.2) read it; for twiliopay-migrate.  dotenv.c states the rules. */
+typedef enum tp_dotenv_kind {
+	TP_DOTENV_BLANK,   /* nothing but blanks */
+	TP_DOTENV_COMMENT, /* starts with '#' */
+	TP_DOTENV_SET,     /* NAME=value: key and value are set */
+	TP_DOTENV_OTHER,   /* anything else, which dotenv ignores */
+} tp_dotenv_kind;
+
+typedef struct tp_dotenv_line {
+	tp_dotenv_kind kind;
+	char *raw;   /* the line as written, without its line break */
+	char *key;   /* TP_DOTENV_SET: the name */
+	char *value; /* TP_DOTENV_SET: the value the Node original saw */
+} tp_dotenv_line;
+
+typedef struct tp_dotenv {
+	tp_dotenv_line *v;
+	size_t n;
+} tp_dotenv;
+
+/* Splits text into lines at \n, as dotenv does (`raw` loses a \r before
+ * it), and reads each; out is the caller's to tp_dotenv_free.  TP_EINVAL
+ * for a NUL byte, TP_ETOOBIG for a line over 64 KiB. */
+tp_rc tp_dotenv_parse(const char *text, size_t len, tp_dotenv *out);
+void tp_dotenv_free(tp_dotenv *d);
+/* The value the Node original saw for key (the last line setting it), or
+ * NULL; borrowed from d. */
+const char *tp_dotenv_get(const tp_dotenv *d, const char *key);
+/* True when tp_env_parse reads `line` alone as exactly key=value. */
+bool tp_env_line_reads(const char *line, const char *key, const char *value);
+/* Appends one KEY=value line (no line break) that tp_env_parse reads back
+ * as exactly key and value: as written when that works, else the value in
+ * double quotes with \\, \" and \n escapes.  TP_EINVAL when no line can
+ * (a carriage return in the value; '=', '#' or a line break in the key). */
+tp_rc tp_env_format(tp_buf *out, const char *key, const char *value);
 /* Value of a raw variable by name (environment first, then .env); NULL if
  * unset or empty.  Only valid after tp_config_load. */
 const char *tp_config_raw(const char *name);
@@ -550,7 +597,14 @@ bool tp_sync_item_delete(const tp_config *cfg, const char *service, const char *
                          const char *key, tp_api_result *out);
 /* First page of services (key "services"). */
 bool tp_sync_service_list(const tp_config *cfg, tp_api_result *out);
+/* Creates the service with AclEnabled=true. */
 bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out);
+/* Sync Map Permission of `identity` on `map` (all three flags are sent;
+ * with the service's ACL on, a token identity reaches only what this
+ * grants). */
+bool tp_sync_map_permission_set(const tp_config *cfg, const char *service, const char *map,
+                                const char *identity, bool read, bool write, bool manage,
+                                tp_api_result *out);
 bool tp_sync_map_fetch(const tp_config *cfg, const char *service, const char *map,
                        tp_api_result *out);
 bool tp_sync_map_create(const tp_config *cfg, const char *service, const char *unique_name,
@@ -751,6 +805,65 @@ void tp_voice_reply_reject(tp_resp *resp, const char *reason, const char *why);
 void tp_voice_reply_dial(tp_resp *resp, const tp_voice_dial *d);
 /* True when a request path is one of the original's ...withRefer aliases. */
 bool tp_voice_refer_path(const char *path);
+
+/* How a voice webhook's call is dialled on (the route handlers:
+ * callToSIP, tollfreeCallToSIP, callToPSTN, simpleCallToPSTN). */
+typedef struct tp_voice_route {
+	const char *uui;          /* User-to-User on the <Sip> leg, NULL for none
+	                           * (never sent to the PSTN) */
+	const char *callback_uui; /* UUI= of the answered uuiSyncUpdate callback,
+	                           * NULL for no callback */
+	bool refer;               /* answerOnBridge and referUrl (callTransfer) */
+} tp_voice_route;
+
+/* The phone number's answer: To must be E.164 (else <Reject>); dials
+ * sip:<To>@<SIP_DOMAIN_URI> as <Sip> per `r`, after the toll-fraud rule
+ * (tp_dial_allowed_or_reply).  The response is written. */
+void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                           const tp_voice_route *r);
+/* The SIP domain's answer: dials the E.164 number of To (tp_voice_number;
+ * none: <Reject>) as <Number> when the toll-fraud rule allows it
+ * (tp_dial_allowed_or_reply), callerId = From's E.164 number when it has
+ * one, per `r`.  The response is written. */
+void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                            const tp_voice_route *r);
+/* The call's TollFreeMobileOriginationLocation (Twilio adds it to calls to
+ * a toll-free number from a mobile phone), borrowed from req; NULL when it
+ * is absent or empty (a landline caller), or not 1..TP_VOICE_UUI_MAX
+ * printable ASCII characters (logged). */
+const char *tp_voice_tollfree_location(const tp_req *req);
+
+/* ---------------------------------------------------------------- dial.c */
+
+/* The toll-fraud rule: every handler that answers with <Dial> passes each
+ * target through tp_dial_allowed_or_reply before it answers (README
+ * "Voice routing", "Configuration"; the why and the sources are in
+ * dial.c).
+ *
+ *   TP_DIAL_NUMBER  target is the E.164 number for <Number> ("+..." as
+ *                   tp_voice_number gives it).  Allowed when it starts
+ *                   with a DIAL_ALLOWED_PREFIXES entry (any number when
+ *                   unset) and with no DIAL_DENIED_PREFIXES entry (default
+ *                   "premium": premium-rate and high-cost ranges).
+ *   TP_DIAL_SIP     target is the SIP URI for <Sip>, as it will be
+ *                   dialled.  Allowed when its host is SIP_DOMAIN_URI's or
+ *                   matches DIAL_ALLOWED_SIP_DOMAINS, and it has no maddr
+ *                   parameter.
+ *
+ * Usage, in a handler:
+ *     if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_NUMBER, number))
+ *             return;   // answered <Reject reason="rejected"/>, logged
+ */
+typedef enum tp_dial_kind { TP_DIAL_NUMBER, TP_DIAL_SIP } tp_dial_kind;
+
+/* NULL when `target` may be dialled; otherwise why not, a static phrase
+ * ("a premium-rate or high-cost range ...") for logs.  Pure: no I/O. */
+const char *tp_dial_refusal(const tp_config *cfg, tp_dial_kind kind, const char *target);
+/* True when allowed.  Otherwise answers 200 <Reject reason="rejected"/>,
+ * logs a warning naming the rule, adds dial_target and rejected to the
+ * request's log line, and returns false. */
+bool tp_dial_allowed_or_reply(const tp_config *cfg, tp_resp *resp, tp_dial_kind kind,
+                              const char *target);
 
 /* ---------------------------------------------------------------- connector.c */
 
@@ -1129,6 +1242,14 @@ void tp_capture_order_build(tp_capture *c, const char *order_cfg, bool ach, bool
 bool tp_capture_in_order(const tp_capture *c, tp_field f);
 /* A new session; *act is the Capture of the first field (step 1). */
 void tp_capture_start(tp_capture *c, const tp_capture_params *p, tp_capture_action *act);
+/* NULL when every parameter of a status callback holds a value Twilio
+ * sends (documented Result, ErrorType, PaymentCardType values; PartialResult
+ * true/false; Required a list of capture names; masked card, security
+ * code and account values of Twilio's shape; SIDs, dates; AccountSid =
+ * account_sid when given; no parameter twice); otherwise the name of the
+ * first one that does not (borrowed from cb).  A callback re-split under
+ * the same signature fails here (capture.c explains why). */
+const char *tp_capture_callback_invalid(const tp_params *cb, const char *account_sid);
 /* Applies one status callback.  On TP_CB_APPLIED the state changed and
  * *act says what to do; otherwise nothing changed. */
 tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_action *act);
@@ -1221,10 +1342,21 @@ bool tp_paysession_fetch(const tp_config *cfg, const char *payment_sid, cJSON **
 /* Read-modify-write with If-Match, retried on conflicts. */
 bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
                           void *ctx, tp_paysession_result *out);
-/* Parses data._session; TP_ENOTFOUND when there is none. */
-tp_rc tp_paysession_load(const cJSON *data, tp_capture *c);
-/* seq+1, updatedAt = now, data._session = c. */
-void tp_paysession_store(cJSON *data, tp_capture *c);
+/* data._session, checked and parsed: TP_OK; TP_ENOTFOUND when there is
+ * none; TP_EINVAL when it is malformed; TP_EAUTH (logged as an error)
+ * when its MAC is missing or wrong - the session was written by someone
+ * other than this server (anyone who can write Sync) and is not ours to
+ * act on. */
+tp_rc tp_paysession_load(const tp_config *cfg, const char *payment_sid, const cJSON *data,
+                         tp_capture *c);
+/* seq+1, updatedAt = now, data._session = c with its MAC: HMAC-SHA256
+ * under AGENT_SECRET over the payment SID and every field of c, so the
+ * agent, the call, the payment and the state the server acts on cannot
+ * be changed in Sync without the server noticing. */
+void tp_paysession_store(const tp_config *cfg, const char *payment_sid, cJSON *data, tp_capture *c);
+/* 409 session_untrusted for a session tp_paysession_load refused with
+ * TP_EAUTH. */
+void tp_reply_session_untrusted(tp_resp *resp, const char *payment_sid);
 /* Payments update Capture=<act->field> / Status=<status> on c's call,
  * StatusCallback = SERVER_URL/sync/paySyncUpdate. */
 bool tp_paysession_capture(const tp_config *cfg, const tp_capture *c, const char *payment_sid,

@@ -2,6 +2,10 @@
 # nginx).  Sourced by scripts/run-sandbox and by the integration tests.
 #
 #   stack_start BUILD_DIR RUN_DIR ENV_FILE NGINX_PORT SIM_PORT
+#                               SIM_PORT empty: no emulator, the handlers
+#                               talk to the Twilio ENV_FILE names (make
+#                               run-live), and an AGENTS_FILE it names is
+#                               never written
 #   stack_wait_ready            waits for /healthz through nginx
 #   stack_stop                  stops everything stack_start started
 #                               (and keeps a copy of RUN_DIR when
@@ -29,7 +33,7 @@ stack_free_port() {
 }
 
 stack_start() {
-  local build=$1 run=$2 env=$3 port=$4 simport=$5 b name
+  local build=$1 run=$2 env=$3 port=$4 simport=${5:-} b name
   STACK_BUILD=$(cd "$build" && pwd)
   mkdir -p "$run"
   STACK_RUN=$(cd "$run" && pwd)
@@ -44,9 +48,12 @@ stack_start() {
   # Spent live-update tickets (lib/ticket.c): in the run folder, not in
   # the handlers' working directory (the default).
   stack_env_set "$TWILIOPAY_ENV" TICKETS_FILE "$STACK_RUN/spent-tickets"
-  stack_agent_setup "$TWILIOPAY_ENV" || return 1
+  STACK_AGENT_USER= STACK_AGENT_PASSWORD=
+  if [[ -n $simport ]] || ! grep -q '^AGENTS_FILE=.' "$TWILIOPAY_ENV"; then
+    stack_agent_setup "$TWILIOPAY_ENV" || return 1
+  fi
 
-  if [[ -x $STACK_BUILD/sim/twilio-sim ]]; then
+  if [[ -n $simport && -x $STACK_BUILD/sim/twilio-sim ]]; then
     "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$simport" --env "$TWILIOPAY_ENV" \
       --server-url "http://127.0.0.1:$port" 2>>"$STACK_RUN/log/sim.log" &
     STACK_PIDS+=($!)
@@ -149,8 +156,10 @@ stack_sync_bootstrap() {
 # The sandbox agent "agent": AGENTS_FILE (default RUN_DIR/agents, written
 # into the env file) gets it with a random password, kept in
 # RUN_DIR/agent-password (0600) and exported as STACK_AGENT_USER /
-# STACK_AGENT_PASSWORD for tests.  A password that no longer matches the
-# file is replaced.
+# STACK_AGENT_PASSWORD for tests.  In the stack's own file a password that
+# no longer matches is replaced; an operator's file (a migrated .env's)
+# that already has an "agent" is left as it is (its password is theirs),
+# and then STACK_AGENT_USER / STACK_AGENT_PASSWORD are empty.
 stack_agent_setup() {
   local env=$1 agents pwfile=$STACK_RUN/agent-password tool=$STACK_BUILD/bin/twiliopay-agent
   agents=$(sed -n 's/^AGENTS_FILE=//p' "$env" | tail -1)
@@ -158,7 +167,14 @@ stack_agent_setup() {
     agents=$STACK_RUN/agents
     stack_env_set "$env" AGENTS_FILE "$agents"
   fi
+  STACK_AGENT_USER= STACK_AGENT_PASSWORD=
   if [[ ! -s $pwfile ]] || ! "$tool" -f "$agents" check agent <"$pwfile" >/dev/null 2>&1; then
+    if [[ $agents != "$STACK_RUN/agents" ]] && "$tool" -f "$agents" list 2>/dev/null | grep -qx agent; then
+      echo "stack: $agents already has an agent named agent; its password is left as it is" \
+        >>"$STACK_RUN/log/setup.log"
+      export STACK_AGENT_USER STACK_AGENT_PASSWORD
+      return 0
+    fi
     (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$pwfile")
     "$tool" -f "$agents" set agent <"$pwfile" 2>>"$STACK_RUN/log/setup.log" || {
       echo "stack: could not create the sandbox agent in $agents; $STACK_RUN/log/setup.log ends:" >&2
@@ -185,7 +201,7 @@ stack_wait_ready() {
   local i
   for i in $(seq 1 600); do
     if curl -fsS -o /dev/null "http://127.0.0.1:$STACK_PORT/healthz" 2>/dev/null; then
-      if [[ ! -x $STACK_BUILD/sim/twilio-sim ]] ||
+      if [[ -z $STACK_SIM_PORT || ! -x $STACK_BUILD/sim/twilio-sim ]] ||
          curl -fsS -o /dev/null "http://127.0.0.1:$STACK_SIM_PORT/sim/health" 2>/dev/null; then
         return 0
       fi

@@ -5,7 +5,11 @@
  *
  *   GET  /sim/health                    200 once ready
  *   GET  /sim/calls                     every call, newest first
- *   POST /sim/calls                     {"from","to","sipHeaders"}: a call arrives
+ *   POST /sim/calls                     {"from","to","sipHeaders"}: a call arrives;
+ *                                       "voiceUrl" (below --server-url) as if the
+ *                                       number or domain had that voice URL,
+ *                                       "params" further parameters Twilio adds
+ *                                       (TollFreeMobileOriginationLocation)
  *   GET  /sim/calls/{CallSid}           call, legs, payments (masked)
  *   POST /sim/calls/{CallSid}/digits    {"digits":"4111...#"}
  *   POST /sim/calls/{CallSid}/refer     {"target":"sip:..."}

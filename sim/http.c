@@ -3,7 +3,8 @@
  * connection) and its routing:
  *
  *   /2010-04-01/...   Calls and Payments (contract 1-3), Basic auth
- *   /v1/...           Sync v1 (contract 6), Basic auth
+ *   /v1/...           Sync v1 (contract 6), Basic auth, or an Access Token in
+ *                     X-Twilio-Token (what the Sync SDKs authenticate with)
  *   /sim/...          the control API (DESIGN.md), no auth: 127.0.0.1 only
  *   / /phone.js ...   the customer phone page (/phone/events: its live stream)
  *
@@ -181,6 +182,7 @@ static void parse_request(struct MHD_Connection *c, sim_req *rq)
 	rq->content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	rq->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	rq->if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
+	rq->twilio_token = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Twilio-Token");
 	ct = rq->content_type ? rq->content_type : "";
 	if (rq->body.len && tp_str_prefix(ct, "application/x-www-form-urlencoded")) {
 		if (tp_form_parse(&rq->form, rq->body.ptr, rq->body.len) != TP_OK)
@@ -202,6 +204,8 @@ static void req_free(sim_req *rq)
 	tp_params_free(&rq->query);
 	tp_params_free(&rq->form);
 	cJSON_Delete(rq->json);
+	free(rq->token_identity);
+	free(rq->token_service);
 	/* A control body may hold DTMF digits. */
 	if (rq->body.ptr)
 		explicit_bzero(rq->body.ptr, rq->body.len);
@@ -238,7 +242,7 @@ static void rest(sim_req *rq, sim_resp *rs, sim_target t)
 			return;
 		}
 	}
-	if (!sim_auth_check(rq, rs))
+	if (!sim_auth_check(rq, rs, t == SIM_T_SYNC))
 		return;
 	if (rq->bad_encoding) {
 		sim_resp_twilio_error(rs, 400, 20001, "Malformed percent-encoding in the request");

@@ -113,8 +113,12 @@ typedef struct sim_req {
 	cJSON *json;     /* JSON body, NULL unless valid JSON */
 	tp_buf body;     /* raw body */
 	const char *content_type, *authorization, *if_match;
-	const char *auth_user; /* Basic user once authenticated, for the log */
-	bool bad_encoding;     /* path, query or form had a bad escape */
+	const char *twilio_token; /* X-Twilio-Token: an Access Token (Sync only) */
+	const char *auth_user;    /* Basic user once authenticated, for the log */
+	/* Set when an Access Token authenticated the request (Sync only):
+	 * grants.identity and grants.data_sync.service_sid, owned. */
+	char *token_identity, *token_service;
+	bool bad_encoding; /* path, query or form had a bad escape */
 } sim_req;
 
 typedef struct sim_phone_stream sim_phone_stream;
@@ -147,7 +151,12 @@ const char *sim_req_param(const sim_req *rq, const char *name);
 
 /* True when the request carries Basic credentials of the account (SID +
  * auth token) or of its API key; else writes Twilio's 401 (20003). */
-bool sim_auth_check(sim_req *rq, sim_resp *rs);
+/* HTTP Basic (account or API key).  When `token_ok` (the Sync API), an
+ * Access Token in X-Twilio-Token instead: HS256 with API_SECRET, iss =
+ * API_KEY, sub = the account, not expired, a data_sync grant; it sets
+ * rq->token_identity / token_service, and sync.c decides what the
+ * identity may do.  Replies 401 and returns false otherwise. */
+bool sim_auth_check(sim_req *rq, sim_resp *rs, bool token_ok);
 
 /* ---------------------------------------------------------------- faults.c */
 
@@ -255,6 +264,9 @@ typedef struct sim_leg {
 	    *status; /* queued ringing in-progress completed busy failed no-answer canceled */
 	bool sip;    /* this leg faces the SIP side (To or From is a SIP URI) */
 	tp_params sip_headers; /* X- headers of the INVITE (inbound SIP) or of the <Sip> URI */
+	tp_params call_params; /* the arriving leg: further voice-request parameters
+	                        * Twilio adds for this caller (control API "params",
+	                        * e.g. TollFreeMobileOriginationLocation) */
 	time_t created, updated, started, ended;
 	/* child legs: the <Number>/<Sip> statusCallback */
 	char *cb_url;

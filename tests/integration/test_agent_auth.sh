@@ -10,6 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/integration/stack-up.sh"
 
 it_env auth
+echo "ENABLE_SYNC_TOKENS=true" >>"$run/env"
 # Without the emulator nothing creates the Sync service; handlers only
 # need the SID to start.
 grep -q '^PAY_SYNC_SERVICE_SID=' "$run/env" || echo "PAY_SYNC_SERVICE_SID=IS00000000000000000000000000000001" >>"$run/env"
@@ -67,7 +68,7 @@ cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK1\",\"status\":\"cancel\",\
 t_eq "an agent token is no session token: 403" 403 "$(cat "$run/status")"
 
 # ---- Sync Access Token (twilio-contract.md 10), checked independently
-body=$(cap_api GET "/sync/getSyncToken?identity=agent-7")
+body=$(cap_api GET "/sync/getSyncToken")
 t_eq "getSyncToken 200" 200 "$(cat "$run/status")"
 jwt=$(jget o.token <<<"$body")
 check=$(node -e '
@@ -78,7 +79,7 @@ const want = crypto.createHmac("sha256", secret).update(h + "." + p).digest("bas
 const H = JSON.parse(Buffer.from(h, "base64url")), P = JSON.parse(Buffer.from(p, "base64url"));
 const ok = s === want && H.alg === "HS256" && H.typ === "JWT" && H.cty === "twilio-fpa;v=1" &&
   P.iss === sk && P.sub === ac && P.jti === sk + "-" + P.iat && P.exp - P.iat === 3600 &&
-  P.grants.identity === "agent-7" && P.grants.data_sync.service_sid === is &&
+  P.grants.identity === "agent" && P.grants.data_sync.service_sid === is &&
   Math.abs(P.iat - Date.now() / 1000) < 120;
 console.log(ok ? "valid" : JSON.stringify({H, P, sigOk: s === want}));
 ' "$jwt" "$(sed -n 's/^API_SECRET=//p' "$run/env")" "$(sed -n 's/^API_KEY=//p' "$run/env")" \

@@ -39,6 +39,7 @@ P=$dest/usr/local
 missing=""
 for f in lib/twiliopay/lib/libtwiliopay.so lib/twiliopay/bin/twiliopay-check \
   lib/twiliopay/bin/twilio-post share/twiliopay/www/index.html share/twiliopay/env.example \
+  share/twiliopay/docs/migrating.md lib/twiliopay/bin/twiliopay-migrate \
   share/twiliopay/nginx/twiliopay.conf share/twiliopay/nginx/twiliopay-routes.conf \
   share/twiliopay/nginx/twiliopay-http.conf share/twiliopay/nginx/console-headers.conf \
   share/twiliopay/nginx/fastcgi.conf lib/systemd/system/twiliopay@.socket \
@@ -61,6 +62,8 @@ t_eq "the installed handler loads the installed library" "$P/lib/twiliopay/lib/l
      xargs realpath 2>/dev/null)"
 t_match "sbin/twiliopay-check (a symlink) finds its library" '^usage: twiliopay-check' \
   "$("$P/sbin/twiliopay-check" --help 2>&1)"
+t_match "sbin/twiliopay-migrate (a symlink) finds its library" '^usage: twiliopay-migrate' \
+  "$("$P/sbin/twiliopay-migrate" --help 2>&1)"
 t_match "units use the production paths" 'ExecStart=/usr/local/lib/twiliopay/cgi-bin/%i ' \
   "$(cat "$P/lib/systemd/system/twiliopay@.service")"
 t_match "units read /etc/twiliopay/env" '^Environment=TWILIOPAY_ENV=/etc/twiliopay/env$' \

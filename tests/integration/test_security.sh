@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Security cases (issue 10) through the real nginx, handlers and emulator:
-#  1. every signed endpoint (callToSIP, callToPSTN, callTransfer,
-#     uuiSyncUpdate, paySyncUpdate and the ...withRefer aliases) takes a
+#  1. every signed endpoint (callToSIP, callToPSTN, tollfreeCallToSIP,
+#     simpleCallToPSTN, callTransfer, uuiSyncUpdate, paySyncUpdate and the
+#     ...withRefer aliases) takes a
 #     request Twilio signed and refuses one unsigned, forged, signed with
 #     another auth token, replayed to another URL or with its body changed;
 #     a refused callback writes nothing to Sync;
@@ -47,6 +48,8 @@ path[callToSIPwithRefer]=/pv/callToSIPwithRefer
 path[callToPSTN]=/pv/callToPSTN
 path[callToPSTNwithRefer]=/pv/callToPSTNwithRefer
 path[callTransfer]=/pv/callTransfer
+path[tollfreeCallToSIP]=/pv/tollfreeCallToSIP
+path[simpleCallToPSTN]=/pv/simpleCallToPSTN
 path[uuiSyncUpdate]="/sync/uuiSyncUpdate?CallDirection=toSIP&UUI=$UUI"
 path[paySyncUpdate]=/sync/paySyncUpdate
 voice="AccountSid=$AC|CallSid=$CA|CallStatus=ringing|Direction=inbound|ApiVersion=2010-04-01"
@@ -54,10 +57,13 @@ params[callToSIP]="$voice|To=+61255550100|From=+14155550100"
 params[callToSIPwithRefer]=${params[callToSIP]}
 params[callToPSTN]="$voice|To=sip:+61290001234@customer.sip.twilio.com|From=sip:+61400111222@10.0.0.5|SipHeader_x-inin-cnv=conv-1|SipHeader_User-to-User=0443413031;encoding=hex|SipDomain=customer.sip.twilio.com"
 params[callToPSTNwithRefer]=${params[callToPSTN]}
+params[tollfreeCallToSIP]="$voice|To=+18005550100|From=+14155550100|TollFreeMobileOriginationLocation=MOLI-1"
+params[simpleCallToPSTN]="$voice|To=sip:+61290001234@customer.sip.twilio.com|From=sip:+61400111222@10.0.0.5|SipHeader_x-inin-cnv=conv-3"
 params[callTransfer]="$voice|ReferTransferTarget=<sip:+61290001234@customer.sip.twilio.com?X-Note=a>|From=+14155550100|SipHeader_x-inin-cnv=conv-2"
 params[uuiSyncUpdate]="AccountSid=$AC|CallSid=$CA2|ParentCallSid=$CA|CallStatus=in-progress|Direction=outbound-dial|CallbackSource=call-progress-events|SequenceNumber=1"
 params[paySyncUpdate]="AccountSid=$AC|CallSid=$CA|Sid=$PK|PaymentConnector=Default|PaymentMethod=credit-card|Capture=payment-card-number|PartialResult=true|Required=payment-card-number,security-code|PaymentCardNumber=xxxx|DateUpdated=2026-01-01T10:00:01.000Z"
-endpoints=(callToSIP callToSIPwithRefer callToPSTN callToPSTNwithRefer callTransfer uuiSyncUpdate paySyncUpdate)
+endpoints=(callToSIP callToSIPwithRefer callToPSTN callToPSTNwithRefer tollfreeCallToSIP simpleCallToPSTN
+  callTransfer uuiSyncUpdate paySyncUpdate)
 # send NAME [twilio-post options...] [-- EXTRA=V...]: status in $run/st, body in $run/b,
 # headers in $run/h.
 send() {
@@ -234,7 +240,7 @@ cap_api POST /aap/changeStatus "{\"paymentSid\":\"$P1\",\"status\":\"cancel\"}" 
 echo "# 3. oversize bodies (at ${SECONDS}s)"
 big=$run/big; head -c 70000 /dev/zero | tr '\0' a >"$big"
 all_paths=(/healthz /pv/callToSIP /pv/callToSIPwithRefer /pv/callToPSTN /pv/callToPSTNwithRefer
-  /pv/callTransfer /sync/uuiSyncUpdate /sync/paySyncUpdate /sync/setupSyncServices /sync/getSyncToken
+  /pv/tollfreeCallToSIP /pv/simpleCallToPSTN /pv/callTransfer /sync/uuiSyncUpdate /sync/paySyncUpdate /sync/setupSyncServices /sync/getSyncToken
   /aap/login /aap/session /aap/startCapture /aap/changeCapture /aap/changeStatus
   /connector/charge /connector/tokenize "/aap/events/$P1" /)
 for p in "${all_paths[@]}"; do

@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "twiliopay.h"
 
 /* The spent-tickets list of this run (TICKETS_FILE), in a folder of its
@@ -421,6 +423,25 @@ static bool run_fixture(const char *build, const char *file, tp_buf *why)
 	}
 	if (*s == '\n')
 		tp_buf_adds(&body, s + 1);
+	/* {{sha256}} in the target: hex SHA-256 of the body, for Twilio's
+	 * JSON webhooks (?bodySHA256=, twilio-contract.md section 9). */
+	{
+		char *at = strstr(target, "{{sha256}}");
+		if (at) {
+			unsigned char md[EVP_MAX_MD_SIZE];
+			unsigned int mdlen = 0;
+			char hex[2 * EVP_MAX_MD_SIZE + 1];
+			tp_buf t;
+			EVP_Digest(tp_buf_str(&body), body.len, md, &mdlen, EVP_sha256(), NULL);
+			tp_hex(md, mdlen, hex);
+			tp_buf_init(&t, 65536);
+			tp_buf_add(&t, target, (size_t)(at - target));
+			tp_buf_adds(&t, hex);
+			tp_buf_adds(&t, at + 10);
+			free(target);
+			target = tp_buf_take(&t);
+		}
+	}
 
 	/* Environment for the CGI child. */
 	envp = tp_xcalloc(env.n + reqhdr.n + 16, sizeof *envp);
