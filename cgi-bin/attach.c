@@ -7,7 +7,8 @@
  * README "Agent API".
  *
  *   200 {"paymentSid", "callSid", "sessionToken", "sessionExpiresAt",
- *        "eventsUrl", "stateUrl", "order", "state"}   as startCapture's 201
+ *        "eventsUrl", "ticketUrl", "stateUrl", "order", "state"}
+ *                            as startCapture's 201
  *   404 no_running_payment   none on that call, or the last one has ended
  *   403 session_other_agent  the running payment is another agent's
  *   409 session_untrusted    its stored session was changed outside this

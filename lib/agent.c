@@ -26,6 +26,8 @@
  * tokens minted for the same claims in the same second (a second tab
  * attaching to the payment a first tab just started) are still two
  * different tokens, as the README promises; iat alone has whole seconds.
+ * lib/ticket.c makes a third kind, "ticket", the one-use credential of a
+ * live-update subscription, whose jti names it in the spent list.
  */
 #include <crypt.h>
 #include <errno.h>
@@ -621,43 +623,6 @@ bool tp_session_authorize_or_reply(const tp_req *req, tp_resp *resp, const tp_co
 out:
 	cJSON_Delete(claims);
 	return ok;
-}
-
-int tp_session_token_check(const tp_config *cfg, const char *token, const char *payment_sid)
-{
-	cJSON *claims = NULL;
-	char *hash = NULL;
-	char tag[TP_AGENT_TAG_LEN + 1];
-	const char *sub, *pwh;
-	tp_token_rc trc;
-	tp_agent_rc arc;
-	int status = 403;
-
-	if (!cfg->agent_secret || !cfg->agents_file)
-		return 500;
-	trc = tp_token_verify(token, cfg->agent_secret, "session", time(NULL), &claims);
-	if (trc == TP_TOKEN_MISSING)
-		return 401;
-	if (trc != TP_TOKEN_OK)
-		return 403;
-	sub = tp_claim_str(claims, "sub");
-	pwh = tp_claim_str(claims, "pwh");
-	if (!tp_str_eq(tp_claim_str(claims, "pk"), payment_sid) || !pwh)
-		goto out;
-	arc = tp_agent_lookup(cfg->agents_file, sub, &hash);
-	if (arc == TP_AGENT_FILE_ERROR) {
-		status = 500;
-		goto out;
-	}
-	if (arc == TP_AGENT_OK) {
-		tp_agent_hash_tag(hash, tag);
-		if (tp_ct_streq(pwh, tag))
-			status = 200;
-	}
-out:
-	free(hash);
-	cJSON_Delete(claims);
-	return status;
 }
 
 /* ------------------------------------------------------------ publish tokens */

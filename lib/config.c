@@ -85,6 +85,10 @@ static const var_spec specs[] = {
     {"AGENTS_FILE", V_PATH, F(agents_file), NULL, NULL},
     {"NCHAN_PUBLISH_URL", V_URL, F(nchan_publish_url), "http://localhost/pub", NULL},
     {"NCHAN_PUBLISH_SOCKET", V_PATH, F(nchan_socket), NULL, NULL},
+    /* Relative to the handler's working directory: under systemd that is
+     * eventsAuth's own RuntimeDirectory (/run/twiliopay/eventsAuth), so a
+     * deployment needs no setting. */
+    {"TICKETS_FILE", V_PATH, F(tickets_file), "spent-tickets", NULL},
     {"HTTP_TIMEOUT_MS", V_LONG, F(http_timeout_ms), "10000", "100:120000"},
     /* Documented (README, .env.example) and used by lib/api.c, but was
      * never read: every call kept the built-in 12 s (found by

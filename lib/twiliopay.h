@@ -255,6 +255,7 @@ typedef struct tp_config {
 	char *agents_file;        /* AGENTS_FILE, agent credentials */
 	char *nchan_publish_url;  /* NCHAN_PUBLISH_URL, publisher location + "/<PK>" */
 	char *nchan_socket;       /* NCHAN_PUBLISH_SOCKET, its unix socket, or NULL */
+	char *tickets_file;       /* TICKETS_FILE, spent live-update tickets (lib/ticket.c) */
 	long http_timeout_ms;     /* HTTP_TIMEOUT_MS, default 10000 */
 	long api_retry_budget_ms; /* API_RETRY_BUDGET_MS, default 12000: all tries of one call */
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
@@ -1077,11 +1078,41 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg);
  * agent.  401 when absent, 403 when wrong; returns false after replying. */
 bool tp_session_authorize_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                                    const char *payment_sid);
-/* The session-token checks without an agent token (the live-update
- * subscription, which EventSource cannot give headers): valid session
- * token for `payment_sid` whose agent still exists with the same
- * password.  Returns the HTTP status to answer (200, 401, 403, 500). */
-int tp_session_token_check(const tp_config *cfg, const char *token, const char *payment_sid);
+
+/* ---------------------------------------------------------------- ticket.c */
+
+/* Live-update tickets (lib/ticket.c): the one-use, short-lived credential
+ * an EventSource carries in its URL instead of the session token. */
+#define TP_TICKET_TTL_S 60
+
+/* {sub, kind:"ticket", pk, pwh, jti (128 random bits, hex), iat, exp},
+ * signed like every token of lib/agent.c. */
+tp_rc tp_ticket_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
+                      const char *payment_sid, time_t now, long ttl_s);
+
+typedef enum tp_ticket_rc {
+	TP_TICKET_OK,            /* valid, and spent now */
+	TP_TICKET_MISSING,       /* no ticket given */
+	TP_TICKET_INVALID,       /* malformed, forged, not a ticket */
+	TP_TICKET_EXPIRED,       /* past its exp */
+	TP_TICKET_OTHER_PAYMENT, /* for another PaymentSid */
+	TP_TICKET_REVOKED,       /* its agent was removed or changed password */
+	TP_TICKET_SPENT,         /* used before */
+	TP_TICKET_UNUSABLE,      /* AGENT_SECRET, AGENTS_FILE or TICKETS_FILE unusable */
+} tp_ticket_rc;
+
+/* The subscription check: a ticket of ours for `payment_sid`, unexpired,
+ * whose agent still exists with the same password, never used before; it
+ * is spent in TICKETS_FILE (on this node) only when everything else holds. */
+tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const char *payment_sid,
+                              time_t now);
+const char *tp_ticket_rc_str(tp_ticket_rc rc);
+
+/* Adds `id` (no blanks) to the spent list `file` until `exp`, unless a live
+ * entry has it already: *fresh tells which.  Safe across processes (flock
+ * on file ".lock"; the list replaced by rename).  TP_EIO / TP_ETOOBIG when
+ * the list cannot be read or written: then nothing is spent. */
+tp_rc tp_spent_claim(const char *file, const char *id, time_t exp, time_t now, bool *fresh);
 
 /* Publish tokens (the handlers -> nginx's nchan publisher):
  * "<unix time>.<hex HMAC-SHA256(AGENT_SECRET, "nchan-publish|time|PK")>". */
@@ -1418,8 +1449,9 @@ tp_rc tp_attach_lookup(const tp_config *cfg, const char *call_sid, char payment_
 bool tp_attach_agent_tag_or_reply(const tp_config *cfg, tp_resp *resp, const char *agent,
                                   char tag[TP_AGENT_TAG_LEN + 1]);
 /* The answer of startCapture (201) and attach (200): paymentSid, callSid,
- * a new sessionToken for (agent, payment), sessionExpiresAt, eventsUrl,
- * stateUrl, order, state and, when not NULL, warning. */
+ * a new sessionToken for (agent, payment), sessionExpiresAt, eventsUrl
+ * (no credential in it), ticketUrl, stateUrl, order, state and, when not
+ * NULL, warning. */
 void tp_attach_reply(tp_resp *resp, int status, const tp_config *cfg, const char *agent,
                      const char *tag, const char *payment_sid, const tp_capture *c,
                      const cJSON *data, const char *warning);

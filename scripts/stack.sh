@@ -45,6 +45,9 @@ stack_start() {
   "$STACK_TOP/scripts/render-nginx" "$STACK_RUN" "127.0.0.1:$port" "$STACK_BUILD/www"
   # Live updates: handlers publish to nginx's internal nchan socket.
   stack_env_set "$TWILIOPAY_ENV" NCHAN_PUBLISH_SOCKET "$STACK_RUN/sock/nchan-pub.sock"
+  # Spent live-update tickets (lib/ticket.c): in the run folder, not in
+  # the handlers' working directory (the default).
+  stack_env_set "$TWILIOPAY_ENV" TICKETS_FILE "$STACK_RUN/spent-tickets"
   STACK_AGENT_USER= STACK_AGENT_PASSWORD=
   if [[ -n $simport ]] || ! grep -q '^AGENTS_FILE=.' "$TWILIOPAY_ENV"; then
     stack_agent_setup "$TWILIOPAY_ENV" || return 1

@@ -104,7 +104,7 @@ t_match "  ... with a new session token" '^eyJ' "$ST_att"
 [[ $ST_att != "$ST_card" ]] && t_ok "  ... not the first one" || t_fail "  ... not the first one"
 out=$(cap_api GET "/aap/session?paymentSid=$PK_card" "" "$ST_att")
 t_eq "  ... which reads the session" "200 $PK_card" "$(cat "$run/status") $(jget o.state.paymentSid <<<"$out")"
-sse_start card2 "$base$(jget o.eventsUrl <<<"$att")"
+sse_start card2 "$(events_url "$PK_card" "$ST_att")" && sse_resync card2 "$PK_card" "$ST_att"
 wait_state card2 's.capture === "security-code"' "  ... and subscribes to its live updates"
 out=$(cap_api POST /aap/attach "{\"callSid\":\"$CALL\"}")
 t_eq "attach by callSid: the same payment" "200 $PK_card" "$(cat "$run/status") $(jget o.paymentSid <<<"$out")"
@@ -184,9 +184,12 @@ t_eq "re-capturing after the end: 409" 409 "$(cat "$run/status")"
 other=$("$top/$B/tests/mint-token" session agent PKfedcba9876543210fedcba9876543210 "$CALL")
 cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_card\",\"status\":\"cancel\"}" "$other" >/dev/null
 t_eq "another payment's session token on this one: 403" 403 "$(cat "$run/status")"
-t_eq "subscribing with it: 403" 403 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+t_eq "  ... buys no ticket for it: 403" 403 "$(curl -s -o /dev/null -w '%{http_code}' \
+  -H "Authorization: Bearer $AGENT_TOKEN" -H "X-Session-Token: $other" -H 'Content-Type: application/json' \
+  -d "{\"paymentSid\":\"$PK_card\"}" "$base/aap/events-ticket")"
+t_eq "subscribing with it in the URL: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
   -H 'Accept: text/event-stream' "$base/aap/events/$PK_card?token=$other")"
-t_eq "subscribing with no token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+t_eq "subscribing with no ticket: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
   -H 'Accept: text/event-stream' "$base/aap/events/$PK_card")"
 
 # ================================================================ ACH

@@ -1,18 +1,22 @@
 /*
  * live.ts - the session's live updates: one EventSource on
- * /aap/events/{PaymentSid}?token=<session token> (nchan), and what to do
- * when it drops.
+ * /aap/events/{PaymentSid}?ticket=<ticket> (nchan), and what to do when
+ * it drops.
  *
- * The browser's EventSource reconnects by itself after a network error,
- * sending Last-Event-ID so nchan replays what was missed.  When the
- * server answers with an error status instead (nginx restarting, the
- * authorize request failing), the browser gives up for good (readyState
- * CLOSED); then this file waits, re-reads the whole state with one GET
- * (which also tells a revoked credential from a passing outage) and opens
- * a new EventSource.  Every open is followed by that GET, so nothing
- * published before the subscription or missed while away is lost even
- * without a replay; model.supersedes() drops whatever arrives twice or
- * late.
+ * No lasting secret goes in a URL (a URL reaches logs a header does not),
+ * so each connection's credential is a ticket (README "Agent API"): bought
+ * with the session token in a POST right before the EventSource opens,
+ * valid a minute, accepted once.  The browser's own EventSource retry
+ * would send the spent ticket again and be refused, so every drop is
+ * handled here: close, wait (backoff), re-read the state (which also
+ * tells a revoked credential from a passing outage), a new ticket, a new
+ * EventSource.
+ *
+ * The server replays nothing (README "What happens, and the live
+ * updates"): a subscriber gets only what is published after it
+ * subscribed.  So every open is followed by one GET of the whole state
+ * (resync), and nothing published before the subscription or missed while
+ * away is lost; model.supersedes() drops whatever arrives twice or late.
  */
 import { parseView, type PaymentView } from './model.js';
 
@@ -28,32 +32,39 @@ export interface LiveHandlers {
 	 * unknown): the feed then stops.
 	 */
 	resync(): Promise<boolean>;
+	/**
+	 * The EventSource URL with a new ticket (POST /aap/events-ticket).
+	 * Rejects when none can be had; the feed then retries as for a drop
+	 * (and its resync says whether to stop).
+	 */
+	ticketUrl(): Promise<string>;
 }
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 
 export class LiveFeed {
-	private readonly url: string;
 	private readonly h: LiveHandlers;
 	private es: EventSource | null = null;
 	private timer: ReturnType<typeof setTimeout> | null = null;
 	private failures = 0;
 	private stopped = false;
+	/** bumped by stop() and each open(): an older open() that resumes late gives up */
+	private generation = 0;
 	private link: LinkState = 'connecting';
 
-	constructor(url: string, handlers: LiveHandlers) {
-		this.url = url;
+	constructor(handlers: LiveHandlers) {
 		this.h = handlers;
 	}
 
 	start(): void {
 		this.stopped = false;
-		this.open();
+		void this.open();
 		window.addEventListener('online', this.onOnline);
 	}
 
 	stop(): void {
 		this.stopped = true;
+		this.generation++;
 		window.removeEventListener('online', this.onOnline);
 		if (this.timer !== null)
 			clearTimeout(this.timer);
@@ -79,9 +90,20 @@ export class LiveFeed {
 		}
 	}
 
-	private open(): void {
+	private async open(): Promise<void> {
+		const gen = ++this.generation;
 		this.setLink(this.failures ? 'reconnecting' : 'connecting');
-		const es = new EventSource(this.url);
+		let url: string;
+		try {
+			url = await this.h.ticketUrl();
+		} catch {
+			if (!this.stopped && gen === this.generation)
+				this.retry();
+			return;
+		}
+		if (this.stopped || gen !== this.generation)
+			return;
+		const es = new EventSource(url);
 		this.es = es;
 		es.onopen = () => {
 			this.failures = 0;
@@ -106,21 +128,22 @@ export class LiveFeed {
 		es.onerror = () => {
 			if (this.stopped || this.es !== es)
 				return;
-			if (es.readyState === EventSource.CONNECTING) {
-				/* the browser retries by itself, with Last-Event-ID */
-				this.setLink('reconnecting');
-				return;
-			}
+			/* Its ticket is spent: the browser's own retry would be
+			 * refused.  A new one, after the backoff. */
 			es.close();
 			this.es = null;
-			this.setLink('reconnecting');
-			const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)] ?? 15000;
-			this.failures++;
-			this.timer = setTimeout(() => {
-				this.timer = null;
-				void this.reconnect();
-			}, delay);
+			this.retry();
 		};
+	}
+
+	private retry(): void {
+		this.setLink('reconnecting');
+		const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)] ?? 15000;
+		this.failures++;
+		this.timer = setTimeout(() => {
+			this.timer = null;
+			void this.reconnect();
+		}, delay);
 	}
 
 	private async reconnect(): Promise<void> {
@@ -138,6 +161,6 @@ export class LiveFeed {
 			this.stop();
 			return;
 		}
-		this.open();
+		await this.open();
 	}
 }

@@ -479,8 +479,9 @@ function startFeed(): void {
 	if (!ref)
 		return;
 	app.feed?.stop();
-	const feed = new LiveFeed(ref.eventsUrl, {
+	const feed = new LiveFeed({
 		onView: applyView,
+		ticketUrl: () => api.eventsTicket(ref),
 		onLink: (st) => { if (app.feed === feed) setLink(st); },
 		resync: async () => {
 			try {

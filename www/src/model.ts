@@ -158,10 +158,10 @@ export function isFinal(v: PaymentView): boolean {
 }
 
 /**
- * Whether `next` replaces `cur`.  Messages can arrive twice or out of
- * order (an EventSource replay after a reconnect racing a GET of the
- * current state): the higher `seq` wins, and a final state is never
- * replaced by a non-final one.
+ * Whether `next` replaces `cur`.  States can arrive twice or out of
+ * order (a live message racing the GET of the current state after a
+ * (re)connect, two callbacks handled at once): the higher `seq` wins, and
+ * a final state is never replaced by a non-final one.
  */
 export function supersedes(cur: PaymentView | null, next: PaymentView): boolean {
 	if (!cur)
