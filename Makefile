@@ -222,5 +222,7 @@ uninstall:
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.socket \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.service \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay.target \
-		$(DESTDIR)$(SYSUSERS_DIR)/twiliopay.conf $(DESTDIR)$(TMPFILES_DIR)/twiliopay.conf
+		$(DESTDIR)$(SYSUSERS_DIR)/twiliopay.conf $(DESTDIR)$(TMPFILES_DIR)/twiliopay.conf \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@*.service.d/bounds.conf
+	-rmdir $(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@*.service.d 2>/dev/null
 	@echo "removed; $(CONFIG) and the $(SERVICE_USER) user are left in place"

@@ -60,6 +60,10 @@ bool tp_api_call(const tp_config *cfg, const char *method, const char *url, cons
 	double start = now_ms();
 	long backoff = 200;
 	bool ok = false;
+	/* For the latency histogram: Sync, or the 2010 API. */
+	tp_metrics_kind kind = cfg->twilio_sync_url && tp_str_prefix(url, cfg->twilio_sync_url)
+	                           ? TP_METRICS_SYNC
+	                           : TP_METRICS_REST;
 
 	if (budget_ms > tp_api_budget_ms(cfg))
 		budget_ms = tp_api_budget_ms(cfg);
@@ -91,16 +95,19 @@ bool tp_api_call(const tp_config *cfg, const char *method, const char *url, cons
 		};
 		tp_http_resp resp;
 		tp_http_rc rc;
-		double left;
+		double left, attempt_start;
 		long timeout = cfg->http_timeout_ms > 0 ? cfg->http_timeout_ms : 10000;
 
 		if (attempt_ms < timeout)
 			timeout = attempt_ms < 100 ? 100 : attempt_ms;
 		rq.timeout_ms = timeout;
 
+		attempt_start = now_ms();
 		rc = tp_http_do(&rq, &resp);
 		out->attempts++;
 		out->status = rc == TP_HTTP_OK ? resp.status : 0;
+		tp_metrics_twilio(kind, (now_ms() - attempt_start) / 1e3,
+		                  !transient(rc, out->status));
 		snprintf(out->etag, sizeof out->etag, "%s", resp.etag);
 		if (rc == TP_HTTP_OK && resp.status >= 200 && resp.status < 300) {
 			if (resp.body.len) {

@@ -86,6 +86,7 @@ static const var_spec specs[] = {
     {"MAX_BODY_BYTES", V_LONG, F(max_body_bytes), "65536", "1024:10485760"},
     {"LOG_LEVEL", V_LEVEL, F(log_level), "info", NULL},
     {"ALLOWED_CURRENCIES", V_CURRENCIES, F(allowed_currencies), NULL, NULL},
+    {"METRICS_DIR", V_PATH, F(metrics_dir), NULL, NULL},
 };
 
 static const char *const capture_names[] = {

@@ -27,24 +27,26 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "internal.h"
 #include "twiliopay.h"
 
-#define EX_CONFIG   78 /* sysexits.h: configuration error */
-#define MAX_WORKERS 64
+#define EX_CONFIG 78 /* sysexits.h: configuration error */
 
 /* ------------------------------------------------------------ sources */
 
@@ -70,6 +72,11 @@ static const char *keep(tp_req_priv *p, const char *s)
 		p->strings[p->nstrings++] = c;
 	}
 	return c;
+}
+
+const char *tp_req_keep(tp_req *req, const char *s)
+{
+	return keep((tp_req_priv *)req, s);
 }
 
 static void req_free(tp_req_priv *p)
@@ -410,6 +417,7 @@ static void process(const tp_handler *h, const tp_config *cfg, const req_source 
 	handle(h, cfg, src, &p, &resp);
 	serialise(&resp, tp_str_eq(p.pub.method, "HEAD"), out);
 	log_request(&p.pub, &resp, now_ms() - t0);
+	tp_sb_request(resp.status, false);
 	resp_free(&resp);
 	req_free(&p);
 }
@@ -476,15 +484,405 @@ static long fcgx_read(void *ctx, char *buf, size_t n)
 	return got;
 }
 
-/* ------------------------------------------------------------ worker */
+/* ------------------------------------------------------------ worker: the pool */
 
-static volatile sig_atomic_t worker_stop;
+/* One worker process: a pool of threads on one listening socket. */
+typedef struct pool_conf {
+	int bound;       /* requests served at once; the next one gets 503 */
+	int max_threads; /* bound + 2: the 503s still find a thread */
+	int min_spare;   /* threads waiting for work, at least */
+	int max_spare;   /* ... and at most, after SPARE_IDLE_MS */
+} pool_conf;
 
+#define MAX_WORKERS    64
+#define MAX_THREADS    1024
+#define THREAD_STACK   (512u << 10) /* see "Threads" in the header */
+#define DRAIN_MAX_MS   25000        /* systemd's TimeoutStopSec is 30 s */
+#define DRAIN_TICK_MS  100
+#define SPARE_IDLE_MS  5000
+#define RETRY_AFTER_S  "1"
+#define KEEP_OUT_BYTES (64u << 10) /* a thread keeps an answer buffer this big */
+
+/* What the pool knows of a connection, by descriptor. */
+enum { CONN_NONE, CONN_IDLE, CONN_BUSY };
+
+static struct pool {
+	const tp_handler *h;
+	const tp_config *cfg;
+	pool_conf conf;
+	int listen_fd;
+	bool unix_socket;
+	int ep;      /* epoll: the listening socket, the wake pipe, idle connections */
+	int wake[2]; /* a pipe, written once when draining starts */
+	pthread_attr_t attr;
+	pthread_mutex_t lock; /* guards what follows, up to in_flight */
+	pthread_cond_t gone;  /* a thread exited */
+	int threads;          /* alive, the main thread included */
+	int idle;             /* threads in epoll_wait */
+	int conns;            /* connections open */
+	unsigned char *state; /* CONN_* by descriptor */
+	size_t nstate;
+	atomic_int in_flight;
+	atomic_int draining;
+	_Atomic int64_t drain_deadline_ms; /* CLOCK_MONOTONIC */
+	atomic_long spawn_failures;
+} P = {.lock = PTHREAD_MUTEX_INITIALIZER, .gone = PTHREAD_COND_INITIALIZER};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SIGTERM: stop taking connections and drain.  Runs on the main thread
+ * (the only one that does not block it); async-signal-safe: lock-free
+ * atomics, clock_gettime, write. */
 static void worker_on_term(int sig)
 {
+	int e = errno;
 	(void)sig;
-	worker_stop = 1;
-	FCGX_ShutdownPending(); /* makes a blocked accept() return */
+	if (!atomic_exchange(&P.draining, 1)) {
+		atomic_store(&P.drain_deadline_ms, mono_ms() + DRAIN_MAX_MS);
+		(void)!write(P.wake[1], "d", 1);
+	}
+	errno = e;
+}
+
+/* The signals only the main thread takes: a thread we start blocks
+ * them, so SIGTERM can never interrupt a write to nginx on another
+ * thread (faults such as SIGSEGV stay unblocked and kill the process). */
+static void async_signals(sigset_t *s)
+{
+	sigfillset(s);
+	sigdelset(s, SIGSEGV);
+	sigdelset(s, SIGBUS);
+	sigdelset(s, SIGFPE);
+	sigdelset(s, SIGILL);
+	sigdelset(s, SIGABRT);
+}
+
+static void *pool_thread(void *arg);
+
+/* Starts one more pool thread.  Called with P.lock held. */
+static void spawn_thread(void)
+{
+	sigset_t block, old;
+	pthread_t t;
+	int rc;
+
+	async_signals(&block);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	rc = pthread_create(&t, &P.attr, pool_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		/* Said once in a while, not per request: the pool serves on
+		 * with the threads it has. */
+		if (atomic_fetch_add(&P.spawn_failures, 1) % 100 == 0)
+			tp_log(TP_LOG_ERROR, "cannot start a thread (%d threads running): %s",
+			       P.threads, strerror(rc));
+		return;
+	}
+	P.threads++;
+	P.idle++; /* it starts in epoll_wait */
+	tp_sb_threads(1);
+}
+
+/* Under P.lock. */
+static void set_state(int fd, unsigned char st)
+{
+	if ((size_t)fd >= P.nstate) {
+		size_t n = P.nstate ? P.nstate : 256;
+		while (n <= (size_t)fd)
+			n *= 2;
+		P.state = tp_xrealloc(P.state, n);
+		memset(P.state + P.nstate, CONN_NONE, n - P.nstate);
+		P.nstate = n;
+	}
+	P.state[fd] = st;
+}
+
+static unsigned char get_state(int fd)
+{
+	return (size_t)fd < P.nstate ? P.state[fd] : CONN_NONE;
+}
+
+static void arm(int fd, bool add)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.fd = fd};
+	if (epoll_ctl(P.ep, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0 && !add &&
+	    errno == ENOENT)
+		epoll_ctl(P.ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Closes a connection of ours.  Under P.lock. */
+static void close_conn_locked(int fd)
+{
+	if (get_state(fd) != CONN_NONE)
+		epoll_ctl(P.ep, EPOLL_CTL_DEL, fd, NULL);
+	set_state(fd, CONN_NONE);
+	P.conns--;
+	close(fd);
+}
+
+/* A connection nginx keeps open goes back to the epoll set, where any
+ * thread picks up its next request.  While draining it stays open too:
+ * nginx itself closes it within the upstream's keepalive_time or
+ * keepalive_timeout (scripts/render-upstreams), and a close from our side
+ * could meet a request nginx is writing at that moment; only what is
+ * still open at the deadline is closed by us. */
+static void park(int fd)
+{
+	pthread_mutex_lock(&P.lock);
+	if (atomic_load(&P.draining) && mono_ms() >= atomic_load(&P.drain_deadline_ms)) {
+		close_conn_locked(fd);
+	} else {
+		bool registered = get_state(fd) != CONN_NONE;
+		set_state(fd, CONN_IDLE);
+		arm(fd, !registered);
+	}
+	pthread_mutex_unlock(&P.lock);
+}
+
+/* libfcgi closed the connection (not kept, or it ended mid-record). */
+static void forget(int fd)
+{
+	pthread_mutex_lock(&P.lock);
+	set_state(fd, CONN_NONE);
+	P.conns--;
+	pthread_mutex_unlock(&P.lock);
+}
+
+/* 503 past the bound, without running the handler: the body is read and
+ * dropped (nginx must be able to finish writing it), Retry-After says
+ * when to come back, and the request gets its log line like any other. */
+static void reject_busy(const req_source *src, tp_buf *out)
+{
+	tp_req_priv p;
+	tp_resp resp;
+	int64_t t0 = mono_ms();
+
+	memset(&p, 0, sizeof p);
+	resp_init(&resp);
+	p.pub.method = keep(&p, src->get(src->ctx, "REQUEST_METHOD"));
+	p.pub.path = keep(&p, src->get(src->ctx, "DOCUMENT_URI"));
+	p.pub.h_request_id = keep(&p, src->get(src->ctx, "HTTP_X_REQUEST_ID"));
+	if (!p.pub.method)
+		p.pub.method = "";
+	if (!p.pub.path)
+		p.pub.path = "";
+	drain_body(&p.pub, src);
+	tp_resp_header(&resp, "Retry-After", RETRY_AFTER_S);
+	tp_reply_error(&resp, TP_S_SERVICE_UNAVAILABLE, "busy",
+	               "%s is serving as many requests as it may (%d per process); retry in %s s",
+	               P.h->name, P.conf.bound, RETRY_AFTER_S);
+	tp_resp_log(&resp, "refused", "bound");
+	serialise(&resp, tp_str_eq(p.pub.method, "HEAD"), out);
+	log_request(&p.pub, &resp, (double)(mono_ms() - t0));
+	tp_sb_request(resp.status, true);
+	resp_free(&resp);
+	req_free(&p);
+}
+
+/* Serves the one request waiting on connection fd.  libfcgi reads and
+ * writes the records; the connection is ours (accepted here, kept in the
+ * epoll set between requests), so the request arrives with ipcFd set. */
+static void serve_one(FCGX_Request *rq, int fd, tp_buf *out)
+{
+	req_source src = {fcgx_get, fcgx_read, rq};
+	int n;
+
+	rq->ipcFd = fd;
+	/* FCGX_Accept_r starts by finishing "the previous request", which
+	 * closes ipcFd unless the connection was kept: say it was.  The
+	 * request's own BEGIN_REQUEST record then sets keepConnection from
+	 * nginx's FCGI_KEEP_CONN flag.  listen_sock is -1, so a connection
+	 * that ends inside libfcgi (end of file, a malformed record) makes it
+	 * fail here instead of accepting a new one by itself. */
+	rq->keepConnection = 1;
+	if (FCGX_Accept_r(rq) < 0) {
+		rq->ipcFd = -1;
+		forget(fd);
+		return;
+	}
+	n = atomic_fetch_add(&P.in_flight, 1) + 1;
+	tp_sb_in_flight(1);
+	tp_buf_reset(out);
+	if (n > P.conf.bound)
+		reject_busy(&src, out);
+	else
+		process(P.h, P.cfg, &src, out);
+	if (out->ptr)
+		FCGX_PutStr(out->ptr, (int)out->len, rq->out);
+	/* On a unix socket, close without libfcgi's lingering close
+	 * (shutdown, then wait up to 2 s for nginx to close first): the
+	 * lingering close exists to avoid a TCP reset losing the answer; a
+	 * unix socket has no reset, and nginx has sent the whole request
+	 * before we answer.  (FCGX_Detach only marks the request so its
+	 * close is plain; FCGX_Finish_r still flushes.) */
+	if (P.unix_socket)
+		FCGX_Detach(rq);
+	FCGX_Finish_r(rq);
+	atomic_fetch_sub(&P.in_flight, 1);
+	tp_sb_in_flight(-1);
+	if (out->cap > KEEP_OUT_BYTES) {
+		size_t max = out->max;
+		tp_buf_free(out);
+		tp_buf_init(out, max);
+	}
+	if (rq->ipcFd < 0) {
+		forget(fd); /* nginx did not keep it: FCGX_Finish_r closed it */
+		return;
+	}
+	rq->ipcFd = -1; /* the connection goes back to the set, not to this thread */
+	park(fd);
+}
+
+/* The first thread to see the wake pipe: no more new connections. */
+static void begin_drain(void)
+{
+	pthread_mutex_lock(&P.lock);
+	epoll_ctl(P.ep, EPOLL_CTL_DEL, P.listen_fd, NULL);
+	epoll_ctl(P.ep, EPOLL_CTL_DEL, P.wake[0], NULL);
+	pthread_mutex_unlock(&P.lock);
+}
+
+/* Past the drain deadline: what nginx has not closed yet, we do. */
+static void close_idle(void)
+{
+	size_t fd;
+
+	pthread_mutex_lock(&P.lock);
+	for (fd = 0; fd < P.nstate; fd++)
+		if (P.state[fd] == CONN_IDLE)
+			close_conn_locked((int)fd);
+	pthread_mutex_unlock(&P.lock);
+}
+
+/* Leader/followers on one epoll set: every idle thread waits in
+ * epoll_wait; an event (a new connection, or the next request on a kept
+ * one) goes to one of them (EPOLLONESHOT), which serves that one request
+ * and comes back.  Returns when the thread is to end: draining and every
+ * connection closed, or a spare too many for SPARE_IDLE_MS (never the
+ * main thread, which drains last). */
+static void serve_loop(bool main_thread)
+{
+	FCGX_Request rq;
+	tp_buf out;
+
+	FCGX_InitRequest(&rq, -1, 0);
+	tp_buf_init(&out, TP_RESP_BODY_MAX + 65536);
+	for (;;) {
+		struct epoll_event ev;
+		bool draining = atomic_load(&P.draining);
+		int timeout = main_thread ? -1 : SPARE_IDLE_MS, n, fd, accept_errno = 0;
+
+		if (draining) {
+			bool done;
+			int64_t left = atomic_load(&P.drain_deadline_ms) - mono_ms();
+			if (left <= 0)
+				close_idle();
+			pthread_mutex_lock(&P.lock);
+			done = P.conns == 0;
+			pthread_mutex_unlock(&P.lock);
+			if (done)
+				break;
+			timeout = left > 0 && left < DRAIN_TICK_MS ? (int)left : DRAIN_TICK_MS;
+		}
+		n = epoll_wait(P.ep, &ev, 1, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			tp_log(TP_LOG_ERROR, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			/* A spare too many leaves; decided under the lock, so two
+			 * timing out together do not both leave. */
+			bool surplus = false;
+			if (draining)
+				continue;
+			pthread_mutex_lock(&P.lock);
+			if (P.idle > P.conf.max_spare) {
+				surplus = true;
+				P.idle--;
+			}
+			pthread_mutex_unlock(&P.lock);
+			if (surplus) {
+				tp_buf_free(&out);
+				return;
+			}
+			continue;
+		}
+		fd = ev.data.fd;
+		if (fd == P.wake[0]) {
+			begin_drain();
+			continue;
+		}
+		pthread_mutex_lock(&P.lock);
+		P.idle--;
+		if (P.idle < P.conf.min_spare && P.threads < P.conf.max_threads &&
+		    !atomic_load(&P.draining))
+			spawn_thread();
+		if (fd == P.listen_fd) {
+			fd = accept4(P.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			accept_errno = errno;
+			if (fd >= 0) {
+				P.conns++;
+				set_state(fd, CONN_NONE);
+			}
+			if (!atomic_load(&P.draining)) {
+				struct epoll_event lev = {.events = EPOLLIN | EPOLLONESHOT,
+				                          .data.fd = P.listen_fd};
+				epoll_ctl(P.ep, EPOLL_CTL_MOD, P.listen_fd, &lev);
+			}
+		} else if (get_state(fd) == CONN_IDLE) {
+			set_state(fd, CONN_BUSY);
+		} else {
+			fd = -1; /* closed at the drain deadline meanwhile */
+		}
+		pthread_mutex_unlock(&P.lock);
+
+		if (fd >= 0) {
+			/* nginx closed a kept connection: end of file, no request. */
+			char c;
+			if ((ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && fd != P.listen_fd &&
+			    recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
+				pthread_mutex_lock(&P.lock);
+				close_conn_locked(fd);
+				pthread_mutex_unlock(&P.lock);
+			} else {
+				serve_one(&rq, fd, &out);
+			}
+		} else if (ev.data.fd == P.listen_fd && accept_errno != EAGAIN &&
+		           accept_errno != EWOULDBLOCK && accept_errno != ECONNABORTED &&
+		           accept_errno != EINTR) {
+			/* Out of descriptors, most likely: the connection waits in
+			 * the backlog until a request ends and frees one. */
+			struct timespec ts = {0, 20 * 1000000L};
+			tp_log(TP_LOG_ERROR, "accept: %s", strerror(accept_errno));
+			nanosleep(&ts, NULL);
+		}
+		pthread_mutex_lock(&P.lock);
+		P.idle++;
+		pthread_mutex_unlock(&P.lock);
+	}
+	pthread_mutex_lock(&P.lock);
+	P.idle--;
+	pthread_mutex_unlock(&P.lock);
+	tp_buf_free(&out);
+}
+
+static void *pool_thread(void *arg)
+{
+	(void)arg;
+	serve_loop(false);
+	pthread_mutex_lock(&P.lock);
+	P.threads--;
+	tp_sb_threads(-1);
+	pthread_cond_signal(&P.gone);
+	pthread_mutex_unlock(&P.lock);
+	return NULL;
 }
 
 static void install(int sig, void (*fn)(int), int flags)
@@ -523,18 +921,22 @@ static int load_config(const tp_handler *h, tp_config *cfg)
 	return status;
 }
 
-static int worker_main(const tp_handler *h, int listen_fd)
+static int worker_main(const tp_handler *h, int listen_fd, int slot, const pool_conf *conf)
 {
-	bool unix_socket;
-	FCGX_Request rq;
 	tp_config cfg;
-	tp_buf out;
+	int i;
 
-	install(SIGTERM, worker_on_term, 0); /* no SA_RESTART: accept() returns */
-	install(SIGINT, SIG_IGN, 0);         /* Ctrl-C goes to the supervisor */
+	tp_sb_slot_use(slot);
+	/* SA_RESTART: a SIGTERM landing in the main thread's read or write
+	 * to nginx must not cut the request short; poll(2) still returns
+	 * EINTR, and the wake pipe does the rest. */
+	install(SIGTERM, worker_on_term, SA_RESTART);
+	install(SIGINT, SIG_IGN, 0); /* Ctrl-C goes to the supervisor */
 	install(SIGHUP, SIG_IGN, 0);
 	install(SIGPIPE, SIG_IGN, 0);
 	install(SIGCHLD, SIG_DFL, 0);
+	if (pipe2(P.wake, O_CLOEXEC | O_NONBLOCK) != 0)
+		return 1;
 	if (load_config(h, &cfg) != 0)
 		return EX_CONFIG;
 	if (h->init && !h->init(&cfg)) {
@@ -544,35 +946,61 @@ static int worker_main(const tp_handler *h, int listen_fd)
 	{
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
-		unix_socket = getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0 &&
-		              ss.ss_family == AF_UNIX;
+		P.unix_socket = getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0 &&
+		                ss.ss_family == AF_UNIX;
 	}
 	if (FCGX_Init() != 0)
 		return 1;
-	FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-	tp_buf_init(&out, TP_RESP_BODY_MAX + 65536);
-	while (!worker_stop && FCGX_Accept_r(&rq) >= 0) {
-		req_source src = {fcgx_get, fcgx_read, &rq};
-		tp_buf_reset(&out);
-		process(h, &cfg, &src, &out);
-		if (out.ptr)
-			FCGX_PutStr(out.ptr, (int)out.len, rq.out);
-		/* On a unix socket, close without libfcgi's lingering close
-		 * (shutdown, then wait up to 2 s for nginx to close first):
-		 * that wait keeps the worker from its next accept() for a whole
-		 * nginx event-loop turn per request.  The lingering close exists
-		 * to avoid a TCP reset losing the answer; a unix socket has no
-		 * reset, and nginx has sent the whole request before we answer.
-		 * (FCGX_Detach only marks the request so FCGX_Free closes
-		 * plainly; the answer is still flushed by FCGX_Finish_r.) */
-		if (unix_socket)
-			FCGX_Detach(&rq);
-		FCGX_Finish_r(&rq);
+	/* Everything shared by the threads is set up before the first one
+	 * starts: libcurl's global state, the configuration, the log. */
+	tp_http_init();
+#ifdef M_ARENA_MAX
+	/* glibc gives threads up to 8 malloc arenas per core, each keeping
+	 * its own high-water mark: hundreds of mostly waiting threads would
+	 * spread a small working set over all of them (the environment's
+	 * MALLOC_ARENA_MAX, when set, is the operator's choice). */
+	if (!getenv("MALLOC_ARENA_MAX"))
+		mallopt(M_ARENA_MAX, 2);
+#endif
+	/* Non-blocking: the worker processes share the socket, and a thread
+	 * woken for a connection another process took goes back to
+	 * epoll_wait instead of blocking in accept(2).  (The flag is on the
+	 * socket all of them share; all of them accept this way.) */
+	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	P.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (P.ep < 0)
+		return 1;
+	{
+		struct epoll_event lev = {.events = EPOLLIN | EPOLLONESHOT, .data.fd = listen_fd};
+		struct epoll_event wev = {.events = EPOLLIN, .data.fd = P.wake[0]};
+		if (epoll_ctl(P.ep, EPOLL_CTL_ADD, listen_fd, &lev) != 0 ||
+		    epoll_ctl(P.ep, EPOLL_CTL_ADD, P.wake[0], &wev) != 0)
+			return 1;
 	}
-	tp_buf_free(&out);
-	FCGX_Free(&rq, 0);
+
+	P.h = h;
+	P.cfg = &cfg;
+	P.conf = *conf;
+	P.listen_fd = listen_fd;
+	pthread_attr_init(&P.attr);
+	pthread_attr_setstacksize(&P.attr, THREAD_STACK);
+	pthread_attr_setdetachstate(&P.attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&P.lock);
+	P.threads = 1;
+	P.idle = 1;
+	tp_sb_threads(1);
+	for (i = 1; i < conf->min_spare; i++)
+		spawn_thread();
+	pthread_mutex_unlock(&P.lock);
+
+	serve_loop(true);
+
+	/* Draining: every other thread ends after its last request. */
+	pthread_mutex_lock(&P.lock);
+	while (P.threads > 1)
+		pthread_cond_wait(&P.gone, &P.lock);
+	pthread_mutex_unlock(&P.lock);
 	tp_config_free(&cfg);
-	curl_global_cleanup();
 	return 0;
 }
 
@@ -599,27 +1027,37 @@ static void sup_on_chld(int sig)
 
 typedef struct worker_slot {
 	pid_t pid;
+	int sb; /* its scoreboard slot, or -1 */
 	time_t started;
 	int quick_deaths; /* consecutive deaths within 1 s of start */
 	int gen;          /* configuration generation it was started with */
 } worker_slot;
 
-static pid_t spawn(const tp_handler *h, int fd)
+static pid_t spawn(const tp_handler *h, int fd, const pool_conf *conf, int *sb_slot)
 {
-	pid_t pid = fork();
+	pid_t pid;
 
+	*sb_slot = tp_sb_slot_claim();
+	pid = fork();
 	if (pid == 0) {
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		_exit(worker_main(h, fd));
+		_exit(worker_main(h, fd, *sb_slot, conf));
 	}
+	if (pid > 0)
+		tp_sb_slot_set_pid(*sb_slot, (long)pid);
+	else
+		tp_sb_slot_release(*sb_slot, false);
 	return pid;
 }
 
-static int supervise(const tp_handler *h, int fd, int nworkers)
+static int supervise(const tp_handler *h, int fd, int nworkers, const pool_conf *conf)
 {
 	worker_slot w[MAX_WORKERS];
+	/* Workers of earlier generations, finishing their requests. */
+	worker_slot retired[2 * MAX_WORKERS];
+	size_t nretired = 0;
 	int i, gen = 0;
 
 	memset(w, 0, sizeof w);
@@ -628,18 +1066,33 @@ static int supervise(const tp_handler *h, int fd, int nworkers)
 	install(SIGHUP, sup_on_hup, 0);
 	install(SIGCHLD, sup_on_chld, 0);
 	install(SIGPIPE, SIG_IGN, 0);
+	tp_sb_configure(nworkers, conf->bound);
 
-	tp_log(TP_LOG_INFO, "serving with %d workers", nworkers);
+	tp_log(TP_LOG_INFO,
+	       "serving with %d workers, each up to %d requests at once (threads %d-%d, spare "
+	       "%d-%d)",
+	       nworkers, conf->bound, 1, conf->max_threads, conf->min_spare, conf->max_spare);
 	for (;;) {
 		pid_t pid;
 		int status;
+		size_t r;
 
+		tp_sb_heartbeat();
 		/* Reap. */
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			bool died = WIFSIGNALED(status) || WEXITSTATUS(status) != 0;
+			for (r = 0; r < nretired; r++) {
+				if (retired[r].pid != pid)
+					continue;
+				tp_sb_slot_release(retired[r].sb, false);
+				retired[r] = retired[--nretired];
+				break;
+			}
 			for (i = 0; i < nworkers; i++) {
 				if (w[i].pid != pid)
 					continue;
 				w[i].pid = 0;
+				tp_sb_slot_release(w[i].sb, !sup_stop && died);
 				if (!sup_stop && w[i].gen == gen) {
 					bool quick = time(NULL) - w[i].started < 2;
 					w[i].quick_deaths = quick ? w[i].quick_deaths + 1 : 0;
@@ -667,13 +1120,16 @@ static int supervise(const tp_handler *h, int fd, int nworkers)
 				/* Start the new generation first, then retire the
 				 * old one: the socket never lacks an acceptor. */
 				for (i = 0; i < nworkers; i++) {
-					pid_t old = w[i].pid;
-					w[i].pid = spawn(h, fd);
+					worker_slot old = w[i];
+					w[i].pid = spawn(h, fd, conf, &w[i].sb);
 					w[i].started = time(NULL);
 					w[i].quick_deaths = 0;
 					w[i].gen = gen;
-					if (old > 0)
-						kill(old, SIGTERM);
+					if (old.pid > 0) {
+						kill(old.pid, SIGTERM);
+						if (nretired < sizeof retired / sizeof retired[0])
+							retired[nretired++] = old;
+					}
 				}
 			} else {
 				tp_log(TP_LOG_ERROR, "reload refused: configuration is invalid; "
@@ -689,7 +1145,7 @@ static int supervise(const tp_handler *h, int fd, int nworkers)
 				if (time(NULL) - w[i].started < (w[i].quick_deaths > 6 ? 30 : 5))
 					continue;
 			}
-			w[i].pid = spawn(h, fd);
+			w[i].pid = spawn(h, fd, conf, &w[i].sb);
 			w[i].started = time(NULL);
 			w[i].gen = gen;
 			if (w[i].pid < 0) {
@@ -700,17 +1156,20 @@ static int supervise(const tp_handler *h, int fd, int nworkers)
 		sleep(1); /* SIGCHLD/SIGTERM/SIGHUP interrupt it */
 	}
 
-	/* Shutdown: every worker finishes its request in flight. */
+	/* Shutdown: every worker drains (see worker_on_term). */
 	for (i = 0; i < nworkers; i++)
 		if (w[i].pid > 0)
 			kill(w[i].pid, SIGTERM);
+	for (i = 0; i < (int)nretired; i++)
+		kill(retired[i].pid, SIGTERM);
 	for (;;) {
-		pid_t r = waitpid(-1, NULL, 0);
-		if (r > 0 || (r < 0 && errno == EINTR))
+		pid_t r2 = waitpid(-1, NULL, 0);
+		if (r2 > 0 || (r2 < 0 && errno == EINTR))
 			continue;
 		break; /* ECHILD: all gone */
 	}
 	tp_log(TP_LOG_INFO, "stopped");
+	tp_sb_close();
 	return 0;
 }
 
@@ -720,10 +1179,13 @@ static void usage(const char *name, FILE *f)
 {
 	fprintf(f,
 	        "usage: %s [--listen PATH|HOST:PORT] [--socket-mode OCTAL] [--workers N]\n"
+	        "       [--threads N] [--spare MIN:MAX]\n"
 	        "       %s --cgi | --check-config\n"
 	        "Serves FastCGI on the socket given by --listen, by systemd (LISTEN_FDS)\n"
-	        "or on fd 0.  Configuration: $TWILIOPAY_ENV (default ./.env), then the\n"
-	        "environment.\n",
+	        "or on fd 0.  --workers: processes (default 2); --threads: requests each\n"
+	        "serves at once, 503 past it (default 32); --spare: idle threads kept for\n"
+	        "work (default 1:2).  Configuration: $TWILIOPAY_ENV (default ./.env),\n"
+	        "then the environment.\n",
 	        name, name);
 }
 
@@ -745,11 +1207,22 @@ static int open_listen(const char *spec, unsigned mode)
 	return fd;
 }
 
+/* "N" within 1..max. */
+static bool parse_count(const char *s, uint64_t max, int *out)
+{
+	uint64_t n;
+	if (tp_str_to_u64(s, strlen(s), max, &n) != TP_OK || n == 0)
+		return false;
+	*out = (int)n;
+	return true;
+}
+
 int tp_serve(int argc, char **argv, const tp_handler *h)
 {
 	const char *listen_spec = NULL;
 	unsigned mode = 0660;
-	long workers = 2;
+	int workers = 2;
+	pool_conf conf = {.bound = 32, .min_spare = 1, .max_spare = 2};
 	bool cgi = false, check = false;
 	int i, fd, rc;
 	tp_config cfg;
@@ -761,16 +1234,33 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 		if (strcmp(a, "--listen") == 0 && i + 1 < argc) {
 			listen_spec = argv[++i];
 		} else if (strcmp(a, "--workers") == 0 && i + 1 < argc) {
-			uint64_t n;
-			if (tp_str_to_u64(argv[i + 1], strlen(argv[i + 1]), MAX_WORKERS, &n) !=
-			        TP_OK ||
-			    n == 0) {
+			if (!parse_count(argv[++i], MAX_WORKERS, &workers)) {
 				fprintf(stderr, "%s: --workers takes 1 to %d\n", h->name,
 				        MAX_WORKERS);
 				return 64;
 			}
-			workers = (long)n;
-			i++;
+		} else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
+			if (!parse_count(argv[++i], MAX_THREADS, &conf.bound)) {
+				fprintf(stderr, "%s: --threads takes 1 to %d\n", h->name,
+				        MAX_THREADS);
+				return 64;
+			}
+		} else if (strcmp(a, "--spare") == 0 && i + 1 < argc) {
+			const char *s = argv[++i], *colon = strchr(s, ':');
+			char lo[16];
+			if (!colon || (size_t)(colon - s) >= sizeof lo) {
+				fprintf(stderr, "%s: --spare takes MIN:MAX\n", h->name);
+				return 64;
+			}
+			memcpy(lo, s, (size_t)(colon - s));
+			lo[colon - s] = '\0';
+			if (!parse_count(lo, MAX_THREADS, &conf.min_spare) ||
+			    !parse_count(colon + 1, MAX_THREADS, &conf.max_spare) ||
+			    conf.max_spare < conf.min_spare) {
+				fprintf(stderr, "%s: --spare takes MIN:MAX, 1 <= MIN <= MAX\n",
+				        h->name);
+				return 64;
+			}
 		} else if (strcmp(a, "--socket-mode") == 0 && i + 1 < argc) {
 			char *end;
 			unsigned long m = strtoul(argv[++i], &end, 8);
@@ -791,6 +1281,13 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 			return 64;
 		}
 	}
+	/* Two more than the bound: the requests past it still find a thread
+	 * to answer their 503. */
+	conf.max_threads = conf.bound + 2;
+	if (conf.min_spare > conf.max_threads)
+		conf.min_spare = conf.max_threads;
+	if (conf.max_spare > conf.max_threads)
+		conf.max_spare = conf.max_threads;
 
 	rc = load_config(h, &cfg);
 	if (rc != 0)
@@ -825,6 +1322,20 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 		tp_config_free(&cfg);
 		return 0;
 	}
+	{
+		/* The counters every worker process shares (metrics.c).  A
+		 * handler that cannot write its scoreboard still serves; only
+		 * /metrics misses it. */
+		tp_buf err;
+		tp_buf_init(&err, 4096);
+		if (tp_sb_open(cfg.metrics_dir, h->name, &err) != TP_OK) {
+			tp_log(TP_LOG_ERROR, "metrics: %s; counting in private memory",
+			       tp_buf_str(&err));
+			tp_buf_reset(&err);
+			tp_sb_open(NULL, h->name, &err);
+		}
+		tp_buf_free(&err);
+	}
 	tp_config_free(&cfg); /* each worker loads its own copy */
 
 	if (listen_spec) {
@@ -832,6 +1343,7 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 		if (fd < 0) {
 			fprintf(stderr, "%s: cannot listen on %s: %s\n", h->name, listen_spec,
 			        strerror(errno));
+			tp_sb_close();
 			return 71;
 		}
 	} else {
@@ -849,6 +1361,7 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 			        "activation or spawn-fcgi (or --cgi for one request)\n",
 			        h->name, fd);
 			usage(h->name, stderr);
+			tp_sb_close();
 			return 64;
 		}
 		unsetenv("LISTEN_FDS");
@@ -856,13 +1369,12 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 		unsetenv("LISTEN_FDNAMES");
 	}
 	if (fd != 0) {
-		/* libfcgi's FCGX_InitRequest wants the listening socket; keep
-		 * stdin harmless for the workers. */
+		/* Keep stdin harmless for the workers. */
 		int devnull = open("/dev/null", O_RDONLY);
 		if (devnull >= 0 && devnull != 0) {
 			dup2(devnull, 0);
 			close(devnull);
 		}
 	}
-	return supervise(h, fd, (int)workers);
+	return supervise(h, fd, workers, &conf);
 }

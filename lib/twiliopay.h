@@ -258,6 +258,7 @@ typedef struct tp_config {
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
 	tp_log_level log_level;   /* LOG_LEVEL, default info */
 	char *allowed_currencies; /* ALLOWED_CURRENCIES, "USD,EUR", NULL = any ISO 4217 */
+	char *metrics_dir;        /* METRICS_DIR: <dir>/<handler>/scoreboard, NULL = none */
 	/* The .env path actually read ("" when none). */
 	char *env_path;
 } tp_config;
@@ -436,9 +437,9 @@ tp_rc tp_basic_auth_parse(const char *header, char **user, char **pass);
 
 /* ---------------------------------------------------------------- http.c */
 
-/* HTTP client on libcurl.  One easy handle per process, so the connection
- * to api.twilio.com / sync.twilio.com is kept alive across requests that
- * the same worker serves. */
+/* HTTP client on libcurl, callable from any thread.  Connections to
+ * api.twilio.com / sync.twilio.com are kept alive in a per-process pool
+ * of handles (see http.c), reused by whichever thread asks next. */
 
 typedef enum tp_http_rc {
 	TP_HTTP_OK = 0,        /* a response arrived (any status) */
@@ -475,6 +476,11 @@ void tp_http_resp_free(tp_http_resp *r);
  * even for 4xx/5xx; out must be freed with tp_http_resp_free. */
 tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out);
 const char *tp_http_rc_str(tp_http_rc rc);
+/* curl_global_init and the pool's shared DNS/TLS-session cache, once per
+ * process; call before starting threads (tp_http_do calls it too). */
+void tp_http_init(void);
+/* Idle handles in the pool (each holds its connections). */
+size_t tp_http_pool_idle(void);
 
 /* Twilio's error JSON (twilio-contract.md 1.2). */
 typedef struct tp_twilio_error {
@@ -1149,6 +1155,12 @@ bool tp_paysession_fetch(const tp_config *cfg, const char *payment_sid, cJSON **
 /* Read-modify-write with If-Match, retried on conflicts. */
 bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
                           void *ctx, tp_paysession_result *out);
+/* The same for an item that most likely does not exist yet (a payment
+ * just created): fn(data = {}, exists = false) and a create, one round
+ * trip instead of a read and a write; when the item exists after all,
+ * tp_paysession_update takes over. */
+bool tp_paysession_update_new(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
+                              void *ctx, tp_paysession_result *out);
 /* Parses data._session; TP_ENOTFOUND when there is none. */
 tp_rc tp_paysession_load(const cJSON *data, tp_capture *c);
 /* seq+1, updatedAt = now, data._session = c. */
@@ -1259,5 +1271,40 @@ void tp_attach_reply(tp_resp *resp, int status, const tp_config *cfg, const char
  * write; finding its own nonce there, the handler knows the write landed
  * instead of doing the work twice. */
 #define TP_REQUEST_KEY "_request"
+
+/* ---------------------------------------------------------------- task.c */
+
+/* A piece of a request run on a thread of its own (two independent
+ * Twilio requests at once).  tp_task_start never fails: without a thread
+ * it runs fn(arg) before returning.  tp_task_join waits for it and frees
+ * it (NULL does nothing); every started task must be joined, by the
+ * request that started it. */
+typedef struct tp_task tp_task;
+tp_task *tp_task_start(void (*fn)(void *), void *arg);
+void tp_task_join(tp_task *t);
+
+/* ================================================================ metrics
+ * Counters an operator watches (README "Metrics"): kept per handler in a
+ * shared-memory scoreboard (metrics.c) when the binary runs under
+ * tp_serve, ignored otherwise (tests, tools). */
+
+typedef enum tp_metrics_kind {
+	TP_METRICS_REST, /* api.twilio.com: Calls, Payments */
+	TP_METRICS_SYNC, /* sync.twilio.com */
+	TP_METRICS_KINDS
+} tp_metrics_kind;
+
+/* One Twilio HTTP request (one attempt) took `seconds`; ok is false for
+ * no answer, a timeout, 429 or 5xx. */
+void tp_metrics_twilio(tp_metrics_kind kind, double seconds, bool ok);
+/* A status callback's outcome: applied duplicate stale final recorded. */
+void tp_metrics_callback(const char *outcome);
+/* A payment session ended: completed failed cancelled. */
+void tp_metrics_payment(const char *result);
+/* A live update was published (ok) or refused/unreachable. */
+void tp_metrics_publish(bool ok);
+/* Appends the Prometheus text exposition (version 0.0.4) of every
+ * handler's scoreboard found in dir (METRICS_DIR). */
+tp_rc tp_metrics_render(const char *dir, tp_buf *out);
 
 #endif

@@ -51,16 +51,31 @@ stack_start() {
     # service and maps in the emulator first.
     stack_sync_bootstrap "$TWILIOPAY_ENV" || return 1
   fi
+  # Each handler's counters, for GET /metrics: RUN_DIR/metrics/<name>/.
+  mkdir -p "$STACK_RUN/metrics"
+  stack_env_set "$TWILIOPAY_ENV" METRICS_DIR "$STACK_RUN/metrics"
   for b in "$STACK_BUILD"/cgi-bin/*; do
     [[ -x $b ]] || continue
     name=$(basename "$b")
-    "$b" --listen "$STACK_RUN/sock/$name.sock" --workers "${STACK_WORKERS:-2}" \
+    # shellcheck disable=SC2046
+    "$b" --listen "$STACK_RUN/sock/$name.sock" $(stack_bounds "$name") \
       2>>"$STACK_RUN/log/$name.log" &
     STACK_PIDS+=($!)
   done
   nginx -p "$STACK_RUN/nginx" -c "$STACK_RUN/nginx/nginx.conf" -e "$STACK_RUN/log/nginx-error.log" \
     2>>"$STACK_RUN/log/nginx-error.log" &
   STACK_PIDS+=($!)
+}
+
+# The command-line bounds of a handler (scripts/handler-bounds):
+# "--workers N --threads N".  STACK_WORKERS / STACK_THREADS override them
+# for every handler (make bench's BENCH_WORKERS, tests that need a
+# handler small).
+stack_bounds() {
+  local line workers=2 threads=32
+  line=$(awk -v n="$1" '$1 == n { print $2, $3; exit }' "$STACK_TOP/scripts/handler-bounds")
+  [[ -n $line ]] && read -r workers threads <<<"$line"
+  echo "--workers ${STACK_WORKERS:-$workers} --threads ${STACK_THREADS:-$threads}"
 }
 
 stack_wait_sim() {
