@@ -60,8 +60,10 @@ bool tp_api_call(const tp_config *cfg, const char *method, const char *url, cons
 	double start = now_ms();
 	long backoff = 200;
 	bool ok = false;
-	/* For the latency histogram: Sync, or the 2010 API. */
-	tp_metrics_kind kind = cfg->twilio_sync_url && tp_str_prefix(url, cfg->twilio_sync_url)
+	/* For the latency histogram: Sync (TWILIO_SYNC_URL/v1/...), or the
+	 * 2010 API.  By path too: the sandbox serves both from one origin. */
+	tp_metrics_kind kind = cfg->twilio_sync_url && tp_str_prefix(url, cfg->twilio_sync_url) &&
+	                               tp_str_prefix(url + strlen(cfg->twilio_sync_url), "/v1/")
 	                           ? TP_METRICS_SYNC
 	                           : TP_METRICS_REST;
 

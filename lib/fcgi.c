@@ -1,18 +1,90 @@
 /*
  * fcgi.c - the life of a handler binary: command line, configuration,
- * the listening socket, the pre-forked workers and their supervisor, and
- * the per-request pipeline every handler shares.
+ * the listening socket, the worker processes, their thread pools and
+ * their supervisor, and the per-request pipeline every handler shares.
  *
  * Process model (one binary per function, DESIGN.md):
  *
- *   supervisor --fork--> worker 1 .. N, all accept()ing on one socket
+ *   supervisor --fork--> worker 1 .. N (--workers), one listening socket
+ *                          each: threads on one epoll set, up to
+ *                          --threads requests in flight
+ *
+ * Why threads.  A handler spends nearly all of a request waiting on
+ * Twilio: 150-300 ms per REST or Sync call, two or three calls per status
+ * callback.  With one request per process, each request in flight costs
+ * a process, and a contact centre keeps hundreds of callbacks in flight.
+ * A thread costs the pages of its stack it touches (tens of KiB), so a
+ * process serves hundreds.
  *
  * The supervisor owns the listening socket, so a dying worker loses only
- * its own request in flight and nginx's next connect succeeds.  It
+ * its own requests in flight and nginx's next connect succeeds.  It
  * restarts dead workers (with a back-off when they die at start-up),
- * forwards SIGTERM/SIGINT (each worker finishes its request, then exits)
- * and on SIGHUP re-validates the configuration and replaces the workers
- * one generation at a time, so `systemctl reload` drops nothing.
+ * forwards SIGTERM/SIGINT (each worker drains, below) and on SIGHUP
+ * re-validates the configuration and replaces the workers one generation
+ * at a time, so `systemctl reload` drops nothing.  A crash (any thread's)
+ * takes its whole process: the requests in flight there are lost (nginx
+ * answers 502), the other workers serve on, the supervisor restarts it.
+ * More workers, less lost per crash; two is the default.
+ *
+ * A worker's threads (leader/followers): every idle thread waits in
+ * epoll_wait on one epoll set holding the listening socket (non-blocking,
+ * shared with the other workers) and every connection nginx keeps open
+ * between two requests (EPOLLONESHOT: one thread per event).  The thread
+ * that gets an event accepts the new connection, or reads the request
+ * waiting on a kept one, serves that one request through libfcgi
+ * (FCGX_Accept_r on a connection we accepted, FCGX_Finish_r), puts the
+ * connection back in the set and waits again.  A kept connection costs a
+ * descriptor, not a thread; a thread that finishes a request takes the
+ * next ready event without sleeping, so a busy worker does not pay a
+ * context switch per request.  The pool grows when the last idle thread
+ * takes work (min spare) and shrinks when more than max spare threads
+ * stayed idle SPARE_IDLE_MS (--spare MIN:MAX, default 1:2): php-fpm's
+ * pm = dynamic, per thread.  Requests in flight are bounded per process
+ * (--threads); the one past the bound is answered 503 with Retry-After at
+ * once, by one of the two threads kept beyond the bound for that, and
+ * logged like any request.  Nothing grows without bound: threads <=
+ * --threads + 2, and a request's own helper threads (task.c, two
+ * independent Twilio calls at once) end with it.
+ *
+ * Threads: created with THREAD_STACK (512 KiB of address space; only the
+ * pages touched count, a few KiB for a request; cJSON's deepest parse of
+ * a 64 KiB body stays far below it).  Signals belong to the main thread:
+ * every other thread blocks them, so SIGTERM never interrupts a write to
+ * nginx.  What the threads share is set before the first one starts
+ * (configuration, log level, curl's global state, cJSON's hooks) and
+ * read-only after; the rest of lib/ keeps nothing per process that a
+ * request writes (http.c pools curl handles under a lock, the agent's
+ * name lives in the request, crypt_rn and gmtime_r replace their static
+ * buffers, OpenSSL 3 and libcurl are thread-safe).  README "How a handler
+ * runs" lists the audit.
+ *
+ * Drain (SIGTERM, also what a reload sends the old generation): the
+ * worker stops accepting, its requests finish, and the connections nginx
+ * keeps open are served on until nginx closes them: it does within its
+ * upstream keepalive_timeout (idle) or keepalive_time (any), set in
+ * scripts/render-upstreams.  Closing a kept connection from our side
+ * could meet a request nginx is writing into it at that moment (a POST
+ * nginx will not retry); so only what is still open DRAIN_MAX_MS after
+ * SIGTERM is closed by us.
+ *
+ * Rejected:
+ * - A process per request in flight (php-fpm's pm = dynamic as is, or
+ *   more pre-forked workers): hundreds of processes at a peak, each with
+ *   its own heap, its own connections to Twilio and its own copy of
+ *   OpenSSL's tables; the peak's memory goal (256 MiB for the whole
+ *   stack) does not fit.  Its good parts are kept: a supervisor, min/max
+ *   spare, and a scoreboard in shared memory (metrics.c).
+ * - libfcgi's own multithreaded accept (threads blocked in FCGX_Accept_r,
+ *   its examples/threaded.c): a thread blocks in accept(2), and on a kept
+ *   connection it blocks reading the next request, so every idle
+ *   connection nginx keeps pins a thread, and waking one means a signal
+ *   that can land in a read of a request (libfcgi then drops the
+ *   connection).  libfcgi still parses and writes every record; only the
+ *   accept and the waiting between requests are ours.
+ * - An event loop with libcurl's multi interface: one thread could drive
+ *   hundreds of requests, but every handler (read, decide, write, retry
+ *   with back-off, recompute after a 412) would have to become a state
+ *   machine; threads keep the handlers' plain sequential code.
  *
  * The socket comes from --listen (a unix path or host:port), from systemd
  * (LISTEN_FDS, fd 3), or is fd 0 (spawn-fcgi, inetd-style
@@ -564,6 +636,13 @@ static void async_signals(sigset_t *s)
 
 static void *pool_thread(void *arg);
 
+/* strerror for the pool's threads: strerror(3) need not be thread-safe
+ * (POSIX); the GNU strerror_r returns the message, in buf or static. */
+static const char *err_str(int e, char *buf, size_t n)
+{
+	return strerror_r(e, buf, n);
+}
+
 /* Starts one more pool thread.  Called with P.lock held. */
 static void spawn_thread(void)
 {
@@ -578,9 +657,10 @@ static void spawn_thread(void)
 	if (rc != 0) {
 		/* Said once in a while, not per request: the pool serves on
 		 * with the threads it has. */
+		char eb[128];
 		if (atomic_fetch_add(&P.spawn_failures, 1) % 100 == 0)
 			tp_log(TP_LOG_ERROR, "cannot start a thread (%d threads running): %s",
-			       P.threads, strerror(rc));
+			       P.threads, err_str(rc, eb, sizeof eb));
 		return;
 	}
 	P.threads++;
@@ -793,7 +873,8 @@ static void serve_loop(bool main_thread)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			tp_log(TP_LOG_ERROR, "epoll_wait: %s", strerror(errno));
+			char eb[128];
+			tp_log(TP_LOG_ERROR, "epoll_wait: %s", err_str(errno, eb, sizeof eb));
 			break;
 		}
 		if (n == 0) {
@@ -860,7 +941,8 @@ static void serve_loop(bool main_thread)
 			/* Out of descriptors, most likely: the connection waits in
 			 * the backlog until a request ends and frees one. */
 			struct timespec ts = {0, 20 * 1000000L};
-			tp_log(TP_LOG_ERROR, "accept: %s", strerror(accept_errno));
+			char eb[128];
+			tp_log(TP_LOG_ERROR, "accept: %s", err_str(accept_errno, eb, sizeof eb));
 			nanosleep(&ts, NULL);
 		}
 		pthread_mutex_lock(&P.lock);

@@ -131,7 +131,8 @@ tp_rc tp_sb_open(const char *dir, const char *handler, tp_buf *err)
 		}
 		/* Under systemd the folder is the unit's RuntimeDirectory and
 		 * exists; in the sandbox it is made here. */
-		if (mkdir(sub, 0755) != 0 && errno != EEXIST) {
+		if ((mkdir(dir, 0755) != 0 && errno != EEXIST) ||
+		    (mkdir(sub, 0755) != 0 && errno != EEXIST)) {
 			tp_buf_addf(err, "cannot create %s: %s", sub, strerror(errno));
 			return TP_EIO;
 		}

@@ -51,6 +51,9 @@ stack_start() {
     # service and maps in the emulator first.
     stack_sync_bootstrap "$TWILIOPAY_ENV" || return 1
   fi
+  # A busy handler holds a descriptor per connection (nginx's, Twilio's):
+  # as production's unit does (LimitNOFILE), lift the soft limit.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   # Each handler's counters, for GET /metrics: RUN_DIR/metrics/<name>/.
   mkdir -p "$STACK_RUN/metrics"
   stack_env_set "$TWILIOPAY_ENV" METRICS_DIR "$STACK_RUN/metrics"
