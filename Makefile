@@ -18,6 +18,10 @@ SANITIZE ?=
 WERROR ?=
 # A sanitized build goes into its own folder so objects never mix
 # (redis src/Makefile does the same).
+ifeq ($(SANITIZE),thread)
+# ThreadSanitizer cannot share objects with ASan either: its own folder.
+B ?= build-tsan
+endif
 ifneq ($(SANITIZE),)
 B ?= build-san
 SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
