@@ -592,8 +592,11 @@ static struct pool {
 	int threads;          /* alive, the main thread included */
 	int idle;             /* threads in epoll_wait */
 	int conns;            /* connections open */
-	unsigned char *state; /* CONN_* by descriptor */
-	size_t nstate;
+	struct conn {
+		unsigned char state; /* CONN_* */
+		unsigned gen;        /* bumped by every accept of this descriptor */
+	} * conn;                    /* by descriptor */
+	size_t nconn;
 	atomic_int in_flight;
 	atomic_int draining;
 	_Atomic int64_t drain_deadline_ms; /* CLOCK_MONOTONIC */
@@ -669,22 +672,27 @@ static void spawn_thread(void)
 }
 
 /* Under P.lock. */
-static void set_state(int fd, unsigned char st)
+static struct conn *conn_of(int fd)
 {
-	if ((size_t)fd >= P.nstate) {
-		size_t n = P.nstate ? P.nstate : 256;
+	if ((size_t)fd >= P.nconn) {
+		size_t n = P.nconn ? P.nconn : 256;
 		while (n <= (size_t)fd)
 			n *= 2;
-		P.state = tp_xrealloc(P.state, n);
-		memset(P.state + P.nstate, CONN_NONE, n - P.nstate);
-		P.nstate = n;
+		P.conn = tp_xrealloc(P.conn, n * sizeof *P.conn);
+		memset(P.conn + P.nconn, 0, (n - P.nconn) * sizeof *P.conn);
+		P.nconn = n;
 	}
-	P.state[fd] = st;
+	return &P.conn[fd];
+}
+
+static void set_state(int fd, unsigned char st)
+{
+	conn_of(fd)->state = st;
 }
 
 static unsigned char get_state(int fd)
 {
-	return (size_t)fd < P.nstate ? P.state[fd] : CONN_NONE;
+	return (size_t)fd < P.nconn ? P.conn[fd].state : CONN_NONE;
 }
 
 static void arm(int fd, bool add)
@@ -724,11 +732,15 @@ static void park(int fd)
 	pthread_mutex_unlock(&P.lock);
 }
 
-/* libfcgi closed the connection (not kept, or it ended mid-record). */
-static void forget(int fd)
+/* libfcgi closed the connection (not kept, or it ended mid-record).  It
+ * did so outside P.lock, so the descriptor may already be a new
+ * connection another thread accepted: its generation says whether the
+ * entry is still ours to clear. */
+static void forget(int fd, unsigned gen)
 {
 	pthread_mutex_lock(&P.lock);
-	set_state(fd, CONN_NONE);
+	if (conn_of(fd)->gen == gen)
+		set_state(fd, CONN_NONE);
 	P.conns--;
 	pthread_mutex_unlock(&P.lock);
 }
@@ -770,7 +782,12 @@ static void reject_busy(const req_source *src, tp_buf *out)
 static void serve_one(FCGX_Request *rq, int fd, tp_buf *out)
 {
 	req_source src = {fcgx_get, fcgx_read, rq};
+	unsigned gen;
 	int n;
+
+	pthread_mutex_lock(&P.lock);
+	gen = conn_of(fd)->gen;
+	pthread_mutex_unlock(&P.lock);
 
 	rq->ipcFd = fd;
 	/* FCGX_Accept_r starts by finishing "the previous request", which
@@ -782,7 +799,7 @@ static void serve_one(FCGX_Request *rq, int fd, tp_buf *out)
 	rq->keepConnection = 1;
 	if (FCGX_Accept_r(rq) < 0) {
 		rq->ipcFd = -1;
-		forget(fd);
+		forget(fd, gen);
 		return;
 	}
 	n = atomic_fetch_add(&P.in_flight, 1) + 1;
@@ -811,7 +828,7 @@ static void serve_one(FCGX_Request *rq, int fd, tp_buf *out)
 		tp_buf_init(out, max);
 	}
 	if (rq->ipcFd < 0) {
-		forget(fd); /* nginx did not keep it: FCGX_Finish_r closed it */
+		forget(fd, gen); /* nginx did not keep it: FCGX_Finish_r closed it */
 		return;
 	}
 	rq->ipcFd = -1; /* the connection goes back to the set, not to this thread */
@@ -833,8 +850,8 @@ static void close_idle(void)
 	size_t fd;
 
 	pthread_mutex_lock(&P.lock);
-	for (fd = 0; fd < P.nstate; fd++)
-		if (P.state[fd] == CONN_IDLE)
+	for (fd = 0; fd < P.nconn; fd++)
+		if (P.conn[fd].state == CONN_IDLE)
 			close_conn_locked((int)fd);
 	pthread_mutex_unlock(&P.lock);
 }
@@ -850,12 +867,16 @@ static void serve_loop(bool main_thread)
 	FCGX_Request rq;
 	tp_buf out;
 
+	int64_t idle_since = mono_ms();
+
 	FCGX_InitRequest(&rq, -1, 0);
 	tp_buf_init(&out, TP_RESP_BODY_MAX + 65536);
 	for (;;) {
 		struct epoll_event ev;
 		bool draining = atomic_load(&P.draining);
-		int timeout = main_thread ? -1 : SPARE_IDLE_MS, n, fd, accept_errno = 0;
+		/* The main thread hears SIGTERM itself (EINTR); the others look
+		 * every second, for the drain and for their own idleness. */
+		int timeout = main_thread ? -1 : 1000, n, fd, accept_errno = 0;
 
 		if (draining) {
 			bool done;
@@ -881,7 +902,7 @@ static void serve_loop(bool main_thread)
 			/* A spare too many leaves; decided under the lock, so two
 			 * timing out together do not both leave. */
 			bool surplus = false;
-			if (draining)
+			if (draining || mono_ms() - idle_since < SPARE_IDLE_MS)
 				continue;
 			pthread_mutex_lock(&P.lock);
 			if (P.idle > P.conf.max_spare) {
@@ -909,8 +930,10 @@ static void serve_loop(bool main_thread)
 			fd = accept4(P.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 			accept_errno = errno;
 			if (fd >= 0) {
+				struct conn *c = conn_of(fd);
 				P.conns++;
-				set_state(fd, CONN_NONE);
+				c->state = CONN_NONE;
+				c->gen++;
 			}
 			if (!atomic_load(&P.draining)) {
 				struct epoll_event lev = {.events = EPOLLIN | EPOLLONESHOT,
@@ -948,6 +971,7 @@ static void serve_loop(bool main_thread)
 		pthread_mutex_lock(&P.lock);
 		P.idle++;
 		pthread_mutex_unlock(&P.lock);
+		idle_since = mono_ms();
 	}
 	pthread_mutex_lock(&P.lock);
 	P.idle--;
