@@ -30,8 +30,10 @@
  * epoll_wait on one epoll set holding the listening socket (non-blocking,
  * shared with the other workers) and every connection nginx keeps open
  * between two requests (EPOLLONESHOT: one thread per event).  The thread
- * that gets an event accepts the new connection, or reads the request
- * waiting on a kept one, serves that one request through libfcgi
+ * that gets an event accepts the new connections waiting (a batch, the
+ * rest joining the set: a burst must not overflow the backlog while the
+ * pool grows), or reads the request waiting on a kept one, serves that
+ * one request through libfcgi
  * (FCGX_Accept_r on a connection we accepted, FCGX_Finish_r), puts the
  * connection back in the set and waits again.  A kept connection costs a
  * descriptor, not a thread; a thread that finishes a request takes the
@@ -114,6 +116,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "internal.h"
 #include "twiliopay.h"
@@ -574,6 +578,8 @@ typedef struct pool_conf {
 #define SPARE_IDLE_MS  5000
 #define RETRY_AFTER_S  "1"
 #define KEEP_OUT_BYTES (64u << 10) /* a thread keeps an answer buffer this big */
+#define ACCEPT_BATCH   64          /* connections taken off the backlog at once */
+#define LISTEN_BACKLOG 4096        /* the kernel caps it at net.core.somaxconn */
 
 /* What the pool knows of a connection, by descriptor. */
 enum { CONN_NONE, CONN_IDLE, CONN_BUSY };
@@ -856,6 +862,17 @@ static void close_idle(void)
 	pthread_mutex_unlock(&P.lock);
 }
 
+/* After a peak (its threads gone, its curl handles closed), hands the
+ * heap's free pages back: glibc keeps freed memory in its arenas for
+ * reuse and returns only what sits at the top of a heap, so the memory
+ * of a burst of requests would stay for good. */
+static void give_back_memory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 /* Leader/followers on one epoll set: every idle thread waits in
  * epoll_wait; an event (a new connection, or the next request on a kept
  * one) goes to one of them (EPOLLONESHOT), which serves that one request
@@ -874,9 +891,9 @@ static void serve_loop(bool main_thread)
 	for (;;) {
 		struct epoll_event ev;
 		bool draining = atomic_load(&P.draining);
-		/* The main thread hears SIGTERM itself (EINTR); the others look
-		 * every second, for the drain and for their own idleness. */
-		int timeout = main_thread ? -1 : 1000, n, fd, accept_errno = 0;
+		/* Every second an idle thread looks at the drain, its own
+		 * idleness and the curl handles left idle (http.c). */
+		int timeout = 1000, n, fd, accept_errno = 0;
 
 		if (draining) {
 			bool done;
@@ -899,21 +916,24 @@ static void serve_loop(bool main_thread)
 			break;
 		}
 		if (n == 0) {
-			/* A spare too many leaves; decided under the lock, so two
-			 * timing out together do not both leave. */
-			bool surplus = false;
-			if (draining || mono_ms() - idle_since < SPARE_IDLE_MS)
-				continue;
-			pthread_mutex_lock(&P.lock);
-			if (P.idle > P.conf.max_spare) {
-				surplus = true;
-				P.idle--;
+			/* A spare too many leaves (never the main thread);
+			 * decided under the lock, so two timing out together do
+			 * not both leave. */
+			bool surplus = false, released = tp_http_pool_trim() > 0;
+			if (!draining && !main_thread && mono_ms() - idle_since >= SPARE_IDLE_MS) {
+				pthread_mutex_lock(&P.lock);
+				if (P.idle > P.conf.max_spare) {
+					surplus = true;
+					P.idle--;
+				}
+				pthread_mutex_unlock(&P.lock);
 			}
-			pthread_mutex_unlock(&P.lock);
-			if (surplus) {
+			if (surplus)
 				tp_buf_free(&out);
+			if (surplus || released)
+				give_back_memory();
+			if (surplus)
 				return;
-			}
 			continue;
 		}
 		fd = ev.data.fd;
@@ -927,14 +947,33 @@ static void serve_loop(bool main_thread)
 		    !atomic_load(&P.draining))
 			spawn_thread();
 		if (fd == P.listen_fd) {
-			fd = accept4(P.listen_fd, NULL, NULL, SOCK_CLOEXEC);
-			accept_errno = errno;
-			if (fd >= 0) {
-				struct conn *c = conn_of(fd);
+			/* A burst (a peak of callbacks, nginx opening connections
+			 * for all of them) is taken off the backlog at once: this
+			 * thread serves the first connection, the others join the
+			 * epoll set, where the threads the pool grows pick them up.
+			 * Accepting one per thread would let the backlog overflow
+			 * while threads start (nginx: 502). */
+			int first = -1, k;
+			for (k = 0; k < ACCEPT_BATCH; k++) {
+				int cfd = accept4(P.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+				struct conn *c;
+				if (cfd < 0) {
+					if (first < 0)
+						accept_errno = errno;
+					break;
+				}
+				c = conn_of(cfd);
 				P.conns++;
-				c->state = CONN_NONE;
 				c->gen++;
+				if (first < 0) {
+					first = cfd;
+					c->state = CONN_NONE;
+				} else {
+					c->state = CONN_IDLE;
+					arm(cfd, true);
+				}
 			}
+			fd = first;
 			if (!atomic_load(&P.draining)) {
 				struct epoll_event lev = {.events = EPOLLIN | EPOLLONESHOT,
 				                          .data.fd = P.listen_fd};
@@ -1057,9 +1096,15 @@ static int worker_main(const tp_handler *h, int listen_fd, int slot, const pool_
 	}
 	if (FCGX_Init() != 0)
 		return 1;
-	/* Everything shared by the threads is set up before the first one
-	 * starts: libcurl's global state, the configuration, the log. */
-	tp_http_init();
+	/* Everything the threads share is set up before the first one
+	 * starts (the configuration, the log), except libcurl's global state:
+	 * it initialises OpenSSL's TLS side, a couple of MiB that a handler
+	 * which never calls Twilio should not carry, so http.c does it on the
+	 * first request, once (pthread_once), on whichever thread.  That is
+	 * safe where libcurl says its global init is (CURL_VERSION_THREADSAFE,
+	 * libcurl 7.84 and later); an older one is initialised here. */
+	if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_THREADSAFE))
+		tp_http_init();
 #ifdef M_ARENA_MAX
 	/* glibc gives threads up to 8 malloc arenas per core, each keeping
 	 * its own high-water mark: hundreds of mostly waiting threads would
@@ -1304,11 +1349,11 @@ static int open_listen(const char *spec, unsigned mode)
 		/* A stale socket from a crashed run would make bind() fail. */
 		if (lstat(spec, &st) == 0 && S_ISSOCK(st.st_mode))
 			unlink(spec);
-		fd = FCGX_OpenSocket(spec, 128);
+		fd = FCGX_OpenSocket(spec, LISTEN_BACKLOG);
 		if (fd >= 0)
 			chmod(spec, mode);
 	} else {
-		fd = FCGX_OpenSocket(spec, 128);
+		fd = FCGX_OpenSocket(spec, LISTEN_BACKLOG);
 	}
 	return fd;
 }

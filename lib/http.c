@@ -9,8 +9,10 @@
  * options, and gives it back.  So the number of connections to Twilio
  * follows the number of requests in flight, not the number of threads,
  * and a thread started for a burst finds the connections its
- * predecessors opened.  Handles idle for POOL_IDLE_S are closed, so the
- * memory of a peak does not stay.
+ * predecessors opened.  Handles idle for POOL_IDLE_S are closed (when a
+ * handle comes back, and every second by an idle worker thread:
+ * tp_http_pool_trim), so the memory of a peak, and the connections it
+ * held open at Twilio, do not stay.
  *
  * Rejected: one handle per thread (thread-local): every thread would keep
  * its own connections to api, sync and the nchan socket, three times the
@@ -23,10 +25,12 @@
  * session IDs (curl_share_setopt(3)), so a new handle resumes a TLS
  * session instead of a full handshake.
  *
- * curl_global_init runs once (pthread_once), before any thread of ours
- * makes a request: tp_http_init, called by the worker before it starts
- * threads, and by every tp_http_do.  CURLOPT_NOSIGNAL is set on every
- * transfer: signals and threads do not mix (libcurl-thread(3)).
+ * curl_global_init runs once (pthread_once), on the first request, on
+ * whichever thread makes it: libcurl 7.84 and later say their global init
+ * is thread-safe (CURL_VERSION_THREADSAFE); with an older one the worker
+ * calls tp_http_init before it starts threads (fcgi.c).  CURLOPT_NOSIGNAL
+ * is set on every transfer: signals and threads do not mix
+ * (libcurl-thread(3)).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -41,7 +45,7 @@
 
 #define RESP_BODY_MAX (1u << 20)
 #define ORIGIN_MAX    300
-#define POOL_IDLE_S   60   /* an idle handle (and its connections) lives this long */
+#define POOL_IDLE_S   15   /* an idle handle (and its connections) lives this long */
 #define POOL_MAX      1024 /* idle handles kept at most; the oldest go first */
 
 typedef struct pooled {
@@ -173,6 +177,25 @@ static void checkin(CURL *c, const char *origin)
 	pthread_mutex_unlock(&pool_lock);
 	for (i = 0; i < ndrop; i++)
 		curl_easy_cleanup(drop[i]);
+}
+
+size_t tp_http_pool_trim(void)
+{
+	CURL *drop[16];
+	size_t ndrop = 0, i;
+	time_t now = mono_s();
+
+	pthread_mutex_lock(&pool_lock);
+	while (npool > 0 && ndrop < sizeof drop / sizeof drop[0] &&
+	       now - pool[0].idle_since > POOL_IDLE_S) {
+		drop[ndrop++] = pool[0].easy;
+		memmove(&pool[0], &pool[1], (npool - 1) * sizeof *pool);
+		npool--;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	for (i = 0; i < ndrop; i++)
+		curl_easy_cleanup(drop[i]);
+	return ndrop;
 }
 
 size_t tp_http_pool_idle(void)

@@ -477,10 +477,14 @@ void tp_http_resp_free(tp_http_resp *r);
 tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out);
 const char *tp_http_rc_str(tp_http_rc rc);
 /* curl_global_init and the pool's shared DNS/TLS-session cache, once per
- * process; call before starting threads (tp_http_do calls it too). */
+ * process (tp_http_do calls it; call it before starting threads when
+ * libcurl lacks CURL_VERSION_THREADSAFE). */
 void tp_http_init(void);
 /* Idle handles in the pool (each holds its connections). */
 size_t tp_http_pool_idle(void);
+/* Closes the handles idle for longer than the pool keeps them (15 s);
+ * returns how many. */
+size_t tp_http_pool_trim(void);
 
 /* Twilio's error JSON (twilio-contract.md 1.2). */
 typedef struct tp_twilio_error {

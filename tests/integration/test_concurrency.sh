@@ -103,6 +103,28 @@ t_eq "64 concurrent callbacks against a slow Sync: all answered 200" "200:64" \
 t_match "  ... served side by side (in flight seen: $peak, threads: $threads)" '^([3-9][0-9]|[1-9][0-9]{2,})$' "${peak:-0}"
 t_eq "  ... and written to Sync" 64 "$(for i in $(seq 1 64); do item uuiMap "load$i" >/dev/null && echo x; done | wc -l)"
 
+# ---- a burst: 300 status callbacks at once, each on a new connection
+# (more than nginx keeps open), against a slow Sync.  The handler takes
+# them off its listening socket's backlog in batches while its pool
+# grows; nothing is refused.
+echo "#   a burst of 300 callbacks (at ${SECONDS}s)"
+cfg=$run/burst.cfg
+: >"$cfg"
+for i in $(seq 1 300); do
+  pk=$(printf 'PK%032x' "$i")
+  form=(AccountSid="$AC" CallSid=CA0123456789abcdef0123456789abcdef Sid="$pk"
+        Capture=payment-card-number PartialResult=true Required=payment-card-number)
+  [[ $i -gt 1 ]] && echo next >>"$cfg"
+  printf 'url = "%s"\nheader = "X-Twilio-Signature: %s"\ndata = "%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' \
+    "$base/sync/paySyncUpdate" "$("${post[@]}" --print "$base/sync/paySyncUpdate" "${form[@]}")" \
+    "$(printf '%s&' "${form[@]}" | sed 's/&$//')" >>"$cfg"
+done
+arm '{"target":"sync","delay_ms":1000,"count":1000}'
+curl -s -Z --parallel-max 300 -K "$cfg" >"$run/burst.codes" 2>/dev/null
+faults_clear
+t_eq "300 callbacks at once on new connections: every one answered 200" "200:300" \
+  "$(sort "$run/burst.codes" | uniq -c | awk '{printf "%s:%s ", $2, $1}' | sed 's/ $//')"
+
 # ================================================================ 2. the bound
 echo "# 2. the bound (at ${SECONDS}s)"
 restart_handler uuiSyncUpdate --workers 1 --threads 4 && t_ok "uuiSyncUpdate restarted with 1 worker x 4" ||
