@@ -10,6 +10,7 @@
 # Every process's stderr goes to RUN_DIR/log/<name>.log.
 
 STACK_PIDS=()
+declare -gA STACK_LOG_OF=() # pid -> its log, for what stack_start started
 STACK_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # A port nobody listens on, chosen below the kernel's ephemeral range so
@@ -46,10 +47,15 @@ stack_start() {
     "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$simport" --env "$TWILIOPAY_ENV" \
       --server-url "http://127.0.0.1:$port" 2>>"$STACK_RUN/log/sim.log" &
     STACK_PIDS+=($!)
+    STACK_LOG_OF[$!]=$STACK_RUN/log/sim.log
     stack_wait_sim || return 1
     # Handlers need PAY_SYNC_SERVICE_SID at start-up: create the Sync
     # service and maps in the emulator first.
-    stack_sync_bootstrap "$TWILIOPAY_ENV" || return 1
+    if ! stack_sync_bootstrap "$TWILIOPAY_ENV"; then
+      echo "stack: the Sync setup in the emulator failed; $STACK_RUN/log/setup.log ends:" >&2
+      stack_log_tail "$STACK_RUN/log/setup.log"
+      return 1
+    fi
   fi
   # A busy handler holds a descriptor per connection (nginx's, Twilio's):
   # as production's unit does (LimitNOFILE), lift the soft limit.
@@ -64,10 +70,12 @@ stack_start() {
     "$b" --listen "$STACK_RUN/sock/$name.sock" $(stack_bounds "$name") \
       2>>"$STACK_RUN/log/$name.log" &
     STACK_PIDS+=($!)
+    STACK_LOG_OF[$!]=$STACK_RUN/log/$name.log
   done
   nginx -p "$STACK_RUN/nginx" -c "$STACK_RUN/nginx/nginx.conf" -e "$STACK_RUN/log/nginx-error.log" \
     2>>"$STACK_RUN/log/nginx-error.log" &
   STACK_PIDS+=($!)
+  STACK_LOG_OF[$!]=$STACK_RUN/log/nginx-error.log
 }
 
 # The command-line bounds of a handler (scripts/handler-bounds):
@@ -81,13 +89,44 @@ stack_bounds() {
   echo "--workers ${STACK_WORKERS:-$workers} --threads ${STACK_THREADS:-$threads}"
 }
 
+# The end of a log, indented, on stderr: the reason for a failure.
+stack_log_tail() {
+  if [[ -s $1 ]]; then
+    tail -n "${2:-12}" "$1" | sed 's/^/    /' >&2
+  else
+    echo "    ($1 is empty)" >&2
+  fi
+}
+
+# Fails (after saying which, with the end of its log) when a process
+# stack_start started, still in STACK_PIDS, has exited.  For the start-up
+# waits: a test that stops a process on purpose removes it from
+# STACK_PIDS before it waits again.
+stack_check_alive() {
+  local p log dead=0
+  for p in "${STACK_PIDS[@]}"; do
+    log=${STACK_LOG_OF[$p]:-}
+    [[ -n $log ]] || continue
+    if ! kill -0 "$p" 2>/dev/null; then
+      echo "stack: $(basename "$log" .log) exited; $log ends:" >&2
+      stack_log_tail "$log"
+      dead=1
+    fi
+  done
+  return $dead
+}
+
+# Waits for the emulator to answer (a minute at most: a loaded machine),
+# giving up at once when it has exited.
 stack_wait_sim() {
   local i
-  for i in $(seq 1 100); do
+  for i in $(seq 1 600); do
     curl -fsS -o /dev/null "http://127.0.0.1:$STACK_SIM_PORT/sim/health" 2>/dev/null && return 0
+    stack_check_alive || return 1
     sleep 0.1
   done
-  echo "stack: the emulator did not start; see $STACK_RUN/log/sim.log" >&2
+  echo "stack: the emulator did not answer on :$STACK_SIM_PORT; $STACK_RUN/log/sim.log ends:" >&2
+  stack_log_tail "$STACK_RUN/log/sim.log"
   return 1
 }
 
@@ -137,7 +176,9 @@ stack_agent_setup() {
   if [[ ! -s $pwfile ]] || ! "$tool" -f "$agents" check agent <"$pwfile" >/dev/null 2>&1; then
     (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$pwfile")
     "$tool" -f "$agents" set agent <"$pwfile" 2>>"$STACK_RUN/log/setup.log" || {
-      echo "stack: could not create the sandbox agent in $agents" >&2; return 1; }
+      echo "stack: could not create the sandbox agent in $agents; $STACK_RUN/log/setup.log ends:" >&2
+      stack_log_tail "$STACK_RUN/log/setup.log"
+      return 1; }
   fi
   chmod 600 "$pwfile"
   STACK_AGENT_USER=agent
@@ -153,19 +194,26 @@ stack_reload() {
   done
 }
 
+# Waits for /healthz through nginx and the emulator (a minute at most:
+# a loaded machine), giving up at once when something has exited.
 stack_wait_ready() {
   local i
-  for i in $(seq 1 100); do
+  for i in $(seq 1 600); do
     if curl -fsS -o /dev/null "http://127.0.0.1:$STACK_PORT/healthz" 2>/dev/null; then
       if [[ ! -x $STACK_BUILD/sim/twilio-sim ]] ||
          curl -fsS -o /dev/null "http://127.0.0.1:$STACK_SIM_PORT/sim/health" 2>/dev/null; then
         return 0
       fi
     fi
+    stack_check_alive || return 1
     sleep 0.1
   done
-  echo "stack: not ready after 10 s; logs in $STACK_RUN/log" >&2
-  tail -n 5 "$STACK_RUN"/log/*.log >&2 || true
+  echo "stack: /healthz on :$STACK_PORT not ready after a minute; the ends of the logs:" >&2
+  for i in "$STACK_RUN"/log/*.log; do
+    [[ -s $i ]] || continue
+    echo "  $i:" >&2
+    stack_log_tail "$i" 5
+  done
   return 1
 }
 
@@ -174,6 +222,7 @@ stack_stop() {
   for p in "${STACK_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${STACK_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   STACK_PIDS=()
+  STACK_LOG_OF=()
   stack_keep
 }
 
