@@ -224,6 +224,31 @@ uui after-crash
 wait "${UUI_PIDS[@]}"
 t_eq "  ... and the handler serves on" "200:1" "$(statuses "$run/u.after-crash")"
 
+# ---- paySyncUpdate: the Capture request runs beside the write; a
+# refused one marks the session stalled afterwards.
+echo "#   a refused Capture request, beside the write (at ${SECONDS}s)"
+cap_login
+CALL=$(new_call)
+start stall "{\"callSid\":\"$CALL\",\"chargeAmount\":\"3.00\"}" || t_fail "startCapture for the stall payment"
+wait_state stall 's.capture === "payment-card-number" && s.partial' "a payment asks for the card number"
+# The next Capture request (security code) is refused: not retried.
+arm '{"target":"api","method":"POST","match":"/Payments/","status":400,"count":1}'
+sim_digits "$CALL" 4111111111111111#
+wait_state stall 's.stalled === "capture-request-failed" && s.capture === "security-code"' \
+  "  ... Twilio refuses the security code's Capture: stalled capture-request-failed"
+faults_clear
+order=$(sse_states stall | node -e '
+let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{const s=t.trim().split("\n").map(JSON.parse);
+  const moved=s.findIndex(x=>x.capture==="security-code"&&x.stalled===null);
+  const stalled=s.findIndex(x=>x.stalled==="capture-request-failed");
+  console.log(moved>=0&&stalled>moved?"moved, then stalled":"moved "+moved+" stalled "+stalled)})')
+t_eq "  ... the agent saw the move as soon as it was written, the stall after" "moved, then stalled" "$order"
+cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_stall\",\"captureType\":\"security-code\"}" "$ST_stall" >/dev/null
+t_eq "  ... the agent asks again: 202" 202 "$(cat "$run/status")"
+wait_state stall 's.capture === "security-code" && s.stalled === null && s.partial' "  ... and Twilio captures it"
+cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_stall\",\"status\":\"cancel\"}" "$ST_stall" >/dev/null
+sse_stop stall
+
 # ================================================================ 6. deep JSON
 echo "# 6. a deeply nested body (at ${SECONDS}s)"
 deep=$(printf '{"a":%s%s}' "$(printf '[%.0s' $(seq 1 999))" "$(printf ']%.0s' $(seq 1 999))")
