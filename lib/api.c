@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "internal.h"
 #include "twiliopay.h"
 
 void tp_api_result_free(tp_api_result *r)
@@ -39,6 +40,8 @@ static double now_ms(void)
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	tp_pool_blocking();
 	while (nanosleep(&ts, &ts) != 0)
 		;
 }

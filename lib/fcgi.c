@@ -38,10 +38,17 @@
  * connection back in the set and waits again.  A kept connection costs a
  * descriptor, not a thread; a thread that finishes a request takes the
  * next ready event without sleeping, so a busy worker does not pay a
- * context switch per request.  The pool grows when the last idle thread
- * takes work (min spare) and shrinks when more than max spare threads
- * stayed idle SPARE_IDLE_MS (--spare MIN:MAX, default 1:2): php-fpm's
- * pm = dynamic, per thread.  Requests in flight are bounded per process
+ * context switch per request.  The pool grows when a thread is about to
+ * wait on something slow (a Twilio request, a retry's back-off, a helper
+ * task: tp_pool_blocking) and fewer than MIN threads would be left idle,
+ * and shrinks when more than MAX threads stayed idle SPARE_IDLE_MS
+ * (--spare MIN:MAX, default 1:2): php-fpm's pm = dynamic, per thread.  A
+ * handler that never waits (callToSIP, healthz: CPU only) keeps one
+ * thread per process: a spare kept idle "in case" is woken for every
+ * request that a busy thread would have taken microseconds later, and
+ * those context switches cost more than the handler (measured on the
+ * 2-core sandbox: /healthz's handler CPU per request 26 us with a spare
+ * always waiting, 13 us without).  Requests in flight are bounded per process
  * (--threads); the one past the bound is answered 503 with Retry-After at
  * once, by one of the two threads kept beyond the bound for that, and
  * logged like any request.  Nothing grows without bound: threads <=
@@ -566,8 +573,8 @@ static long fcgx_read(void *ctx, char *buf, size_t n)
 typedef struct pool_conf {
 	int bound;       /* requests served at once; the next one gets 503 */
 	int max_threads; /* bound + 2: the 503s still find a thread */
-	int min_spare;   /* threads waiting for work, at least */
-	int max_spare;   /* ... and at most, after SPARE_IDLE_MS */
+	int min_spare;   /* idle threads left when one waits on Twilio, at least */
+	int max_spare;   /* idle threads kept, at most, after SPARE_IDLE_MS */
 } pool_conf;
 
 #define MAX_WORKERS    64
@@ -862,6 +869,18 @@ static void close_idle(void)
 	pthread_mutex_unlock(&P.lock);
 }
 
+void tp_pool_blocking(void)
+{
+	/* Not in a worker (CGI mode, tests, the tools, the emulator): no pool. */
+	if (!P.h)
+		return;
+	pthread_mutex_lock(&P.lock);
+	if (P.idle < P.conf.min_spare && P.threads < P.conf.max_threads &&
+	    !atomic_load(&P.draining))
+		spawn_thread();
+	pthread_mutex_unlock(&P.lock);
+}
+
 /* After a peak (its threads gone, its curl handles closed), hands the
  * heap's free pages back: glibc keeps freed memory in its arenas for
  * reuse and returns only what sits at the top of a heap, so the memory
@@ -883,7 +902,6 @@ static void serve_loop(bool main_thread)
 {
 	FCGX_Request rq;
 	tp_buf out;
-
 	int64_t idle_since = mono_ms();
 
 	FCGX_InitRequest(&rq, -1, 0);
@@ -916,9 +934,10 @@ static void serve_loop(bool main_thread)
 			break;
 		}
 		if (n == 0) {
-			/* A spare too many leaves (never the main thread);
-			 * decided under the lock, so two timing out together do
-			 * not both leave. */
+			/* Idle for a second: closes curl handles idle too long,
+			 * and a spare too many for SPARE_IDLE_MS leaves (never
+			 * the main thread; decided under the lock, so two timing
+			 * out together do not both leave). */
 			bool surplus = false, released = tp_http_pool_trim() > 0;
 			if (!draining && !main_thread && mono_ms() - idle_since >= SPARE_IDLE_MS) {
 				pthread_mutex_lock(&P.lock);
@@ -943,9 +962,6 @@ static void serve_loop(bool main_thread)
 		}
 		pthread_mutex_lock(&P.lock);
 		P.idle--;
-		if (P.idle < P.conf.min_spare && P.threads < P.conf.max_threads &&
-		    !atomic_load(&P.draining))
-			spawn_thread();
 		if (fd == P.listen_fd) {
 			/* A burst (a peak of callbacks, nginx opening connections
 			 * for all of them) is taken off the backlog at once: this

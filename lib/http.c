@@ -41,6 +41,7 @@
 
 #include <curl/curl.h>
 
+#include "internal.h"
 #include "twiliopay.h"
 
 #define RESP_BODY_MAX (1u << 20)
@@ -324,6 +325,7 @@ tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out)
 		    curl_easy_setopt(c, CURLOPT_POST, 1L);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 
+	tp_pool_blocking(); /* 150-300 ms against Twilio: leave a thread idle */
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);

@@ -27,6 +27,12 @@ typedef struct tp_req_priv {
  * so nothing request-scoped may live in a static buffer). */
 const char *tp_req_keep(tp_req *req, const char *s);
 
+/* Called by a request's thread just before it waits on something slow
+ * (a Twilio request, a retry's back-off, a helper task): the worker's
+ * pool makes sure an idle thread is left to take the next request
+ * (fcgi.c, "Threads").  Nothing outside a worker process. */
+void tp_pool_blocking(void);
+
 /* The scoreboard (metrics.c) as the process model (fcgi.c) drives it.
  * tp_sb_open maps it (a file under dir, or anonymous memory when dir is
  * NULL) in the supervisor, before it forks; every other call does nothing

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include "internal.h"
 #include "twiliopay.h"
 
 #define TASK_STACK (512u << 10) /* as the worker's threads (fcgi.c) */
@@ -65,7 +66,9 @@ void tp_task_join(tp_task *t)
 {
 	if (!t)
 		return;
-	if (t->started)
+	if (t->started) {
+		tp_pool_blocking();
 		pthread_join(t->thread, NULL);
+	}
 	free(t);
 }

@@ -7,10 +7,11 @@
  *
  * Memory policy, stated once: allocation failure aborts the process
  * (tp_xmalloc and friends, also installed as cJSON's hooks).  Every binary
- * runs as a pre-forked worker under a supervisor that restarts it, so a
- * worker that runs out of memory dies loudly and is replaced instead of
- * limping on with half-written state.  Functions therefore never return an
- * "out of memory" error; their rc values are about input and I/O.
+ * runs as worker processes under a supervisor that restarts them, so a
+ * worker that runs out of memory dies loudly, with the requests its
+ * threads were serving, and is replaced instead of limping on with
+ * half-written state.  Functions therefore never return an "out of
+ * memory" error; their rc values are about input and I/O.
  *
  * Ownership, unless a function's comment says otherwise: strings passed in
  * are borrowed for the duration of the call; pointers returned from a
@@ -411,7 +412,10 @@ typedef struct tp_handler {
 
 /* The whole life of a handler binary.  Parses the command line
  *   --listen PATH | --listen HOST:PORT   bind a socket (else fd 0 is used)
- *   --workers N                          pre-forked workers (default 2)
+ *   --workers N                          worker processes (default 2)
+ *   --threads N                          requests each serves at once;
+ *                                        past it 503 (default 32)
+ *   --spare MIN:MAX                      idle threads (default 1:2)
  *   --cgi                                serve exactly one CGI request
  *   --check-config                       load config, report, exit
  * loads the configuration (exit 78, EX_CONFIG, naming what is wrong), then
