@@ -464,6 +464,8 @@ static void log_request(const tp_req *req, const tp_resp *resp, double ms)
 	                   : resp->status >= 400 ? TP_LOG_WARN
 	                                         : TP_LOG_INFO;
 
+	if (!tp_log_enabled(lvl))
+		return;
 	snprintf(status, sizeof status, "%d", resp->status);
 	snprintf(dur, sizeof dur, "%.2f", ms);
 	snprintf(bytes, sizeof bytes, "%zu", resp->body.len);

@@ -42,6 +42,11 @@ void tp_log_set_level(tp_log_level min)
 	log_min = min;
 }
 
+bool tp_log_enabled(tp_log_level lvl)
+{
+	return lvl >= log_min;
+}
+
 /* One write(2) of the whole line to stderr (retried only for what a
  * signal or a full pipe cut off). */
 static void write_all(const char *p, size_t n)

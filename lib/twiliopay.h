@@ -211,6 +211,8 @@ typedef enum tp_log_level { TP_LOG_DEBUG, TP_LOG_INFO, TP_LOG_WARN, TP_LOG_ERROR
  * replaced by "[redacted]".  `fn` comes from tp_log_init. */
 void tp_log_init(const char *fn_name);
 void tp_log_set_level(tp_log_level min);
+/* True when a line at lvl would be written (skip building one otherwise). */
+bool tp_log_enabled(tp_log_level lvl);
 /* kv is a NULL-terminated list of name, value pairs (values may be NULL). */
 void tp_logv_kv(tp_log_level lvl, const char *msg, const char *const *kv);
 void tp_log(tp_log_level lvl, const char *fmt, ...) TP_PRINTF(2, 3);
