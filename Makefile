@@ -19,6 +19,10 @@ SANITIZE ?=
 WERROR ?=
 # A sanitized build goes into its own folder so objects never mix
 # (redis src/Makefile does the same).
+ifeq ($(SANITIZE),thread)
+# ThreadSanitizer cannot share objects with ASan either: its own folder.
+B ?= build-tsan
+endif
 ifneq ($(SANITIZE),)
 B ?= build-san
 SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -281,5 +285,7 @@ uninstall:
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.socket \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.service \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay.target \
-		$(DESTDIR)$(SYSUSERS_DIR)/twiliopay.conf $(DESTDIR)$(TMPFILES_DIR)/twiliopay.conf
+		$(DESTDIR)$(SYSUSERS_DIR)/twiliopay.conf $(DESTDIR)$(TMPFILES_DIR)/twiliopay.conf \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@*.service.d/bounds.conf
+	-rmdir $(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@*.service.d 2>/dev/null
 	@echo "removed; $(CONFIG) and the $(SERVICE_USER) user are left in place"

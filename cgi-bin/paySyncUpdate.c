@@ -21,6 +21,18 @@
  * outside this server, lib/paysession.c).  A callback holding a value
  * Twilio never sends (a re-split of a real one under its signature) is a
  * 400 invalid_callback that changes nothing.
+ *
+ * Round trips: a Sync read, then the write and, when the session moves
+ * to the next field, the Capture request at once, side by side; the new
+ * state is published to the agent as soon as the write lands (the
+ * customer's key press reaches the agent after one read and one write).
+ * The two do not depend on each other: the Capture request's
+ * idempotency key comes from the state (step, field, attempt), so a write
+ * that loses a race and is recomputed into the same step reuses the
+ * request already made, and Twilio acts once either way.  Only a Capture
+ * request that failed changes the state afterwards: a second write marks
+ * the session stalled (the agent then re-captures or cancels), if
+ * nothing has moved since.
  */
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +43,17 @@
 static const char *const need[] = {"ACCOUNT_SID",          "AUTH_TOKEN",   "SERVER_URL",
                                    "PAY_SYNC_SERVICE_SID", "AGENT_SECRET", NULL};
 
+/* The Capture request a callback asked for, on a task of its own. */
+typedef struct capture_job {
+	const tp_config *cfg;
+	const char *pk;
+	tp_capture c; /* the state it was decided in (call, step, field) */
+	tp_capture_action act;
+	char key[256]; /* its idempotency key */
+	tp_task *task;
+	bool ok;
+} capture_job;
+
 typedef struct cb_ctx {
 	const tp_config *cfg;
 	const char *pk;
@@ -38,7 +61,57 @@ typedef struct cb_ctx {
 	const char *outcome;
 	bool session;
 	tp_capture_action act;
+	capture_job job;
 } cb_ctx;
+
+static void run_capture(void *p)
+{
+	capture_job *j = p;
+	j->ok = tp_paysession_capture(j->cfg, &j->c, j->pk, &j->act, NULL, NULL);
+}
+
+/* Starts the Capture request for act unless the same one (same key) is
+ * already on its way: a recomputation after a conflicting write. */
+static void start_capture_job(cb_ctx *ctx, const tp_capture *c, const tp_capture_action *act)
+{
+	capture_job *j = &ctx->job;
+	tp_buf key;
+
+	tp_buf_init(&key, sizeof j->key - 1);
+	tp_capture_action_key(act, ctx->pk, NULL, &key);
+	if (j->task && tp_str_eq(j->key, tp_buf_str(&key))) {
+		tp_buf_free(&key);
+		return;
+	}
+	/* A recomputation that wants another step: the earlier request was
+	 * made (as it would have been before the write); let it finish. */
+	tp_task_join(j->task);
+	j->cfg = ctx->cfg;
+	j->pk = ctx->pk;
+	j->c = *c;
+	j->act = *act;
+	j->ok = false;
+	snprintf(j->key, sizeof j->key, "%s", tp_buf_str(&key));
+	tp_buf_free(&key);
+	j->task = tp_task_start(run_capture, j);
+}
+
+/* After a failed Capture request: stalled, if the session still waits
+ * for that very field (no digits since, no other step). */
+static tp_paysession_decision mark_stalled(cJSON *data, bool exists, void *vctx)
+{
+	const capture_job *j = vctx;
+	tp_capture c;
+
+	(void)exists;
+	if (tp_paysession_load(j->cfg, j->pk, data, &c) != TP_OK || c.status != TP_CAP_CAPTURING ||
+	    c.step != j->act.step || c.attempt != j->act.attempt || c.current != j->act.field ||
+	    c.partial || c.stalled != TP_STALL_NONE)
+		return TP_PS_KEEP;
+	c.stalled = TP_STALL_REQUEST_FAILED;
+	tp_paysession_store(j->cfg, j->pk, data, &c);
+	return TP_PS_WRITE;
+}
 
 static const char *outcome_name(tp_cb_outcome o)
 {
@@ -128,9 +201,8 @@ static tp_paysession_decision apply(cJSON *data, bool exists, void *vctx)
 		return TP_PS_WRITE;
 	}
 	tp_capture_merge(data, ctx->cb);
-	if (ctx->act.kind == TP_ACT_CAPTURE &&
-	    !tp_paysession_capture(ctx->cfg, &c, ctx->pk, &ctx->act, NULL, NULL))
-		c.stalled = TP_STALL_REQUEST_FAILED;
+	if (ctx->act.kind == TP_ACT_CAPTURE)
+		start_capture_job(ctx, &c, &ctx->act);
 	give_reference(ctx, &c, data);
 	tp_paysession_store(ctx->cfg, ctx->pk, data, &c);
 	return TP_PS_WRITE;
@@ -140,7 +212,7 @@ static void pay_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 {
 	const char *pk = tp_req_require_sid_or_reply(req, resp, "Sid", "PK");
 	const char *call = tp_params_get(&req->body_params, "CallSid");
-	cb_ctx ctx = {cfg, pk, &req->body_params, "?", false, {0}};
+	cb_ctx ctx;
 	tp_paysession_result res;
 	const char *bad;
 	cJSON *o;
@@ -176,6 +248,11 @@ static void pay_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 		return;
 	}
 	tp_resp_log(resp, "payment", pk);
+	memset(&ctx, 0, sizeof ctx);
+	ctx.cfg = cfg;
+	ctx.pk = pk;
+	ctx.cb = &req->body_params;
+	ctx.outcome = "?";
 	if (!tp_paysession_update(cfg, pk, apply, &ctx, &res)) {
 		cJSON *now = NULL;
 		tp_twilio_error ferr;
@@ -189,9 +266,11 @@ static void pay_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 		if (ctx.session && tp_paysession_fetch(cfg, pk, &now, NULL, &ferr))
 			tp_paysession_publish_state(cfg, pk, now);
 		cJSON_Delete(now);
+		tp_task_join(ctx.job.task);
 		return;
 	}
 	tp_resp_log(resp, "outcome", ctx.outcome);
+	tp_metrics_callback(ctx.outcome);
 	if (res.conflicts) {
 		char n[16];
 		snprintf(n, sizeof n, "%d", res.conflicts);
@@ -207,6 +286,20 @@ static void pay_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 	 * seq. */
 	if (ctx.session && (res.written || res.conflicts))
 		tp_paysession_publish_state(cfg, pk, res.data);
+	if (ctx.job.task) {
+		tp_task_join(ctx.job.task);
+		/* Only a request the written state relies on: after a
+		 * recomputation that kept the item as it was, another
+		 * worker's write stands, with its own request. */
+		if (!ctx.job.ok && res.written && ctx.act.kind == TP_ACT_CAPTURE) {
+			tp_paysession_result r2;
+			tp_resp_log(resp, "capture_failed", tp_field_name(ctx.job.act.field));
+			if (tp_paysession_update(cfg, pk, mark_stalled, &ctx.job, &r2) &&
+			    r2.written)
+				tp_paysession_publish_state(cfg, pk, r2.data);
+			cJSON_Delete(r2.data);
+		}
+	}
 	cJSON_Delete(res.data);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "sid", pk);

@@ -17,6 +17,14 @@
  * field of the order (from here paySyncUpdate drives the session); the
  * call's latest payment is recorded for POST /aap/attach (lib/attach.c);
  * the agent gets a session token scoped to this one payment.
+ *
+ * Round trips (each 150-300 ms against Twilio): fetch the call, create
+ * the Payment, create the payMap item (a create, not a read and a write:
+ * the PaymentSid is new), then the Capture request and the attach record
+ * side by side (neither needs the other).  The rest depends on what came
+ * before: the Payment needs the call checked, the item its PaymentSid,
+ * and the Capture request the item written (its callbacks must find it).
+ * The state is published to the session's channel right after its write.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,6 +362,18 @@ static tp_paysession_decision mark_request_failed(cJSON *data, bool exists, void
 	return TP_PS_WRITE;
 }
 
+/* tp_attach_record on a task of its own. */
+typedef struct attach_job {
+	const tp_config *cfg;
+	const char *call_sid, *payment_sid, *agent;
+} attach_job;
+
+static void run_attach_record(void *p)
+{
+	const attach_job *j = p;
+	tp_attach_record(j->cfg, j->call_sid, j->payment_sid, j->agent);
+}
+
 static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	start_input in;
@@ -401,7 +421,7 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	sctx.tmpl = &c;
 	sctx.nonce = nonce;
 	sctx.taken = false;
-	if (!tp_paysession_update(cfg, pk, write_initial, &sctx, &res) || sctx.taken) {
+	if (!tp_paysession_update_new(cfg, pk, write_initial, &sctx, &res) || sctx.taken) {
 		/* Without its state the session could not progress: end it at
 		 * Twilio rather than leave the customer keying into nothing. */
 		tp_paysession_status(cfg, &c, pk, "cancel", NULL);
@@ -415,37 +435,38 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	}
 	/* Publishes what this request wrote, and only that: Twilio's first
 	 * callbacks (one comes as the Payment is created) may already be
-	 * applied, and paySyncUpdate publishes those itself; publishing the
-	 * state read back later would send one of its states a second time. */
+	 * applied, and paySyncUpdate publishes those itself. */
 	tp_paysession_publish_state(cfg, pk, res.data);
-	cJSON_Delete(res.data);
-	res.data = NULL;
+	/* The attach record beside the Capture request: a failure only means
+	 * attach will not find this payment. */
+	{
+		attach_job aj = {cfg, in.call_sid, pk, req->auth_subject};
+		tp_task *attach = tp_task_start(run_attach_record, &aj);
 
-	if (!tp_paysession_capture(cfg, &c, pk, &act, NULL, &err)) {
-		tp_paysession_result r2;
-		warning = "the first Capture request failed; re-capture the field or cancel";
-		if (tp_paysession_update(cfg, pk, mark_request_failed, &sctx, &r2)) {
-			if (r2.written)
-				tp_paysession_publish_state(cfg, pk, r2.data);
-			cJSON_Delete(res.data);
-			res = r2;
+		if (!tp_paysession_capture(cfg, &c, pk, &act, NULL, &err)) {
+			tp_paysession_result r2;
+			tp_capture now;
+
+			warning =
+			    "the first Capture request failed; re-capture the field or cancel";
+			if (tp_paysession_update(cfg, pk, mark_request_failed, &sctx, &r2)) {
+				cJSON_Delete(res.data);
+				res = r2;
+				if (tp_paysession_load(cfg, pk, res.data, &now) != TP_OK) {
+					/* Not sealed by us (tp_paysession_load logged
+					 * it): answer with what this request started,
+					 * not with what Sync now holds. */
+					cJSON_Delete(res.data);
+					res.data = NULL;
+				} else {
+					c = now;
+					if (res.written)
+						tp_paysession_publish_state(cfg, pk, res.data);
+				}
+			}
 		}
+		tp_task_join(attach);
 	}
-	/* The answer carries the newest state. */
-	if (!res.data) {
-		tp_twilio_error ferr;
-		if (!tp_paysession_fetch(cfg, pk, &res.data, NULL, &ferr))
-			res.data = NULL;
-	}
-	if (res.data && tp_paysession_load(cfg, pk, res.data, &c) != TP_OK) {
-		/* Not sealed by us (tp_paysession_load logged it): answer with
-		 * what this request started, not with what Sync now holds. */
-		cJSON_Delete(res.data);
-		res.data = NULL;
-	}
-	/* After the Capture request, so the customer is not kept waiting for
-	 * it; a failure only means attach will not find this payment. */
-	tp_attach_record(cfg, in.call_sid, pk, req->auth_subject);
 	tp_attach_reply(resp, TP_S_CREATED, cfg, req->auth_subject, tag, pk, &c, res.data, warning);
 out:
 	cJSON_Delete(res.data);

@@ -30,6 +30,7 @@
  * live-update subscription, whose jti names it in the spent list.
  */
 #include <crypt.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "internal.h"
 #include "twiliopay.h"
 
 #define AGENTS_FILE_MAX (1u << 20)
@@ -157,18 +159,24 @@ static bool crypt_matches(const char *password, const char *setting)
 
 /* A hash to burn the same time on when the agent does not exist, so the
  * answer time does not say which names are agents. */
+static char *dummy;
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_make(void)
+{
+	char pw[33];
+	unsigned char r[16];
+
+	tp_random_bytes(r, sizeof r);
+	tp_hex(r, sizeof r, pw);
+	if (tp_agent_hash_password(pw, &dummy) != TP_OK)
+		dummy = tp_xstrdup("*");
+}
+
+/* Made once per process, by whichever thread needs it first. */
 static const char *dummy_hash(void)
 {
-	static char *dummy;
-
-	if (!dummy) {
-		char pw[33];
-		unsigned char r[16];
-		tp_random_bytes(r, sizeof r);
-		tp_hex(r, sizeof r, pw);
-		if (tp_agent_hash_password(pw, &dummy) != TP_OK)
-			dummy = tp_xstrdup("*");
-	}
+	pthread_once(&dummy_once, dummy_make);
 	return dummy;
 }
 
@@ -519,9 +527,6 @@ static void unauthorized(tp_resp *resp, const char *code, const char *why)
 
 bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
-	/* One request at a time per worker: the subject lives here until
-	 * the next request replaces it. */
-	static char subject[TP_AGENT_NAME_MAX + 1];
 	const char *tok = bearer_of(req->h_authorization);
 	cJSON *claims = NULL;
 	char *hash = NULL;
@@ -578,9 +583,8 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 		             "the agent was removed or its password changed; log in again");
 		goto out;
 	}
-	snprintf(subject, sizeof subject, "%s", sub);
-	req->auth_subject = subject;
-	tp_resp_log(resp, "agent", subject);
+	req->auth_subject = tp_req_keep(req, sub);
+	tp_resp_log(resp, "agent", sub);
 	ok = true;
 out:
 	free(hash);

@@ -100,6 +100,7 @@ static const var_spec specs[] = {
     {"DIAL_ALLOWED_PREFIXES", V_DIAL, F(dial_allowed_prefixes), NULL, "a"},
     {"DIAL_DENIED_PREFIXES", V_DIAL, F(dial_denied_prefixes), NULL, "d"},
     {"DIAL_ALLOWED_SIP_DOMAINS", V_DIAL, F(dial_allowed_sip_domains), NULL, "s"},
+    {"METRICS_DIR", V_PATH, F(metrics_dir), NULL, NULL},
 };
 
 static const char *const capture_names[] = {

@@ -93,6 +93,29 @@ bool tp_paysession_fetch(const tp_config *cfg, const char *payment_sid, cJSON **
 	return true;
 }
 
+/* The session's state as stored, for the metrics only: nothing acts on
+ * it, so its MAC is not checked here (tp_paysession_load does that). */
+static bool session_peek(const cJSON *data, tp_capture *c)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(data, TP_SESSION_KEY);
+	return s && tp_capture_from_json(c, s) == TP_OK;
+}
+
+static bool session_final(const cJSON *data)
+{
+	tp_capture c;
+	return session_peek(data, &c) && tp_cap_status_final(c.status);
+}
+
+/* The write that takes a session to its end (a Result, a cancel) counts
+ * it in the metrics, once: a later write finds it final already. */
+static void count_ending(bool was_final, const cJSON *data)
+{
+	tp_capture c;
+	if (!was_final && session_peek(data, &c) && tp_cap_status_final(c.status))
+		tp_metrics_payment(tp_cap_status_name(c.status));
+}
+
 bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
                           void *ctx, tp_paysession_result *out)
 {
@@ -105,7 +128,7 @@ bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_pays
 		tp_twilio_error err;
 		tp_api_result w;
 		bool exists = tp_paysession_fetch(cfg, payment_sid, &data, rev, &err);
-		bool ok;
+		bool ok, was_final;
 
 		if (!exists) {
 			if (err.status != 404) {
@@ -114,6 +137,7 @@ bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_pays
 			}
 			data = cJSON_CreateObject();
 		}
+		was_final = session_final(data);
 		if (fn(data, exists, ctx) == TP_PS_KEEP) {
 			out->data = data;
 			return true;
@@ -128,6 +152,7 @@ bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_pays
 			                         TP_SYNC_TTL_12H, &w);
 		if (ok) {
 			tp_api_result_free(&w);
+			count_ending(was_final, data);
 			out->data = data;
 			out->written = true;
 			return true;
@@ -148,6 +173,41 @@ bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_pays
 	snprintf(out->err.message, sizeof out->err.message,
 	         "payMap item kept changing under us (%d conflicting writes)", UPDATE_TRIES);
 	out->err.status = 409;
+	return false;
+}
+
+bool tp_paysession_update_new(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
+                              void *ctx, tp_paysession_result *out)
+{
+	cJSON *data = cJSON_CreateObject();
+	tp_api_result w;
+	bool ok;
+
+	memset(out, 0, sizeof *out);
+	if (fn(data, false, ctx) == TP_PS_KEEP) {
+		out->data = data;
+		return true;
+	}
+	ok = tp_sync_item_create(cfg, cfg->pay_sync_service_sid, cfg->sync_pay_map_name,
+	                         payment_sid, data, TP_SYNC_TTL_12H, &w);
+	if (ok) {
+		tp_api_result_free(&w);
+		count_ending(false, data);
+		out->data = data;
+		out->written = true;
+		return true;
+	}
+	cJSON_Delete(data);
+	if (w.err.status == 409 || w.err.code == 54208) {
+		/* It exists after all (an early callback, or our own create
+		 * whose answer was lost): read, recompute, write. */
+		tp_api_result_free(&w);
+		ok = tp_paysession_update(cfg, payment_sid, fn, ctx, out);
+		out->conflicts++;
+		return ok;
+	}
+	out->err = w.err;
+	tp_api_result_free(&w);
 	return false;
 }
 
@@ -319,6 +379,7 @@ bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const 
 	}
 	/* nchan answers 201 (delivered to subscribers) or 202 (queued). */
 	ok = rc == TP_HTTP_OK && r.status >= 200 && r.status < 300;
+	tp_metrics_publish(ok);
 	if (!ok) {
 		char st[16];
 		snprintf(st, sizeof st, "%ld", r.status);

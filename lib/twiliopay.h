@@ -7,10 +7,11 @@
  *
  * Memory policy, stated once: allocation failure aborts the process
  * (tp_xmalloc and friends, also installed as cJSON's hooks).  Every binary
- * runs as a pre-forked worker under a supervisor that restarts it, so a
- * worker that runs out of memory dies loudly and is replaced instead of
- * limping on with half-written state.  Functions therefore never return an
- * "out of memory" error; their rc values are about input and I/O.
+ * runs as worker processes under a supervisor that restarts them, so a
+ * worker that runs out of memory dies loudly, with the requests its
+ * threads were serving, and is replaced instead of limping on with
+ * half-written state.  Functions therefore never return an "out of
+ * memory" error; their rc values are about input and I/O.
  *
  * Ownership, unless a function's comment says otherwise: strings passed in
  * are borrowed for the duration of the call; pointers returned from a
@@ -211,6 +212,8 @@ typedef enum tp_log_level { TP_LOG_DEBUG, TP_LOG_INFO, TP_LOG_WARN, TP_LOG_ERROR
  * replaced by "[redacted]".  `fn` comes from tp_log_init. */
 void tp_log_init(const char *fn_name);
 void tp_log_set_level(tp_log_level min);
+/* True when a line at lvl would be written (skip building one otherwise). */
+bool tp_log_enabled(tp_log_level lvl);
 /* kv is a NULL-terminated list of name, value pairs (values may be NULL). */
 void tp_logv_kv(tp_log_level lvl, const char *msg, const char *const *kv);
 void tp_log(tp_log_level lvl, const char *fmt, ...) TP_PRINTF(2, 3);
@@ -265,6 +268,7 @@ typedef struct tp_config {
 	char *dial_allowed_prefixes;    /* DIAL_ALLOWED_PREFIXES, "+1,+44", NULL = any */
 	char *dial_denied_prefixes;     /* DIAL_DENIED_PREFIXES, NULL = "premium" */
 	char *dial_allowed_sip_domains; /* DIAL_ALLOWED_SIP_DOMAINS, besides SIP_DOMAIN_URI */
+	char *metrics_dir;        /* METRICS_DIR: <dir>/<handler>/scoreboard, NULL = none */
 	/* The .env path actually read ("" when none). */
 	char *env_path;
 } tp_config;
@@ -458,7 +462,10 @@ typedef struct tp_handler {
 
 /* The whole life of a handler binary.  Parses the command line
  *   --listen PATH | --listen HOST:PORT   bind a socket (else fd 0 is used)
- *   --workers N                          pre-forked workers (default 2)
+ *   --workers N                          worker processes (default 2)
+ *   --threads N                          requests each serves at once;
+ *                                        past it 503 (default 32)
+ *   --spare MIN:MAX                      idle threads (default 1:2)
  *   --cgi                                serve exactly one CGI request
  *   --check-config                       load config, report, exit
  * loads the configuration (exit 78, EX_CONFIG, naming what is wrong), then
@@ -484,9 +491,9 @@ tp_rc tp_basic_auth_parse(const char *header, char **user, char **pass);
 
 /* ---------------------------------------------------------------- http.c */
 
-/* HTTP client on libcurl.  One easy handle per process, so the connection
- * to api.twilio.com / sync.twilio.com is kept alive across requests that
- * the same worker serves. */
+/* HTTP client on libcurl, callable from any thread.  Connections to
+ * api.twilio.com / sync.twilio.com are kept alive in a per-process pool
+ * of handles (see http.c), reused by whichever thread asks next. */
 
 typedef enum tp_http_rc {
 	TP_HTTP_OK = 0,        /* a response arrived (any status) */
@@ -523,6 +530,15 @@ void tp_http_resp_free(tp_http_resp *r);
  * even for 4xx/5xx; out must be freed with tp_http_resp_free. */
 tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out);
 const char *tp_http_rc_str(tp_http_rc rc);
+/* curl_global_init and the pool's shared DNS/TLS-session cache, once per
+ * process (tp_http_do calls it; call it before starting threads when
+ * libcurl lacks CURL_VERSION_THREADSAFE). */
+void tp_http_init(void);
+/* Idle handles in the pool (each holds its connections). */
+size_t tp_http_pool_idle(void);
+/* Closes the handles idle for longer than the pool keeps them (15 s);
+ * returns how many. */
+size_t tp_http_pool_trim(void);
 
 /* Twilio's error JSON (twilio-contract.md 1.2). */
 typedef struct tp_twilio_error {
@@ -1342,6 +1358,12 @@ bool tp_paysession_fetch(const tp_config *cfg, const char *payment_sid, cJSON **
 /* Read-modify-write with If-Match, retried on conflicts. */
 bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
                           void *ctx, tp_paysession_result *out);
+/* The same for an item that most likely does not exist yet (a payment
+ * just created): fn(data = {}, exists = false) and a create, one round
+ * trip instead of a read and a write; when the item exists after all,
+ * tp_paysession_update takes over. */
+bool tp_paysession_update_new(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
+                              void *ctx, tp_paysession_result *out);
 /* data._session, checked and parsed: TP_OK; TP_ENOTFOUND when there is
  * none; TP_EINVAL when it is malformed; TP_EAUTH (logged as an error)
  * when its MAC is missing or wrong - the session was written by someone
@@ -1464,5 +1486,40 @@ void tp_attach_reply(tp_resp *resp, int status, const tp_config *cfg, const char
  * write; finding its own nonce there, the handler knows the write landed
  * instead of doing the work twice. */
 #define TP_REQUEST_KEY "_request"
+
+/* ---------------------------------------------------------------- task.c */
+
+/* A piece of a request run on a thread of its own (two independent
+ * Twilio requests at once).  tp_task_start never fails: without a thread
+ * it runs fn(arg) before returning.  tp_task_join waits for it and frees
+ * it (NULL does nothing); every started task must be joined, by the
+ * request that started it. */
+typedef struct tp_task tp_task;
+tp_task *tp_task_start(void (*fn)(void *), void *arg);
+void tp_task_join(tp_task *t);
+
+/* ================================================================ metrics
+ * Counters an operator watches (README "Metrics"): kept per handler in a
+ * shared-memory scoreboard (metrics.c) when the binary runs under
+ * tp_serve, ignored otherwise (tests, tools). */
+
+typedef enum tp_metrics_kind {
+	TP_METRICS_REST, /* api.twilio.com: Calls, Payments */
+	TP_METRICS_SYNC, /* sync.twilio.com */
+	TP_METRICS_KINDS
+} tp_metrics_kind;
+
+/* One Twilio HTTP request (one attempt) took `seconds`; ok is false for
+ * no answer, a timeout, 429 or 5xx. */
+void tp_metrics_twilio(tp_metrics_kind kind, double seconds, bool ok);
+/* A status callback's outcome: applied duplicate stale final recorded. */
+void tp_metrics_callback(const char *outcome);
+/* A payment session ended: completed failed cancelled. */
+void tp_metrics_payment(const char *result);
+/* A live update was published (ok) or refused/unreachable. */
+void tp_metrics_publish(bool ok);
+/* Appends the Prometheus text exposition (version 0.0.4) of every
+ * handler's scoreboard found in dir (METRICS_DIR). */
+tp_rc tp_metrics_render(const char *dir, tp_buf *out);
 
 #endif

@@ -67,10 +67,17 @@ stack_start() {
       return 1
     fi
   fi
+  # A busy handler holds a descriptor per connection (nginx's, Twilio's):
+  # as production's unit does (LimitNOFILE), lift the soft limit.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  # Each handler's counters, for GET /metrics: RUN_DIR/metrics/<name>/.
+  mkdir -p "$STACK_RUN/metrics"
+  stack_env_set "$TWILIOPAY_ENV" METRICS_DIR "$STACK_RUN/metrics"
   for b in "$STACK_BUILD"/cgi-bin/*; do
     [[ -x $b ]] || continue
     name=$(basename "$b")
-    "$b" --listen "$STACK_RUN/sock/$name.sock" --workers "${STACK_WORKERS:-2}" \
+    # shellcheck disable=SC2046
+    "$b" --listen "$STACK_RUN/sock/$name.sock" $(stack_bounds "$name") \
       2>>"$STACK_RUN/log/$name.log" &
     STACK_PIDS+=($!)
     STACK_LOG_OF[$!]=$STACK_RUN/log/$name.log
@@ -79,6 +86,17 @@ stack_start() {
     2>>"$STACK_RUN/log/nginx-error.log" &
   STACK_PIDS+=($!)
   STACK_LOG_OF[$!]=$STACK_RUN/log/nginx-error.log
+}
+
+# The command-line bounds of a handler (scripts/handler-bounds):
+# "--workers N --threads N".  STACK_WORKERS / STACK_THREADS override them
+# for every handler (make bench's BENCH_WORKERS, tests that need a
+# handler small).
+stack_bounds() {
+  local line workers=2 threads=32
+  line=$(awk -v n="$1" '$1 == n { print $2, $3; exit }' "$STACK_TOP/scripts/handler-bounds")
+  [[ -n $line ]] && read -r workers threads <<<"$line"
+  echo "--workers ${STACK_WORKERS:-$workers} --threads ${STACK_THREADS:-$threads}"
 }
 
 # The end of a log, indented, on stderr: the reason for a failure.

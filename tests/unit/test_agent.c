@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "internal.h"
 
 #define SECRET "unit-agent-secret-0000000000000000000000"
 #define PK     "PK0123456789abcdef0123456789abcdef"
@@ -539,6 +540,52 @@ static void test_authorize(void **state)
 	tp_buf_free(&out);
 }
 
+/* Two requests authorised one after the other, as two threads of one
+ * worker do: each keeps its own agent (the subject lives in the request,
+ * not in a buffer shared by the process). */
+static void test_authorize_subject_per_request(void **state)
+{
+	char tag[TP_AGENT_TAG_LEN + 1];
+	tp_config cfg = cfg_for(file);
+	tp_req_priv a, b;
+	tp_resp ra, rb;
+	tp_buf ta, tb;
+	size_t i;
+	(void)state;
+
+	tp_log_set_level(TP_LOG_ERROR);
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	memset(&ra, 0, sizeof ra);
+	memset(&rb, 0, sizeof rb);
+	tp_buf_init(&ta, 4096);
+	tp_buf_init(&tb, 4096);
+	set_agent("hana", "hana's password");
+	set_agent("ivan", "ivan's password");
+	assert_int_equal(tp_agent_check_password(file, "hana", "hana's password", tag),
+	                 TP_AGENT_OK);
+	tp_buf_adds(&ta, "Bearer ");
+	tp_agent_token_issue(&ta, SECRET, "hana", tag, time(NULL), 600);
+	assert_int_equal(tp_agent_check_password(file, "ivan", "ivan's password", tag),
+	                 TP_AGENT_OK);
+	tp_buf_adds(&tb, "Bearer ");
+	tp_agent_token_issue(&tb, SECRET, "ivan", tag, time(NULL), 600);
+	a.pub.h_authorization = ta.ptr;
+	b.pub.h_authorization = tb.ptr;
+	assert_true(tp_agent_authorize(&a.pub, &ra, &cfg));
+	assert_true(tp_agent_authorize(&b.pub, &rb, &cfg));
+	assert_string_equal(a.pub.auth_subject, "hana");
+	assert_string_equal(b.pub.auth_subject, "ivan");
+	for (i = 0; i < a.nstrings; i++)
+		free(a.strings[i]);
+	for (i = 0; i < b.nstrings; i++)
+		free(b.strings[i]);
+	tp_params_free(&ra.log);
+	tp_params_free(&rb.log);
+	tp_buf_free(&ta);
+	tp_buf_free(&tb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +599,7 @@ int main(void)
 	    cmocka_unit_test(test_tickets),
 	    cmocka_unit_test(test_spent_list),
 	    cmocka_unit_test(test_authorize),
+	    cmocka_unit_test(test_authorize_subject_per_request),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
