@@ -1,5 +1,5 @@
 # capture-helpers.sh - sourced by the payment-capture integration tests
-# (test_agent_auth.sh, test_capture.sh) after tests/lib.sh and
+# (test_agent_auth.sh, test_capture_agent_flow.sh) after tests/lib.sh and
 # scripts/stack.sh and a started stack.  Needs: base (nginx URL), run (a
 # scratch folder), top.
 #
