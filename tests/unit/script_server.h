@@ -24,7 +24,7 @@
 
 #include "unit.h"
 
-#define SS_MAX 16
+#define SS_MAX 24
 
 typedef struct ss_step {
 	int status;          /* 0: never answer */
