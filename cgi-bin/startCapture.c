@@ -128,7 +128,6 @@ static bool validate(const tp_req *req, tp_resp *resp, const tp_config *cfg, sta
 	const char *amount = param_any(req, "chargeAmount", "amount");
 	const char *currency = param_any(req, "currency", NULL);
 	const char *method = param_any(req, "paymentMethod", NULL);
-	size_t i;
 
 	if (!tp_attach_target_or_reply(req, resp, &in->target))
 		return false;
@@ -137,13 +136,7 @@ static bool validate(const tp_req *req, tp_resp *resp, const tp_config *cfg, sta
 	if (!currency) {
 		tp_payopts_default_currency(cfg, in->currency);
 	} else {
-		for (i = 0; i < 3 && currency[i]; i++)
-			in->currency[i] = (char)(currency[i] >= 'a' && currency[i] <= 'z'
-			                             ? currency[i] - 'a' + 'A'
-			                             : currency[i]);
-		in->currency[i] = '\0';
-		if (strlen(currency) != 3)
-			in->currency[0] = '\0';
+		tp_currency_code(currency, strlen(currency), in->currency);
 	}
 	in->places = tp_payopts_places(in->currency);
 	if (in->places < 0) {
@@ -188,16 +181,10 @@ static bool validate(const tp_req *req, tp_resp *resp, const tp_config *cfg, sta
 			    in->places, in->places == 1 ? "" : "s", in->currency);
 		return false;
 	}
-	{
-		int64_t limit = TP_AMOUNT_LIMIT;
-		int p;
-		for (p = 0; p < in->places; p++)
-			limit *= 10;
-		if (in->minor >= limit) {
-			tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
-			               "chargeAmount must be below 1,000,000");
-			return false;
-		}
+	if (!tp_amount_below_limit(in->minor, in->places)) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "chargeAmount must be below 1,000,000");
+		return false;
 	}
 	if (in->minor > 0)
 		tp_money_format(&in->amount, in->minor, in->places);

@@ -673,6 +673,18 @@ bool tp_aba_routing_ok(const char *routing);
 bool tp_bank_account_ok(const char *account);
 /* ISO 4217 minor units of an active currency code, -1 if unknown. */
 int tp_currency_minor_units(const char *code);
+/* The one reading of a currency code a client sent: s[0..len) must be
+ * three letters naming an active ISO 4217 code, in either case.  Writes
+ * the upper-case code to out and returns its minor units; -1 (out "")
+ * otherwise. */
+int tp_currency_code(const char *s, size_t len, char out[4]);
+/* Twilio's ChargeAmount is a decimal 0 < x < 1,000,000 (Payments
+ * resource, Create, ChargeAmount; twilio-contract.md 3.1). */
+#define TP_AMOUNT_LIMIT 1000000 /* major units; amounts are below it */
+/* TP_AMOUNT_LIMIT in minor units of a currency with `places` decimals. */
+int64_t tp_amount_limit_minor(int places);
+/* The one amount limit check: minor < TP_AMOUNT_LIMIT major units. */
+bool tp_amount_below_limit(int64_t minor, int places);
 /* A plain decimal ("9.99", "10", no sign, no exponent) with at most
  * max_places decimals, below 10,000,000, into minor units. */
 tp_rc tp_money_parse(const char *s, int max_places, int64_t *minor_out);
@@ -1049,6 +1061,15 @@ tp_agent_rc tp_agent_check_password(const char *file, const char *name, const ch
                                     char tag[TP_AGENT_TAG_LEN + 1]);
 /* A short hex tag of a stored hash: it changes when the password does. */
 void tp_agent_hash_tag(const char *hash, char tag[TP_AGENT_TAG_LEN + 1]);
+/* The tag of `name`'s stored hash now (tag "" unless TP_AGENT_OK). */
+tp_agent_rc tp_agent_current_tag(const char *file, const char *name,
+                                 char tag[TP_AGENT_TAG_LEN + 1]);
+/* The revocation check for every credential that carries a tag (agent
+ * tokens, tickets): TP_AGENT_OK while `name` exists with the password
+ * whose tag is `pwh` (compared in constant time); TP_AGENT_UNKNOWN once
+ * the agent is deleted, TP_AGENT_BAD_PASSWORD once its password changed,
+ * TP_AGENT_FILE_ERROR when AGENTS_FILE cannot be read. */
+tp_agent_rc tp_agent_tag_check(const char *file, const char *name, const char *pwh);
 /* A fresh yescrypt hash of password (malloc'd). */
 tp_rc tp_agent_hash_password(const char *password, char **hash);
 /* Adds or replaces `name` (hash != NULL) or deletes it (hash == NULL,
@@ -1421,8 +1442,7 @@ const char *tp_currency_code_at(size_t i);
 
 /* ---------------------------------------------------------------- payopts.c */
 
-#define TP_AMOUNT_LIMIT  1000000 /* ChargeAmount is below this, in major units */
-#define TP_AMOUNT_PLACES 2       /* at most this many decimals, whatever ISO allows */
+#define TP_AMOUNT_PLACES 2 /* at most this many decimals, whatever ISO allows */
 
 /* Decimals a ChargeAmount may have in `currency`: its ISO 4217 minor
  * units, at most TP_AMOUNT_PLACES; -1 for an unknown code. */
