@@ -143,8 +143,7 @@ void tp_agent_hash_tag(const char *hash, char out[TP_AGENT_TAG_LEN + 1])
 	tp_hex(md, TP_AGENT_TAG_LEN / 2, out);
 }
 
-tp_agent_rc tp_agent_current_tag(const char *file, const char *name,
-                                 char tag[TP_AGENT_TAG_LEN + 1])
+tp_agent_rc tp_agent_current_tag(const char *file, const char *name, char tag[TP_AGENT_TAG_LEN + 1])
 {
 	char *hash = NULL;
 	tp_agent_rc rc = tp_agent_lookup(file, name, &hash);

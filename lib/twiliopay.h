@@ -268,7 +268,7 @@ typedef struct tp_config {
 	char *dial_allowed_prefixes;    /* DIAL_ALLOWED_PREFIXES, "+1,+44", NULL = any */
 	char *dial_denied_prefixes;     /* DIAL_DENIED_PREFIXES, NULL = "premium" */
 	char *dial_allowed_sip_domains; /* DIAL_ALLOWED_SIP_DOMAINS, besides SIP_DOMAIN_URI */
-	char *metrics_dir;        /* METRICS_DIR: <dir>/<handler>/scoreboard, NULL = none */
+	char *metrics_dir;              /* METRICS_DIR: <dir>/<handler>/scoreboard, NULL = none */
 	/* The .env path actually read ("" when none). */
 	char *env_path;
 } tp_config;
@@ -1426,6 +1426,12 @@ bool tp_call_in_progress_or_reply(const tp_config *cfg, tp_resp *resp, const cha
  * given, naming its call (400 otherwise).  *data is the caller's. */
 bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                                  const char **payment_sid, cJSON **data, tp_capture *c);
+/* The one answer to a capture rule's refusal (tp_capture_reset,
+ * tp_capture_can_complete, tp_capture_can_cancel): true for TP_CAP_E_OK;
+ * else 409 session_ended, 409 submitting, 409 incomplete naming the
+ * fields still required, or 400 invalid_parameter when `field` (the name
+ * the agent sent) is not in c's order. */
+bool tp_cap_ok_or_reply(tp_resp *resp, tp_cap_err e, const tp_capture *c, const char *field);
 /* {"state": view} */
 void tp_reply_state(tp_resp *resp, int status, const tp_capture *c, const cJSON *data,
                     const char *payment_sid);

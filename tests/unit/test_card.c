@@ -132,8 +132,8 @@ static void test_currency_code(void **state)
 		int units;
 		const char *out;
 	} cases[] = {
-	    {__LINE__, "USD", 3, 2, "USD"}, {__LINE__, "usd", 3, 2, "USD"},
-	    {__LINE__, "jPy", 3, 0, "JPY"}, {__LINE__, "kwd", 3, 3, "KWD"},
+	    {__LINE__, "USD", 3, 2, "USD"},  {__LINE__, "usd", 3, 2, "USD"},
+	    {__LINE__, "jPy", 3, 0, "JPY"},  {__LINE__, "kwd", 3, 3, "KWD"},
 	    {__LINE__, "USDX", 3, 2, "USD"}, /* only len bytes are read */
 	    {__LINE__, "USDX", 4, -1, ""},   {__LINE__, "US", 2, -1, ""},
 	    {__LINE__, "", 0, -1, ""},       {__LINE__, "XXX", 3, -1, ""},
@@ -172,9 +172,9 @@ static void test_amount_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_numbers), cmocka_unit_test(test_cvc_mask),
-	    cmocka_unit_test(test_expiry),  cmocka_unit_test(test_bank),
-	    cmocka_unit_test(test_money),   cmocka_unit_test(test_currency_code),
+	    cmocka_unit_test(test_numbers),      cmocka_unit_test(test_cvc_mask),
+	    cmocka_unit_test(test_expiry),       cmocka_unit_test(test_bank),
+	    cmocka_unit_test(test_money),        cmocka_unit_test(test_currency_code),
 	    cmocka_unit_test(test_amount_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
