@@ -855,6 +855,13 @@ void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cf
  * one, per `r`.  The response is written. */
 void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                             const tp_voice_route *r);
+/* The REFER's answer (callTransfer): ReferTransferTarget dialled as <Sip>
+ * carrying the UUI (the Refer-To's own User-to-User, else
+ * tp_voice_uui_select) or as <Number>, with the answered callback and
+ * referUrl again; <Reject reason="busy"/> for a missing or undialable
+ * target, reason="rejected" when the toll-fraud rule refuses it.  The
+ * response is written. */
+void tp_voice_reply_transfer(const tp_req *req, tp_resp *resp, const tp_config *cfg);
 /* The call's TollFreeMobileOriginationLocation (Twilio adds it to calls to
  * a toll-free number from a mobile phone), borrowed from req; NULL when it
  * is absent or empty (a landline caller), or not 1..TP_VOICE_UUI_MAX
