@@ -1485,6 +1485,28 @@ typedef struct tp_attach_target {
 
 /* Reads and checks the target (400 naming the parameter otherwise). */
 bool tp_attach_target_or_reply(const tp_req *req, tp_resp *resp, tp_attach_target *t);
+/* startCapture's request, checked (lib/capture_input.c).  Strings
+ * borrow from the request; amount and parameters are owned. */
+typedef struct tp_start_input {
+	tp_attach_target target;
+	char call_sid[35]; /* the call, once resolved (the handler's) */
+	char currency[4];  /* upper case, allowed here */
+	int places;        /* decimals sent to Twilio (tp_payopts_places) */
+	int64_t minor;     /* the amount in minor units; 0 tokenizes */
+	tp_buf amount;     /* ChargeAmount as sent, "" when tokenizing */
+	bool ach;
+	const char *token_type; /* one-time | reusable when minor == 0 */
+	const char *description;
+	const char *bank_account_type; /* ACH only */
+	char *parameters;              /* serialised flat JSON object or NULL */
+} tp_start_input;
+
+void tp_start_input_init(tp_start_input *in);
+void tp_start_input_free(tp_start_input *in);
+/* Reads and checks every field of startCapture's JSON or form body into
+ * `in` (initialised); false after a 400 naming the field. */
+bool tp_start_input_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                             tp_start_input *in);
 /* The call's SID: callSid as given, or uuiMap[uui].pstnSid (404
  * uui_not_found, 502 uui_malformed, Sync errors mapped). */
 bool tp_attach_resolve_or_reply(const tp_config *cfg, tp_resp *resp, const tp_attach_target *t,
