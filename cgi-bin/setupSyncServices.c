@@ -40,8 +40,7 @@
 static const char *const need[] = {"ACCOUNT_SID", "AUTH_TOKEN", "ADMIN_TOKEN",
                                    "PAY_SYNC_SERVICE_NAME", NULL};
 
-#define MAX_PAGES 50 /* 5,000 services at PageSize=100 */
-#define MAX_MAPS  2
+#define MAX_MAPS 2
 
 typedef struct resource {
 	const char *name;
@@ -51,7 +50,6 @@ typedef struct resource {
 
 typedef struct setup {
 	const tp_config *cfg;
-	long budget_ms;
 	resource service;
 	bool acl;               /* the service's acl_enabled as found */
 	const char *acl_status; /* "on" (created so, or found so) or "turned-on" */
@@ -66,10 +64,16 @@ typedef struct setup {
 
 /* The setup is an admin action, not a webhook with Twilio's 15 s limit,
  * but it should not outlast one HTTP timeout per call either: a Sync that
- * is down is reported promptly and the admin simply runs it again. */
-static long budget_ms(const tp_config *cfg)
+ * is down is reported promptly and the admin simply runs it again.  The
+ * lib/sync.c calls take their budget from the configuration, so the setup
+ * runs on a copy whose API_RETRY_BUDGET_MS is capped by HTTP_TIMEOUT_MS. */
+static tp_config with_budget(const tp_config *cfg)
 {
-	return cfg->http_timeout_ms < TP_API_BUDGET_MS ? cfg->http_timeout_ms : TP_API_BUDGET_MS;
+	tp_config c = *cfg;
+	long b = tp_api_budget_ms(cfg);
+
+	c.api_retry_budget_ms = cfg->http_timeout_ms < b ? cfg->http_timeout_ms : b;
+	return c;
 }
 
 static void warn(setup *s, const char *fmt, ...) TP_PRINTF(2, 3);
@@ -98,12 +102,6 @@ static bool sync_failed(setup *s, const tp_api_result *r, const char *fmt, ...)
 	return false;
 }
 
-static bool call(setup *s, const char *method, const char *url, const tp_params *form,
-                 tp_api_result *out)
-{
-	return tp_api_call(s->cfg, method, url, form, NULL, s->budget_ms, out);
-}
-
 /* A "sid" of the expected prefix from a Sync answer, or false. */
 static bool take_sid(const cJSON *obj, const char *prefix, char *out, size_t n)
 {
@@ -115,92 +113,43 @@ static bool take_sid(const cJSON *obj, const char *prefix, char *out, size_t n)
 	return true;
 }
 
-static void services_url(tp_buf *u, const tp_config *cfg)
-{
-	tp_buf_adds(u, cfg->twilio_sync_url);
-	tp_buf_adds(u, "/v1/Services");
-}
-
-/* Looks for the service by friendly_name over every page of the list
- * (twilio-contract.md 1.4: Sync pages carry an absolute
- * meta.next_page_url).  Returns false only when Sync failed. */
+/* Looks for the service by friendly_name over every page of the list.
+ * Returns false only when Sync failed. */
 static bool find_service(setup *s)
 {
-	tp_buf url, prefix;
-	int page, matches = 0;
-	bool ok = true;
+	tp_sync_service_match m;
+	tp_api_result r;
+	bool ok = tp_sync_service_find(s->cfg, s->service.name, &m, &r);
 
-	tp_buf_init(&url, 8192);
-	tp_buf_init(&prefix, 4096);
-	services_url(&prefix, s->cfg);
-	tp_buf_addf(&url, "%s?PageSize=100", tp_buf_str(&prefix));
-	for (page = 0; page < MAX_PAGES; page++) {
-		tp_api_result r;
-		const cJSON *list, *it, *meta, *next;
-
-		if (!call(s, "GET", tp_buf_str(&url), NULL, &r)) {
-			ok = sync_failed(s, &r, "list the Sync services");
-			tp_api_result_free(&r);
-			break;
-		}
-		list = cJSON_GetObjectItemCaseSensitive(r.json, "services");
-		cJSON_ArrayForEach (it, list) {
-			const cJSON *fn = cJSON_GetObjectItemCaseSensitive(it, "friendly_name");
-			if (!cJSON_IsString(fn) || !tp_str_eq(fn->valuestring, s->service.name))
-				continue;
-			if (matches++ == 0 &&
-			    !take_sid(it, "IS", s->service.sid, sizeof s->service.sid)) {
-				ok = sync_failed(s, &r, "read the Sync service list");
-				snprintf(s->err.message, sizeof s->err.message,
-				         "a service in the list has no valid IS sid");
-				break;
-			}
-			if (matches == 1)
-				s->acl = cJSON_IsTrue(
-				    cJSON_GetObjectItemCaseSensitive(it, "acl_enabled"));
-		}
-		meta = cJSON_GetObjectItemCaseSensitive(r.json, "meta");
-		next = cJSON_GetObjectItemCaseSensitive(meta, "next_page_url");
-		tp_buf_reset(&url);
-		/* Our credentials go wherever we follow: only to our own Sync. */
-		if (ok && cJSON_IsString(next) && *next->valuestring) {
-			if (tp_str_prefix(next->valuestring, tp_buf_str(&prefix)))
-				tp_buf_adds(&url, next->valuestring);
-			else
-				warn(s,
-				     "the service list continues at a URL outside %s; only "
-				     "the pages before it were searched",
-				     tp_buf_str(&prefix));
-		}
+	if (!ok) {
+		sync_failed(s, &r,
+		            r.status >= 200 && r.status < 300 ? "read the Sync service list"
+		                                              : "list the Sync services");
 		tp_api_result_free(&r);
-		if (!ok || url.len == 0)
-			break;
+		return false;
 	}
-	if (ok && page == MAX_PAGES)
-		warn(s, "only the first %d pages of services were searched", MAX_PAGES);
-	if (matches > 1)
-		warn(s, "%d Sync services are named %s; using the first, %s", matches,
+	snprintf(s->service.sid, sizeof s->service.sid, "%s", m.sid);
+	s->acl = m.acl_enabled;
+	if (m.foreign_next)
+		warn(s,
+		     "the service list continues at a URL outside %s/v1/Services; only the pages "
+		     "before it were searched",
+		     s->cfg->twilio_sync_url);
+	if (!m.all_pages)
+		warn(s, "only the first %d pages of services were searched", TP_SYNC_MAX_PAGES);
+	if (m.matches > 1)
+		warn(s, "%d Sync services are named %s; using the first, %s", m.matches,
 		     s->service.name, s->service.sid);
-	tp_buf_free(&url);
-	tp_buf_free(&prefix);
-	return ok;
+	return true;
 }
 
-/* POST /v1/Services/{sid} AclEnabled=true, for a service found (or
- * created) without it; Sync must answer acl_enabled true. */
+/* Turns AclEnabled on for a service found (or created) without it; Sync
+ * must answer acl_enabled true. */
 static bool acl_turn_on(setup *s)
 {
 	tp_api_result r;
-	tp_params form;
-	tp_buf url;
-	bool ok;
+	bool ok = tp_sync_service_acl_on(s->cfg, s->service.sid, &r);
 
-	tp_buf_init(&url, 4096);
-	tp_params_init(&form);
-	services_url(&url, s->cfg);
-	tp_api_add_segment(&url, s->service.sid);
-	tp_params_add(&form, "AclEnabled", "true");
-	ok = call(s, "POST", tp_buf_str(&url), &form, &r);
 	if (ok && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled"))) {
 		s->acl_status = "turned-on";
 	} else if (ok) {
@@ -214,16 +163,12 @@ static bool acl_turn_on(setup *s)
 		            s->service.sid);
 	}
 	tp_api_result_free(&r);
-	tp_params_free(&form);
-	tp_buf_free(&url);
 	return ok;
 }
 
 static bool ensure_service(setup *s)
 {
 	tp_api_result r;
-	tp_params form;
-	tp_buf url;
 	bool ok;
 
 	if (!find_service(s))
@@ -235,12 +180,7 @@ static bool ensure_service(setup *s)
 		s->acl_status = "on";
 		return true;
 	}
-	tp_buf_init(&url, 4096);
-	tp_params_init(&form);
-	services_url(&url, s->cfg);
-	tp_params_add(&form, "FriendlyName", s->service.name);
-	tp_params_add(&form, "AclEnabled", "true");
-	ok = call(s, "POST", tp_buf_str(&url), &form, &r);
+	ok = tp_sync_service_create(s->cfg, s->service.name, &r);
 	if (ok && take_sid(r.json, "IS", s->service.sid, sizeof s->service.sid) &&
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled"))) {
 		s->service.status = "created";
@@ -250,8 +190,6 @@ static bool ensure_service(setup *s)
 		 * update a re-run would make (reported as turned-on). */
 		s->service.status = "created";
 		tp_api_result_free(&r);
-		tp_params_free(&form);
-		tp_buf_free(&url);
 		return acl_turn_on(s);
 	} else if (ok) {
 		ok = sync_failed(s, &r, "create the Sync service %s", s->service.name);
@@ -260,26 +198,17 @@ static bool ensure_service(setup *s)
 		sync_failed(s, &r, "create the Sync service %s", s->service.name);
 	}
 	tp_api_result_free(&r);
-	tp_params_free(&form);
-	tp_buf_free(&url);
 	return ok;
 }
 
-/* GET .../Maps/{unique_name}: true with the sid when it exists, false
- * with *missing set on 404, false otherwise. */
+/* The map by unique name: true with the sid when it exists, false with
+ * *missing set on 404, false otherwise. */
 static bool fetch_map(setup *s, resource *m, bool *missing)
 {
 	tp_api_result r;
-	tp_buf url;
-	bool ok;
+	bool ok = tp_sync_map_fetch(s->cfg, s->service.sid, m->name, &r);
 
 	*missing = false;
-	tp_buf_init(&url, 4096);
-	services_url(&url, s->cfg);
-	tp_api_add_segment(&url, s->service.sid);
-	tp_buf_adds(&url, "/Maps");
-	tp_api_add_segment(&url, m->name);
-	ok = call(s, "GET", tp_buf_str(&url), NULL, &r);
 	if (ok && !take_sid(r.json, "MP", m->sid, sizeof m->sid)) {
 		ok = sync_failed(s, &r, "fetch the Sync map %s", m->name);
 		snprintf(s->err.message, sizeof s->err.message, "the answer has no valid MP sid");
@@ -289,15 +218,12 @@ static bool fetch_map(setup *s, resource *m, bool *missing)
 		sync_failed(s, &r, "fetch the Sync map %s", m->name);
 	}
 	tp_api_result_free(&r);
-	tp_buf_free(&url);
 	return ok;
 }
 
 static bool ensure_map(setup *s, resource *m)
 {
 	tp_api_result r;
-	tp_params form;
-	tp_buf url;
 	bool missing, ok;
 
 	if (fetch_map(s, m, &missing)) {
@@ -306,14 +232,8 @@ static bool ensure_map(setup *s, resource *m)
 	}
 	if (!missing)
 		return false;
-	tp_buf_init(&url, 4096);
-	tp_params_init(&form);
-	services_url(&url, s->cfg);
-	tp_api_add_segment(&url, s->service.sid);
-	tp_buf_adds(&url, "/Maps");
 	/* No TTL on the map itself: items carry theirs (contract 11). */
-	tp_params_add(&form, "UniqueName", m->name);
-	ok = call(s, "POST", tp_buf_str(&url), &form, &r);
+	ok = tp_sync_map_create(s->cfg, s->service.sid, m->name, &r);
 	if (ok && take_sid(r.json, "MP", m->sid, sizeof m->sid)) {
 		m->status = "created";
 	} else if (ok) {
@@ -330,8 +250,6 @@ static bool ensure_map(setup *s, resource *m)
 		sync_failed(s, &r, "create the Sync map %s", m->name);
 	}
 	tp_api_result_free(&r);
-	tp_params_free(&form);
-	tp_buf_free(&url);
 	return ok;
 }
 
@@ -525,12 +443,12 @@ static void reply_failed(const tp_req *req, tp_resp *resp, const setup *s)
 
 static void setup_sync(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
+	tp_config budgeted = with_budget(cfg);
 	setup s;
 	size_t i;
 
 	memset(&s, 0, sizeof s);
-	s.cfg = cfg;
-	s.budget_ms = budget_ms(cfg);
+	s.cfg = &budgeted;
 	s.warnings = cJSON_CreateArray();
 	s.service.name = cfg->pay_sync_service_name;
 	s.maps[s.nmaps++].name = cfg->sync_pay_map_name;

@@ -611,10 +611,27 @@ bool tp_sync_item_upsert(const tp_config *cfg, const char *service, const char *
                          const char *key, const cJSON *data, long ttl_s, tp_api_result *out);
 bool tp_sync_item_delete(const tp_config *cfg, const char *service, const char *map,
                          const char *key, tp_api_result *out);
-/* First page of services (key "services"). */
-bool tp_sync_service_list(const tp_config *cfg, tp_api_result *out);
+#define TP_SYNC_MAX_PAGES 50 /* service list pages read: 5,000 services */
+
+typedef struct tp_sync_service_match {
+	char sid[35];      /* the first service with the name, "" when none */
+	bool acl_enabled;  /* its acl_enabled */
+	int matches;       /* services that carry the name */
+	bool all_pages;    /* false: TP_SYNC_MAX_PAGES pages were not the end */
+	bool foreign_next; /* the list went on at a URL outside TWILIO_SYNC_URL,
+	                    * not followed (our credentials stay with our Sync) */
+} tp_sync_service_match;
+
+/* Looks for the service whose friendly_name is `friendly_name` over every
+ * page of the service list.  False when Sync failed (out holds its
+ * answer: status, err) or the first match has no valid IS sid (out's
+ * status is 2xx and err.message says so); out is the caller's to free. */
+bool tp_sync_service_find(const tp_config *cfg, const char *friendly_name, tp_sync_service_match *m,
+                          tp_api_result *out);
 /* Creates the service with AclEnabled=true. */
 bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out);
+/* Turns the service's access control on (AclEnabled=true). */
+bool tp_sync_service_acl_on(const tp_config *cfg, const char *service, tp_api_result *out);
 /* Sync Map Permission of `identity` on `map` (all three flags are sent;
  * with the service's ACL on, a token identity reaches only what this
  * grants). */
