@@ -24,16 +24,16 @@
  * browser (Accept), with the service SID ready to copy into .env.
  *
  * Admin only: Authorization: Bearer <ADMIN_TOKEN>.  A browser cannot send
- * that header from the address bar, so a browser without it gets a small
- * page that asks for the token and repeats the request with it (a token
- * in the URL would end up in histories and proxy logs).
+ * that header from the address bar, so nginx answers a browser without it
+ * with www/public/setup.html (401), a page that asks for the token and
+ * repeats the request with it (a token in the URL would end up in
+ * histories and proxy logs); nginx/twiliopay.conf.in says how.  Reached
+ * without nginx, the handler's own 401 page says where to go.
  *
  * PAY_SYNC_SERVICE_SID is deliberately not needed: this creates it.
  */
 #include <stdio.h>
 #include <string.h>
-
-#include <openssl/evp.h>
 
 #include "twiliopay.h"
 
@@ -298,26 +298,12 @@ static const char html_head[] = "<!doctype html>\n<html lang=\"en\"><head><meta 
                                 ".created{color:#06602a}.error{color:#a00000}</style>"
                                 "</head><body>\n";
 
-/* No script runs on our pages except the token form's, named by hash. */
-static void add_csp(tp_resp *resp, const char *script)
+/* No script runs on the pages this handler writes. */
+static void add_csp(tp_resp *resp)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
-	tp_buf h, csp;
-
-	tp_buf_init(&h, 256);
-	tp_buf_init(&csp, 1024);
-	if (script) {
-		EVP_Digest(script, strlen(script), md, &md_len, EVP_sha256(), NULL);
-		tp_b64_encode(&h, md, md_len);
-	}
-	tp_buf_addf(&csp,
-	            "default-src 'none'; style-src 'unsafe-inline'; connect-src 'self'; "
-	            "form-action 'none'; frame-ancestors 'none'; base-uri 'none'%s%s%s",
-	            script ? "; script-src 'sha256-" : "", tp_buf_str(&h), script ? "'" : "");
-	tp_resp_header(resp, "Content-Security-Policy", tp_buf_str(&csp));
-	tp_buf_free(&h);
-	tp_buf_free(&csp);
+	tp_resp_header(resp, "Content-Security-Policy",
+	               "default-src 'none'; style-src 'unsafe-inline'; connect-src 'self'; "
+	               "form-action 'none'; frame-ancestors 'none'; base-uri 'none'");
 }
 
 static void html_resources(tp_buf *b, const setup *s)
@@ -383,7 +369,7 @@ static void reply_ok(const tp_req *req, tp_resp *resp, const setup *s)
 		tp_buf_adds(&b, "</code></p>\n");
 		html_warnings(&b, s);
 		tp_buf_adds(&b, "</body></html>\n");
-		add_csp(resp, NULL);
+		add_csp(resp);
 		tp_reply_html(resp, TP_S_OK, tp_buf_str(&b));
 		tp_buf_free(&b);
 	}
@@ -433,7 +419,7 @@ static void reply_failed(const tp_req *req, tp_resp *resp, const setup *s)
 		                "answers.</p>\n");
 		html_resources(&b, s);
 		tp_buf_adds(&b, "</body></html>\n");
-		add_csp(resp, NULL);
+		add_csp(resp);
 		tp_reply_html(resp, status, tp_buf_str(&b));
 		tp_buf_free(&b);
 	}
@@ -487,16 +473,6 @@ out:
 	cJSON_Delete(s.warnings);
 }
 
-/* The token form for a browser: it repeats the request with the header a
- * browser cannot send from its address bar, and shows the answer. */
-static const char token_script[] =
-    "document.getElementById('f').addEventListener('submit',async function(e){"
-    "e.preventDefault();var m=document.getElementById('m');m.textContent='Working...';"
-    "try{var r=await fetch(location.pathname,{method:'POST',headers:{'Authorization':"
-    "'Bearer '+document.getElementById('t').value,'Accept':'text/html'}});"
-    "var h=await r.text();document.open();document.write(h);document.close();}"
-    "catch(x){m.textContent='The request failed: '+x;}});";
-
 static bool authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	tp_buf b;
@@ -507,19 +483,13 @@ static bool authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 		return false; /* tp_admin_authorize's 401 JSON */
 	tp_buf_init(&b, 16384);
 	tp_buf_adds(&b, html_head);
-	tp_buf_adds(&b, "<h1>Sync setup</h1>\n<p>Creates the Sync service and maps if they are "
-	                "missing. Enter the <code>ADMIN_TOKEN</code> from the server's "
-	                "<code>.env</code>.</p>\n"
-	                "<form id=\"f\"><input id=\"t\" type=\"password\" autocomplete=\"off\" "
-	                "required placeholder=\"ADMIN_TOKEN\" size=\"40\"> "
-	                "<button>Run setup</button></form>\n<p id=\"m\"></p>\n"
-	                "<noscript><p>Without JavaScript: <code>curl -H 'Authorization: Bearer "
-	                "$ADMIN_TOKEN' -X POST ");
+	tp_buf_adds(&b, "<h1>Sync setup</h1>\n<p>This needs the <code>ADMIN_TOKEN</code> from the "
+	                "server's <code>.env</code>. Open this address through the server's nginx "
+	                "(it serves a page that asks for the token), or run <code>curl -H "
+	                "'Authorization: Bearer $ADMIN_TOKEN' -X POST ");
 	html_escape(&b, tp_req_public_url(req));
-	tp_buf_adds(&b, "</code></p></noscript>\n<script>");
-	tp_buf_adds(&b, token_script);
-	tp_buf_adds(&b, "</script>\n</body></html>\n");
-	add_csp(resp, token_script);
+	tp_buf_adds(&b, "</code></p>\n</body></html>\n");
+	add_csp(resp);
 	tp_reply_html(resp, TP_S_UNAUTHORIZED, tp_buf_str(&b));
 	tp_buf_free(&b);
 	return false;
