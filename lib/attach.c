@@ -24,15 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "twiliopay.h"
-
-static const char *param_any(const tp_req *req, const char *a, const char *b)
-{
-	const char *v = tp_req_param(req, a);
-	if ((!v || !*v) && b)
-		v = tp_req_param(req, b);
-	return v && *v ? v : NULL;
-}
+#include "internal.h"
 
 /* The characters startCapture has always accepted in a UUI: those of a
  * CallSid, a Genesys conversation id (a UUID) and a SIP user part. */
@@ -53,8 +45,8 @@ static bool uui_ok(const char *s)
 
 bool tp_attach_target_or_reply(const tp_req *req, tp_resp *resp, tp_attach_target *t)
 {
-	t->call_sid = param_any(req, "callSid", NULL);
-	t->uui = param_any(req, "uui", "conversationId");
+	t->call_sid = tp_req_param_any(req, "callSid", NULL);
+	t->uui = tp_req_param_any(req, "uui", "conversationId");
 	if (!t->call_sid && !t->uui) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "missing_parameter",
 		               "give callSid, or uui (or conversationId) to find the call");

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define DESCRIPTION_MAX 255
 #define PARAMETERS_MAX  2048
@@ -26,14 +26,6 @@ void tp_start_input_free(tp_start_input *in)
 	free(in->parameters);
 	in->parameters = NULL;
 	tp_buf_free(&in->amount);
-}
-
-static const char *param_any(const tp_req *req, const char *a, const char *b)
-{
-	const char *v = tp_req_param(req, a);
-	if ((!v || !*v) && b)
-		v = tp_req_param(req, b);
-	return v && *v ? v : NULL;
 }
 
 /* The amount as a JSON value other than a string.  A JSON number is read
@@ -99,9 +91,9 @@ static bool parameters_or_reply(const tp_req *req, tp_resp *resp, tp_start_input
 bool tp_start_input_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                              tp_start_input *in)
 {
-	const char *amount = param_any(req, "chargeAmount", "amount");
-	const char *currency = param_any(req, "currency", NULL);
-	const char *method = param_any(req, "paymentMethod", NULL);
+	const char *amount = tp_req_param_any(req, "chargeAmount", "amount");
+	const char *currency = tp_req_param_any(req, "currency", NULL);
+	const char *method = tp_req_param_any(req, "paymentMethod", NULL);
 
 	if (!tp_attach_target_or_reply(req, resp, &in->target))
 		return false;
@@ -173,7 +165,7 @@ bool tp_start_input_or_reply(const tp_req *req, tp_resp *resp, const tp_config *
 		return false;
 	}
 
-	in->token_type = param_any(req, "tokenType", NULL);
+	in->token_type = tp_req_param_any(req, "tokenType", NULL);
 	if (in->token_type && in->minor > 0) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
 		               "tokenType applies only when chargeAmount is 0 (tokenizing)");
@@ -190,7 +182,7 @@ bool tp_start_input_or_reply(const tp_req *req, tp_resp *resp, const tp_config *
 		}
 	}
 
-	in->description = param_any(req, "description", NULL);
+	in->description = tp_req_param_any(req, "description", NULL);
 	if (in->description &&
 	    (strlen(in->description) > DESCRIPTION_MAX || !printable(in->description))) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
@@ -199,7 +191,7 @@ bool tp_start_input_or_reply(const tp_req *req, tp_resp *resp, const tp_config *
 		return false;
 	}
 
-	in->bank_account_type = param_any(req, "bankAccountType", NULL);
+	in->bank_account_type = tp_req_param_any(req, "bankAccountType", NULL);
 	if (in->bank_account_type) {
 		if (!in->ach) {
 			/* Twilio error 64017 */

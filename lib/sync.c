@@ -202,18 +202,24 @@ bool tp_sync_service_find(const tp_config *cfg, const char *friendly_name, tp_sy
 	return ok;
 }
 
-bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out)
+/* POST to the Services list (a new service named friendly_name) or to
+ * one service, always with AclEnabled=true: cgi-bin/setupSyncServices.c
+ * says why. */
+static bool service_post(const tp_config *cfg, const char *service, const char *friendly_name,
+                         tp_api_result *out)
 {
 	sync_res r = {NULL, NULL, false, NULL};
 	tp_params f;
 	tp_buf u;
 	bool ok;
 
-	/* Always with access control: cgi-bin/setupSyncServices.c says why. */
 	tp_params_init(&f);
 	tp_buf_init(&u, 4096);
 	sync_url(&u, cfg, &r);
-	tp_params_add(&f, "FriendlyName", friendly_name);
+	if (service)
+		tp_api_add_segment(&u, service);
+	if (friendly_name)
+		tp_params_add(&f, "FriendlyName", friendly_name);
 	tp_params_add(&f, "AclEnabled", "true");
 	ok = tp_api_call(cfg, "POST", tp_buf_str(&u), &f, NULL, tp_api_budget_ms(cfg), out);
 	tp_params_free(&f);
@@ -221,22 +227,14 @@ bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_
 	return ok;
 }
 
+bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out)
+{
+	return service_post(cfg, NULL, friendly_name, out);
+}
+
 bool tp_sync_service_acl_on(const tp_config *cfg, const char *service, tp_api_result *out)
 {
-	sync_res r = {NULL, NULL, false, NULL};
-	tp_params f;
-	tp_buf u;
-	bool ok;
-
-	tp_params_init(&f);
-	tp_buf_init(&u, 4096);
-	sync_url(&u, cfg, &r);
-	tp_api_add_segment(&u, service);
-	tp_params_add(&f, "AclEnabled", "true");
-	ok = tp_api_call(cfg, "POST", tp_buf_str(&u), &f, NULL, tp_api_budget_ms(cfg), out);
-	tp_params_free(&f);
-	tp_buf_free(&u);
-	return ok;
+	return service_post(cfg, service, NULL, out);
 }
 
 bool tp_sync_map_permission_set(const tp_config *cfg, const char *service, const char *map,
