@@ -88,9 +88,14 @@ static void warn(setup *s, const char *fmt, ...)
 	cJSON_AddItemToArray(s->warnings, cJSON_CreateString(msg));
 }
 
-/* Records why a Sync call failed; always returns false. */
-static bool sync_failed(setup *s, const tp_api_result *r, const char *fmt, ...) TP_PRINTF(3, 4);
-static bool sync_failed(setup *s, const tp_api_result *r, const char *fmt, ...)
+/* Records the step that failed and Sync's answer to it (s->step set
+ * means the setup stops and reply_failed answers).  `unusable`: Sync
+ * answered without error, but not with what we need (why, instead of
+ * Sync's message). */
+static void sync_failed(setup *s, const tp_api_result *r, const char *unusable, const char *fmt,
+                        ...) TP_PRINTF(4, 5);
+static void sync_failed(setup *s, const tp_api_result *r, const char *unusable, const char *fmt,
+                        ...)
 {
 	va_list ap;
 
@@ -99,7 +104,8 @@ static bool sync_failed(setup *s, const tp_api_result *r, const char *fmt, ...)
 	va_end(ap);
 	s->sync_status = r->status;
 	s->err = r->err;
-	return false;
+	if (unusable)
+		snprintf(s->err.message, sizeof s->err.message, "%s", unusable);
 }
 
 /* A "sid" of the expected prefix from a Sync answer, or false. */
@@ -113,20 +119,19 @@ static bool take_sid(const cJSON *obj, const char *prefix, char *out, size_t n)
 	return true;
 }
 
-/* Looks for the service by friendly_name over every page of the list.
- * Returns false only when Sync failed. */
-static bool find_service(setup *s)
+/* Looks for the service by friendly_name over every page of the list:
+ * TP_OK (s->service.sid "" when there is none), TP_EIO when Sync failed. */
+static tp_rc find_service(setup *s)
 {
 	tp_sync_service_match m;
 	tp_api_result r;
-	bool ok = tp_sync_service_find(s->cfg, s->service.name, &m, &r);
+	tp_rc rc = TP_EIO;
 
-	if (!ok) {
-		sync_failed(s, &r,
+	if (!tp_sync_service_find(s->cfg, s->service.name, &m, &r)) {
+		sync_failed(s, &r, NULL,
 		            r.status >= 200 && r.status < 300 ? "read the Sync service list"
 		                                              : "list the Sync services");
-		tp_api_result_free(&r);
-		return false;
+		goto out;
 	}
 	snprintf(s->service.sid, sizeof s->service.sid, "%s", m.sid);
 	s->acl = m.acl_enabled;
@@ -140,117 +145,135 @@ static bool find_service(setup *s)
 	if (m.matches > 1)
 		warn(s, "%d Sync services are named %s; using the first, %s", m.matches,
 		     s->service.name, s->service.sid);
-	return true;
+	rc = TP_OK;
+out:
+	tp_api_result_free(&r);
+	return rc;
 }
 
 /* Turns AclEnabled on for a service found (or created) without it; Sync
  * must answer acl_enabled true. */
-static bool acl_turn_on(setup *s)
+static tp_rc acl_turn_on(setup *s)
 {
 	tp_api_result r;
-	bool ok = tp_sync_service_acl_on(s->cfg, s->service.sid, &r);
+	tp_rc rc = TP_EIO;
 
-	if (ok && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled"))) {
-		s->acl_status = "turned-on";
-	} else if (ok) {
-		ok =
-		    sync_failed(s, &r, "turn on access control (AclEnabled) of the Sync service %s",
-		                s->service.sid);
-		snprintf(s->err.message, sizeof s->err.message,
-		         "the answer does not say acl_enabled is true");
-	} else {
-		sync_failed(s, &r, "turn on access control (AclEnabled) of the Sync service %s",
+	if (!tp_sync_service_acl_on(s->cfg, s->service.sid, &r)) {
+		sync_failed(s, &r, NULL,
+		            "turn on access control (AclEnabled) of the Sync service %s",
 		            s->service.sid);
+		goto out;
 	}
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled"))) {
+		sync_failed(s, &r, "the answer does not say acl_enabled is true",
+		            "turn on access control (AclEnabled) of the Sync service %s",
+		            s->service.sid);
+		goto out;
+	}
+	s->acl_status = "turned-on";
+	rc = TP_OK;
+out:
 	tp_api_result_free(&r);
-	return ok;
+	return rc;
 }
 
-static bool ensure_service(setup *s)
+static tp_rc ensure_service(setup *s)
 {
 	tp_api_result r;
-	bool ok;
+	tp_rc rc = find_service(s);
 
-	if (!find_service(s))
-		return false;
+	if (rc != TP_OK)
+		return rc;
 	if (s->service.sid[0]) {
 		s->service.status = "exists";
 		if (!s->acl)
 			return acl_turn_on(s);
 		s->acl_status = "on";
-		return true;
+		return TP_OK;
 	}
-	ok = tp_sync_service_create(s->cfg, s->service.name, &r);
-	if (ok && take_sid(r.json, "IS", s->service.sid, sizeof s->service.sid) &&
-	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled"))) {
-		s->service.status = "created";
+	rc = TP_EIO;
+	if (!tp_sync_service_create(s->cfg, s->service.name, &r)) {
+		sync_failed(s, &r, NULL, "create the Sync service %s", s->service.name);
+		goto out;
+	}
+	if (!take_sid(r.json, "IS", s->service.sid, sizeof s->service.sid)) {
+		sync_failed(s, &r, "the answer has no valid IS sid", "create the Sync service %s",
+		            s->service.name);
+		goto out;
+	}
+	s->service.status = "created";
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled"))) {
 		s->acl_status = "on";
-	} else if (ok && s->service.sid[0]) {
+		rc = TP_OK;
+	} else {
 		/* Created, but the answer does not show AclEnabled: make the
 		 * update a re-run would make (reported as turned-on). */
-		s->service.status = "created";
-		tp_api_result_free(&r);
-		return acl_turn_on(s);
-	} else if (ok) {
-		ok = sync_failed(s, &r, "create the Sync service %s", s->service.name);
-		snprintf(s->err.message, sizeof s->err.message, "the answer has no valid IS sid");
-	} else {
-		sync_failed(s, &r, "create the Sync service %s", s->service.name);
+		rc = acl_turn_on(s);
 	}
+out:
 	tp_api_result_free(&r);
-	return ok;
+	return rc;
 }
 
-/* The map by unique name: true with the sid when it exists, false with
- * *missing set on 404, false otherwise. */
-static bool fetch_map(setup *s, resource *m, bool *missing)
+/* The map by unique name: TP_OK with its sid, TP_ENOTFOUND on 404 (no
+ * step recorded), TP_EIO otherwise. */
+static tp_rc fetch_map(setup *s, resource *m)
 {
 	tp_api_result r;
-	bool ok = tp_sync_map_fetch(s->cfg, s->service.sid, m->name, &r);
+	tp_rc rc = TP_EIO;
 
-	*missing = false;
-	if (ok && !take_sid(r.json, "MP", m->sid, sizeof m->sid)) {
-		ok = sync_failed(s, &r, "fetch the Sync map %s", m->name);
-		snprintf(s->err.message, sizeof s->err.message, "the answer has no valid MP sid");
-	} else if (!ok && r.status == TP_S_NOT_FOUND) {
-		*missing = true;
-	} else if (!ok) {
-		sync_failed(s, &r, "fetch the Sync map %s", m->name);
+	if (!tp_sync_map_fetch(s->cfg, s->service.sid, m->name, &r)) {
+		if (r.status == TP_S_NOT_FOUND)
+			rc = TP_ENOTFOUND;
+		else
+			sync_failed(s, &r, NULL, "fetch the Sync map %s", m->name);
+		goto out;
 	}
+	if (!take_sid(r.json, "MP", m->sid, sizeof m->sid)) {
+		sync_failed(s, &r, "the answer has no valid MP sid", "fetch the Sync map %s",
+		            m->name);
+		goto out;
+	}
+	rc = TP_OK;
+out:
 	tp_api_result_free(&r);
-	return ok;
+	return rc;
 }
 
-static bool ensure_map(setup *s, resource *m)
+static tp_rc ensure_map(setup *s, resource *m)
 {
 	tp_api_result r;
-	bool missing, ok;
+	tp_rc rc = fetch_map(s, m);
 
-	if (fetch_map(s, m, &missing)) {
+	if (rc == TP_OK)
 		m->status = "exists";
-		return true;
-	}
-	if (!missing)
-		return false;
+	if (rc != TP_ENOTFOUND)
+		return rc;
+	rc = TP_EIO;
 	/* No TTL on the map itself: items carry theirs (contract 11). */
-	ok = tp_sync_map_create(s->cfg, s->service.sid, m->name, &r);
-	if (ok && take_sid(r.json, "MP", m->sid, sizeof m->sid)) {
+	if (tp_sync_map_create(s->cfg, s->service.sid, m->name, &r)) {
+		if (!take_sid(r.json, "MP", m->sid, sizeof m->sid)) {
+			sync_failed(s, &r, "the answer has no valid MP sid",
+			            "create the Sync map %s", m->name);
+			goto out;
+		}
 		m->status = "created";
-	} else if (ok) {
-		ok = sync_failed(s, &r, "create the Sync map %s", m->name);
-		snprintf(s->err.message, sizeof s->err.message, "the answer has no valid MP sid");
-	} else if (r.status == TP_S_CONFLICT || r.err.code == 54301) {
-		/* Someone else created it between our fetch and create. */
-		ok = fetch_map(s, m, &missing);
-		if (ok)
-			m->status = "exists";
-		else if (missing)
-			sync_failed(s, &r, "create the Sync map %s", m->name);
-	} else {
-		sync_failed(s, &r, "create the Sync map %s", m->name);
+		rc = TP_OK;
+		goto out;
 	}
+	if (r.status != TP_S_CONFLICT && r.err.code != 54301) {
+		sync_failed(s, &r, NULL, "create the Sync map %s", m->name);
+		goto out;
+	}
+	/* Someone else created it between our fetch and create. */
+	rc = fetch_map(s, m);
+	if (rc == TP_OK)
+		m->status = "exists";
+	else if (rc == TP_ENOTFOUND)
+		sync_failed(s, &r, NULL, "create the Sync map %s", m->name);
+out:
 	tp_api_result_free(&r);
-	return ok;
+	return rc;
 }
 
 /* ------------------------------------------------------------ answers */
@@ -446,13 +469,13 @@ static void setup_sync(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		     "call legs would share one map",
 		     cfg->sync_pay_map_name);
 
-	if (!ensure_service(&s))
+	if (ensure_service(&s) != TP_OK)
 		goto out;
 	tp_resp_log(resp, "service", s.service.sid);
 	tp_resp_log(resp, "service_status", s.service.status);
 	tp_resp_log(resp, "acl", s.acl_status);
 	for (i = 0; i < s.nmaps; i++) {
-		if (!ensure_map(&s, &s.maps[i]))
+		if (ensure_map(&s, &s.maps[i]) != TP_OK)
 			goto out;
 		tp_resp_log(resp, "map", s.maps[i].name);
 		tp_resp_log(resp, "map_status", s.maps[i].status);

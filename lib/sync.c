@@ -202,6 +202,25 @@ bool tp_sync_service_find(const tp_config *cfg, const char *friendly_name, tp_sy
 	return ok;
 }
 
+/* POST `f` to r's URL followed by `sub` and the segment `key` (either
+ * NULL: none), for the resources sync_form does not cover. */
+static bool post_form(const tp_config *cfg, const sync_res *r, const char *sub, const char *key,
+                      const tp_params *f, tp_api_result *out)
+{
+	tp_buf u;
+	bool ok;
+
+	tp_buf_init(&u, 4096);
+	sync_url(&u, cfg, r);
+	if (sub)
+		tp_buf_adds(&u, sub);
+	if (key)
+		tp_api_add_segment(&u, key);
+	ok = tp_api_call(cfg, "POST", tp_buf_str(&u), f, NULL, tp_api_budget_ms(cfg), out);
+	tp_buf_free(&u);
+	return ok;
+}
+
 /* POST to the Services list (a new service named friendly_name) or to
  * one service, always with AclEnabled=true: cgi-bin/setupSyncServices.c
  * says why. */
@@ -210,20 +229,14 @@ static bool service_post(const tp_config *cfg, const char *service, const char *
 {
 	sync_res r = {NULL, NULL, false, NULL};
 	tp_params f;
-	tp_buf u;
 	bool ok;
 
 	tp_params_init(&f);
-	tp_buf_init(&u, 4096);
-	sync_url(&u, cfg, &r);
-	if (service)
-		tp_api_add_segment(&u, service);
 	if (friendly_name)
 		tp_params_add(&f, "FriendlyName", friendly_name);
 	tp_params_add(&f, "AclEnabled", "true");
-	ok = tp_api_call(cfg, "POST", tp_buf_str(&u), &f, NULL, tp_api_budget_ms(cfg), out);
+	ok = post_form(cfg, &r, NULL, service, &f, out);
 	tp_params_free(&f);
-	tp_buf_free(&u);
 	return ok;
 }
 
@@ -243,21 +256,15 @@ bool tp_sync_map_permission_set(const tp_config *cfg, const char *service, const
 {
 	sync_res r = {service, map, false, NULL};
 	tp_params f;
-	tp_buf u;
 	bool ok;
 
 	tp_params_init(&f);
-	tp_buf_init(&u, 4096);
-	sync_url(&u, cfg, &r);
-	tp_buf_adds(&u, "/Permissions");
-	tp_api_add_segment(&u, identity);
 	/* All three are required (Sync Map Permission resource, update). */
 	tp_params_add(&f, "Read", read ? "true" : "false");
 	tp_params_add(&f, "Write", write ? "true" : "false");
 	tp_params_add(&f, "Manage", manage ? "true" : "false");
-	ok = tp_api_call(cfg, "POST", tp_buf_str(&u), &f, NULL, tp_api_budget_ms(cfg), out);
+	ok = post_form(cfg, &r, "/Permissions", identity, &f, out);
 	tp_params_free(&f);
-	tp_buf_free(&u);
 	return ok;
 }
 
