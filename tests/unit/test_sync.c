@@ -118,10 +118,13 @@ static void test_services_and_maps(void **state)
 	                            {200, "{}", NULL, 0},
 	                            {200, "{}", NULL, 0}};
 	tp_api_result r;
+	tp_sync_service_match m;
 	(void)state;
 	ss_script(s, 5);
-	assert_true(tp_sync_service_list(&cfg, &r));
+	assert_true(tp_sync_service_find(&cfg, "Genesys Pay", &m, &r));
 	tp_api_result_free(&r);
+	assert_int_equal(m.matches, 0);
+	assert_string_equal(m.sid, "");
 	request_line(0, "GET /v1/Services?PageSize=100 HTTP/1.1");
 	/* Always with access control: without it any token reads every map. */
 	assert_true(tp_sync_service_create(&cfg, "Genesys Pay", &r));
