@@ -188,6 +188,9 @@ SERVICE_USER ?= twiliopay
 NGINX_GROUP ?= www-data
 NGINX_LOG_DIR ?= /var/log/nginx
 FRAME_ANCESTORS ?= 'self'
+# Several nodes: nchan's Redis engine (docs/multinode.md); empty = one node.
+NCHAN_REDIS_URL ?=
+NCHAN_REDIS_NAMESPACE ?= twiliopay
 PKGLIBDIR := $(PREFIX)/lib/twiliopay
 PKGSHAREDIR := $(PREFIX)/share/twiliopay
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
@@ -211,6 +214,7 @@ install: all
 	RUNDIR="$(RUNDIR)" CONFIG="$(CONFIG)" SYSCONFDIR="$(SYSCONFDIR)" \
 	SERVICE_USER="$(SERVICE_USER)" NGINX_GROUP="$(NGINX_GROUP)" \
 	NGINX_LOG_DIR="$(NGINX_LOG_DIR)" FRAME_ANCESTORS="$(FRAME_ANCESTORS)" \
+	NCHAN_REDIS_URL="$(NCHAN_REDIS_URL)" NCHAN_REDIS_NAMESPACE="$(NCHAN_REDIS_NAMESPACE)" \
 	SYSTEMD_UNIT_DIR="$(SYSTEMD_UNIT_DIR)" SYSUSERS_DIR="$(SYSUSERS_DIR)" \
 	TMPFILES_DIR="$(TMPFILES_DIR)" scripts/render-deploy
 	@echo "installed under $(DESTDIR)$(PREFIX); next steps: README.md, \"Production deployment\""

@@ -153,6 +153,7 @@ stack_wait_ready() {
 
 stack_stop() {
   local p
+  stack_multi_stop
   for p in "${STACK_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${STACK_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   STACK_PIDS=()
@@ -174,4 +175,147 @@ stack_keep() {
   tar -C "$STACK_RUN" -cf - . 2>/dev/null | tar -C "$dest" -xf - 2>/dev/null
   echo "$STACK_RUN" >"$dest/ORIGIN"
   STACK_RUN=
+}
+
+# ---- several nodes (docs/multinode.md)
+#   stack_multi_start BUILD RUN ENV LB_PORT SIM_PORT NODES
+#       one redis-server (RUN/redis), the emulator (its webhooks go to
+#       the balancer), NODES full nodes - each RUN/node<i> with its own
+#       env file (a copy of ENV plus its own publisher socket), nginx and
+#       every handler - and a stock balancer (nginx upstream round-robin,
+#       RUN/lb) on LB_PORT in front of them.  ENV gets NCHAN_REDIS_URL,
+#       SERVER_URL (the balancer) and the shared agent store.
+#       STACK_PORT is the balancer's port, STACK_NODE_PORT[i] a node's.
+#   stack_node_stop I / stack_node_start I     one node away and back
+#   stack_redis_stop / stack_redis_start       Redis away and back
+# Every node shares only what a production node shares: the emulator
+# (Twilio and Sync) and Redis.
+declare -A STACK_NODE_PORT=() STACK_NODE_PIDS=()
+STACK_NODES=0
+STACK_REDIS_PID=
+STACK_LB_PID=
+
+stack_multi_start() {
+  local build=$1 run=$2 env=$3 port=$4 simport=$5 nodes=$6 i
+  STACK_BUILD=$(cd "$build" && pwd)
+  mkdir -p "$run"
+  STACK_RUN=$(cd "$run" && pwd)
+  STACK_PORT=$port
+  STACK_SIM_PORT=$simport
+  STACK_NODES=$nodes
+  export TWILIOPAY_ENV
+  TWILIOPAY_ENV=$(cd "$(dirname "$env")" && pwd)/$(basename "$env")
+  mkdir -p "$STACK_RUN/log"
+  STACK_REDIS_PORT=$(stack_free_port) || return 1
+  stack_redis_start || return 1
+  stack_env_set "$TWILIOPAY_ENV" NCHAN_REDIS_URL "redis://127.0.0.1:$STACK_REDIS_PORT"
+  stack_env_set "$TWILIOPAY_ENV" SERVER_URL "http://127.0.0.1:$port"
+  for ((i = 1; i <= nodes; i++)); do
+    STACK_NODE_PORT[$i]=$(stack_free_port) || return 1
+    while [[ ${STACK_NODE_PORT[$i]} == "$port" || ${STACK_NODE_PORT[$i]} == "$simport" ||
+             ${STACK_NODE_PORT[$i]} == "$STACK_REDIS_PORT" ]]; do
+      STACK_NODE_PORT[$i]=$(stack_free_port) || return 1
+    done
+  done
+  if [[ -x $STACK_BUILD/sim/twilio-sim ]]; then
+    "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$simport" --env "$TWILIOPAY_ENV" \
+      --server-url "http://127.0.0.1:$port" 2>>"$STACK_RUN/log/sim.log" &
+    STACK_PIDS+=($!)
+    stack_wait_sim || return 1
+    stack_sync_bootstrap "$TWILIOPAY_ENV" || return 1
+  fi
+  stack_agent_setup "$TWILIOPAY_ENV" || return 1
+  for ((i = 1; i <= nodes; i++)); do
+    mkdir -p "$STACK_RUN/node$i/log" "$STACK_RUN/node$i/sock"
+    cp "$TWILIOPAY_ENV" "$STACK_RUN/node$i/env"
+    chmod 600 "$STACK_RUN/node$i/env"
+    stack_env_set "$STACK_RUN/node$i/env" NCHAN_PUBLISH_SOCKET "$STACK_RUN/node$i/sock/nchan-pub.sock"
+    NCHAN_REDIS_URL=redis://127.0.0.1:$STACK_REDIS_PORT \
+      "$STACK_TOP/scripts/render-nginx" "$STACK_RUN/node$i" "127.0.0.1:${STACK_NODE_PORT[$i]}" \
+      "$STACK_BUILD/www" || return 1
+    stack_node_start "$i" || return 1
+  done
+  stack_lb_start
+}
+
+# stack_node_start I: node I's handlers and nginx (its run folder and env
+# file made by stack_multi_start).
+stack_node_start() {
+  local i=$1 dir=$STACK_RUN/node$1 b name pids=""
+  for b in "$STACK_BUILD"/cgi-bin/*; do
+    [[ -x $b ]] || continue
+    name=$(basename "$b")
+    TWILIOPAY_ENV=$dir/env "$b" --listen "$dir/sock/$name.sock" --workers "${STACK_WORKERS:-2}" \
+      2>>"$dir/log/$name.log" &
+    pids+=" $!"
+  done
+  nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -e "$dir/log/nginx-error.log" \
+    2>>"$dir/log/nginx-error.log" &
+  pids+=" $!"
+  STACK_NODE_PIDS[$i]=$pids
+  stack_node_wait "$i"
+}
+
+# stack_node_wait I: node I answers /healthz itself.
+stack_node_wait() {
+  local _
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:${STACK_NODE_PORT[$1]}/healthz" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "stack: node $1 is not ready after 10 s; logs in $STACK_RUN/node$1/log" >&2
+  return 1
+}
+
+# stack_node_stop I: every process of node I, and waits for them.
+stack_node_stop() {
+  local p
+  for p in ${STACK_NODE_PIDS[$1]:-}; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in ${STACK_NODE_PIDS[$1]:-}; do wait "$p" 2>/dev/null || true; done
+  STACK_NODE_PIDS[$1]=
+}
+
+stack_redis_start() {
+  mkdir -p "$STACK_RUN/redis"
+  # Nothing to keep: live updates are not stored (scripts/nchan-store.sh).
+  redis-server --bind 127.0.0.1 --port "$STACK_REDIS_PORT" --dir "$STACK_RUN/redis" \
+    --save '' --appendonly no --daemonize no --logfile "$STACK_RUN/log/redis.log" &
+  STACK_REDIS_PID=$!
+  local _
+  for _ in $(seq 1 100); do
+    [[ $(redis-cli -p "$STACK_REDIS_PORT" ping 2>/dev/null) == PONG ]] && return 0
+    sleep 0.1
+  done
+  echo "stack: redis-server did not start; see $STACK_RUN/log/redis.log" >&2
+  return 1
+}
+
+stack_redis_stop() {
+  [[ -n $STACK_REDIS_PID ]] || return 0
+  kill -TERM "$STACK_REDIS_PID" 2>/dev/null || true
+  wait "$STACK_REDIS_PID" 2>/dev/null || true
+  STACK_REDIS_PID=
+}
+
+# The balancer: stock nginx, round-robin over the nodes
+# (nginx/balancer.conf.in, scripts/render-balancer).
+stack_lb_start() {
+  local i servers=()
+  for ((i = 1; i <= STACK_NODES; i++)); do servers+=("127.0.0.1:${STACK_NODE_PORT[$i]}"); done
+  "$STACK_TOP/scripts/render-balancer" "$STACK_RUN/lb" "127.0.0.1:$STACK_PORT" "${servers[@]}" || return 1
+  nginx -p "$STACK_RUN/lb" -c "$STACK_RUN/lb/nginx.conf" -e "$STACK_RUN/log/lb-error.log" \
+    2>>"$STACK_RUN/log/lb-error.log" &
+  STACK_LB_PID=$!
+}
+
+stack_multi_stop() {
+  local i
+  if [[ -n $STACK_LB_PID ]]; then
+    kill -TERM "$STACK_LB_PID" 2>/dev/null || true
+    wait "$STACK_LB_PID" 2>/dev/null || true
+    STACK_LB_PID=
+  fi
+  for ((i = 1; i <= STACK_NODES; i++)); do stack_node_stop "$i"; done
+  stack_redis_stop
+  STACK_NODES=0
 }

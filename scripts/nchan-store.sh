@@ -1,0 +1,67 @@
+# nchan-store.sh - where nchan keeps the live-update channels; sourced by
+# scripts/render-nginx (sandbox) and scripts/render-deploy (production).
+#
+#   nchan_store_render DIR       writes DIR/twiliopay-nchan-redis.conf (http
+#                                level) and DIR/twiliopay-nchan-store.conf
+#                                (inside the publisher and subscriber
+#                                locations) from NCHAN_REDIS_URL
+#
+# NCHAN_REDIS_URL unset or empty: one node, nchan's shared memory (both
+# files hold only a comment).  Set (redis://[[user]:password@]host[:port][/db],
+# rediss:// for TLS): nchan's Redis engine, so that a state published on
+# one node reaches a browser subscribed on any other (docs/multinode.md).
+#
+# Storage mode "nostore": Redis only carries each message to the nodes
+# whose browsers watch that channel; nothing is kept there.  Nothing
+# needs a stored message: a state is a full snapshot with its seq, and a
+# console reads GET /aap/session after every (re)connection, so no
+# subscriber ever asks for a message by id or for old ones (which is also
+# where nchan's long-standing fetch-by-id worker crash lives).  Rejected:
+# "distributed" (the default) keeps every channel's buffer in Redis - an
+# hour of ~1.5 KB snapshots per payment, Redis memory that buys nothing
+# here; "backup" is for one node only.
+#
+# Timeouts: nchan's defaults (connect 10 s, commands 5 s) would hold a
+# handler's publish (2 s timeout) and a subscriber for longer than a
+# missed live update is worth; Redis answers within milliseconds when it
+# is up.  When it is down, publishing fails at once, the handlers log it
+# and carry on, and consoles fall back to polling GET /aap/session.
+# shellcheck shell=bash
+
+nchan_store_render() {
+  local dir=$1 url=${NCHAN_REDIS_URL:-} ns=${NCHAN_REDIS_NAMESPACE:-twiliopay}
+  local up=$dir/twiliopay-nchan-redis.conf store=$dir/twiliopay-nchan-store.conf
+  if [[ -z $url ]]; then
+    printf '%s\n' "# NCHAN_REDIS_URL is not set: one node, channels in nchan's shared memory." >"$up"
+    printf '%s\n' "# NCHAN_REDIS_URL is not set: nchan's shared memory (memory engine)." >"$store"
+    return 0
+  fi
+  # What nchan's parse_redis_url accepts, minus anything that could end
+  # the nginx directive or start another (quotes, ;, {}, blanks).
+  if ! [[ $url =~ ^rediss?://([A-Za-z0-9._~%+-]*:[A-Za-z0-9._~%+!*,=-]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[0-9]{1,2})?$ ]]; then
+    echo "nchan-store: NCHAN_REDIS_URL must look like redis://[:password@]host[:port][/db] (got something else)" >&2
+    return 1
+  fi
+  if ! [[ $ns =~ ^[A-Za-z0-9_.-]{1,64}$ ]]; then
+    echo "nchan-store: NCHAN_REDIS_NAMESPACE must be letters, digits, '.', '_' or '-' (got '$ns')" >&2
+    return 1
+  fi
+  # The URL may hold Redis' password: only nginx's master (root) reads it.
+  (umask 077; cat >"$up" <<CONF
+# nchan's Redis engine (NCHAN_REDIS_URL): every node of this deployment
+# points at the same Redis.  Rendered; see scripts/nchan-store.sh.
+upstream twiliopay_redis {
+    nchan_redis_server $url;
+    nchan_redis_namespace $ns;
+    nchan_redis_storage_mode nostore;
+    nchan_redis_connect_timeout 2s;
+    nchan_redis_command_timeout 2s;
+    nchan_redis_reconnect_delay_max 5s;
+}
+CONF
+  )
+  cat >"$store" <<CONF
+# Channels go through Redis (NCHAN_REDIS_URL), upstream in twiliopay-nchan-redis.conf.
+nchan_redis_pass twiliopay_redis;
+CONF
+}
