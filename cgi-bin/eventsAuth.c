@@ -20,7 +20,7 @@
 
 #include "twiliopay.h"
 
-static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE", NULL};
+static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE|AGENTS_SYNC_MAP", NULL};
 
 static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
@@ -59,9 +59,14 @@ static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 	else if (st == 403)
 		tp_reply_error(resp, TP_S_FORBIDDEN, "session_forbidden",
 		               "the session token is not valid for this payment");
+	else if (st == 503)
+		tp_reply_error(
+		    resp, TP_S_SERVICE_UNAVAILABLE, "agents_unavailable",
+		    "the agent store (Twilio Sync) cannot be reached; try again shortly");
 	else
 		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "agents_file",
-		               "agent authentication is not usable (AGENT_SECRET, AGENTS_FILE)");
+		               "agent authentication is not usable (AGENT_SECRET, AGENTS_FILE or "
+		               "AGENTS_SYNC_MAP)");
 out:
 	tp_params_free(&query);
 }

@@ -76,6 +76,8 @@ static const var_spec specs[] = {
     {"ADMIN_TOKEN", V_SECRET, F(admin_token), NULL, NULL},
     {"AGENT_SECRET", V_SECRET, F(agent_secret), NULL, NULL},
     {"AGENTS_FILE", V_PATH, F(agents_file), NULL, NULL},
+    {"AGENTS_SYNC_MAP", V_STR, F(agents_sync_map), NULL, NULL},
+    {"AGENTS_CACHE_S", V_LONG, F(agents_cache_s), "30", "0:300"},
     {"NCHAN_PUBLISH_URL", V_URL, F(nchan_publish_url), "http://localhost/pub", NULL},
     {"NCHAN_PUBLISH_SOCKET", V_PATH, F(nchan_socket), NULL, NULL},
     {"HTTP_TIMEOUT_MS", V_LONG, F(http_timeout_ms), "10000", "100:120000"},
@@ -397,6 +399,25 @@ static bool set_var(tp_config *cfg, const var_spec *s, const char *v, tp_buf *er
 	return true;
 }
 
+/* A need is a name, or alternatives "A|B": any one of them set will do. */
+static bool need_met(const char *need)
+{
+	char name[64];
+	const char *p = need;
+
+	while (*p) {
+		size_t n = strcspn(p, "|");
+		if (n < sizeof name) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			if (tp_config_raw(name))
+				return true;
+		}
+		p += n + (p[n] == '|');
+	}
+	return false;
+}
+
 tp_rc tp_config_load(tp_config *cfg, const char *const *need, tp_buf *err)
 {
 	const char *path = getenv("TWILIOPAY_ENV");
@@ -447,8 +468,14 @@ tp_rc tp_config_load(tp_config *cfg, const char *const *need, tp_buf *err)
 		if (v && !set_var(cfg, s, v, err))
 			result = TP_EINVAL;
 	}
+	/* One agent store: a file (one node) or the Sync map (several). */
+	if (cfg->agents_file && cfg->agents_sync_map) {
+		tp_buf_adds(err, "AGENTS_FILE and AGENTS_SYNC_MAP are both set: agents live in "
+		                 "one of them (twiliopay-agent import moves a file into Sync)\n");
+		result = TP_EINVAL;
+	}
 	for (i = 0; need && need[i]; i++)
-		if (!tp_config_raw(need[i])) {
+		if (!need_met(need[i])) {
 			bool has_default = false;
 			size_t j;
 			for (j = 0; j < sizeof specs / sizeof specs[0]; j++)
@@ -457,7 +484,9 @@ tp_rc tp_config_load(tp_config *cfg, const char *const *need, tp_buf *err)
 			if (!has_default) {
 				tp_buf_addf(err,
 				            "%s is missing (set it in %s or the environment)\n",
-				            need[i], *cfg->env_path ? cfg->env_path : ".env");
+				            strchr(need[i], '|') ? "AGENTS_FILE or AGENTS_SYNC_MAP"
+				                                 : need[i],
+				            *cfg->env_path ? cfg->env_path : ".env");
 				result = TP_EINVAL;
 			}
 		}

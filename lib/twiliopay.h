@@ -250,7 +250,9 @@ typedef struct tp_config {
 	char *payment_gateway;    /* PAYMENT_GATEWAY, see lib/gateway.c */
 	char *admin_token;        /* ADMIN_TOKEN, bearer for admin endpoints */
 	char *agent_secret;       /* AGENT_SECRET, HMAC key for agent/session tokens */
-	char *agents_file;        /* AGENTS_FILE, agent credentials */
+	char *agents_file;        /* AGENTS_FILE, agent credentials (one node) */
+	char *agents_sync_map;    /* AGENTS_SYNC_MAP, or in this Sync map (several nodes) */
+	long agents_cache_s;      /* AGENTS_CACHE_S, default 30: Sync records kept that long */
 	char *nchan_publish_url;  /* NCHAN_PUBLISH_URL, publisher location + "/<PK>" */
 	char *nchan_socket;       /* NCHAN_PUBLISH_SOCKET, its unix socket, or NULL */
 	long http_timeout_ms;     /* HTTP_TIMEOUT_MS, default 10000 */
@@ -905,7 +907,8 @@ typedef enum tp_agent_rc {
 	TP_AGENT_OK,
 	TP_AGENT_UNKNOWN,
 	TP_AGENT_BAD_PASSWORD,
-	TP_AGENT_FILE_ERROR, /* AGENTS_FILE unset or unreadable */
+	TP_AGENT_FILE_ERROR,  /* AGENTS_FILE unset or unreadable; the Sync store not configured */
+	TP_AGENT_UNAVAILABLE, /* the Sync store cannot be read now (try again) */
 } tp_agent_rc;
 
 /* 1-64 of [A-Za-z0-9._@-], starting with a letter or digit. */
@@ -917,6 +920,12 @@ tp_agent_rc tp_agent_lookup(const char *file, const char *name, char **hash);
  * TP_AGENT_OK `tag` is the stored hash's tag (for tokens). */
 tp_agent_rc tp_agent_check_password(const char *file, const char *name, const char *password,
                                     char tag[TP_AGENT_TAG_LEN + 1]);
+/* Verifies a password against a hash found by a lookup (`found`:
+ * TP_AGENT_OK with `hash`, or TP_AGENT_UNKNOWN with hash NULL, which
+ * burns the same time).  Returns TP_AGENT_OK (and `tag`), _BAD_PASSWORD
+ * or _UNKNOWN. */
+tp_agent_rc tp_agent_verify_hash(const char *name, tp_agent_rc found, const char *hash,
+                                 const char *password, char tag[TP_AGENT_TAG_LEN + 1]);
 /* A short hex tag of a stored hash: it changes when the password does. */
 void tp_agent_hash_tag(const char *hash, char tag[TP_AGENT_TAG_LEN + 1]);
 /* A fresh yescrypt hash of password (malloc'd). */
@@ -928,6 +937,42 @@ tp_rc tp_agent_hash_password(const char *password, char **hash);
 tp_rc tp_agents_file_set(const char *file, const char *name, const char *hash);
 /* Appends the agent names, one per line. */
 tp_rc tp_agents_file_list(const char *file, tp_buf *names);
+
+/* ---------------------------------------------------------------- agentstore.c */
+
+/* Where the agents live: AGENTS_FILE (one node) or the Sync map
+ * AGENTS_SYNC_MAP that every node shares (lib/agentstore.c explains the
+ * record, its MAC and the AGENTS_CACHE_S cache). */
+bool tp_agent_store_is_sync(const tp_config *cfg);
+/* The agent's stored hash (malloc'd), read now. */
+tp_agent_rc tp_agent_store_hash(const tp_config *cfg, const char *name, char **hash);
+/* The agent's current tag; from Sync at most AGENTS_CACHE_S old. */
+tp_agent_rc tp_agent_store_tag(const tp_config *cfg, const char *name,
+                               char tag[TP_AGENT_TAG_LEN + 1]);
+/* TP_AGENT_OK when a token's pwh is still the agent's tag; TP_AGENT_UNKNOWN
+ * when the agent is gone or its password changed (revoked); a store error
+ * otherwise.  iat: when the token was issued. */
+tp_agent_rc tp_agent_store_check_tag(const tp_config *cfg, const char *name, const char *pwh,
+                                     time_t iat);
+/* Login: the password against the store, read now. */
+tp_agent_rc tp_agent_store_login(const tp_config *cfg, const char *name, const char *password,
+                                 char tag[TP_AGENT_TAG_LEN + 1]);
+/* Adds or replaces (hash) or deletes (NULL; TP_ENOTFOUND if absent) an
+ * agent; TP_EIO with `err` when Sync refused or failed. */
+tp_rc tp_agent_store_set(const tp_config *cfg, const char *name, const char *hash,
+                         tp_twilio_error *err);
+/* Appends every agent's name, one a line. */
+tp_rc tp_agent_store_list(const tp_config *cfg, tp_buf *names, tp_twilio_error *err);
+/* Replies 500 (store not usable) or 503 + Retry-After (Sync unreachable). */
+void tp_agent_store_reply(tp_resp *resp, const tp_config *cfg, tp_agent_rc rc);
+/* A Sync record {"hash","mac"} (caller frees) and the check of one:
+ * TP_AGENT_OK and *hash (malloc'd) only when its MAC is right. */
+cJSON *tp_agent_record(const char *secret, const char *name, const char *hash);
+tp_agent_rc tp_agent_record_hash(const char *secret, const char *name, const cJSON *data,
+                                 char **hash);
+void tp_agent_record_mac(const char *secret, const char *name, const char *hash, char hex[65]);
+/* Forgets every cached record (tests). */
+void tp_agent_store_cache_clear(void);
 
 typedef enum tp_token_rc {
 	TP_TOKEN_OK,
@@ -955,9 +1000,10 @@ tp_rc tp_session_token_issue(tp_buf *out, const char *secret, const char *agent,
                              const char *payment_sid, const char *call_sid, time_t now, long ttl_s);
 
 /* .authorize for agent endpoints: Authorization: Bearer <agent token>,
- * valid, unexpired, and the agent still in AGENTS_FILE with the same
- * password hash.  401 with a JSON body otherwise (500 when AGENT_SECRET or
- * AGENTS_FILE is not usable).  Sets req->auth_subject to the agent. */
+ * valid, unexpired, and the agent still in the agent store (AGENTS_FILE or
+ * AGENTS_SYNC_MAP) with the same password hash.  401 with a JSON body
+ * otherwise (500 when AGENT_SECRET or the store is not usable, 503 when
+ * Sync cannot be reached).  Sets req->auth_subject to the agent. */
 bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg);
 /* After tp_agent_authorize: the session token (X-Session-Token header, or
  * the sessionToken body field) must be valid for this PaymentSid and this
@@ -967,7 +1013,7 @@ bool tp_session_authorize_or_reply(const tp_req *req, tp_resp *resp, const tp_co
 /* The session-token checks without an agent token (the live-update
  * subscription, which EventSource cannot give headers): valid session
  * token for `payment_sid` whose agent still exists with the same
- * password.  Returns the HTTP status to answer (200, 401, 403, 500). */
+ * password.  Returns the HTTP status to answer (200, 401, 403, 500, 503). */
 int tp_session_token_check(const tp_config *cfg, const char *token, const char *payment_sid);
 
 /* Publish tokens (the handlers -> nginx's nchan publisher):

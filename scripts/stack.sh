@@ -104,22 +104,27 @@ stack_sync_bootstrap() {
   stack_env_set "$env" PAY_SYNC_SERVICE_SID "$sid"
 }
 
-# The sandbox agent "agent": AGENTS_FILE (default RUN_DIR/agents, written
-# into the env file) gets it with a random password, kept in
-# RUN_DIR/agent-password (0600) and exported as STACK_AGENT_USER /
+# The sandbox agent "agent": in the agent store - AGENTS_SYNC_MAP when
+# the env file sets it (several nodes), else AGENTS_FILE (default
+# RUN_DIR/agents, written into the env file) - with a random password,
+# kept in RUN_DIR/agent-password (0600) and exported as STACK_AGENT_USER /
 # STACK_AGENT_PASSWORD for tests.  A password that no longer matches the
-# file is replaced.
+# store is replaced.
 stack_agent_setup() {
-  local env=$1 agents pwfile=$STACK_RUN/agent-password tool=$STACK_BUILD/bin/twiliopay-agent
+  local env=$1 agents syncmap pwfile=$STACK_RUN/agent-password tool=$STACK_BUILD/bin/twiliopay-agent
+  local where=()
   agents=$(sed -n 's/^AGENTS_FILE=//p' "$env" | tail -1)
-  if [[ -z $agents ]]; then
+  syncmap=$(sed -n 's/^AGENTS_SYNC_MAP=//p' "$env" | tail -1)
+  if [[ -z $agents && -z $syncmap ]]; then
     agents=$STACK_RUN/agents
     stack_env_set "$env" AGENTS_FILE "$agents"
   fi
-  if [[ ! -s $pwfile ]] || ! "$tool" -f "$agents" check agent <"$pwfile" >/dev/null 2>&1; then
+  [[ -n $agents ]] && where=(-f "$agents")
+  if [[ ! -s $pwfile ]] ||
+     ! TWILIOPAY_ENV=$env "$tool" "${where[@]}" check agent <"$pwfile" >/dev/null 2>&1; then
     (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$pwfile")
-    "$tool" -f "$agents" set agent <"$pwfile" 2>>"$STACK_RUN/log/setup.log" || {
-      echo "stack: could not create the sandbox agent in $agents" >&2; return 1; }
+    TWILIOPAY_ENV=$env "$tool" "${where[@]}" set agent <"$pwfile" 2>>"$STACK_RUN/log/setup.log" || {
+      echo "stack: could not create the sandbox agent in ${agents:-Sync map $syncmap}" >&2; return 1; }
   fi
   chmod 600 "$pwfile"
   STACK_AGENT_USER=agent
@@ -210,6 +215,11 @@ stack_multi_start() {
   stack_redis_start || return 1
   stack_env_set "$TWILIOPAY_ENV" NCHAN_REDIS_URL "redis://127.0.0.1:$STACK_REDIS_PORT"
   stack_env_set "$TWILIOPAY_ENV" SERVER_URL "http://127.0.0.1:$port"
+  # Agents in Sync, where every node reads them (lib/agentstore.c); the
+  # Sync setup below creates the map.
+  if ! grep -q '^AGENTS_FILE=' "$TWILIOPAY_ENV"; then
+    grep -q '^AGENTS_SYNC_MAP=' "$TWILIOPAY_ENV" || stack_env_set "$TWILIOPAY_ENV" AGENTS_SYNC_MAP agentMap
+  fi
   for ((i = 1; i <= nodes; i++)); do
     STACK_NODE_PORT[$i]=$(stack_free_port) || return 1
     while [[ ${STACK_NODE_PORT[$i]} == "$port" || ${STACK_NODE_PORT[$i]} == "$simport" ||
