@@ -1,45 +1,66 @@
 /*
  * live.ts - the session's live updates: one EventSource on
  * /aap/events/{PaymentSid}?token=<session token> (nchan), and what to do
- * when it drops.
+ * when it drops or goes quiet.
  *
  * The browser's EventSource reconnects by itself after a network error,
  * sending Last-Event-ID so nchan replays what was missed.  When the
  * server answers with an error status instead (nginx restarting, the
- * authorize request failing), the browser gives up for good (readyState
- * CLOSED); then this file waits, re-reads the whole state with one GET
- * (which also tells a revoked credential from a passing outage) and opens
- * a new EventSource.  Every open is followed by that GET, so nothing
+ * authorize request failing, the live-update engine down), the browser
+ * gives up for good (readyState CLOSED); then this file re-reads the
+ * whole state with one GET (which also tells a revoked credential from a
+ * passing outage).  Every open is followed by that GET, so nothing
  * published before the subscription or missed while away is lost even
  * without a replay; model.supersedes() drops whatever arrives twice or
  * late.
+ *
+ * Polling.  With several nodes, live updates travel through Redis
+ * (docs/multinode.md); without it payments go on but nothing reaches the
+ * stream.  So:
+ *   - the server answers (GET /aap/session works) but the stream is
+ *     refused: the feed polls GET /aap/session every POLL_MS, says so
+ *     ('polling'), and tries the stream again every RETRY_LIVE_MS;
+ *   - the stream stays open but goes quiet (Redis went away under it: nchan
+ *     keeps the subscriber and drops what is published): while live, the
+ *     feed reads the state every CHECK_MS; a state the GET saw that the
+ *     stream has not brought one check later means the stream is not
+ *     delivering, and the feed switches to polling.
  */
 import { parseView, type PaymentView } from './model.js';
 
-export type LinkState = 'connecting' | 'live' | 'reconnecting' | 'stopped';
+export type LinkState = 'connecting' | 'live' | 'reconnecting' | 'polling' | 'stopped';
+
+/** What a GET /aap/session said. */
+export type Resync =
+	| { kind: 'ok'; seq: number } /* the state, already shown; its seq */
+	| { kind: 'gone' } /* the session can no longer be watched: stop */
+	| { kind: 'unreachable' }; /* no answer: keep trying */
 
 export interface LiveHandlers {
 	/** a state from the stream */
 	onView(v: PaymentView): void;
 	onLink(state: LinkState): void;
-	/**
-	 * Re-read the current state (GET /aap/session).  Resolves false when
-	 * the session can no longer be watched (credential refused, payment
-	 * unknown): the feed then stops.
-	 */
-	resync(): Promise<boolean>;
+	/** Re-read and show the current state (GET /aap/session). */
+	resync(): Promise<Resync>;
 }
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
+export const POLL_MS = 3000;
+const RETRY_LIVE_MS = 15000;
+const CHECK_MS = 10000;
 
 export class LiveFeed {
 	private readonly url: string;
 	private readonly h: LiveHandlers;
 	private es: EventSource | null = null;
 	private timer: ReturnType<typeof setTimeout> | null = null;
+	private poller: ReturnType<typeof setTimeout> | null = null;
 	private failures = 0;
 	private stopped = false;
 	private link: LinkState = 'connecting';
+	/** highest seq the stream delivered; the seq a check saw beyond it */
+	private streamSeq = -1;
+	private owedSeq: number | null = null;
 
 	constructor(url: string, handlers: LiveHandlers) {
 		this.url = url;
@@ -55,12 +76,19 @@ export class LiveFeed {
 	stop(): void {
 		this.stopped = true;
 		window.removeEventListener('online', this.onOnline);
-		if (this.timer !== null)
-			clearTimeout(this.timer);
-		this.timer = null;
+		this.clearTimers();
 		this.es?.close();
 		this.es = null;
 		this.setLink('stopped');
+	}
+
+	private clearTimers(): void {
+		if (this.timer !== null)
+			clearTimeout(this.timer);
+		if (this.poller !== null)
+			clearTimeout(this.poller);
+		this.timer = null;
+		this.poller = null;
 	}
 
 	private readonly onOnline = (): void => {
@@ -79,16 +107,36 @@ export class LiveFeed {
 		}
 	}
 
+	private async resync(): Promise<Resync> {
+		let r: Resync;
+		try {
+			r = await this.h.resync();
+		} catch {
+			r = { kind: 'unreachable' };
+		}
+		if (r.kind === 'gone' && !this.stopped)
+			this.stop();
+		return r;
+	}
+
 	private open(): void {
-		this.setLink(this.failures ? 'reconnecting' : 'connecting');
+		if (this.link !== 'polling')
+			this.setLink(this.failures ? 'reconnecting' : 'connecting');
 		const es = new EventSource(this.url);
 		this.es = es;
 		es.onopen = () => {
+			if (this.es !== es)
+				return;
 			this.failures = 0;
+			this.owedSeq = null;
+			if (this.poller !== null)
+				clearTimeout(this.poller);
+			this.poller = null;
 			this.setLink('live');
 			/* Whatever was published before this subscription (or while
 			 * away) is in the current state: read it once. */
-			void this.h.resync().then((ok) => { if (!ok) this.stop(); }, () => undefined);
+			void this.resync();
+			this.scheduleCheck();
 		};
 		es.onmessage = (ev: MessageEvent<unknown>) => {
 			if (typeof ev.data !== 'string')
@@ -100,19 +148,27 @@ export class LiveFeed {
 				return;
 			}
 			const v = parseView(data);
-			if (v)
+			if (v) {
+				this.streamSeq = Math.max(this.streamSeq, v.seq);
 				this.h.onView(v);
+			}
 		};
 		es.onerror = () => {
 			if (this.stopped || this.es !== es)
 				return;
 			if (es.readyState === EventSource.CONNECTING) {
 				/* the browser retries by itself, with Last-Event-ID */
-				this.setLink('reconnecting');
+				if (this.link !== 'polling')
+					this.setLink('reconnecting');
 				return;
 			}
 			es.close();
 			this.es = null;
+			if (this.link === 'polling') {
+				/* still refused: keep polling, try again later */
+				this.timer = setTimeout(() => { this.timer = null; this.open(); }, RETRY_LIVE_MS);
+				return;
+			}
 			this.setLink('reconnecting');
 			const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)] ?? 15000;
 			this.failures++;
@@ -126,18 +182,61 @@ export class LiveFeed {
 	private async reconnect(): Promise<void> {
 		if (this.stopped)
 			return;
-		let ok: boolean;
-		try {
-			ok = await this.h.resync();
-		} catch {
-			ok = true; /* server unreachable: keep trying */
-		}
+		const r = await this.resync();
 		if (this.stopped)
 			return;
-		if (!ok) {
-			this.stop();
+		if (r.kind === 'ok' && this.failures >= 2) {
+			/* The server answers but has refused the stream twice: live
+			 * updates are down there; poll until they are back. */
+			this.startPolling();
 			return;
 		}
 		this.open();
+	}
+
+	/** While live: is the stream still bringing what the server has? */
+	private scheduleCheck(): void {
+		if (this.timer !== null)
+			clearTimeout(this.timer);
+		this.timer = setTimeout(() => {
+			this.timer = null;
+			void this.check();
+		}, CHECK_MS);
+	}
+
+	private async check(): Promise<void> {
+		if (this.stopped || this.link !== 'live')
+			return;
+		const owed = this.owedSeq;
+		const r = await this.resync();
+		if (this.stopped || this.link !== 'live')
+			return;
+		if (owed !== null && this.streamSeq < owed) {
+			/* a check ago the server had a state the stream still has
+			 * not brought: the stream is open but not delivering */
+			this.es?.close();
+			this.es = null;
+			this.startPolling();
+			return;
+		}
+		this.owedSeq = r.kind === 'ok' && r.seq > this.streamSeq ? r.seq : null;
+		this.scheduleCheck();
+	}
+
+	private startPolling(): void {
+		this.clearTimers();
+		this.owedSeq = null;
+		this.setLink('polling');
+		const poll = async (): Promise<void> => {
+			this.poller = null;
+			if (this.stopped || this.link !== 'polling')
+				return;
+			await this.resync();
+			if (!this.stopped && this.link === 'polling')
+				this.poller = setTimeout(() => void poll(), POLL_MS);
+		};
+		this.poller = setTimeout(() => void poll(), POLL_MS);
+		/* and the stream again, now and then */
+		this.timer = setTimeout(() => { this.timer = null; this.open(); }, RETRY_LIVE_MS);
 	}
 }
