@@ -196,7 +196,7 @@ stack_keep() {
 # Every node shares only what a production node shares: the emulator
 # (Twilio and Sync) and Redis.
 declare -A STACK_NODE_PORT=() STACK_NODE_PIDS=()
-STACK_NODES=0
+STACK_NODE_COUNT=0
 STACK_REDIS_PID=
 STACK_LB_PID=
 
@@ -207,7 +207,7 @@ stack_multi_start() {
   STACK_RUN=$(cd "$run" && pwd)
   STACK_PORT=$port
   STACK_SIM_PORT=$simport
-  STACK_NODES=$nodes
+  STACK_NODE_COUNT=$nodes
   export TWILIOPAY_ENV
   TWILIOPAY_ENV=$(cd "$(dirname "$env")" && pwd)/$(basename "$env")
   mkdir -p "$STACK_RUN/log"
@@ -286,6 +286,7 @@ stack_node_stop() {
 }
 
 stack_redis_start() {
+  if [[ -n $STACK_REDIS_PID ]] && kill -0 "$STACK_REDIS_PID" 2>/dev/null; then return 0; fi
   mkdir -p "$STACK_RUN/redis"
   # Nothing to keep: live updates are not stored (scripts/nchan-store.sh).
   redis-server --bind 127.0.0.1 --port "$STACK_REDIS_PORT" --dir "$STACK_RUN/redis" \
@@ -311,7 +312,7 @@ stack_redis_stop() {
 # (nginx/balancer.conf.in, scripts/render-balancer).
 stack_lb_start() {
   local i servers=()
-  for ((i = 1; i <= STACK_NODES; i++)); do servers+=("127.0.0.1:${STACK_NODE_PORT[$i]}"); done
+  for ((i = 1; i <= STACK_NODE_COUNT; i++)); do servers+=("127.0.0.1:${STACK_NODE_PORT[$i]}"); done
   "$STACK_TOP/scripts/render-balancer" "$STACK_RUN/lb" "127.0.0.1:$STACK_PORT" "${servers[@]}" || return 1
   nginx -p "$STACK_RUN/lb" -c "$STACK_RUN/lb/nginx.conf" -e "$STACK_RUN/log/lb-error.log" \
     2>>"$STACK_RUN/log/lb-error.log" &
@@ -325,7 +326,7 @@ stack_multi_stop() {
     wait "$STACK_LB_PID" 2>/dev/null || true
     STACK_LB_PID=
   fi
-  for ((i = 1; i <= STACK_NODES; i++)); do stack_node_stop "$i"; done
+  for ((i = 1; i <= STACK_NODE_COUNT; i++)); do stack_node_stop "$i"; done
   stack_redis_stop
-  STACK_NODES=0
+  STACK_NODE_COUNT=0
 }
