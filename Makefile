@@ -2,6 +2,7 @@
 #
 #   make            build the library, every handler, the emulator, tools
 #   make run        local sandbox: nginx + handlers + Twilio emulator
+#                   (NODES=2: two nodes behind a balancer, docs/multinode.md)
 #   make test       every test suite; ends with "N passed, N failed"
 #   make SANITIZE=address,undefined test    same, sanitized, in its own folder
 #   make WERROR=1   warnings are errors (CI)
@@ -130,8 +131,11 @@ deps:
 check-deps:
 	@scripts/install-deps --check build
 
+# NODES=2 (or more): that many nodes behind a load balancer, sharing
+# Redis and the emulator (scripts/run-multinode, docs/multinode.md).
+NODES ?= 1
 run: all
-	scripts/run-sandbox $(B)
+	@if [ "$(NODES)" -gt 1 ]; then scripts/run-multinode $(B) $(NODES); else scripts/run-sandbox $(B); fi
 
 test: all tests
 	B=$(B) SANITIZE=$(SANITIZE) tests/run
