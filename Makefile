@@ -195,6 +195,8 @@ FRAME_ANCESTORS ?= 'self'
 # Several nodes: nchan's Redis engine (docs/multinode.md); empty = one node.
 NCHAN_REDIS_URL ?=
 NCHAN_REDIS_NAMESPACE ?= twiliopay
+# Behind a load balancer: its addresses (CIDR), trusted for X-Forwarded-For.
+REAL_IP_FROM ?=
 PKGLIBDIR := $(PREFIX)/lib/twiliopay
 PKGSHAREDIR := $(PREFIX)/share/twiliopay
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
@@ -219,6 +221,7 @@ install: all
 	SERVICE_USER="$(SERVICE_USER)" NGINX_GROUP="$(NGINX_GROUP)" \
 	NGINX_LOG_DIR="$(NGINX_LOG_DIR)" FRAME_ANCESTORS="$(FRAME_ANCESTORS)" \
 	NCHAN_REDIS_URL="$(NCHAN_REDIS_URL)" NCHAN_REDIS_NAMESPACE="$(NCHAN_REDIS_NAMESPACE)" \
+	REAL_IP_FROM="$(REAL_IP_FROM)" \
 	SYSTEMD_UNIT_DIR="$(SYSTEMD_UNIT_DIR)" SYSUSERS_DIR="$(SYSUSERS_DIR)" \
 	TMPFILES_DIR="$(TMPFILES_DIR)" scripts/render-deploy
 	@echo "installed under $(DESTDIR)$(PREFIX); next steps: README.md, \"Production deployment\""

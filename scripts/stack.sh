@@ -240,7 +240,7 @@ stack_multi_start() {
     cp "$TWILIOPAY_ENV" "$STACK_RUN/node$i/env"
     chmod 600 "$STACK_RUN/node$i/env"
     stack_env_set "$STACK_RUN/node$i/env" NCHAN_PUBLISH_SOCKET "$STACK_RUN/node$i/sock/nchan-pub.sock"
-    NCHAN_REDIS_URL=redis://127.0.0.1:$STACK_REDIS_PORT \
+    NCHAN_REDIS_URL=redis://127.0.0.1:$STACK_REDIS_PORT REAL_IP_FROM=127.0.0.1 \
       "$STACK_TOP/scripts/render-nginx" "$STACK_RUN/node$i" "127.0.0.1:${STACK_NODE_PORT[$i]}" \
       "$STACK_BUILD/www" || return 1
     stack_node_start "$i" || return 1
@@ -288,7 +288,7 @@ stack_node_stop() {
 stack_redis_start() {
   if [[ -n $STACK_REDIS_PID ]] && kill -0 "$STACK_REDIS_PID" 2>/dev/null; then return 0; fi
   mkdir -p "$STACK_RUN/redis"
-  # Nothing to keep: live updates are not stored (scripts/nchan-store.sh).
+  # Nothing to keep: live updates are not stored (scripts/multinode-conf.sh).
   redis-server --bind 127.0.0.1 --port "$STACK_REDIS_PORT" --dir "$STACK_RUN/redis" \
     --save '' --appendonly no --daemonize no --logfile "$STACK_RUN/log/redis.log" &
   STACK_REDIS_PID=$!

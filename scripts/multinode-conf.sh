@@ -1,10 +1,13 @@
-# nchan-store.sh - where nchan keeps the live-update channels; sourced by
+# multinode-conf.sh - the nginx parts that differ when several nodes run
+# behind a load balancer (docs/multinode.md); sourced by
 # scripts/render-nginx (sandbox) and scripts/render-deploy (production).
 #
 #   nchan_store_render DIR       writes DIR/twiliopay-nchan-redis.conf (http
 #                                level) and DIR/twiliopay-nchan-store.conf
 #                                (inside the publisher and subscriber
 #                                locations) from NCHAN_REDIS_URL
+#   realip_render DIR            writes DIR/twiliopay-realip.conf (http
+#                                level) from REAL_IP_FROM
 #
 # NCHAN_REDIS_URL unset or empty: one node, nchan's shared memory (both
 # files hold only a comment).  Set (redis://[[user]:password@]host[:port][/db],
@@ -39,17 +42,17 @@ nchan_store_render() {
   # What nchan's parse_redis_url accepts, minus anything that could end
   # the nginx directive or start another (quotes, ;, {}, blanks).
   if ! [[ $url =~ ^rediss?://([A-Za-z0-9._~%+-]*:[A-Za-z0-9._~%+!*,=-]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[0-9]{1,2})?$ ]]; then
-    echo "nchan-store: NCHAN_REDIS_URL must look like redis://[:password@]host[:port][/db] (got something else)" >&2
+    echo "multinode-conf: NCHAN_REDIS_URL must look like redis://[:password@]host[:port][/db] (got something else)" >&2
     return 1
   fi
   if ! [[ $ns =~ ^[A-Za-z0-9_.-]{1,64}$ ]]; then
-    echo "nchan-store: NCHAN_REDIS_NAMESPACE must be letters, digits, '.', '_' or '-' (got '$ns')" >&2
+    echo "multinode-conf: NCHAN_REDIS_NAMESPACE must be letters, digits, '.', '_' or '-' (got '$ns')" >&2
     return 1
   fi
   # The URL may hold Redis' password: only nginx's master (root) reads it.
   (umask 077; cat >"$up" <<CONF
 # nchan's Redis engine (NCHAN_REDIS_URL): every node of this deployment
-# points at the same Redis.  Rendered; see scripts/nchan-store.sh.
+# points at the same Redis.  Rendered; see scripts/multinode-conf.sh.
 upstream twiliopay_redis {
     nchan_redis_server $url;
     nchan_redis_namespace $ns;
@@ -64,4 +67,31 @@ CONF
 # Channels go through Redis (NCHAN_REDIS_URL), upstream in twiliopay-nchan-redis.conf.
 nchan_redis_pass twiliopay_redis;
 CONF
+}
+
+# Behind a load balancer every request comes from the balancer's address:
+# the login throttle (limit_req, keyed on $binary_remote_addr) would put
+# every agent into one bucket, and the logs would name the balancer.
+# REAL_IP_FROM lists the balancers' addresses (CIDR, blank-separated);
+# nginx's realip module then takes the client's address from the
+# X-Forwarded-For they add - from them only, so nobody else can choose
+# the address a throttle counts.  Empty: no balancer, nothing changes.
+realip_render() {
+  local dir=$1 from=${REAL_IP_FROM:-} a out=$1/twiliopay-realip.conf
+  if [[ -z $from ]]; then
+    printf '%s\n' "# REAL_IP_FROM is not set: clients connect to this nginx directly." >"$out"
+    return 0
+  fi
+  {
+    echo "# Clients' addresses from the load balancers' X-Forwarded-For (REAL_IP_FROM)."
+    for a in $from; do
+      if ! [[ $a =~ ^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$ || $a == unix: ]]; then
+        echo "multinode-conf: REAL_IP_FROM: not an address or CIDR: $a" >&2
+        return 1
+      fi
+      echo "set_real_ip_from $a;"
+    done
+    echo "real_ip_header X-Forwarded-For;"
+    echo "real_ip_recursive on;"
+  } >"$out.tmp" && mv "$out.tmp" "$out"
 }
