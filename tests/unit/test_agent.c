@@ -418,6 +418,48 @@ static void test_authorize(void **state)
 	tp_buf_free(&out);
 }
 
+/* The Sync store's record (lib/agentstore.c): sealed with AGENT_SECRET;
+ * a record written without it, for another name, or with a changed hash
+ * is no agent. */
+static void test_sync_record(void **state)
+{
+	char *hash = NULL, *got = NULL;
+	cJSON *rec, *forged;
+	char mac[65];
+	(void)state;
+
+	assert_int_equal(tp_agent_hash_password("a password long enough", &hash), TP_OK);
+	rec = tp_agent_record(SECRET, "frank", hash);
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", rec, &got), TP_AGENT_OK);
+	assert_string_equal(got, hash);
+	free(got);
+	/* the same record under another agent's name */
+	assert_int_equal(tp_agent_record_hash(SECRET, "grace", rec, &got), TP_AGENT_UNKNOWN);
+	assert_null(got);
+	/* checked with another secret */
+	assert_int_equal(tp_agent_record_hash("another secret", "frank", rec, &got),
+	                 TP_AGENT_UNKNOWN);
+	/* the hash replaced, the MAC kept */
+	forged = cJSON_Duplicate(rec, 1);
+	cJSON_ReplaceItemInObject(forged, "hash", cJSON_CreateString("$y$j9T$forged$forged"));
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", forged, &got), TP_AGENT_UNKNOWN);
+	cJSON_Delete(forged);
+	/* a MAC made by someone without the secret */
+	tp_agent_record_mac("guessed", "frank", hash, mac);
+	forged = cJSON_Duplicate(rec, 1);
+	cJSON_ReplaceItemInObject(forged, "mac", cJSON_CreateString(mac));
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", forged, &got), TP_AGENT_UNKNOWN);
+	cJSON_Delete(forged);
+	/* not a record at all */
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", NULL, &got), TP_AGENT_UNKNOWN);
+	forged = cJSON_CreateObject();
+	cJSON_AddNumberToObject(forged, "hash", 1);
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", forged, &got), TP_AGENT_UNKNOWN);
+	cJSON_Delete(forged);
+	cJSON_Delete(rec);
+	free(hash);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +471,7 @@ int main(void)
 	    cmocka_unit_test(test_publish_tokens),
 	    cmocka_unit_test(test_session_token_check),
 	    cmocka_unit_test(test_authorize),
+	    cmocka_unit_test(test_sync_record),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
