@@ -6,8 +6,8 @@
 #                                level) and DIR/twiliopay-nchan-store.conf
 #                                (inside the publisher and subscriber
 #                                locations) from NCHAN_REDIS_URL
-#   realip_render DIR            writes DIR/twiliopay-realip.conf (http
-#                                level) from REAL_IP_FROM
+#   realip_render DIR            writes DIR/twiliopay-realip.conf (the
+#                                login location) from REAL_IP_FROM
 #
 # NCHAN_REDIS_URL unset or empty: one node, nchan's shared memory (both
 # files hold only a comment).  Set (redis://[[user]:password@]host[:port][/db],
@@ -76,6 +76,7 @@ CONF
 # nginx's realip module then takes the client's address from the
 # X-Forwarded-For they add - from them only, so nobody else can choose
 # the address a throttle counts.  Empty: no balancer, nothing changes.
+# Used in the login location only (nginx/twiliopay.conf.in says why).
 realip_render() {
   local dir=$1 from=${REAL_IP_FROM:-} a out=$1/twiliopay-realip.conf
   if [[ -z $from ]]; then

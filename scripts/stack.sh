@@ -240,7 +240,7 @@ stack_multi_start() {
     cp "$TWILIOPAY_ENV" "$STACK_RUN/node$i/env"
     chmod 600 "$STACK_RUN/node$i/env"
     stack_env_set "$STACK_RUN/node$i/env" NCHAN_PUBLISH_SOCKET "$STACK_RUN/node$i/sock/nchan-pub.sock"
-    NCHAN_REDIS_URL=redis://127.0.0.1:$STACK_REDIS_PORT REAL_IP_FROM=127.0.0.1 \
+    NCHAN_REDIS_URL=redis://127.0.0.1:$STACK_REDIS_PORT REAL_IP_FROM=${STACK_REAL_IP_FROM-127.0.0.1} \
       "$STACK_TOP/scripts/render-nginx" "$STACK_RUN/node$i" "127.0.0.1:${STACK_NODE_PORT[$i]}" \
       "$STACK_BUILD/www" || return 1
     stack_node_start "$i" || return 1

@@ -55,10 +55,15 @@ async function paymentSid(page) {
 async function agentOnCall() {
   const c = await phone.inboundCall();
   const b = await openBrowser();
-  await signIn(b.page, stack);
-  await startPayment(b.page, { uui: c.call_sid });
-  await b.page.locator('#link[data-link="live"]').waitFor({ timeout: 20000 });
-  await asking(b.page, 'payment-card-number');
+  try {
+    await signIn(b.page, stack);
+    await startPayment(b.page, { uui: c.call_sid });
+    await b.page.locator('#link[data-link="live"]').waitFor({ timeout: 20000 });
+    await asking(b.page, 'payment-card-number');
+  } catch (e) {
+    await b.close();
+    throw e;
+  }
   return { call: { uui: c.call_sid, pstn: c.pstn_call_sid || c.call_sid }, b };
 }
 
@@ -114,7 +119,6 @@ test('two nodes: Redis stopped mid-payment; the payment completes and the consol
     await screenshot(page, 'multinode-redis-down-polling');
     await page.locator('#submit').click();
     assert.equal((await outcome(page)).kind, 'success');
-    assert.match(await page.locator('#link').textContent().catch(() => ''), /|/);
     assert.deepEqual(b.problems, []);
   } finally {
     await stack.command('redis-start');

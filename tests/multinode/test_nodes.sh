@@ -61,4 +61,25 @@ if [[ -n $seqs1 && -z $missing ]]; then t_ok "node 2's subscriber got every stat
 else t_fail "node 2's subscriber got every state node 1 published" "node 1 published: $seqs1" "node 2 got:$got"; fi
 sse_stop pay
 
+# ---- the agent's subscription through the balancer (the nodes trust its
+# X-Forwarded-For for the login throttle, REAL_IP_FROM): no worker dies
+# (nchan 1.3.6 and realip on a live-update location crash it)
+sse_start lb "$base$(jget o.eventsUrl <<<"$out")"
+until_true 10 test -s "$run/lb.sse" && t_ok "a subscription through the balancer is served" ||
+  t_fail "a subscription through the balancer is served" "$(tail -n 2 "$run"/stack/log/lb-error.log)"
+sse_stop lb
+
+# ---- the login throttle counts the agent's address, not the balancer's:
+# one address past both nodes' limits (10 a minute, burst 20, each) is
+# refused, another one is not
+login_status() {
+  curl -s -o /dev/null -w '%{http_code}\n' -H "X-Forwarded-For: $1" -H 'Content-Type: application/json' \
+    -d '{"username":"agent","password":"not-the-password"}' "$base/aap/login"
+}
+codes=$(for _ in $(seq 1 50); do login_status 192.0.2.10; done | sort | uniq -c | tr -s ' ' | tr '\n' ' ')
+t_match "50 failed logins from one address through the balancer: some throttled ($codes)" ' 429' "$codes"
+t_eq "  ... another address is not throttled" 401 "$(login_status 192.0.2.11)"
+t_eq "no node's worker died" "0 0" \
+  "$(grep -c 'exited on signal' "$run/stack/node1/log/nginx-error.log") $(grep -c 'exited on signal' "$run/stack/node2/log/nginx-error.log")"
+
 t_done
