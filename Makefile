@@ -71,10 +71,35 @@ TEST_TOOL_BIN := $(TEST_TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 # and the installed tree keeps the same shape (see `make install`).
 RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
 
-.PHONY: all lib cgi tools sim tests www run test unit check-deps deps clean \
+.PHONY: all lib cgi tools sim tests www run test unit check-deps deps packages clean \
 	format format-check lint bench fuzz valgrind install uninstall
 
 all: lib cgi tools sim www
+
+# System packages before the first compile: every rule that compiles or
+# builds the console waits for `packages` (an order-only prerequisite, so
+# it never makes anything out of date), which installs what the goals
+# need when run as root and otherwise stops with the exact apt-get line
+# (scripts/install-deps).  A missing header must never be the first thing
+# a new user sees.
+PKG_GROUPS := build
+NODES ?= 1
+ifneq ($(filter test tests unit valgrind,$(MAKECMDGOALS)),)
+PKG_GROUPS += test
+endif
+ifneq ($(filter run bench,$(MAKECMDGOALS)),)
+PKG_GROUPS += run
+endif
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+PKG_GROUPS += bench
+endif
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+ifneq ($(filter-out 0 1,$(NODES)),)
+PKG_GROUPS += multinode
+endif
+endif
+packages:
+	@scripts/install-deps $(PKG_GROUPS)
 
 lib: $(LIB_SO) $(LIB_A)
 cgi: $(CGI_BIN)
@@ -82,7 +107,7 @@ tools: $(TOOL_BIN)
 sim: $(SIM_BIN)
 tests: $(UNIT_BIN) $(TEST_TOOL_BIN)
 
-$(B)/lib/%.o: lib/%.c $(LIB_HDR)
+$(B)/lib/%.o: lib/%.c $(LIB_HDR) | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -93,16 +118,16 @@ $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/cgi-bin/%: cgi-bin/%.c $(LIB_SO) $(LIB_HDR)
+$(B)/cgi-bin/%: cgi-bin/%.c $(LIB_SO) $(LIB_HDR) | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
-$(B)/bin/%: scripts/src/%.c $(LIB_SO) $(LIB_HDR)
+$(B)/bin/%: scripts/src/%.c $(LIB_SO) $(LIB_HDR) | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
 SIM_OBJ := $(SIM_SRC:%.c=$(B)/%.o)
-$(B)/sim/%.o: sim/%.c $(SIM_HDR) $(LIB_HDR)
+$(B)/sim/%.o: sim/%.c $(SIM_HDR) $(LIB_HDR) | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) $(CFLAGS) -Isim -c $< -o $@
 
@@ -113,16 +138,16 @@ $(B)/tests/test_simxml: sim/twiml.c $(SIM_HDR)
 
 # Unit tests link the static archive: they may reach file-internal
 # helpers through lib/internal.h, and need no rpath.
-$(B)/tests/test_%: tests/unit/test_%.c $(LIB_A) $(LIB_HDR) tests/unit/unit.h
+$(B)/tests/test_%: tests/unit/test_%.c $(LIB_A) $(LIB_HDR) tests/unit/unit.h | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $< -o $@ $(LDFLAGS) $(LIB_A) -lcmocka $(LIBS) -lpthread
 
-$(B)/tests/%: tests/tools/%.c $(LIB_SO) $(LIB_HDR)
+$(B)/tests/%: tests/tools/%.c $(LIB_SO) $(LIB_HDR) | packages
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
 # The agent console: TypeScript compiled by the tsc of the npm lock file.
-www:
+www: | packages
 	@scripts/build-www $(B)
 
 deps:
@@ -133,7 +158,6 @@ check-deps:
 
 # NODES=2 (or more): that many nodes behind a load balancer, sharing
 # Redis and the emulator (scripts/run-multinode, docs/multinode.md).
-NODES ?= 1
 run: all
 	@if [ "$(NODES)" -gt 1 ]; then scripts/run-multinode $(B) $(NODES); else scripts/run-sandbox $(B); fi
 

@@ -22,7 +22,10 @@
  * issued before; session tokens add pk (the PaymentSid the token is for)
  * and call (its CallSid).  A token is only as long-lived as
  * its exp: TP_AGENT_TOKEN_TTL_S for a shift, TP_SESSION_TOKEN_TTL_S for a
- * payment.
+ * payment.  Every token also carries jti, 128 random bits in hex: two
+ * tokens minted for the same claims in the same second (a second tab
+ * attaching to the payment a first tab just started) are still two
+ * different tokens, as the README promises; iat alone has whole seconds.
  */
 #include <crypt.h>
 #include <errno.h>
@@ -452,6 +455,17 @@ const char *tp_claim_str(const cJSON *claims, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* The token's own id: 16 random bytes, hex. */
+static void add_jti(cJSON *c)
+{
+	unsigned char r[16];
+	char hex[2 * sizeof r + 1];
+
+	tp_random_bytes(r, sizeof r);
+	tp_hex(r, sizeof r, hex);
+	cJSON_AddStringToObject(c, "jti", hex);
+}
+
 tp_rc tp_agent_token_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
                            time_t now, long ttl_s)
 {
@@ -463,6 +477,7 @@ tp_rc tp_agent_token_issue(tp_buf *out, const char *secret, const char *agent, c
 	cJSON_AddNumberToObject(c, "iat", (double)now);
 	cJSON_AddNumberToObject(c, "exp", (double)(now + ttl_s));
 	cJSON_AddStringToObject(c, "pwh", tag);
+	add_jti(c);
 	rc = tp_token_issue(out, secret, c);
 	cJSON_Delete(c);
 	return rc;
@@ -481,6 +496,7 @@ tp_rc tp_session_token_issue(tp_buf *out, const char *secret, const char *agent,
 	cJSON_AddStringToObject(c, "pwh", tag);
 	cJSON_AddNumberToObject(c, "iat", (double)now);
 	cJSON_AddNumberToObject(c, "exp", (double)(now + ttl_s));
+	add_jti(c);
 	rc = tp_token_issue(out, secret, c);
 	cJSON_Delete(c);
 	return rc;

@@ -500,8 +500,9 @@ static void install(int sig, void (*fn)(int), int flags)
 
 static cJSON_Hooks json_hooks = {tp_xmalloc, free};
 
-/* Loads the configuration and reports every problem.  Returns 0 or
- * EX_CONFIG. */
+/* Loads the configuration and reports every problem.  Returns 0, or
+ * EX_CONFIG with cfg freed (nothing for the caller to free: the process
+ * exits, or a reload keeps the configuration it had). */
 static int load_config(const tp_handler *h, tp_config *cfg)
 {
 	tp_buf err;
@@ -516,6 +517,7 @@ static int load_config(const tp_handler *h, tp_config *cfg)
 			line += n + (line[n] == '\n');
 		}
 		status = EX_CONFIG;
+		tp_config_free(cfg);
 	}
 	tp_buf_free(&err);
 	if (status == 0)

@@ -992,10 +992,10 @@ tp_token_rc tp_token_verify(const char *token, const char *secret, const char *k
 const char *tp_token_rc_str(tp_token_rc rc);
 /* A string claim, or NULL. */
 const char *tp_claim_str(const cJSON *claims, const char *name);
-/* {sub, kind:"agent", iat, exp, pwh} */
+/* {sub, kind:"agent", iat, exp, pwh, jti}; jti is random (unique tokens) */
 tp_rc tp_agent_token_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
                            time_t now, long ttl_s);
-/* {sub, kind:"session", pk, call, pwh, iat, exp} */
+/* {sub, kind:"session", pk, call, pwh, iat, exp, jti} */
 tp_rc tp_session_token_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
                              const char *payment_sid, const char *call_sid, time_t now, long ttl_s);
 

@@ -10,6 +10,7 @@
 # Every process's stderr goes to RUN_DIR/log/<name>.log.
 
 STACK_PIDS=()
+declare -gA STACK_LOG_OF=() # pid -> its log, for what stack_start started
 STACK_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # A port nobody listens on, chosen below the kernel's ephemeral range so
@@ -46,10 +47,15 @@ stack_start() {
     "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$simport" --env "$TWILIOPAY_ENV" \
       --server-url "http://127.0.0.1:$port" 2>>"$STACK_RUN/log/sim.log" &
     STACK_PIDS+=($!)
+    STACK_LOG_OF[$!]=$STACK_RUN/log/sim.log
     stack_wait_sim || return 1
     # Handlers need PAY_SYNC_SERVICE_SID at start-up: create the Sync
     # service and maps in the emulator first.
-    stack_sync_bootstrap "$TWILIOPAY_ENV" || return 1
+    if ! stack_sync_bootstrap "$TWILIOPAY_ENV"; then
+      echo "stack: the Sync setup in the emulator failed; $STACK_RUN/log/setup.log ends:" >&2
+      stack_log_tail "$STACK_RUN/log/setup.log"
+      return 1
+    fi
   fi
   for b in "$STACK_BUILD"/cgi-bin/*; do
     [[ -x $b ]] || continue
@@ -57,19 +63,52 @@ stack_start() {
     "$b" --listen "$STACK_RUN/sock/$name.sock" --workers "${STACK_WORKERS:-2}" \
       2>>"$STACK_RUN/log/$name.log" &
     STACK_PIDS+=($!)
+    STACK_LOG_OF[$!]=$STACK_RUN/log/$name.log
   done
   nginx -p "$STACK_RUN/nginx" -c "$STACK_RUN/nginx/nginx.conf" -e "$STACK_RUN/log/nginx-error.log" \
     2>>"$STACK_RUN/log/nginx-error.log" &
   STACK_PIDS+=($!)
+  STACK_LOG_OF[$!]=$STACK_RUN/log/nginx-error.log
 }
 
+# The end of a log, indented, on stderr: the reason for a failure.
+stack_log_tail() {
+  if [[ -s $1 ]]; then
+    tail -n "${2:-12}" "$1" | sed 's/^/    /' >&2
+  else
+    echo "    ($1 is empty)" >&2
+  fi
+}
+
+# Fails (after saying which, with the end of its log) when a process
+# stack_start started, still in STACK_PIDS, has exited.  For the start-up
+# waits: a test that stops a process on purpose removes it from
+# STACK_PIDS before it waits again.
+stack_check_alive() {
+  local p log dead=0
+  for p in "${STACK_PIDS[@]}"; do
+    log=${STACK_LOG_OF[$p]:-}
+    [[ -n $log ]] || continue
+    if ! kill -0 "$p" 2>/dev/null; then
+      echo "stack: $(basename "$log" .log) exited; $log ends:" >&2
+      stack_log_tail "$log"
+      dead=1
+    fi
+  done
+  return $dead
+}
+
+# Waits for the emulator to answer (a minute at most: a loaded machine),
+# giving up at once when it has exited.
 stack_wait_sim() {
   local i
-  for i in $(seq 1 100); do
+  for i in $(seq 1 600); do
     curl -fsS -o /dev/null "http://127.0.0.1:$STACK_SIM_PORT/sim/health" 2>/dev/null && return 0
+    stack_check_alive || return 1
     sleep 0.1
   done
-  echo "stack: the emulator did not start; see $STACK_RUN/log/sim.log" >&2
+  echo "stack: the emulator did not answer on :$STACK_SIM_PORT; $STACK_RUN/log/sim.log ends:" >&2
+  stack_log_tail "$STACK_RUN/log/sim.log"
   return 1
 }
 
@@ -124,7 +163,9 @@ stack_agent_setup() {
      ! TWILIOPAY_ENV=$env "$tool" "${where[@]}" check agent <"$pwfile" >/dev/null 2>&1; then
     (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$pwfile")
     TWILIOPAY_ENV=$env "$tool" "${where[@]}" set agent <"$pwfile" 2>>"$STACK_RUN/log/setup.log" || {
-      echo "stack: could not create the sandbox agent in ${agents:-Sync map $syncmap}" >&2; return 1; }
+      echo "stack: could not create the sandbox agent in ${agents:-the Sync map $syncmap}; $STACK_RUN/log/setup.log ends:" >&2
+      stack_log_tail "$STACK_RUN/log/setup.log"
+      return 1; }
   fi
   chmod 600 "$pwfile"
   STACK_AGENT_USER=agent
@@ -140,19 +181,26 @@ stack_reload() {
   done
 }
 
+# Waits for /healthz through nginx and the emulator (a minute at most:
+# a loaded machine), giving up at once when something has exited.
 stack_wait_ready() {
   local i
-  for i in $(seq 1 100); do
+  for i in $(seq 1 600); do
     if curl -fsS -o /dev/null "http://127.0.0.1:$STACK_PORT/healthz" 2>/dev/null; then
       if [[ ! -x $STACK_BUILD/sim/twilio-sim ]] ||
          curl -fsS -o /dev/null "http://127.0.0.1:$STACK_SIM_PORT/sim/health" 2>/dev/null; then
         return 0
       fi
     fi
+    stack_check_alive || return 1
     sleep 0.1
   done
-  echo "stack: not ready after 10 s; logs in $STACK_RUN/log" >&2
-  tail -n 5 "$STACK_RUN"/log/*.log >&2 || true
+  echo "stack: /healthz on :$STACK_PORT not ready after a minute; the ends of the logs:" >&2
+  for i in "$STACK_RUN"/log/*.log; do
+    [[ -s $i ]] || continue
+    echo "  $i:" >&2
+    stack_log_tail "$i" 5
+  done
   return 1
 }
 
@@ -162,6 +210,7 @@ stack_stop() {
   for p in "${STACK_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${STACK_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   STACK_PIDS=()
+  STACK_LOG_OF=()
   stack_keep
 }
 
@@ -231,8 +280,13 @@ stack_multi_start() {
     "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$simport" --env "$TWILIOPAY_ENV" \
       --server-url "http://127.0.0.1:$port" 2>>"$STACK_RUN/log/sim.log" &
     STACK_PIDS+=($!)
+    STACK_LOG_OF[$!]=$STACK_RUN/log/sim.log
     stack_wait_sim || return 1
-    stack_sync_bootstrap "$TWILIOPAY_ENV" || return 1
+    if ! stack_sync_bootstrap "$TWILIOPAY_ENV"; then
+      echo "stack: the Sync setup in the emulator failed; $STACK_RUN/log/setup.log ends:" >&2
+      stack_log_tail "$STACK_RUN/log/setup.log"
+      return 1
+    fi
   fi
   stack_agent_setup "$TWILIOPAY_ENV" || return 1
   for ((i = 1; i <= nodes; i++)); do
@@ -266,14 +320,17 @@ stack_node_start() {
   stack_node_wait "$i"
 }
 
-# stack_node_wait I: node I answers /healthz itself.
+# stack_node_wait I: node I answers /healthz itself (a minute at most: a
+# loaded machine; at once when its nginx has exited).
 stack_node_wait() {
-  local _
-  for _ in $(seq 1 100); do
+  local _ ngx=${STACK_NODE_PIDS[$1]##* }
+  for _ in $(seq 1 600); do
     curl -fsS -o /dev/null "http://127.0.0.1:${STACK_NODE_PORT[$1]}/healthz" 2>/dev/null && return 0
+    kill -0 "$ngx" 2>/dev/null || break
     sleep 0.1
   done
-  echo "stack: node $1 is not ready after 10 s; logs in $STACK_RUN/node$1/log" >&2
+  echo "stack: node $1 does not answer /healthz; $STACK_RUN/node$1/log/nginx-error.log ends:" >&2
+  stack_log_tail "$STACK_RUN/node$1/log/nginx-error.log"
   return 1
 }
 
@@ -293,11 +350,13 @@ stack_redis_start() {
     --save '' --appendonly no --daemonize no --logfile "$STACK_RUN/log/redis.log" &
   STACK_REDIS_PID=$!
   local _
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 600); do
     [[ $(redis-cli -p "$STACK_REDIS_PORT" ping 2>/dev/null) == PONG ]] && return 0
+    kill -0 "$STACK_REDIS_PID" 2>/dev/null || break
     sleep 0.1
   done
-  echo "stack: redis-server did not start; see $STACK_RUN/log/redis.log" >&2
+  echo "stack: redis-server does not answer on :$STACK_REDIS_PORT; $STACK_RUN/log/redis.log ends:" >&2
+  stack_log_tail "$STACK_RUN/log/redis.log"
   return 1
 }
 

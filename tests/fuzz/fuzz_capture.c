@@ -79,13 +79,8 @@ static void check_view(const tp_capture *c, const cJSON *data)
 		       cJSON_GetObjectItemCaseSensitive(it, "value"));
 	if (tp_cap_status_final(c->status))
 		FUZZ_ASSERT(cJSON_IsNull(cap));
-	{
-		char *s = cJSON_PrintUnformatted(v);
-		cJSON *back = cJSON_Parse(s);
-		FUZZ_ASSERT(cJSON_IsObject(back));
-		cJSON_Delete(back);
-		free(s);
-	}
+	/* Not printed and parsed back: that tests cJSON, not us, and cost
+	 * half of this harness's time. */
 	cJSON_Delete(v);
 }
 
@@ -140,7 +135,8 @@ static void store_roundtrip(tp_capture *c)
 	*c = back; /* what the next request reads */
 }
 
-static void agent_action(tp_capture *c, cJSON *data, const char *cmd, key *last)
+/* Returns whether the payMap data changed. */
+static bool agent_action(tp_capture *c, cJSON *data, const char *cmd, key *last)
 {
 	tp_capture before = *c;
 	tp_capture_action act;
@@ -151,12 +147,13 @@ static void agent_action(tp_capture *c, cJSON *data, const char *cmd, key *last)
 		if (e != TP_CAP_E_OK) {
 			FUZZ_ASSERT(memcmp(&before, c, sizeof before) == 0);
 			FUZZ_ASSERT(act.kind == TP_ACT_NONE);
-			return;
+			return false;
 		}
 		FUZZ_ASSERT(!tp_cap_status_final(before.status));
 		FUZZ_ASSERT(act.kind == TP_ACT_CAPTURE && act.field == f);
 		check_capture_action(c, &act, last);
 		tp_capture_clear_value(data, f);
+		return true;
 	} else if (strcmp(cmd, "!complete") == 0) {
 		if (tp_capture_can_complete(c) == TP_CAP_E_OK) {
 			FUZZ_ASSERT(c->status == TP_CAP_READY && c->required_known &&
@@ -173,9 +170,11 @@ static void agent_action(tp_capture *c, cJSON *data, const char *cmd, key *last)
 	} else if (strcmp(cmd, "!store") == 0) {
 		store_roundtrip(c);
 	}
+	return false;
 }
 
-static void callback(tp_capture *c, cJSON *data, const char *body, key *last)
+/* Returns whether the payMap data changed (the callback was applied). */
+static bool callback(tp_capture *c, cJSON *data, const char *body, key *last)
 {
 	tp_params cb;
 	tp_capture before = *c;
@@ -185,7 +184,7 @@ static void callback(tp_capture *c, cJSON *data, const char *body, key *last)
 	tp_params_init(&cb);
 	if (tp_form_parse(&cb, body, strlen(body)) != TP_OK) {
 		tp_params_free(&cb);
-		return;
+		return false;
 	}
 	o = tp_capture_apply(c, &cb, &act);
 	if (o != TP_CB_APPLIED) {
@@ -194,7 +193,7 @@ static void callback(tp_capture *c, cJSON *data, const char *body, key *last)
 		if (tp_cap_status_final(before.status))
 			FUZZ_ASSERT(o == TP_CB_FINAL || o == TP_CB_DUPLICATE);
 		tp_params_free(&cb);
-		return;
+		return false;
 	}
 	FUZZ_ASSERT(!tp_cap_status_final(before.status));
 	FUZZ_ASSERT(c->seq == before.seq && c->step >= before.step);
@@ -234,7 +233,16 @@ static void callback(tp_capture *c, cJSON *data, const char *body, key *last)
 		FUZZ_ASSERT(memcmp(&again, c, sizeof again) == 0);
 	}
 	tp_capture_merge(data, &cb);
+	/* The merge writes only the callback's own names (and removes
+	 * some): those are the values to check now; the whole data is
+	 * checked once more at the end. */
+	{
+		size_t i;
+		for (i = 0; i < cb.n; i++)
+			masked(cb.v[i].name, cJSON_GetObjectItemCaseSensitive(data, cb.v[i].name));
+	}
 	tp_params_free(&cb);
+	return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -266,20 +274,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(act.kind == TP_ACT_CAPTURE && act.field == c.order[0]);
 	check_capture_action(&c, &act, &last);
 	store_roundtrip(&c);
+	check_view(&c, d);
 	for (i = 1; i < n; i++) {
 		tp_capture before = c;
-		if (rec[i][0] == '!')
-			agent_action(&c, d, rec[i], &last);
-		else
-			callback(&c, d, rec[i], &last);
+		bool data_changed = rec[i][0] == '!' ? agent_action(&c, d, rec[i], &last)
+		                                     : callback(&c, d, rec[i], &last);
 		well_formed(&c);
 		if (tp_cap_status_final(before.status)) {
 			FUZZ_ASSERT(c.status == before.status);
 			FUZZ_ASSERT(strcmp(c.result, before.result) == 0);
 		}
-		check_data(d);
-		check_view(&c, d);
+		/* The view is a function of the state and the data: checked
+		 * again only when one of them changed (most records change
+		 * nothing; checking every step was most of this harness's
+		 * time). */
+		if (data_changed || memcmp(&before, &c, sizeof c) != 0)
+			check_view(&c, d);
 	}
+	check_data(d);
 	store_roundtrip(&c);
 	cJSON_Delete(d);
 	free(s);

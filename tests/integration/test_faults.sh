@@ -302,19 +302,43 @@ pay_to_ready dup || t_fail "duplicates: the payment gets ready"
 cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_dup\",\"status\":\"complete\"}" "$ST_dup" >/dev/null
 wait_state dup 's.status === "completed"' "duplicates: the payment completes"
 faults_clear
-# The second delivery of the last callback (the Result) may still be on
-# its way when the page shows "completed": wait for it (10 s at most).
-# A callback that came before startCapture had written the session (the
-# create-time one, when the handlers are slow) is "recorded", not applied;
-# its second delivery is a duplicate all the same.
-for _ in $(seq 1 100); do
+# Accounting per callback, from the emulator's record of each callback it
+# sent (N of them, each delivered twice; the record holds the answer to
+# the second delivery) and the handler's log line for every delivery.  A
+# callback either found the session on its first delivery (applied, then
+# duplicate), or came before startCapture had written the session (the
+# create-time one, when the handlers are slow): then its first delivery is
+# recorded, and its second is recorded again or, the session written in
+# between, applied - its first application to the session.
+# So: duplicates = applied - (second deliveries applied), and recorded =
+# 2 x (second deliveries recorded) + (second deliveries applied).
+# The emulator records a callback after both deliveries were answered,
+# and the handler logs just after answering: wait until the Result is
+# recorded (the last callback) and every delivery has its log line.
+dup_answers() {
+  curl -s "$S/sim/requests" | node -e '
+let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{const pk=process.argv[1];
+  const r=JSON.parse(t).requests.filter(x=>x.dir==="out"&&x.url.endsWith("/sync/paySyncUpdate")&&x.request&&x.request.Sid===pk);
+  const n=o=>r.filter(x=>x.response&&x.response.outcome===o).length;
+  console.log(r.length, n("applied"), n("recorded"), r.some(x=>x.request.Result)?1:0)})' "$PK_dup"
+}
+deadline=$((SECONDS + 60))
+while :; do
+  read -r sent second_applied second_recorded result < <(dup_answers)
   applied=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=applied")
   recorded=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=recorded")
-  dups=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=duplicate")
-  (( dups >= applied + recorded )) && break
+  answered=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=")
+  [[ -n $result ]] || { sent=0 second_applied=0 second_recorded=0 result=0; }
+  (( result && answered == 2 * sent )) && break
+  (( SECONDS < deadline )) || break
   sleep 0.1
 done
-t_eq "duplicates: every callback applied once, its second delivery recognised" "$((applied + recorded))" "$dups"
+t_eq "duplicates: every delivery of the $sent callbacks answered" "$((2 * sent))" "$answered"
+dups=$(nlog paySyncUpdate "payment=$PK_dup .*outcome=duplicate")
+t_eq "duplicates: every callback applied once, its second delivery recognised" \
+  "$((applied - second_applied))" "$dups"
+t_eq "duplicates: a callback before the session: recorded, then recorded or applied" \
+  "$((2 * second_recorded + second_applied))" "$recorded"
 stored=$(item payMap "$PK_dup")
 t_eq "duplicates: one write per callback (seq = start + $applied callbacks + submit)" "$((applied + 2))" \
   "$(jget o.data._session.seq <<<"$stored")"

@@ -14,10 +14,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
 . "$top/tests/integration/stack-up.sh"
 
-if [[ ! -x $top/$B/sim/twilio-sim ]]; then
-  echo "# skip - $T_SUITE: the emulator ($B/sim/twilio-sim) is not built"
-  exit 0
-fi
+it_need_sim
 for tool in jq curl; do
   command -v $tool >/dev/null || { t_fail "$tool is installed" "run scripts/install-deps test"; exit 1; }
 done

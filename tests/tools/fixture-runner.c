@@ -13,12 +13,15 @@
  *   {{signature:URL}}      signature computed over another URL (replays)
  *   {{basic:USER:PASS}}    base64 of USER:PASS, for Authorization: Basic
  *   {{env:NAME}}           a configuration value
- * Output is TAP-like: "ok - FILE" or "not ok - FILE: section: expected
- * ... got ...".  Exit status 1 when any fixture fails.
+ * Output is TAP: the plan "1..N" (one result per fixture file given),
+ * then "ok - FILE" or "not ok - FILE: section: expected ... got ...".
+ * Exit status 1 when any fixture fails.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,24 +226,38 @@ static void add_fail(tp_buf *why, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Runs the binary with env and body; captures stdout. */
+/* Runs the binary with env and body; captures stdout.  The body is
+ * written while the output is read (poll), so neither side can block the
+ * other, and a handler that answers without reading its body (a 413, a
+ * configuration error) only ends the writing: EPIPE, not SIGPIPE, which
+ * main() ignores.  Returns the wait status, -1 when the child could not
+ * be run. */
 static int run_cgi(const char *bin, char *const *envp, const char *body, size_t body_len,
                    tp_buf *out)
 {
 	int in[2], o[2], status = 0;
 	pid_t pid;
 	char chunk[4096];
-	ssize_t n;
+	size_t sent = 0;
+	struct pollfd pf[2];
 
-	if (pipe(in) || pipe(o))
+	if (pipe(in))
 		return -1;
+	if (pipe(o)) {
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
 	pid = fork();
+	if (pid < 0)
+		return -1;
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_WRONLY);
 		/* FIXTURE_LOG_FILE (tests/run sets it): the handlers' log lines
 		 * are kept there for the PCI scan of the whole suite. */
 		const char *keep = getenv("FIXTURE_LOG_FILE");
 		int logfd = keep && *keep ? open(keep, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
+		signal(SIGPIPE, SIG_DFL);
 		dup2(in[0], 0);
 		dup2(o[1], 1);
 		if (logfd >= 0)
@@ -254,11 +271,46 @@ static int run_cgi(const char *bin, char *const *envp, const char *body, size_t 
 	}
 	close(in[0]);
 	close(o[1]);
-	if (body_len && write(in[1], body, body_len) < 0)
-		perror("write");
-	close(in[1]);
-	while ((n = read(o[0], chunk, sizeof chunk)) > 0)
-		tp_buf_add(out, chunk, (size_t)n);
+	fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
+	if (!body_len) {
+		close(in[1]);
+		in[1] = -1;
+	}
+	pf[0].fd = o[0];
+	pf[0].events = POLLIN;
+	for (;;) {
+		int nfd = 1;
+		if (in[1] >= 0) {
+			pf[1].fd = in[1];
+			pf[1].events = POLLOUT;
+			nfd = 2;
+		}
+		if (poll(pf, (nfds_t)nfd, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (nfd == 2 && pf[1].revents) {
+			ssize_t w = write(in[1], body + sent, body_len - sent);
+			if (w > 0)
+				sent += (size_t)w;
+			/* EPIPE: the handler closed its input; the rest of the
+			 * body is not wanted. */
+			if ((w < 0 && errno != EAGAIN && errno != EINTR) || sent == body_len) {
+				close(in[1]);
+				in[1] = -1;
+			}
+		}
+		if (pf[0].revents) {
+			ssize_t n = read(o[0], chunk, sizeof chunk);
+			if (n > 0)
+				tp_buf_add(out, chunk, (size_t)n);
+			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+				break;
+		}
+	}
+	if (in[1] >= 0)
+		close(in[1]);
 	close(o[0]);
 	waitpid(pid, &status, 0);
 	return status;
@@ -424,8 +476,17 @@ static bool run_fixture(const char *build, const char *file, tp_buf *why)
 
 	tp_buf_addf(&bin, "%s/cgi-bin/%s", build, handler);
 	st = run_cgi(tp_buf_str(&bin), envp, tp_buf_str(&body), body.len, &out);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		add_fail(why, "handler %s did not exit cleanly (wait status %d)", handler, st);
+	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		if (st < 0)
+			add_fail(why, "handler %s could not be run: %s", handler, strerror(errno));
+		else if (WIFSIGNALED(st))
+			add_fail(why, "handler %s was killed by signal %d", handler, WTERMSIG(st));
+		else
+			add_fail(why, "handler %s exited with status %d (%s)", handler,
+			         WEXITSTATUS(st),
+			         WEXITSTATUS(st) == 78
+			             ? "it refused the configuration: an env line missing?"
+			             : "FIXTURE_SHOW_LOGS=1 shows its log");
 		ok = false;
 		goto out;
 	}
@@ -521,6 +582,11 @@ int main(int argc, char **argv)
 		fputs("usage: fixture-runner BUILD_DIR FIXTURE...\n", stderr);
 		return 2;
 	}
+	/* A handler that exits before reading its body must fail its own
+	 * fixture, not end the run (a write to its closed stdin). */
+	signal(SIGPIPE, SIG_IGN);
+	printf("1..%d\n", argc - 2);
+	fflush(stdout);
 	for (i = 2; i < argc; i++) {
 		tp_buf why;
 		tp_buf_init(&why, 1u << 20);
@@ -530,6 +596,7 @@ int main(int argc, char **argv)
 			printf("not ok - %s\n    %s\n", argv[i], tp_buf_str(&why));
 			failed++;
 		}
+		fflush(stdout);
 		tp_buf_free(&why);
 	}
 	return failed ? 1 : 0;

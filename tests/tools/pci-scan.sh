@@ -57,18 +57,23 @@ scan_set() {
   fi
 }
 
+# TAP: the plan first (one result per kept set), then the results.
 if [[ ! -d $dir ]]; then
+  echo "1..1"
   echo "not ok - pci: $dir does not exist"
   exit 0
 fi
-sets=0
+sets=()
 for s in "$dir"/*/; do
-  [[ -d $s ]] || continue
-  s=${s%/}
+  [[ -d $s ]] && sets+=("${s%/}")
+done
+if (( ${#sets[@]} == 0 )); then
+  echo "1..1"
+  echo "not ok - pci: nothing was kept in $dir to scan (run the suites that start stacks first)"
+  exit 0
+fi
+echo "1..${#sets[@]}"
+for s in "${sets[@]}"; do
   mapfile -d '' files < <(find "$s" -type f -print0 | sort -z)
   scan_set "$(basename "$s")" "${files[@]}"
-  sets=$((sets + 1))
 done
-if (( sets == 0 )); then
-  echo "not ok - pci: nothing was kept in $dir to scan (run the suites that start stacks first)"
-fi

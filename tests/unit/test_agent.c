@@ -231,6 +231,39 @@ static void test_tokens(void **state)
 	tp_buf_free(&bad);
 }
 
+/* Two tokens minted for the same agent, payment and second differ: each
+ * carries its own random id (jti), so a second tab's token is its own
+ * and not a copy of the first one's. */
+static void test_tokens_unique(void **state)
+{
+	tp_buf a, b;
+	cJSON *c = NULL;
+	time_t now = 1800000000;
+	const char *jti;
+	(void)state;
+
+	tp_buf_init(&a, 4096);
+	tp_buf_init(&b, 4096);
+	tp_session_token_issue(&a, SECRET, "alice", "0123456789abcdef", PK, CA, now, 600);
+	tp_session_token_issue(&b, SECRET, "alice", "0123456789abcdef", PK, CA, now, 600);
+	assert_string_not_equal(a.ptr, b.ptr);
+	assert_int_equal(tp_token_verify(a.ptr, SECRET, "session", now, &c), TP_TOKEN_OK);
+	jti = tp_claim_str(c, "jti");
+	assert_non_null(jti);
+	assert_int_equal(strlen(jti), 32); /* 128 random bits, hex */
+	cJSON_Delete(c);
+	assert_int_equal(tp_token_verify(b.ptr, SECRET, "session", now, &c), TP_TOKEN_OK);
+	cJSON_Delete(c);
+
+	tp_buf_reset(&a);
+	tp_buf_reset(&b);
+	tp_agent_token_issue(&a, SECRET, "alice", "0123456789abcdef", now, 600);
+	tp_agent_token_issue(&b, SECRET, "alice", "0123456789abcdef", now, 600);
+	assert_string_not_equal(a.ptr, b.ptr);
+	tp_buf_free(&a);
+	tp_buf_free(&b);
+}
+
 static void test_publish_tokens(void **state)
 {
 	tp_buf t, bad;
@@ -468,6 +501,7 @@ int main(void)
 	    cmocka_unit_test(test_legacy_hash_refused),
 	    cmocka_unit_test(test_delete_last_agent),
 	    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_tokens_unique),
 	    cmocka_unit_test(test_publish_tokens),
 	    cmocka_unit_test(test_session_token_check),
 	    cmocka_unit_test(test_authorize),
