@@ -3,6 +3,7 @@
 #   make            build the library, every handler, the emulator, tools
 #   make run        local sandbox: nginx + handlers + Twilio emulator
 #                   (NODES=2: two nodes behind a balancer, docs/multinode.md)
+#   make run-live   the same against real Twilio (LIVE_ENV, your tunnel)
 #   make test       every test suite; ends with "N passed, N failed"
 #   make SANITIZE=address,undefined test    same, sanitized, in its own folder
 #   make WERROR=1   warnings are errors (CI)
@@ -19,6 +20,10 @@ SANITIZE ?=
 WERROR ?=
 # A sanitized build goes into its own folder so objects never mix
 # (redis src/Makefile does the same).
+ifeq ($(SANITIZE),thread)
+# ThreadSanitizer cannot share objects with ASan either: its own folder.
+B ?= build-tsan
+endif
 ifneq ($(SANITIZE),)
 B ?= build-san
 SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -71,23 +76,25 @@ TEST_TOOL_BIN := $(TEST_TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 # and the installed tree keeps the same shape (see `make install`).
 RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
 
-.PHONY: all lib cgi tools sim tests www run test unit check-deps deps packages clean \
+.PHONY: all lib cgi tools sim tests www run run-live test unit check-deps deps packages clean \
 	format format-check lint bench fuzz valgrind install uninstall
 
 all: lib cgi tools sim www
 
-# System packages before the first compile: every rule that compiles or
-# builds the console waits for `packages` (an order-only prerequisite, so
-# it never makes anything out of date), which installs what the goals
-# need when run as root and otherwise stops with the exact apt-get line
-# (scripts/install-deps).  A missing header must never be the first thing
-# a new user sees.
+# System packages before the first compile: while make reads this file,
+# before it runs any rule, scripts/install-deps checks the groups the goals
+# need; as root it installs what is missing, otherwise it names the exact
+# apt-get line and make stops here.  A missing header must never be the
+# first thing a new user sees.  (A check at parse time, not an order-only
+# prerequisite: a phony prerequisite would be "something to do" on every
+# run, and `make` with nothing changed must do nothing.)  Goals that
+# compile nothing skip it.
 PKG_GROUPS := build
 NODES ?= 1
 ifneq ($(filter test tests unit valgrind,$(MAKECMDGOALS)),)
 PKG_GROUPS += test
 endif
-ifneq ($(filter run bench,$(MAKECMDGOALS)),)
+ifneq ($(filter run run-live bench,$(MAKECMDGOALS)),)
 PKG_GROUPS += run
 endif
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
@@ -96,6 +103,13 @@ endif
 ifneq ($(filter run,$(MAKECMDGOALS)),)
 ifneq ($(filter-out 0 1,$(NODES)),)
 PKG_GROUPS += multinode
+endif
+endif
+PKG_FREE_GOALS := clean format format-check uninstall packages
+ifneq ($(filter-out $(PKG_FREE_GOALS),$(or $(MAKECMDGOALS),all)),)
+PKG_STATUS := $(shell scripts/install-deps $(PKG_GROUPS) >&2; echo $$?)
+ifneq ($(PKG_STATUS),0)
+$(error Debian packages are missing (above); nothing was compiled)
 endif
 endif
 packages:
@@ -107,7 +121,7 @@ tools: $(TOOL_BIN)
 sim: $(SIM_BIN)
 tests: $(UNIT_BIN) $(TEST_TOOL_BIN)
 
-$(B)/lib/%.o: lib/%.c $(LIB_HDR) | packages
+$(B)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -118,16 +132,16 @@ $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/cgi-bin/%: cgi-bin/%.c $(LIB_SO) $(LIB_HDR) | packages
+$(B)/cgi-bin/%: cgi-bin/%.c $(LIB_SO) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
-$(B)/bin/%: scripts/src/%.c $(LIB_SO) $(LIB_HDR) | packages
+$(B)/bin/%: scripts/src/%.c $(LIB_SO) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
 SIM_OBJ := $(SIM_SRC:%.c=$(B)/%.o)
-$(B)/sim/%.o: sim/%.c $(SIM_HDR) $(LIB_HDR) | packages
+$(B)/sim/%.o: sim/%.c $(SIM_HDR) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) $(CFLAGS) -Isim -c $< -o $@
 
@@ -138,17 +152,36 @@ $(B)/tests/test_simxml: sim/twiml.c $(SIM_HDR)
 
 # Unit tests link the static archive: they may reach file-internal
 # helpers through lib/internal.h, and need no rpath.
-$(B)/tests/test_%: tests/unit/test_%.c $(LIB_A) $(LIB_HDR) tests/unit/unit.h | packages
+$(B)/tests/test_%: tests/unit/test_%.c $(LIB_A) $(LIB_HDR) tests/unit/unit.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $< -o $@ $(LDFLAGS) $(LIB_A) -lcmocka $(LIBS) -lpthread
 
-$(B)/tests/%: tests/tools/%.c $(LIB_SO) $(LIB_HDR) | packages
+$(B)/tests/%: tests/tools/%.c $(LIB_SO) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -L$(B)/lib $(RPATH) -ltwiliopay $(LIBS)
 
-# The agent console: TypeScript compiled by the tsc of the npm lock file.
-www: | packages
-	@scripts/build-www $(B)
+# The agent console (scripts/build-www): tsc (the one of the npm lock
+# file) runs only when www/src, tsconfig.json or the lock file changed;
+# hashing, gzip and publishing into $(B)/www only when the compiled
+# modules, www/public or the build scripts changed.  The list of inputs is
+# kept in $(B)/.www/inputs, rewritten when a file is added or removed, so
+# that counts as a change too.
+WWW_SRC := $(sort $(wildcard www/src/*.ts))
+WWW_PUBLIC := $(sort $(wildcard www/public/*))
+WWW_INPUTS := $(B)/.www/inputs
+ifneq ($(file <$(WWW_INPUTS)),$(WWW_SRC) $(WWW_PUBLIC))
+$(shell mkdir -p $(B)/.www)
+$(file >$(WWW_INPUTS),$(WWW_SRC) $(WWW_PUBLIC))
+endif
+
+www: $(B)/www/index.html
+
+$(B)/.www/js.stamp: $(WWW_SRC) www/tsconfig.json www/package-lock.json $(WWW_INPUTS)
+	@scripts/build-www compile $(B)
+
+$(B)/www/index.html: $(B)/.www/js.stamp $(WWW_PUBLIC) www/assemble.mjs scripts/build-www \
+		$(WWW_INPUTS)
+	@scripts/build-www assemble $(B)
 
 deps:
 	scripts/install-deps build run test
@@ -160,6 +193,12 @@ check-deps:
 # Redis and the emulator (scripts/run-multinode, docs/multinode.md).
 run: all
 	@if [ "$(NODES)" -gt 1 ]; then scripts/run-multinode $(B) $(NODES); else scripts/run-sandbox $(B); fi
+
+# The same stack without the emulator, against the Twilio account of
+# LIVE_ENV (default .env) through your tunnel (README "Developing against
+# real Twilio").
+run-live: all
+	scripts/run-live $(B)
 
 test: all tests
 	B=$(B) SANITIZE=$(SANITIZE) tests/run
@@ -199,9 +238,11 @@ clean:
 #   PREFIX/share/twiliopay/www                the agent console
 #   PREFIX/share/twiliopay/nginx              the nginx include (twiliopay.conf)
 #   PREFIX/share/twiliopay/env.example        the configuration template
+#   PREFIX/share/twiliopay/docs               docs/*.md (migrating.md)
 #   PREFIX/lib/systemd/system                 twiliopay@.socket/.service, twiliopay.target
 #   PREFIX/lib/{sysusers,tmpfiles}.d          the service user, /etc/twiliopay modes
 #   PREFIX/sbin/twiliopay-check               the configuration checker
+#   PREFIX/sbin/twiliopay-agent, -migrate     agents; the Node original's .env
 #
 # The configuration itself (CONFIG, /etc/twiliopay/env) is the operator's:
 # never written, never removed.  systemd reads units from
@@ -234,12 +275,14 @@ install: all
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(PKGLIBDIR)/lib/
 	install -m 0755 $(CGI_BIN) $(DESTDIR)$(PKGLIBDIR)/cgi-bin/
 	install -m 0755 $(TOOL_BIN) $(DESTDIR)$(PKGLIBDIR)/bin/
-	cp -R $(B)/www/. $(DESTDIR)$(PKGSHAREDIR)/www/
-	chmod -R u=rwX,go=rX $(DESTDIR)$(PKGSHAREDIR)/www
+	scripts/build-www install $(B) $(DESTDIR)$(PKGSHAREDIR)/www
 	install -m 0644 .env.example $(DESTDIR)$(PKGSHAREDIR)/env.example
 	install -m 0644 README.md $(DESTDIR)$(PKGSHAREDIR)/README.md
+	install -d -m 0755 $(DESTDIR)$(PKGSHAREDIR)/docs
+	install -m 0644 docs/*.md $(DESTDIR)$(PKGSHAREDIR)/docs/
 	ln -sfn ../lib/twiliopay/bin/twiliopay-check $(DESTDIR)$(PREFIX)/sbin/twiliopay-check
 	ln -sfn ../lib/twiliopay/bin/twiliopay-agent $(DESTDIR)$(PREFIX)/sbin/twiliopay-agent
+	ln -sfn ../lib/twiliopay/bin/twiliopay-migrate $(DESTDIR)$(PREFIX)/sbin/twiliopay-migrate
 	DESTDIR="$(DESTDIR)" PKGLIBDIR="$(PKGLIBDIR)" PKGSHAREDIR="$(PKGSHAREDIR)" \
 	RUNDIR="$(RUNDIR)" CONFIG="$(CONFIG)" SYSCONFDIR="$(SYSCONFDIR)" \
 	SERVICE_USER="$(SERVICE_USER)" NGINX_GROUP="$(NGINX_GROUP)" \
@@ -254,8 +297,11 @@ uninstall:
 	$(if $(filter /%,$(PREFIX)),,$(error PREFIX must be an absolute path))
 	rm -rf $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(PKGSHAREDIR)
 	rm -f $(DESTDIR)$(PREFIX)/sbin/twiliopay-check $(DESTDIR)$(PREFIX)/sbin/twiliopay-agent \
+		$(DESTDIR)$(PREFIX)/sbin/twiliopay-migrate \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.socket \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@.service \
 		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay.target \
-		$(DESTDIR)$(SYSUSERS_DIR)/twiliopay.conf $(DESTDIR)$(TMPFILES_DIR)/twiliopay.conf
+		$(DESTDIR)$(SYSUSERS_DIR)/twiliopay.conf $(DESTDIR)$(TMPFILES_DIR)/twiliopay.conf \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@*.service.d/bounds.conf
+	-rmdir $(DESTDIR)$(SYSTEMD_UNIT_DIR)/twiliopay@*.service.d 2>/dev/null
 	@echo "removed; $(CONFIG) and the $(SERVICE_USER) user are left in place"

@@ -84,13 +84,24 @@ await sleep(1000); // the emulator's own capture-start callbacks settle
 const lastSeq = new Array(nsub).fill(0);
 const waiters = [];
 const conns = [];
+// Each subscription takes its own ticket (README "Agent API": one use each).
+async function ticketUrl() {
+  const t = await request('POST', '/aap/events-ticket',
+    { 'Content-Type': 'application/json', Authorization: `Bearer ${agentToken}`, 'X-Session-Token': s.sessionToken },
+    JSON.stringify({ paymentSid: s.paymentSid }));
+  if (t.status !== 200) {
+    console.log(`error=events-ticket-${t.status} ${t.body}`);
+    process.exit(1);
+  }
+  return JSON.parse(t.body).eventsUrl;
+}
 for (let j = 0; j < nsub; j++) {
-  conns.push(await subscribe(s.eventsUrl, (state, now) => {
+  conns.push(await subscribe(await ticketUrl(), (state, now) => {
     if (state.seq > lastSeq[j]) lastSeq[j] = state.seq;
     for (const w of waiters) w(j, state.seq, now);
   }));
 }
-await sleep(Math.min(5000, 500 + nsub * 2)); // backlog delivered
+await sleep(Math.min(5000, 500 + nsub * 2)); // every subscription settled (nothing is replayed)
 
 const url = `${base}/sync/paySyncUpdate`;
 const lat = [];

@@ -7,9 +7,12 @@
  * README "Agent API".
  *
  *   200 {"paymentSid", "callSid", "sessionToken", "sessionExpiresAt",
- *        "eventsUrl", "stateUrl", "order", "state"}   as startCapture's 201
+ *        "eventsUrl", "ticketUrl", "stateUrl", "order", "state"}
+ *                            as startCapture's 201
  *   404 no_running_payment   none on that call, or the last one has ended
  *   403 session_other_agent  the running payment is another agent's
+ *   409 session_untrusted    its stored session was changed outside this
+ *                            server (lib/paysession.c): nobody gets it
  *   400 / 404 uui_not_found  as startCapture for the call's name
  *
  * The call's latest payment comes from payMap[CallSid] (lib/attach.c),
@@ -61,8 +64,14 @@ static void attach(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		return;
 	}
 	/* The pointer is only a hint: the session itself must say it is
-	 * this call's. */
-	if (tp_paysession_load(data, &c) != TP_OK || !tp_str_eq(c.call_sid, call)) {
+	 * this call's, and be ours (its MAC: a session rewritten in Sync to
+	 * name another agent must not hand the payment over). */
+	rc = tp_paysession_load(cfg, pk, data, &c);
+	if (rc == TP_EAUTH) {
+		tp_reply_session_untrusted(resp, pk);
+		goto out;
+	}
+	if (rc != TP_OK || !tp_str_eq(c.call_sid, call)) {
 		none_running(resp, call, "");
 		goto out;
 	}

@@ -19,55 +19,18 @@ static const char *const need[] = {"AUTH_TOKEN", "SERVER_URL", "SIP_DOMAIN_URI",
 static void call_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	const char *call_sid = tp_req_require_sid_or_reply(req, resp, "CallSid", "CA");
-	const char *to = tp_req_param(req, "To");
-	bool refer = cfg->enable_refer || tp_voice_refer_path(req->path);
-	tp_buf raw, sip, cb, refer_url;
-	tp_voice_uri uri;
 
 	if (!call_sid)
 		return;
 	tp_resp_log(resp, "call", call_sid);
-	/* A phone number's webhook always has an E.164 To; anything else
-	 * cannot name a SIP user we should ring. */
-	if (!tp_voice_e164_valid(to)) {
-		tp_resp_log(resp, "to", to);
-		tp_voice_reply_reject(resp, "rejected", "To is not an E.164 number");
-		return;
-	}
-	tp_buf_init(&raw, TP_VOICE_URI_MAX);
-	tp_buf_init(&sip, TP_VOICE_URI_MAX);
-	tp_buf_init(&cb, TP_VOICE_URI_MAX);
-	tp_buf_init(&refer_url, TP_VOICE_URI_MAX);
-	/* The Node original built "<To>@<domain>" without the sip: scheme
-	 * (twilio-contract.md section 11). */
-	tp_buf_addf(&raw, "sip:%s@%s", to, cfg->sip_domain_uri);
-	if (tp_voice_uri_parse(tp_buf_str(&raw), &uri) != TP_OK) {
-		/* SIP_DOMAIN_URI passed the configuration check, so this is
-		 * unreachable unless that check and the SIP grammar disagree. */
-		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "bad_sip_domain",
-		               "SIP_DOMAIN_URI does not form a SIP URI");
-		goto out;
-	}
-	tp_voice_sip_uri(&sip, &uri, call_sid);
-	tp_voice_uri_free(&uri);
-	tp_voice_callback_url(&cb, cfg->server_url, "toSIP", call_sid);
-	tp_buf_addf(&refer_url, "%s/pv/callTransfer", cfg->server_url);
-	tp_resp_log(resp, "uui", call_sid);
-	tp_resp_log(resp, "refer", refer ? "true" : "false");
 	{
-		const tp_voice_dial d = {
-		    .refer_url = refer ? tp_buf_str(&refer_url) : NULL,
-		    .sip = true,
-		    .target = tp_buf_str(&sip),
-		    .callback = tp_buf_str(&cb),
+		const tp_voice_route r = {
+		    .uui = call_sid,
+		    .callback_uui = call_sid,
+		    .refer = cfg->enable_refer || tp_voice_refer_path(req->path),
 		};
-		tp_voice_reply_dial(resp, &d);
+		tp_voice_reply_to_sip(req, resp, cfg, &r);
 	}
-out:
-	tp_buf_free(&raw);
-	tp_buf_free(&sip);
-	tp_buf_free(&cb);
-	tp_buf_free(&refer_url);
 }
 
 static const tp_handler handler = {

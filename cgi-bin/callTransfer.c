@@ -10,7 +10,10 @@
  * transfer re-maps uuiMap[UUI] to the new PSTN leg.  The UUI is preserved:
  * a User-to-User header inside the Refer-To URI when the transferring side
  * set one, else the call's own (x-inin-cnv, User-to-User, CallSid).
- * Anything else is answered with <Reject reason="busy"/>, as the original.
+ * Anything else is answered with <Reject reason="busy"/>, as the original;
+ * a target the toll-fraud rule refuses (a SIP host other than
+ * SIP_DOMAIN_URI's, a premium-rate number: lib/dial.c) with
+ * <Reject reason="rejected"/>.
  *
  * The new <Dial> carries referUrl again (answerOnBridge too), so a call
  * that was transferred once can be transferred again; without referUrl a
@@ -71,6 +74,9 @@ static void call_transfer(const tp_req *req, tp_resp *resp, const tp_config *cfg
 			                      "(21227)");
 			goto out;
 		}
+		/* Toll fraud: the REFER chooses the target (lib/dial.c). */
+		if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_SIP, tp_buf_str(&sip)))
+			goto out;
 		tp_voice_callback_url(&cb, cfg->server_url, "toSIP", tp_buf_str(&uui));
 		{
 			const tp_voice_dial d = {
@@ -83,6 +89,8 @@ static void call_transfer(const tp_req *req, tp_resp *resp, const tp_config *cfg
 		}
 	} else {
 		const char *from = tp_req_param(req, "From");
+		if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_NUMBER, t.number))
+			goto out;
 		if (tp_voice_number(from, caller) != TP_OK) {
 			caller[0] = '\0';
 			tp_log_kv(TP_LOG_WARN,

@@ -48,7 +48,7 @@ static tp_paysession_decision reset(cJSON *data, bool exists, void *vctx)
 
 	(void)exists;
 	ctx->twilio_failed = false;
-	if (tp_paysession_load(data, &ctx->c) != TP_OK) {
+	if (tp_paysession_load(ctx->cfg, ctx->pk, data, &ctx->c) != TP_OK) {
 		ctx->err = TP_CAP_E_FINAL;
 		return TP_PS_KEEP;
 	}
@@ -69,7 +69,7 @@ static tp_paysession_decision reset(cJSON *data, bool exists, void *vctx)
 	}
 	ctx->requested = true;
 	tp_capture_clear_value(data, ctx->field);
-	tp_paysession_store(data, &ctx->c);
+	tp_paysession_store(ctx->cfg, ctx->pk, data, &ctx->c);
 	cJSON_DeleteItemFromObjectCaseSensitive(data, TP_REQUEST_KEY);
 	cJSON_AddStringToObject(data, TP_REQUEST_KEY, ctx->nonce);
 	return TP_PS_WRITE;

@@ -44,7 +44,7 @@ static tp_paysession_decision change(cJSON *data, bool exists, void *vctx)
 
 	(void)exists;
 	ctx->twilio_failed = false;
-	if (tp_paysession_load(data, &ctx->c) != TP_OK) {
+	if (tp_paysession_load(ctx->cfg, ctx->pk, data, &ctx->c) != TP_OK) {
 		ctx->err = TP_CAP_E_FINAL;
 		return TP_PS_KEEP;
 	}
@@ -59,7 +59,7 @@ static tp_paysession_decision change(cJSON *data, bool exists, void *vctx)
 	ctx->acted = true;
 	ctx->c.status = ctx->complete ? TP_CAP_SUBMITTING : TP_CAP_CANCELLED;
 	ctx->c.stalled = TP_STALL_NONE;
-	tp_paysession_store(data, &ctx->c);
+	tp_paysession_store(ctx->cfg, ctx->pk, data, &ctx->c);
 	return TP_PS_WRITE;
 }
 

@@ -5,22 +5,26 @@
  * lib/agent.c, that only holders of AGENT_SECRET can make).
  *
  * The browser subscribes with EventSource, which cannot send headers, so
- * the session token travels as ?token= on the subscription URL (nginx
- * logs $uri only, so it never reaches a log).  nginx hands us (see
- * nginx/twiliopay-http.conf.in, /auth/events):
+ * its credential is in the URL: ?ticket=<ticket from POST
+ * /aap/events-ticket>, valid a minute and accepted once (lib/ticket.c).
+ * The session token itself is no longer accepted there (?token=): a URL
+ * reaches places a header does not, and that token lives 4 hours.  nginx
+ * hands us (see nginx/twiliopay-live.conf.in, /auth/events):
  *   NCHAN_CHANNEL_ID  the channel nchan will subscribe to ($nchan_channel_id:
  *                     the authority, not a path we re-parse, which ../
  *                     tricks could make differ)
- *   SUBSCRIBER_URI    the subscriber's original request URI, for the token
+ *   SUBSCRIBER_URI    the subscriber's original request URI, for the ticket
  *                     (REQUEST_URI when absent).
- * 200 lets nchan subscribe; 401 without a token, 403 with a wrong one.
+ * 200 lets nchan subscribe; 401 without a ticket, 403 with one refused.
+ * The ticket is never logged: only why it was refused.
  */
 #include <string.h>
 #include <time.h>
 
 #include "twiliopay.h"
 
-static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE|AGENTS_SYNC_MAP", NULL};
+static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE|AGENTS_SYNC_MAP", "TICKETS_FILE",
+                                   NULL};
 
 static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
@@ -28,7 +32,7 @@ static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 	const char *uri = tp_req_getenv(req, "SUBSCRIBER_URI");
 	const char *q = strchr(uri && *uri ? uri : req->request_uri, '?');
 	tp_params query;
-	int st;
+	tp_ticket_rc trc;
 
 	tp_params_init(&query);
 	if (!channel || !tp_sid_valid(channel, "PK")) {
@@ -50,23 +54,38 @@ static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "bad_query", "malformed query string");
 		goto out;
 	}
-	st = tp_session_token_check(cfg, tp_params_get(&query, "token"), channel);
-	if (st == 200)
+	if (!tp_params_get(&query, "ticket") && tp_params_get(&query, "token")) {
+		tp_reply_error(resp, TP_S_UNAUTHORIZED, "ticket_required",
+		               "a session token is not accepted in the URL: subscribe with "
+		               "?ticket=<ticket from POST /aap/events-ticket>");
+		goto out;
+	}
+	trc = tp_ticket_redeem(cfg, tp_params_get(&query, "ticket"), channel, time(NULL));
+	switch (trc) {
+	case TP_TICKET_OK:
 		tp_reply_json_take(resp, TP_S_OK, cJSON_CreateObject());
-	else if (st == 401)
-		tp_reply_error(resp, TP_S_UNAUTHORIZED, "session_token_required",
-		               "subscribe with ?token=<session token from startCapture>");
-	else if (st == 403)
-		tp_reply_error(resp, TP_S_FORBIDDEN, "session_forbidden",
-		               "the session token is not valid for this payment");
-	else if (st == 503)
+		break;
+	case TP_TICKET_MISSING:
+		tp_reply_error(resp, TP_S_UNAUTHORIZED, "ticket_required",
+		               "subscribe with ?ticket=<ticket from POST /aap/events-ticket>");
+		break;
+	case TP_TICKET_AGENTS_UNAVAILABLE:
+		tp_resp_header(resp, "Retry-After", "5");
 		tp_reply_error(
 		    resp, TP_S_SERVICE_UNAVAILABLE, "agents_unavailable",
 		    "the agent store (Twilio Sync) cannot be reached; try again shortly");
-	else
-		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "agents_file",
-		               "agent authentication is not usable (AGENT_SECRET, AGENTS_FILE or "
-		               "AGENTS_SYNC_MAP)");
+		break;
+	case TP_TICKET_UNUSABLE:
+		tp_reply_error(
+		    resp, TP_S_INTERNAL_SERVER_ERROR, "tickets_unusable",
+		    "live-update tickets cannot be checked (AGENT_SECRET, AGENTS_FILE or "
+		    "AGENTS_SYNC_MAP, TICKETS_FILE)");
+		break;
+	default:
+		tp_reply_error(resp, TP_S_FORBIDDEN, "ticket_refused", "%s; get a new one",
+		               tp_ticket_rc_str(trc));
+		break;
+	}
 out:
 	tp_params_free(&query);
 }

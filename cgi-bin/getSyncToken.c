@@ -3,14 +3,24 @@
  * PAY_SYNC_SERVICE_SID, for Sync SDK clients (twilio-contract.md sections
  * 10 and 11).  Agents only: Authorization: Bearer <agent token>.
  *
- *   GET|POST /sync/getSyncToken[?identity=...]
- *   200 {"token": "<JWT>", "identity": "...", "ttl": 3600, "expiresAt": "...Z"}
+ *   GET|POST /sync/getSyncToken
+ *   200 {"token": "<JWT>", "identity": "<agent>", "ttl": 3600, "expiresAt": "...Z"}
  *
- * The identity is the request's `identity` (the Node original's browser
- * sent a CallSid) or the agent's name.  ACCOUNT_SID, API_KEY, API_SECRET
- * and PAY_SYNC_SERVICE_SID are checked here, not at start-up, so a
- * deployment without an API key still runs everything else and this
- * endpoint says exactly what is missing.
+ * Off unless ENABLE_SYNC_TOKENS=true (403 sync_tokens_disabled): the
+ * console does not use Sync, and a token is a credential for Twilio
+ * itself.  When on:
+ *  - the identity is always the signed-in agent.  The Node original took
+ *    any identity the browser sent, and an identity is what Sync's access
+ *    control decides by, so an `identity` naming anybody else is a 400;
+ *  - before answering, the agent's identity is granted read, and only
+ *    read, on payMap (Sync Map Permission resource): what the Node
+ *    original's browser did with its token (it listened to payMap).  The
+ *    service has access control on (setupSyncServices), so the token
+ *    reaches nothing else: no write to payMap, nothing of uuiMap.  Sync
+ *    failing to take the grant is a 502 and no token.
+ * ACCOUNT_SID, API_KEY, API_SECRET and PAY_SYNC_SERVICE_SID are checked
+ * here, not at start-up, so a deployment without an API key still runs
+ * everything else and this endpoint says exactly what is missing.
  */
 #include <string.h>
 #include <time.h>
@@ -38,12 +48,27 @@ static bool identity_ok(const char *s)
 
 static void get_sync_token(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
-	const char *identity = tp_req_param(req, "identity");
+	const char *asked = tp_req_param(req, "identity");
+	const char *identity = req->auth_subject;
 	tp_buf missing, tok;
 	char exp_iso[TP_ISO8601_LEN + 1];
 	time_t now = time(NULL);
+	tp_api_result r;
 	cJSON *o;
 
+	if (!cfg->enable_sync_tokens) {
+		tp_reply_error(resp, TP_S_FORBIDDEN, "sync_tokens_disabled",
+		               "Sync tokens are off on this server (ENABLE_SYNC_TOKENS); the agent "
+		               "console does not need them");
+		return;
+	}
+	if (asked && *asked && !tp_str_eq(asked, identity)) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "identity_not_allowed",
+		               "a Sync token's identity is always the signed-in agent (%s); "
+		               "leave identity out",
+		               identity);
+		return;
+	}
 	tp_buf_init(&missing, 256);
 	if (!cfg->account_sid)
 		tp_buf_adds(&missing, " ACCOUNT_SID");
@@ -60,19 +85,24 @@ static void get_sync_token(const tp_req *req, tp_resp *resp, const tp_config *cf
 		return;
 	}
 	tp_buf_free(&missing);
-	if (!identity || !*identity)
-		identity = req->auth_subject;
 	if (!identity_ok(identity)) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
 		               "identity must be 1-%d of A-Z a-z 0-9 . _ @ : + -", IDENTITY_MAX);
 		return;
 	}
+	if (!tp_sync_map_permission_set(cfg, cfg->pay_sync_service_sid, cfg->sync_pay_map_name,
+	                                identity, true, false, false, &r)) {
+		tp_reply_twilio_error(resp, &r.err, "granting the agent read access to payMap");
+		tp_api_result_free(&r);
+		return;
+	}
+	tp_api_result_free(&r);
 	tp_buf_init(&tok, 8192);
 	{
-		tp_access_token_req r = {cfg->account_sid,          cfg->api_key, cfg->api_secret,
-		                         cfg->pay_sync_service_sid, identity,     now,
-		                         TP_ACCESS_TOKEN_TTL_S};
-		if (tp_access_token_sync(&tok, &r) != TP_OK) {
+		tp_access_token_req at = {cfg->account_sid,          cfg->api_key, cfg->api_secret,
+		                          cfg->pay_sync_service_sid, identity,     now,
+		                          TP_ACCESS_TOKEN_TTL_S};
+		if (tp_access_token_sync(&tok, &at) != TP_OK) {
 			tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "internal",
 			               "the token could not be made");
 			tp_buf_free(&tok);

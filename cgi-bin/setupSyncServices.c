@@ -5,6 +5,18 @@
  * Finds the Sync service whose friendly_name is PAY_SYNC_SERVICE_NAME
  * (every page of the service list) or creates it, then each map by unique
  * name (SYNC_PAY_MAP_NAME, SYNC_UUI_MAP_NAME): fetch, and create on 404.
+ *
+ * The service is created with AclEnabled=true, and a service found
+ * without it gets it turned on (reported as "turned-on"): with the ACL
+ * off, any Access Token for the service may read and write every object
+ * ("Securing your Sync App": token identities are then ignored; error
+ * 54007's page: disabling ACL "will allow access from any SDK with a
+ * valid token"), so one agent's token could rewrite another agent's
+ * payment in payMap.  With it on, a token reaches only what the Map
+ * Permission resource grants its identity (getSyncToken grants read on
+ * payMap, and only when ENABLE_SYNC_TOKENS is set); our own REST calls
+ * (account credentials) are not subject to it.
+ *
  * Running it again changes nothing and says "exists" for each resource, so
  * it is safe to run at every start-up (scripts/setup-sync does, for `make
  * run`).  The Node original looked at the first page of services only and
@@ -41,6 +53,8 @@ typedef struct setup {
 	const tp_config *cfg;
 	long budget_ms;
 	resource service;
+	bool acl;               /* the service's acl_enabled as found */
+	const char *acl_status; /* "on" (created so, or found so) or "turned-on" */
 	resource maps[MAX_MAPS];
 	size_t nmaps;
 	cJSON *warnings; /* array of strings */
@@ -141,6 +155,9 @@ static bool find_service(setup *s)
 				         "a service in the list has no valid IS sid");
 				break;
 			}
+			if (matches == 1)
+				s->acl = cJSON_IsTrue(
+				    cJSON_GetObjectItemCaseSensitive(it, "acl_enabled"));
 		}
 		meta = cJSON_GetObjectItemCaseSensitive(r.json, "meta");
 		next = cJSON_GetObjectItemCaseSensitive(meta, "next_page_url");
@@ -169,6 +186,39 @@ static bool find_service(setup *s)
 	return ok;
 }
 
+/* POST /v1/Services/{sid} AclEnabled=true, for a service found (or
+ * created) without it; Sync must answer acl_enabled true. */
+static bool acl_turn_on(setup *s)
+{
+	tp_api_result r;
+	tp_params form;
+	tp_buf url;
+	bool ok;
+
+	tp_buf_init(&url, 4096);
+	tp_params_init(&form);
+	services_url(&url, s->cfg);
+	tp_api_add_segment(&url, s->service.sid);
+	tp_params_add(&form, "AclEnabled", "true");
+	ok = call(s, "POST", tp_buf_str(&url), &form, &r);
+	if (ok && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled"))) {
+		s->acl_status = "turned-on";
+	} else if (ok) {
+		ok =
+		    sync_failed(s, &r, "turn on access control (AclEnabled) of the Sync service %s",
+		                s->service.sid);
+		snprintf(s->err.message, sizeof s->err.message,
+		         "the answer does not say acl_enabled is true");
+	} else {
+		sync_failed(s, &r, "turn on access control (AclEnabled) of the Sync service %s",
+		            s->service.sid);
+	}
+	tp_api_result_free(&r);
+	tp_params_free(&form);
+	tp_buf_free(&url);
+	return ok;
+}
+
 static bool ensure_service(setup *s)
 {
 	tp_api_result r;
@@ -180,15 +230,29 @@ static bool ensure_service(setup *s)
 		return false;
 	if (s->service.sid[0]) {
 		s->service.status = "exists";
+		if (!s->acl)
+			return acl_turn_on(s);
+		s->acl_status = "on";
 		return true;
 	}
 	tp_buf_init(&url, 4096);
 	tp_params_init(&form);
 	services_url(&url, s->cfg);
 	tp_params_add(&form, "FriendlyName", s->service.name);
+	tp_params_add(&form, "AclEnabled", "true");
 	ok = call(s, "POST", tp_buf_str(&url), &form, &r);
-	if (ok && take_sid(r.json, "IS", s->service.sid, sizeof s->service.sid)) {
+	if (ok && take_sid(r.json, "IS", s->service.sid, sizeof s->service.sid) &&
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled"))) {
 		s->service.status = "created";
+		s->acl_status = "on";
+	} else if (ok && s->service.sid[0]) {
+		/* Created, but the answer does not show AclEnabled: make the
+		 * update a re-run would make (reported as turned-on). */
+		s->service.status = "created";
+		tp_api_result_free(&r);
+		tp_params_free(&form);
+		tp_buf_free(&url);
+		return acl_turn_on(s);
 	} else if (ok) {
 		ok = sync_failed(s, &r, "create the Sync service %s", s->service.name);
 		snprintf(s->err.message, sizeof s->err.message, "the answer has no valid IS sid");
@@ -289,8 +353,12 @@ static void add_progress(cJSON *o, const setup *s)
 	cJSON *maps = cJSON_CreateArray();
 	size_t i;
 
-	if (s->service.status)
-		cJSON_AddItemToObject(o, "service", resource_json(&s->service, "friendly_name"));
+	if (s->service.status) {
+		cJSON *svc = resource_json(&s->service, "friendly_name");
+		if (s->acl_status)
+			cJSON_AddStringToObject(svc, "acl", s->acl_status);
+		cJSON_AddItemToObject(o, "service", svc);
+	}
 	for (i = 0; i < s->nmaps; i++)
 		if (s->maps[i].status)
 			cJSON_AddItemToArray(maps, resource_json(&s->maps[i], "unique_name"));
@@ -386,6 +454,10 @@ static void reply_ok(const tp_req *req, tp_resp *resp, const setup *s)
 		tp_buf_adds(&b, html_head);
 		tp_buf_adds(&b, "<h1>Sync setup done</h1>\n");
 		html_resources(&b, s);
+		tp_buf_addf(&b,
+		            "<p>Access control (ACL) of the service: <b>%s</b>: Sync tokens reach "
+		            "only what their identity is granted.</p>\n",
+		            tp_str_eq(s->acl_status, "turned-on") ? "turned on now" : "on");
 		tp_buf_adds(&b, "<p>Put this line in the server's <code>.env</code> (or run "
 		                "<code>scripts/setup-sync --write-env</code>), then reload the "
 		                "handlers:</p>\n<p><code class=\"copy\">");
@@ -484,6 +556,7 @@ static void setup_sync(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		goto out;
 	tp_resp_log(resp, "service", s.service.sid);
 	tp_resp_log(resp, "service_status", s.service.status);
+	tp_resp_log(resp, "acl", s.acl_status);
 	for (i = 0; i < s.nmaps; i++) {
 		if (!ensure_map(&s, &s.maps[i]))
 			goto out;

@@ -17,6 +17,14 @@
  * field of the order (from here paySyncUpdate drives the session); the
  * call's latest payment is recorded for POST /aap/attach (lib/attach.c);
  * the agent gets a session token scoped to this one payment.
+ *
+ * Round trips (each 150-300 ms against Twilio): fetch the call, create
+ * the Payment, create the payMap item (a create, not a read and a write:
+ * the PaymentSid is new), then the Capture request and the attach record
+ * side by side (neither needs the other).  The rest depends on what came
+ * before: the Payment needs the call checked, the item its PaymentSid,
+ * and the Capture request the item written (its callbacks must find it).
+ * The state is published to the session's channel right after its write.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +67,23 @@ static const char *param_any(const tp_req *req, const char *a, const char *b)
 	if ((!v || !*v) && b)
 		v = tp_req_param(req, b);
 	return v && *v ? v : NULL;
+}
+
+/* The amount as a JSON value other than a string.  A JSON number is read
+ * as a double and its digits are lost (1e2, 12.340 and
+ * 0.30000000000000004 arrive as "100", "12.34" and "0.3"): an amount
+ * must arrive as the decimal text the agent confirmed, never rebuilt. */
+static bool amount_not_text(const tp_req *req)
+{
+	static const char *const names[] = {"chargeAmount", "amount"};
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->json, names[i]);
+		if (v && !cJSON_IsString(v) && !cJSON_IsNull(v))
+			return true;
+	}
+	return false;
 }
 
 static bool printable(const char *s)
@@ -144,6 +169,17 @@ static bool validate(const tp_req *req, tp_resp *resp, const tp_config *cfg, sta
 		    "chargeAmount is required (0 to tokenize the card without charging)");
 		return false;
 	}
+	if (amount_not_text(req)) {
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "chargeAmount must be a string holding a plain decimal, such as "
+		               "\"9.99\", not a JSON number");
+		return false;
+	}
+	/* A plain decimal only: digits, one point, at most the currency's
+	 * places (tp_money_parse).  No grouping, no decimal comma, no sign,
+	 * no blanks, no exponent: "12,34" or "1,000.00" is refused, never
+	 * read as 1234 or 1000 (the console reads the agent's locale and
+	 * sends the plain decimal it showed the agent). */
 	if (tp_money_parse(amount, in->places, &in->minor) != TP_OK) {
 		if (in->places == 0)
 			tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
@@ -288,6 +324,8 @@ out:
 }
 
 typedef struct start_ctx {
+	const tp_config *cfg;
+	const char *pk;
 	const tp_capture *tmpl;
 	const char *nonce; /* this request's, stored as TP_REQUEST_KEY */
 	bool taken;        /* the item already has a session: PK reused?! */
@@ -308,7 +346,7 @@ static tp_paysession_decision write_initial(cJSON *data, bool exists, void *vctx
 		ctx->taken = !(cJSON_IsString(mark) && tp_str_eq(mark->valuestring, ctx->nonce));
 		return TP_PS_KEEP;
 	}
-	tp_paysession_store(data, &c);
+	tp_paysession_store(ctx->cfg, ctx->pk, data, &c);
 	cJSON_DeleteItemFromObjectCaseSensitive(data, TP_REQUEST_KEY);
 	cJSON_AddStringToObject(data, TP_REQUEST_KEY, ctx->nonce);
 	return TP_PS_WRITE;
@@ -316,18 +354,30 @@ static tp_paysession_decision write_initial(cJSON *data, bool exists, void *vctx
 
 static tp_paysession_decision mark_request_failed(cJSON *data, bool exists, void *vctx)
 {
+	const start_ctx *ctx = vctx;
 	tp_capture c;
 
 	(void)exists;
-	(void)vctx;
 	/* Only if nothing has moved since: a callback may have proved
 	 * Twilio got the request after all. */
-	if (tp_paysession_load(data, &c) != TP_OK || c.step != 1 || c.status != TP_CAP_CAPTURING ||
-	    c.partial || c.required_known)
+	if (tp_paysession_load(ctx->cfg, ctx->pk, data, &c) != TP_OK || c.step != 1 ||
+	    c.status != TP_CAP_CAPTURING || c.partial || c.required_known)
 		return TP_PS_KEEP;
 	c.stalled = TP_STALL_REQUEST_FAILED;
-	tp_paysession_store(data, &c);
+	tp_paysession_store(ctx->cfg, ctx->pk, data, &c);
 	return TP_PS_WRITE;
+}
+
+/* tp_attach_record on a task of its own. */
+typedef struct attach_job {
+	const tp_config *cfg;
+	const char *call_sid, *payment_sid, *agent;
+} attach_job;
+
+static void run_attach_record(void *p)
+{
+	const attach_job *j = p;
+	tp_attach_record(j->cfg, j->call_sid, j->payment_sid, j->agent);
 }
 
 static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg)
@@ -372,10 +422,12 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	}
 	tp_random_bytes(nonce_raw, sizeof nonce_raw);
 	tp_hex(nonce_raw, sizeof nonce_raw, nonce);
+	sctx.cfg = cfg;
+	sctx.pk = pk;
 	sctx.tmpl = &c;
 	sctx.nonce = nonce;
 	sctx.taken = false;
-	if (!tp_paysession_update(cfg, pk, write_initial, &sctx, &res) || sctx.taken) {
+	if (!tp_paysession_update_new(cfg, pk, write_initial, &sctx, &res) || sctx.taken) {
 		/* Without its state the session could not progress: end it at
 		 * Twilio rather than leave the customer keying into nothing. */
 		tp_paysession_status(cfg, &c, pk, "cancel", NULL);
@@ -387,27 +439,40 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 		               sctx.taken ? "the payment SID is already in use" : res.err.message);
 		goto out;
 	}
-	cJSON_Delete(res.data);
-	res.data = NULL;
+	/* Publishes what this request wrote, and only that: Twilio's first
+	 * callbacks (one comes as the Payment is created) may already be
+	 * applied, and paySyncUpdate publishes those itself. */
+	tp_paysession_publish_state(cfg, pk, res.data);
+	/* The attach record beside the Capture request: a failure only means
+	 * attach will not find this payment. */
+	{
+		attach_job aj = {cfg, in.call_sid, pk, req->auth_subject};
+		tp_task *attach = tp_task_start(run_attach_record, &aj);
 
-	if (!tp_paysession_capture(cfg, &c, pk, &act, NULL, &err)) {
-		tp_paysession_result r2;
-		warning = "the first Capture request failed; re-capture the field or cancel";
-		if (tp_paysession_update(cfg, pk, mark_request_failed, NULL, &r2)) {
-			cJSON_Delete(res.data);
-			res = r2;
+		if (!tp_paysession_capture(cfg, &c, pk, &act, NULL, &err)) {
+			tp_paysession_result r2;
+			tp_capture now;
+
+			warning =
+			    "the first Capture request failed; re-capture the field or cancel";
+			if (tp_paysession_update(cfg, pk, mark_request_failed, &sctx, &r2)) {
+				cJSON_Delete(res.data);
+				res = r2;
+				if (tp_paysession_load(cfg, pk, res.data, &now) != TP_OK) {
+					/* Not sealed by us (tp_paysession_load logged
+					 * it): answer with what this request started,
+					 * not with what Sync now holds. */
+					cJSON_Delete(res.data);
+					res.data = NULL;
+				} else {
+					c = now;
+					if (res.written)
+						tp_paysession_publish_state(cfg, pk, res.data);
+				}
+			}
 		}
+		tp_task_join(attach);
 	}
-	if (!res.data) {
-		tp_twilio_error ferr;
-		if (!tp_paysession_fetch(cfg, pk, &res.data, NULL, &ferr))
-			res.data = NULL;
-	}
-	if (res.data && tp_paysession_load(res.data, &c) == TP_OK)
-		tp_paysession_publish_state(cfg, pk, res.data);
-	/* After the Capture request, so the customer is not kept waiting for
-	 * it; a failure only means attach will not find this payment. */
-	tp_attach_record(cfg, in.call_sid, pk, req->auth_subject);
 	tp_attach_reply(resp, TP_S_CREATED, cfg, req->auth_subject, tag, pk, &c, res.data, warning);
 out:
 	cJSON_Delete(res.data);

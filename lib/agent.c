@@ -26,8 +26,11 @@
  * tokens minted for the same claims in the same second (a second tab
  * attaching to the payment a first tab just started) are still two
  * different tokens, as the README promises; iat alone has whole seconds.
+ * lib/ticket.c makes a third kind, "ticket", the one-use credential of a
+ * live-update subscription, whose jti names it in the spent list.
  */
 #include <crypt.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -40,6 +43,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "internal.h"
 #include "twiliopay.h"
 
 #define AGENTS_FILE_MAX (1u << 20)
@@ -155,18 +159,24 @@ static bool crypt_matches(const char *password, const char *setting)
 
 /* A hash to burn the same time on when the agent does not exist, so the
  * answer time does not say which names are agents. */
+static char *dummy;
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_make(void)
+{
+	char pw[33];
+	unsigned char r[16];
+
+	tp_random_bytes(r, sizeof r);
+	tp_hex(r, sizeof r, pw);
+	if (tp_agent_hash_password(pw, &dummy) != TP_OK)
+		dummy = tp_xstrdup("*");
+}
+
+/* Made once per process, by whichever thread needs it first. */
 static const char *dummy_hash(void)
 {
-	static char *dummy;
-
-	if (!dummy) {
-		char pw[33];
-		unsigned char r[16];
-		tp_random_bytes(r, sizeof r);
-		tp_hex(r, sizeof r, pw);
-		if (tp_agent_hash_password(pw, &dummy) != TP_OK)
-			dummy = tp_xstrdup("*");
-	}
+	pthread_once(&dummy_once, dummy_make);
 	return dummy;
 }
 
@@ -529,9 +539,6 @@ static void unauthorized(tp_resp *resp, const char *code, const char *why)
 
 bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
-	/* One request at a time per worker: the subject lives here until
-	 * the next request replaces it. */
-	static char subject[TP_AGENT_NAME_MAX + 1];
 	const char *tok = bearer_of(req->h_authorization);
 	cJSON *claims = NULL;
 	const char *sub, *pwh;
@@ -582,9 +589,8 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 		             "the agent was removed or its password changed; log in again");
 		goto out;
 	}
-	snprintf(subject, sizeof subject, "%s", sub);
-	req->auth_subject = subject;
-	tp_resp_log(resp, "agent", subject);
+	req->auth_subject = tp_req_keep(req, sub);
+	tp_resp_log(resp, "agent", sub);
 	ok = true;
 out:
 	cJSON_Delete(claims);
@@ -626,37 +632,6 @@ bool tp_session_authorize_or_reply(const tp_req *req, tp_resp *resp, const tp_co
 out:
 	cJSON_Delete(claims);
 	return ok;
-}
-
-int tp_session_token_check(const tp_config *cfg, const char *token, const char *payment_sid)
-{
-	cJSON *claims = NULL;
-	const char *sub, *pwh;
-	tp_token_rc trc;
-	tp_agent_rc arc;
-	int status = 403;
-
-	if (!cfg->agent_secret || (!cfg->agents_file && !tp_agent_store_is_sync(cfg)))
-		return 500;
-	trc = tp_token_verify(token, cfg->agent_secret, "session", time(NULL), &claims);
-	if (trc == TP_TOKEN_MISSING)
-		return 401;
-	if (trc != TP_TOKEN_OK)
-		return 403;
-	sub = tp_claim_str(claims, "sub");
-	pwh = tp_claim_str(claims, "pwh");
-	if (!tp_str_eq(tp_claim_str(claims, "pk"), payment_sid) || !pwh)
-		goto out;
-	arc = tp_agent_store_check_tag(cfg, sub, pwh, claim_time(claims, "iat"));
-	if (arc == TP_AGENT_FILE_ERROR)
-		status = 500;
-	else if (arc == TP_AGENT_UNAVAILABLE)
-		status = 503;
-	else if (arc == TP_AGENT_OK)
-		status = 200;
-out:
-	cJSON_Delete(claims);
-	return status;
 }
 
 /* ------------------------------------------------------------ publish tokens */

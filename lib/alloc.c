@@ -2,7 +2,7 @@
  * alloc.c - the checked allocator.
  *
  * Out-of-memory policy (stated once for the whole library, see
- * twiliopay.h): abort.  Each binary is a pre-forked worker under a
+ * twiliopay.h): abort.  Each binary runs as worker processes under a
  * supervisor that restarts dead workers, so dying is the safe choice;
  * returning errors from every allocation site would add hundreds of
  * rarely-tested paths that could leave a payment half-written.

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "internal.h"
 #include "twiliopay.h"
 
 void tp_api_result_free(tp_api_result *r)
@@ -39,6 +40,8 @@ static double now_ms(void)
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	tp_pool_blocking();
 	while (nanosleep(&ts, &ts) != 0)
 		;
 }
@@ -60,6 +63,12 @@ bool tp_api_call(const tp_config *cfg, const char *method, const char *url, cons
 	double start = now_ms();
 	long backoff = 200;
 	bool ok = false;
+	/* For the latency histogram: Sync (TWILIO_SYNC_URL/v1/...), or the
+	 * 2010 API.  By path too: the sandbox serves both from one origin. */
+	tp_metrics_kind kind = cfg->twilio_sync_url && tp_str_prefix(url, cfg->twilio_sync_url) &&
+	                               tp_str_prefix(url + strlen(cfg->twilio_sync_url), "/v1/")
+	                           ? TP_METRICS_SYNC
+	                           : TP_METRICS_REST;
 
 	if (budget_ms > tp_api_budget_ms(cfg))
 		budget_ms = tp_api_budget_ms(cfg);
@@ -91,16 +100,19 @@ bool tp_api_call(const tp_config *cfg, const char *method, const char *url, cons
 		};
 		tp_http_resp resp;
 		tp_http_rc rc;
-		double left;
+		double left, attempt_start;
 		long timeout = cfg->http_timeout_ms > 0 ? cfg->http_timeout_ms : 10000;
 
 		if (attempt_ms < timeout)
 			timeout = attempt_ms < 100 ? 100 : attempt_ms;
 		rq.timeout_ms = timeout;
 
+		attempt_start = now_ms();
 		rc = tp_http_do(&rq, &resp);
 		out->attempts++;
 		out->status = rc == TP_HTTP_OK ? resp.status : 0;
+		tp_metrics_twilio(kind, (now_ms() - attempt_start) / 1e3,
+		                  !transient(rc, out->status));
 		snprintf(out->etag, sizeof out->etag, "%s", resp.etag);
 		if (rc == TP_HTTP_OK && resp.status >= 200 && resp.status < 300) {
 			if (resp.body.len) {

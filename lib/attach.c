@@ -198,9 +198,11 @@ void tp_attach_reply(tp_resp *resp, int status, const tp_config *cfg, const char
 	cJSON_AddStringToObject(o, "callSid", c->call_sid);
 	cJSON_AddStringToObject(o, "sessionToken", tp_buf_str(&tok));
 	cJSON_AddStringToObject(o, "sessionExpiresAt", exp_iso);
-	tp_buf_addf(&url, "/aap/events/%s?token=", payment_sid);
-	tp_url_encode(&url, tp_buf_str(&tok));
+	/* No credential in a URL: a subscription takes a ticket (POST
+	 * /aap/events-ticket, lib/ticket.c) appended as ?ticket=. */
+	tp_buf_addf(&url, "/aap/events/%s", payment_sid);
 	cJSON_AddStringToObject(o, "eventsUrl", tp_buf_str(&url));
+	cJSON_AddStringToObject(o, "ticketUrl", "/aap/events-ticket");
 	tp_buf_reset(&url);
 	tp_buf_addf(&url, "/aap/session?paymentSid=%s", payment_sid);
 	cJSON_AddStringToObject(o, "stateUrl", tp_buf_str(&url));

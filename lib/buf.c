@@ -67,6 +67,13 @@ tp_rc tp_buf_adds(tp_buf *b, const char *s)
 
 tp_rc tp_buf_addc(tp_buf *b, char c)
 {
+	/* The common case, room already there, without tp_buf_add's checks:
+	 * escapers append most of a document a character at a time. */
+	if (b->ptr && b->len + 2 <= b->cap && b->len < b->max) {
+		b->ptr[b->len++] = c;
+		b->ptr[b->len] = '\0';
+		return TP_OK;
+	}
 	return tp_buf_add(b, &c, 1);
 }
 

@@ -574,6 +574,198 @@ tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_ac
 	return TP_CB_APPLIED;
 }
 
+/* ------------------------------------------------------------ well-formed callbacks */
+
+/* Twilio's signature concatenates names and values without separators
+ * (twilio-contract.md section 9), so the same signature also covers every
+ * other way of cutting that string into sorted pairs: a captured
+ * "PartialResult=true&PaymentCardNumber=...&Required=..." can be re-sent
+ * as "Partial=&Result=truePaymentCardNumber...Required..." and would end
+ * the session.  What the re-split produces is never a value Twilio sends,
+ * so each parameter we act on or store must look like one of Twilio's:
+ * the documented enumerations (twilio.com/docs/voice/twiml/pay, "Result",
+ * "ErrorType", "PaymentCardType", "For"; docs/voice/api/payment-resource;
+ * twilio-contract.md 4.1) and the masked shapes ("xxxxxxxxxxxx1111",
+ * "xxxx-xxxxxx-x4001", "***", "*******92", MMYY).  Free-text fields
+ * (PaymentError, ConnectorError, the connector's ids) can only swallow
+ * the pairs after them, never create a Result or a Required. */
+
+static const char *const results[] = {
+    "success",
+    "too-many-failed-attempts",
+    "payment-connector-error",
+    "caller-interrupted-with-star",
+    "caller-hung-up",
+    "validation-error",
+    "internal-error",
+    /* Not in Twilio's list: what the emulator reports for Status=cancel
+     * (the Result of a cancelled session is undocumented, contract 4.1). */
+    "cancelled",
+};
+
+static const char *const error_types[] = {
+    "input-timeout",
+    "invalid-card-number",
+    "invalid-card-type",
+    "invalid-date",
+    "invalid-security-code",
+    "invalid-postal-code",
+    "invalid-bank-routing-number",
+    "invalid-bank-account-number",
+    "invalid-bank-account-type",
+    "invalid-card-number-security-code-capture-sequence",
+    "input-matching-failed",
+    "session-in-progress",
+    "internal-error",
+};
+
+static const char *const card_types[] = {
+    "visa", "mastercard", "amex", "maestro", "discover", "optima", "jcb", "diners-club", "enroute",
+};
+
+static bool one_of(const char *v, const char *const *list, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (strcmp(v, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Every byte of v is in `set` (or a digit when digits), length <= max. */
+static bool only(const char *v, const char *set, bool digits, size_t max)
+{
+	size_t i;
+	for (i = 0; v[i]; i++)
+		if (i >= max || !((digits && v[i] >= '0' && v[i] <= '9') || strchr(set, v[i])))
+			return false;
+	return true;
+}
+
+/* Mask characters, then at most `tail` digits: "xxxx-xxxxxx-x4001". */
+static bool masked_shape(const char *v, const char *mask, size_t tail)
+{
+	size_t n = strspn(v, mask);
+	return strlen(v) <= 64 && strlen(v + n) <= tail && only(v + n, "", true, tail);
+}
+
+/* A Capture or Required name: ours (kebab or PascalCase) or a "-matcher"
+ * variant of one (contract 3.2; a session never asks for those, and one
+ * in Required stalls the session instead of being a malformed value). */
+static bool capture_name(const char *s, size_t n)
+{
+	char name[64];
+	if (n >= sizeof name)
+		return false;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	if (n > 8 && strcmp(name + n - 8, "-matcher") == 0)
+		name[n - 8] = '\0';
+	return field_from(name, strlen(name)) != TP_FIELD_NONE;
+}
+
+static bool required_ok(const char *v)
+{
+	while (*v) {
+		size_t n = strcspn(v, ","), b = 0, e = n;
+		while (b < e && v[b] == ' ')
+			b++;
+		while (e > b && v[e - 1] == ' ')
+			e--;
+		if (e == b || !capture_name(v + b, e - b) || (v[n] == ',' && !v[n + 1]))
+			return false;
+		v += n + (v[n] == ',');
+	}
+	return true;
+}
+
+static bool printable(const char *v, size_t max)
+{
+	size_t i;
+	for (i = 0; v[i]; i++)
+		if (i >= max || (unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return false;
+	return true;
+}
+
+#define ONE_OF(v, list) one_of((v), (list), sizeof(list) / sizeof((list)[0]))
+
+/* Whether one callback parameter holds a value Twilio could send. */
+static bool param_ok(const char *name, const char *v, const char *account_sid)
+{
+	if (!strcmp(name, "AccountSid"))
+		return tp_sid_valid(v, "AC") && (!account_sid || !strcmp(v, account_sid));
+	if (!strcmp(name, "CallSid"))
+		return tp_sid_valid(v, "CA");
+	if (!strcmp(name, "Sid"))
+		return tp_sid_valid(v, "PK");
+	if (!strcmp(name, "DateCreated") || !strcmp(name, "DateUpdated"))
+		return tp_iso8601_ms(v) >= 0;
+	if (!strcmp(name, "Result"))
+		return !*v || ONE_OF(v, results);
+	if (!strcmp(name, "ErrorType"))
+		return !*v || ONE_OF(v, error_types);
+	if (!strcmp(name, "PartialResult"))
+		return !strcmp(v, "true") || !strcmp(v, "false");
+	if (!strcmp(name, "Capture"))
+		return !*v || capture_name(v, strlen(v));
+	if (!strcmp(name, "Required"))
+		return required_ok(v);
+	if (!strcmp(name, "PaymentMethod"))
+		return !strcmp(v, "credit-card") || !strcmp(v, "ach-debit");
+	if (!strcmp(name, "PaymentCardType"))
+		return !*v || ONE_OF(v, card_types);
+	if (!strcmp(name, "TokenType"))
+		return !*v || !strcmp(v, "one-time") || !strcmp(v, "reusable") ||
+		       !strcmp(v, "payment-method");
+	if (!strcmp(name, "BankAccountType"))
+		return only(v, "abcdefghijklmnopqrstuvwxyz-", false, 32);
+	if (!strcmp(name, "PaymentCardNumber"))
+		return masked_shape(v, "xX*- ", 4);
+	if (!strcmp(name, "SecurityCode"))
+		return masked_shape(v, "xX*", 0);
+	if (!strcmp(name, "BankAccountNumber"))
+		return masked_shape(v, "xX*", 2);
+	if (!strcmp(name, "ExpirationDate") || !strcmp(name, "BankRoutingNumber"))
+		return only(v, "/", true, 32);
+	if (!strcmp(name, "PaymentCardPostalCode"))
+		return only(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz -", true, 32);
+	if (!strcmp(name, "ChargeAmount"))
+		return *v && only(v, ".", true, 16) && strchr(v, '.') == strrchr(v, '.');
+	if (!strcmp(name, "Currency"))
+		return strlen(v) == 3 &&
+		       only(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", false, 3);
+	if (!strcmp(name, "PayErrorCode") || !strcmp(name, "Attempt"))
+		return only(v, "", true, 8);
+	/* PaymentConnector, PaymentConfirmationCode, PaymentToken, ProfileId,
+	 * PaymentError, ConnectorError, Description and names Twilio may add:
+	 * text from the connector or Twilio, kept (masked) but never acted
+	 * on. */
+	return printable(v, 1024);
+}
+
+const char *tp_capture_callback_invalid(const tp_params *cb, const char *account_sid)
+{
+	size_t i, j;
+
+	for (i = 0; i < cb->n; i++) {
+		const char *name = cb->v[i].name;
+		if (!*name || strlen(name) > 64 || !param_ok(name, cb->v[i].value, account_sid))
+			return name;
+		for (j = 0; name[j]; j++)
+			if (!((name[j] >= 'A' && name[j] <= 'Z') ||
+			      (name[j] >= 'a' && name[j] <= 'z') ||
+			      (j > 0 && ((name[j] >= '0' && name[j] <= '9') || name[j] == '_'))))
+				return name;
+		/* Twilio sends each parameter once; a repeat would let the
+		 * first one read differ from the one shown. */
+		for (j = 0; j < i; j++)
+			if (strcmp(cb->v[j].name, name) == 0)
+				return name;
+	}
+	return NULL;
+}
+
 /* ------------------------------------------------------------ agent actions */
 
 tp_cap_err tp_capture_reset(tp_capture *c, tp_field f, tp_capture_action *act)
@@ -708,6 +900,8 @@ cJSON *tp_capture_to_json(const tp_capture *c)
 	add_str_or_null(o, "currency", c->currency);
 	add_str_or_null(o, "tokenType", c->token_type);
 	add_str_or_null(o, "updatedAt", c->updated_at);
+	add_str_or_null(o, "reference", c->reference);
+	add_str_or_null(o, "connectorId", c->connector_id);
 	return o;
 }
 
@@ -809,6 +1003,10 @@ tp_rc tp_capture_from_json(tp_capture *c, const cJSON *o)
 	copy_str(c->currency, sizeof c->currency, jstr(o, "currency"));
 	copy_str(c->token_type, sizeof c->token_type, jstr(o, "tokenType"));
 	copy_str(c->updated_at, sizeof c->updated_at, jstr(o, "updatedAt"));
+	if (tp_reference_valid(jstr(o, "reference"))) {
+		copy_str(c->reference, sizeof c->reference, jstr(o, "reference"));
+		copy_str(c->connector_id, sizeof c->connector_id, jstr(o, "connectorId"));
+	}
 	if (!tp_agent_name_valid(c->agent) || !tp_sid_valid(c->call_sid, "CA"))
 		return TP_EINVAL;
 	return TP_OK;
@@ -935,6 +1133,7 @@ cJSON *tp_capture_view(const tp_capture *c, const cJSON *data, const char *payme
 	add_str_or_null(o, "errorField",
 	                c->err_field == TP_FIELD_NONE ? NULL : tp_field_name(c->err_field));
 	add_str_or_null(o, "result", c->result);
+	add_str_or_null(o, "reference", c->reference);
 	add_str_or_null(o, "confirmationCode", jstr(data, "PaymentConfirmationCode"));
 	add_str_or_null(o, "token", jstr(data, "PaymentToken"));
 	add_str_or_null(o, "paymentError", jstr(data, "PaymentError"));

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "twiliopay.h"
 
 #define ENV_FILE_MAX (256u << 10)
@@ -40,6 +41,7 @@ typedef enum var_kind {
 	V_LEVEL,
 	V_PATH,
 	V_CURRENCIES, /* comma list of ISO 4217 codes, stored upper case without blanks */
+	V_DIAL,       /* a lib/dial.c list, its tp_dial_list in `arg`[0] */
 } var_kind;
 
 typedef struct var_spec {
@@ -71,8 +73,13 @@ static const var_spec specs[] = {
     {"TWILIO_API_URL", V_URL, F(twilio_api_url), "https://api.twilio.com", NULL},
     {"TWILIO_SYNC_URL", V_URL, F(twilio_sync_url), "https://sync.twilio.com", NULL},
     {"ENABLE_REFER", V_BOOL, F(enable_refer), "false", NULL},
+    {"ENABLE_SYNC_TOKENS", V_BOOL, F(enable_sync_tokens), "false", NULL},
     {"CONNECTOR_USERNAME", V_STR, F(connector_username), NULL, NULL},
     {"CONNECTOR_PASSWORD", V_SECRET, F(connector_password), NULL, NULL},
+    /* Read by lib/gateway.c; missing from this table, it could never be
+     * set, so the connector refused every real-Twilio configuration
+     * (found by tests/integration/test_connector.sh). */
+    {"PAYMENT_GATEWAY", V_STR, F(payment_gateway), NULL, NULL},
     {"ADMIN_TOKEN", V_SECRET, F(admin_token), NULL, NULL},
     {"AGENT_SECRET", V_SECRET, F(agent_secret), NULL, NULL},
     {"AGENTS_FILE", V_PATH, F(agents_file), NULL, NULL},
@@ -80,6 +87,10 @@ static const var_spec specs[] = {
     {"AGENTS_CACHE_S", V_LONG, F(agents_cache_s), "30", "0:300"},
     {"NCHAN_PUBLISH_URL", V_URL, F(nchan_publish_url), "http://localhost/pub", NULL},
     {"NCHAN_PUBLISH_SOCKET", V_PATH, F(nchan_socket), NULL, NULL},
+    /* Relative to the handler's working directory: under systemd that is
+     * eventsAuth's own RuntimeDirectory (/run/twiliopay/eventsAuth), so a
+     * deployment needs no setting. */
+    {"TICKETS_FILE", V_PATH, F(tickets_file), "spent-tickets", NULL},
     {"HTTP_TIMEOUT_MS", V_LONG, F(http_timeout_ms), "10000", "100:120000"},
     /* Documented (README, .env.example) and used by lib/api.c, but was
      * never read: every call kept the built-in 12 s (found by
@@ -88,6 +99,10 @@ static const var_spec specs[] = {
     {"MAX_BODY_BYTES", V_LONG, F(max_body_bytes), "65536", "1024:10485760"},
     {"LOG_LEVEL", V_LEVEL, F(log_level), "info", NULL},
     {"ALLOWED_CURRENCIES", V_CURRENCIES, F(allowed_currencies), NULL, NULL},
+    {"DIAL_ALLOWED_PREFIXES", V_DIAL, F(dial_allowed_prefixes), NULL, "a"},
+    {"DIAL_DENIED_PREFIXES", V_DIAL, F(dial_denied_prefixes), NULL, "d"},
+    {"DIAL_ALLOWED_SIP_DOMAINS", V_DIAL, F(dial_allowed_sip_domains), NULL, "s"},
+    {"METRICS_DIR", V_PATH, F(metrics_dir), NULL, NULL},
 };
 
 static const char *const capture_names[] = {
@@ -187,6 +202,16 @@ tp_rc tp_env_parse(tp_params *out, const char *text, size_t len, tp_buf *err)
 		tp_buf_free(&v);
 	}
 	return rc;
+}
+
+bool tp_config_known(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof specs / sizeof specs[0]; i++)
+		if (strcmp(specs[i].name, name) == 0)
+			return true;
+	return false;
 }
 
 const char *tp_config_raw(const char *name)
@@ -377,6 +402,33 @@ static bool set_var(tp_config *cfg, const var_spec *s, const char *v, tp_buf *er
 			char **slot = (char **)(base + s->off);
 			free(*slot);
 			*slot = tp_buf_take(&list);
+		}
+		tp_buf_free(&list);
+		return ok;
+	}
+	case V_DIAL: {
+		static const char *const shape[] = {
+		    [TP_DIAL_LIST_ALLOWED] = "a comma list of E.164 prefixes such as +1,+44,+61 "
+		                             "('x' for any digit), or any",
+		    [TP_DIAL_LIST_DENIED] = "a comma list of E.164 prefixes such as +1900,+449 "
+		                            "('x' for any digit) and premium (the built-in "
+		                            "premium-rate list), or none",
+		    [TP_DIAL_LIST_DOMAINS] = "a comma list of host names such as "
+		                             "pbx.example.com or *.example.com",
+		};
+		tp_dial_list k = s->arg[0] == 'a'   ? TP_DIAL_LIST_ALLOWED
+		                 : s->arg[0] == 'd' ? TP_DIAL_LIST_DENIED
+		                                    : TP_DIAL_LIST_DOMAINS;
+		tp_buf list;
+		bool ok;
+		tp_buf_init(&list, 8192);
+		ok = tp_dial_list_normalise(k, v, &list);
+		if (ok) {
+			char **slot = (char **)(base + s->off);
+			free(*slot);
+			*slot = tp_buf_take(&list);
+		} else {
+			tp_buf_addf(err, "%s must be %s (got \"%.200s\")\n", s->name, shape[k], v);
 		}
 		tp_buf_free(&list);
 		return ok;

@@ -1,18 +1,99 @@
 /*
  * fcgi.c - the life of a handler binary: command line, configuration,
- * the listening socket, the pre-forked workers and their supervisor, and
- * the per-request pipeline every handler shares.
+ * the listening socket, the worker processes, their thread pools and
+ * their supervisor, and the per-request pipeline every handler shares.
  *
  * Process model (one binary per function, DESIGN.md):
  *
- *   supervisor --fork--> worker 1 .. N, all accept()ing on one socket
+ *   supervisor --fork--> worker 1 .. N (--workers), one listening socket
+ *                          each: threads on one epoll set, up to
+ *                          --threads requests in flight
+ *
+ * Why threads.  A handler spends nearly all of a request waiting on
+ * Twilio: 150-300 ms per REST or Sync call, two or three calls per status
+ * callback.  With one request per process, each request in flight costs
+ * a process, and a contact centre keeps hundreds of callbacks in flight.
+ * A thread costs the pages of its stack it touches (tens of KiB), so a
+ * process serves hundreds.
  *
  * The supervisor owns the listening socket, so a dying worker loses only
- * its own request in flight and nginx's next connect succeeds.  It
+ * its own requests in flight and nginx's next connect succeeds.  It
  * restarts dead workers (with a back-off when they die at start-up),
- * forwards SIGTERM/SIGINT (each worker finishes its request, then exits)
- * and on SIGHUP re-validates the configuration and replaces the workers
- * one generation at a time, so `systemctl reload` drops nothing.
+ * forwards SIGTERM/SIGINT (each worker drains, below) and on SIGHUP
+ * re-validates the configuration and replaces the workers one generation
+ * at a time, so `systemctl reload` drops nothing.  A crash (any thread's)
+ * takes its whole process: the requests in flight there are lost (nginx
+ * answers 502), the other workers serve on, the supervisor restarts it.
+ * More workers, less lost per crash; two is the default.
+ *
+ * A worker's threads (leader/followers): every idle thread waits in
+ * epoll_wait on one epoll set holding the listening socket (non-blocking,
+ * shared with the other workers) and every connection nginx keeps open
+ * between two requests (EPOLLONESHOT: one thread per event).  The thread
+ * that gets an event accepts the new connections waiting (a batch, the
+ * rest joining the set: a burst must not overflow the backlog while the
+ * pool grows), or reads the request waiting on a kept one, serves that
+ * one request through libfcgi
+ * (FCGX_Accept_r on a connection we accepted, FCGX_Finish_r), puts the
+ * connection back in the set and waits again.  A kept connection costs a
+ * descriptor, not a thread; a thread that finishes a request takes the
+ * next ready event without sleeping, so a busy worker does not pay a
+ * context switch per request.  The pool grows when a thread is about to
+ * wait on something slow (a Twilio request, a retry's back-off, a helper
+ * task: tp_pool_blocking) and fewer than MIN threads would be left idle,
+ * and shrinks when more than MAX threads stayed idle SPARE_IDLE_MS
+ * (--spare MIN:MAX, default 1:2): php-fpm's pm = dynamic, per thread.  A
+ * handler that never waits (callToSIP, healthz: CPU only) keeps one
+ * thread per process: a spare kept idle "in case" is woken for every
+ * request that a busy thread would have taken microseconds later, and
+ * those context switches cost more than the handler (measured on the
+ * 2-core sandbox: /healthz's handler CPU per request 26 us with a spare
+ * always waiting, 13 us without).  Requests in flight are bounded per process
+ * (--threads); the one past the bound is answered 503 with Retry-After at
+ * once, by one of the two threads kept beyond the bound for that, and
+ * logged like any request.  Nothing grows without bound: threads <=
+ * --threads + 2, and a request's own helper threads (task.c, two
+ * independent Twilio calls at once) end with it.
+ *
+ * Threads: created with THREAD_STACK (512 KiB of address space; only the
+ * pages touched count, a few KiB for a request; cJSON's deepest parse of
+ * a 64 KiB body stays far below it).  Signals belong to the main thread:
+ * every other thread blocks them, so SIGTERM never interrupts a write to
+ * nginx.  What the threads share is set before the first one starts
+ * (configuration, log level, curl's global state, cJSON's hooks) and
+ * read-only after; the rest of lib/ keeps nothing per process that a
+ * request writes (http.c pools curl handles under a lock, the agent's
+ * name lives in the request, crypt_rn and gmtime_r replace their static
+ * buffers, OpenSSL 3 and libcurl are thread-safe).  README "How a handler
+ * runs" lists the audit.
+ *
+ * Drain (SIGTERM, also what a reload sends the old generation): the
+ * worker stops accepting, its requests finish, and the connections nginx
+ * keeps open are served on until nginx closes them: it does within its
+ * upstream keepalive_timeout (idle) or keepalive_time (any), set in
+ * scripts/render-upstreams.  Closing a kept connection from our side
+ * could meet a request nginx is writing into it at that moment (a POST
+ * nginx will not retry); so only what is still open DRAIN_MAX_MS after
+ * SIGTERM is closed by us.
+ *
+ * Rejected:
+ * - A process per request in flight (php-fpm's pm = dynamic as is, or
+ *   more pre-forked workers): hundreds of processes at a peak, each with
+ *   its own heap, its own connections to Twilio and its own copy of
+ *   OpenSSL's tables; the peak's memory goal (256 MiB for the whole
+ *   stack) does not fit.  Its good parts are kept: a supervisor, min/max
+ *   spare, and a scoreboard in shared memory (metrics.c).
+ * - libfcgi's own multithreaded accept (threads blocked in FCGX_Accept_r,
+ *   its examples/threaded.c): a thread blocks in accept(2), and on a kept
+ *   connection it blocks reading the next request, so every idle
+ *   connection nginx keeps pins a thread, and waking one means a signal
+ *   that can land in a read of a request (libfcgi then drops the
+ *   connection).  libfcgi still parses and writes every record; only the
+ *   accept and the waiting between requests are ours.
+ * - An event loop with libcurl's multi interface: one thread could drive
+ *   hundreds of requests, but every handler (read, decide, write, retry
+ *   with back-off, recompute after a 412) would have to become a state
+ *   machine; threads keep the handlers' plain sequential code.
  *
  * The socket comes from --listen (a unix path or host:port), from systemd
  * (LISTEN_FDS, fd 3), or is fd 0 (spawn-fcgi, inetd-style
@@ -27,11 +108,16 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -43,8 +129,7 @@
 #include "internal.h"
 #include "twiliopay.h"
 
-#define EX_CONFIG   78 /* sysexits.h: configuration error */
-#define MAX_WORKERS 64
+#define EX_CONFIG 78 /* sysexits.h: configuration error */
 
 /* ------------------------------------------------------------ sources */
 
@@ -70,6 +155,11 @@ static const char *keep(tp_req_priv *p, const char *s)
 		p->strings[p->nstrings++] = c;
 	}
 	return c;
+}
+
+const char *tp_req_keep(tp_req *req, const char *s)
+{
+	return keep((tp_req_priv *)req, s);
 }
 
 static void req_free(tp_req_priv *p)
@@ -211,6 +301,28 @@ static bool method_ok(const tp_handler *h, const char *m, tp_resp *resp)
 	return false;
 }
 
+/* A parameter named both in the query string and in the body (names
+ * compared without regard to case, as SIP header parameters are matched)
+ * makes a request ambiguous: tp_req_param reads the body first, so a body
+ * could override what a signature covered in the URL.  Refused with a 400
+ * naming it rather than picking a winner. */
+static bool no_clash_or_reply(const tp_req *req, tp_resp *resp)
+{
+	size_t i;
+
+	for (i = 0; i < req->body_params.n; i++) {
+		const char *name = req->body_params.v[i].name;
+		if (!tp_params_get_case(&req->query_params, name))
+			continue;
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "duplicate_parameter",
+		               "%.64s is given both in the query string and in the body; send it "
+		               "once",
+		               name);
+		return false;
+	}
+	return true;
+}
+
 /* Parses the query string and the body by content type. */
 static bool parse_inputs(tp_req *req, tp_resp *resp)
 {
@@ -245,6 +357,23 @@ static bool parse_inputs(tp_req *req, tp_resp *resp)
 	}
 	tp_reply_error(resp, TP_S_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
 	               "send application/x-www-form-urlencoded or application/json");
+	return false;
+}
+
+/* True when the raw query string has a `name=` parameter, spelt exactly
+ * as lib/sig.c looks for it (no decoding), so the two always agree on
+ * whether a body hash is part of the signature. */
+static bool query_has(const char *query, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = query;
+
+	while (*p) {
+		if (strncmp(p, name, n) == 0 && p[n] == '=')
+			return true;
+		p += strcspn(p, "&");
+		p += *p == '&';
+	}
 	return false;
 }
 
@@ -316,6 +445,17 @@ static void handle(const tp_handler *h, const tp_config *cfg, const req_source *
 			               "X-Twilio-Signature is required");
 			return;
 		}
+		/* Twilio signs a form body's parameters, and a JSON body only
+		 * through bodySHA256 in the URL (twilio-contract.md section 9);
+		 * without it the signature covers the URL alone and the body
+		 * could be anything. */
+		if (req->body.len && !req->body_is_form && !query_has(req->query, "bodySHA256")) {
+			tp_reply_error(
+			    resp, TP_S_FORBIDDEN, "unsigned_body",
+			    "a JSON body must be covered by a bodySHA256 parameter in the "
+			    "signed URL");
+			return;
+		}
 		if (!tp_sig_valid(p->public_url, req->body_is_form ? &req->body_params : NULL,
 		                  req->body.ptr, req->body.len, cfg->auth_token,
 		                  req->h_signature)) {
@@ -326,6 +466,9 @@ static void handle(const tp_handler *h, const tp_config *cfg, const req_source *
 		}
 		req->auth_subject = "twilio";
 	}
+	/* After the signature: a forged request is a 403 whatever it holds. */
+	if (!no_clash_or_reply(req, resp))
+		return;
 	if (h->authorize && !h->authorize(req, resp, cfg))
 		return;
 	h->fn(req, resp, cfg);
@@ -374,6 +517,8 @@ static void log_request(const tp_req *req, const tp_resp *resp, double ms)
 	                   : resp->status >= 400 ? TP_LOG_WARN
 	                                         : TP_LOG_INFO;
 
+	if (!tp_log_enabled(lvl))
+		return;
 	snprintf(status, sizeof status, "%d", resp->status);
 	snprintf(dur, sizeof dur, "%.2f", ms);
 	snprintf(bytes, sizeof bytes, "%zu", resp->body.len);
@@ -410,6 +555,7 @@ static void process(const tp_handler *h, const tp_config *cfg, const req_source 
 	handle(h, cfg, src, &p, &resp);
 	serialise(&resp, tp_str_eq(p.pub.method, "HEAD"), out);
 	log_request(&p.pub, &resp, now_ms() - t0);
+	tp_sb_request(resp.status, false);
 	resp_free(&resp);
 	req_free(&p);
 }
@@ -476,15 +622,483 @@ static long fcgx_read(void *ctx, char *buf, size_t n)
 	return got;
 }
 
-/* ------------------------------------------------------------ worker */
+/* ------------------------------------------------------------ worker: the pool */
 
-static volatile sig_atomic_t worker_stop;
+/* One worker process: a pool of threads on one listening socket. */
+typedef struct pool_conf {
+	int bound;       /* requests served at once; the next one gets 503 */
+	int max_threads; /* bound + 2: the 503s still find a thread */
+	int min_spare;   /* idle threads left when one waits on Twilio, at least */
+	int max_spare;   /* idle threads kept, at most, after SPARE_IDLE_MS */
+} pool_conf;
 
+#define MAX_WORKERS    64
+#define MAX_THREADS    1024
+#define THREAD_STACK   (512u << 10) /* see "Threads" in the header */
+#define DRAIN_MAX_MS   25000        /* systemd's TimeoutStopSec is 30 s */
+#define DRAIN_TICK_MS  100
+#define SPARE_IDLE_MS  5000
+#define RETRY_AFTER_S  "1"
+#define KEEP_OUT_BYTES (64u << 10) /* a thread keeps an answer buffer this big */
+#define ACCEPT_BATCH   64          /* connections taken off the backlog at once */
+#define LISTEN_BACKLOG 4096        /* the kernel caps it at net.core.somaxconn */
+
+/* What the pool knows of a connection, by descriptor. */
+enum { CONN_NONE, CONN_IDLE, CONN_BUSY };
+
+static struct pool {
+	const tp_handler *h;
+	const tp_config *cfg;
+	pool_conf conf;
+	int listen_fd;
+	bool unix_socket;
+	int ep;      /* epoll: the listening socket, the wake pipe, idle connections */
+	int wake[2]; /* a pipe, written once when draining starts */
+	pthread_attr_t attr;
+	pthread_mutex_t lock; /* guards what follows, up to in_flight */
+	pthread_cond_t gone;  /* a thread exited */
+	int threads;          /* alive, the main thread included */
+	int idle;             /* threads in epoll_wait */
+	int conns;            /* connections open */
+	struct conn {
+		unsigned char state; /* CONN_* */
+		unsigned gen;        /* bumped by every accept of this descriptor */
+	} * conn;                    /* by descriptor */
+	size_t nconn;
+	atomic_int in_flight;
+	atomic_int draining;
+	_Atomic int64_t drain_deadline_ms; /* CLOCK_MONOTONIC */
+	atomic_long spawn_failures;
+} P = {.lock = PTHREAD_MUTEX_INITIALIZER, .gone = PTHREAD_COND_INITIALIZER};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SIGTERM: stop taking connections and drain.  Runs on the main thread
+ * (the only one that does not block it); async-signal-safe: lock-free
+ * atomics, clock_gettime, write. */
 static void worker_on_term(int sig)
 {
+	int e = errno;
 	(void)sig;
-	worker_stop = 1;
-	FCGX_ShutdownPending(); /* makes a blocked accept() return */
+	if (!atomic_exchange(&P.draining, 1)) {
+		atomic_store(&P.drain_deadline_ms, mono_ms() + DRAIN_MAX_MS);
+		(void)!write(P.wake[1], "d", 1);
+	}
+	errno = e;
+}
+
+/* The signals only the main thread takes: a thread we start blocks
+ * them, so SIGTERM can never interrupt a write to nginx on another
+ * thread (faults such as SIGSEGV stay unblocked and kill the process). */
+static void async_signals(sigset_t *s)
+{
+	sigfillset(s);
+	sigdelset(s, SIGSEGV);
+	sigdelset(s, SIGBUS);
+	sigdelset(s, SIGFPE);
+	sigdelset(s, SIGILL);
+	sigdelset(s, SIGABRT);
+}
+
+static void *pool_thread(void *arg);
+
+/* strerror for the pool's threads: strerror(3) need not be thread-safe
+ * (POSIX); the GNU strerror_r returns the message, in buf or static. */
+static const char *err_str(int e, char *buf, size_t n)
+{
+	return strerror_r(e, buf, n);
+}
+
+/* Starts one more pool thread.  Called with P.lock held. */
+static void spawn_thread(void)
+{
+	sigset_t block, old;
+	pthread_t t;
+	int rc;
+
+	async_signals(&block);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	rc = pthread_create(&t, &P.attr, pool_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		/* Said once in a while, not per request: the pool serves on
+		 * with the threads it has. */
+		char eb[128];
+		if (atomic_fetch_add(&P.spawn_failures, 1) % 100 == 0)
+			tp_log(TP_LOG_ERROR, "cannot start a thread (%d threads running): %s",
+			       P.threads, err_str(rc, eb, sizeof eb));
+		return;
+	}
+	P.threads++;
+	P.idle++; /* it starts in epoll_wait */
+	tp_sb_threads(1);
+}
+
+/* Under P.lock. */
+static struct conn *conn_of(int fd)
+{
+	if ((size_t)fd >= P.nconn) {
+		size_t n = P.nconn ? P.nconn : 256;
+		while (n <= (size_t)fd)
+			n *= 2;
+		P.conn = tp_xrealloc(P.conn, n * sizeof *P.conn);
+		memset(P.conn + P.nconn, 0, (n - P.nconn) * sizeof *P.conn);
+		P.nconn = n;
+	}
+	return &P.conn[fd];
+}
+
+static void set_state(int fd, unsigned char st)
+{
+	conn_of(fd)->state = st;
+}
+
+static unsigned char get_state(int fd)
+{
+	return (size_t)fd < P.nconn ? P.conn[fd].state : CONN_NONE;
+}
+
+static void arm(int fd, bool add)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.fd = fd};
+	if (epoll_ctl(P.ep, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0 && !add &&
+	    errno == ENOENT)
+		epoll_ctl(P.ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Closes a connection of ours.  Under P.lock. */
+static void close_conn_locked(int fd)
+{
+	if (get_state(fd) != CONN_NONE)
+		epoll_ctl(P.ep, EPOLL_CTL_DEL, fd, NULL);
+	set_state(fd, CONN_NONE);
+	P.conns--;
+	close(fd);
+}
+
+/* A connection nginx keeps open goes back to the epoll set, where any
+ * thread picks up its next request.  While draining it stays open too:
+ * nginx itself closes it within the upstream's keepalive_time or
+ * keepalive_timeout (scripts/render-upstreams), and a close from our side
+ * could meet a request nginx is writing at that moment; only what is
+ * still open at the deadline is closed by us. */
+static void park(int fd)
+{
+	pthread_mutex_lock(&P.lock);
+	if (atomic_load(&P.draining) && mono_ms() >= atomic_load(&P.drain_deadline_ms)) {
+		close_conn_locked(fd);
+	} else {
+		bool registered = get_state(fd) != CONN_NONE;
+		set_state(fd, CONN_IDLE);
+		arm(fd, !registered);
+	}
+	pthread_mutex_unlock(&P.lock);
+}
+
+/* libfcgi closed the connection (not kept, or it ended mid-record).  It
+ * did so outside P.lock, so the descriptor may already be a new
+ * connection another thread accepted: its generation says whether the
+ * entry is still ours to clear. */
+static void forget(int fd, unsigned gen)
+{
+	pthread_mutex_lock(&P.lock);
+	if (conn_of(fd)->gen == gen)
+		set_state(fd, CONN_NONE);
+	P.conns--;
+	pthread_mutex_unlock(&P.lock);
+}
+
+/* 503 past the bound, without running the handler: the body is read and
+ * dropped (nginx must be able to finish writing it), Retry-After says
+ * when to come back, and the request gets its log line like any other. */
+static void reject_busy(const req_source *src, tp_buf *out)
+{
+	tp_req_priv p;
+	tp_resp resp;
+	int64_t t0 = mono_ms();
+
+	memset(&p, 0, sizeof p);
+	resp_init(&resp);
+	p.pub.method = keep(&p, src->get(src->ctx, "REQUEST_METHOD"));
+	p.pub.path = keep(&p, src->get(src->ctx, "DOCUMENT_URI"));
+	p.pub.h_request_id = keep(&p, src->get(src->ctx, "HTTP_X_REQUEST_ID"));
+	if (!p.pub.method)
+		p.pub.method = "";
+	if (!p.pub.path)
+		p.pub.path = "";
+	drain_body(&p.pub, src);
+	tp_resp_header(&resp, "Retry-After", RETRY_AFTER_S);
+	tp_reply_error(&resp, TP_S_SERVICE_UNAVAILABLE, "busy",
+	               "%s is serving as many requests as it may (%d per process); retry in %s s",
+	               P.h->name, P.conf.bound, RETRY_AFTER_S);
+	tp_resp_log(&resp, "refused", "bound");
+	serialise(&resp, tp_str_eq(p.pub.method, "HEAD"), out);
+	log_request(&p.pub, &resp, (double)(mono_ms() - t0));
+	tp_sb_request(resp.status, true);
+	resp_free(&resp);
+	req_free(&p);
+}
+
+/* Serves the one request waiting on connection fd.  libfcgi reads and
+ * writes the records; the connection is ours (accepted here, kept in the
+ * epoll set between requests), so the request arrives with ipcFd set. */
+static void serve_one(FCGX_Request *rq, int fd, tp_buf *out)
+{
+	req_source src = {fcgx_get, fcgx_read, rq};
+	unsigned gen;
+	int n;
+
+	pthread_mutex_lock(&P.lock);
+	gen = conn_of(fd)->gen;
+	pthread_mutex_unlock(&P.lock);
+
+	rq->ipcFd = fd;
+	/* FCGX_Accept_r starts by finishing "the previous request", which
+	 * closes ipcFd unless the connection was kept: say it was.  The
+	 * request's own BEGIN_REQUEST record then sets keepConnection from
+	 * nginx's FCGI_KEEP_CONN flag.  listen_sock is -1, so a connection
+	 * that ends inside libfcgi (end of file, a malformed record) makes it
+	 * fail here instead of accepting a new one by itself. */
+	rq->keepConnection = 1;
+	if (FCGX_Accept_r(rq) < 0) {
+		rq->ipcFd = -1;
+		forget(fd, gen);
+		return;
+	}
+	n = atomic_fetch_add(&P.in_flight, 1) + 1;
+	tp_sb_in_flight(1);
+	tp_buf_reset(out);
+	if (n > P.conf.bound)
+		reject_busy(&src, out);
+	else
+		process(P.h, P.cfg, &src, out);
+	if (out->ptr)
+		FCGX_PutStr(out->ptr, (int)out->len, rq->out);
+	/* On a unix socket, close without libfcgi's lingering close
+	 * (shutdown, then wait up to 2 s for nginx to close first): the
+	 * lingering close exists to avoid a TCP reset losing the answer; a
+	 * unix socket has no reset, and nginx has sent the whole request
+	 * before we answer.  (FCGX_Detach only marks the request so its
+	 * close is plain; FCGX_Finish_r still flushes.) */
+	if (P.unix_socket)
+		FCGX_Detach(rq);
+	FCGX_Finish_r(rq);
+	atomic_fetch_sub(&P.in_flight, 1);
+	tp_sb_in_flight(-1);
+	if (out->cap > KEEP_OUT_BYTES) {
+		size_t max = out->max;
+		tp_buf_free(out);
+		tp_buf_init(out, max);
+	}
+	if (rq->ipcFd < 0) {
+		forget(fd, gen); /* nginx did not keep it: FCGX_Finish_r closed it */
+		return;
+	}
+	rq->ipcFd = -1; /* the connection goes back to the set, not to this thread */
+	park(fd);
+}
+
+/* The first thread to see the wake pipe: no more new connections. */
+static void begin_drain(void)
+{
+	pthread_mutex_lock(&P.lock);
+	epoll_ctl(P.ep, EPOLL_CTL_DEL, P.listen_fd, NULL);
+	epoll_ctl(P.ep, EPOLL_CTL_DEL, P.wake[0], NULL);
+	pthread_mutex_unlock(&P.lock);
+}
+
+/* Past the drain deadline: what nginx has not closed yet, we do. */
+static void close_idle(void)
+{
+	size_t fd;
+
+	pthread_mutex_lock(&P.lock);
+	for (fd = 0; fd < P.nconn; fd++)
+		if (P.conn[fd].state == CONN_IDLE)
+			close_conn_locked((int)fd);
+	pthread_mutex_unlock(&P.lock);
+}
+
+void tp_pool_blocking(void)
+{
+	/* Not in a worker (CGI mode, tests, the tools, the emulator): no pool. */
+	if (!P.h)
+		return;
+	pthread_mutex_lock(&P.lock);
+	if (P.idle < P.conf.min_spare && P.threads < P.conf.max_threads &&
+	    !atomic_load(&P.draining))
+		spawn_thread();
+	pthread_mutex_unlock(&P.lock);
+}
+
+/* After a peak (its threads gone, its curl handles closed), hands the
+ * heap's free pages back: glibc keeps freed memory in its arenas for
+ * reuse and returns only what sits at the top of a heap, so the memory
+ * of a burst of requests would stay for good. */
+static void give_back_memory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
+/* Leader/followers on one epoll set: every idle thread waits in
+ * epoll_wait; an event (a new connection, or the next request on a kept
+ * one) goes to one of them (EPOLLONESHOT), which serves that one request
+ * and comes back.  Returns when the thread is to end: draining and every
+ * connection closed, or a spare too many for SPARE_IDLE_MS (never the
+ * main thread, which drains last). */
+static void serve_loop(bool main_thread)
+{
+	FCGX_Request rq;
+	tp_buf out;
+	int64_t idle_since = mono_ms();
+
+	FCGX_InitRequest(&rq, -1, 0);
+	tp_buf_init(&out, TP_RESP_BODY_MAX + 65536);
+	for (;;) {
+		struct epoll_event ev;
+		bool draining = atomic_load(&P.draining);
+		/* Every second an idle thread looks at the drain, its own
+		 * idleness and the curl handles left idle (http.c). */
+		int timeout = 1000, n, fd, accept_errno = 0;
+
+		if (draining) {
+			bool done;
+			int64_t left = atomic_load(&P.drain_deadline_ms) - mono_ms();
+			if (left <= 0)
+				close_idle();
+			pthread_mutex_lock(&P.lock);
+			done = P.conns == 0;
+			pthread_mutex_unlock(&P.lock);
+			if (done)
+				break;
+			timeout = left > 0 && left < DRAIN_TICK_MS ? (int)left : DRAIN_TICK_MS;
+		}
+		n = epoll_wait(P.ep, &ev, 1, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			char eb[128];
+			tp_log(TP_LOG_ERROR, "epoll_wait: %s", err_str(errno, eb, sizeof eb));
+			break;
+		}
+		if (n == 0) {
+			/* Idle for a second: closes curl handles idle too long,
+			 * and a spare too many for SPARE_IDLE_MS leaves (never
+			 * the main thread; decided under the lock, so two timing
+			 * out together do not both leave). */
+			bool surplus = false, released = tp_http_pool_trim() > 0;
+			if (!draining && !main_thread && mono_ms() - idle_since >= SPARE_IDLE_MS) {
+				pthread_mutex_lock(&P.lock);
+				if (P.idle > P.conf.max_spare) {
+					surplus = true;
+					P.idle--;
+				}
+				pthread_mutex_unlock(&P.lock);
+			}
+			if (surplus)
+				tp_buf_free(&out);
+			if (surplus || released)
+				give_back_memory();
+			if (surplus)
+				return;
+			continue;
+		}
+		fd = ev.data.fd;
+		if (fd == P.wake[0]) {
+			begin_drain();
+			continue;
+		}
+		pthread_mutex_lock(&P.lock);
+		P.idle--;
+		if (fd == P.listen_fd) {
+			/* A burst (a peak of callbacks, nginx opening connections
+			 * for all of them) is taken off the backlog at once: this
+			 * thread serves the first connection, the others join the
+			 * epoll set, where the threads the pool grows pick them up.
+			 * Accepting one per thread would let the backlog overflow
+			 * while threads start (nginx: 502). */
+			int first = -1, k;
+			for (k = 0; k < ACCEPT_BATCH; k++) {
+				int cfd = accept4(P.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+				struct conn *c;
+				if (cfd < 0) {
+					if (first < 0)
+						accept_errno = errno;
+					break;
+				}
+				c = conn_of(cfd);
+				P.conns++;
+				c->gen++;
+				if (first < 0) {
+					first = cfd;
+					c->state = CONN_NONE;
+				} else {
+					c->state = CONN_IDLE;
+					arm(cfd, true);
+				}
+			}
+			fd = first;
+			if (!atomic_load(&P.draining)) {
+				struct epoll_event lev = {.events = EPOLLIN | EPOLLONESHOT,
+				                          .data.fd = P.listen_fd};
+				epoll_ctl(P.ep, EPOLL_CTL_MOD, P.listen_fd, &lev);
+			}
+		} else if (get_state(fd) == CONN_IDLE) {
+			set_state(fd, CONN_BUSY);
+		} else {
+			fd = -1; /* closed at the drain deadline meanwhile */
+		}
+		pthread_mutex_unlock(&P.lock);
+
+		if (fd >= 0) {
+			/* nginx closed a kept connection: end of file, no request. */
+			char c;
+			if ((ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && fd != P.listen_fd &&
+			    recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
+				pthread_mutex_lock(&P.lock);
+				close_conn_locked(fd);
+				pthread_mutex_unlock(&P.lock);
+			} else {
+				serve_one(&rq, fd, &out);
+			}
+		} else if (ev.data.fd == P.listen_fd && accept_errno != EAGAIN &&
+		           accept_errno != EWOULDBLOCK && accept_errno != ECONNABORTED &&
+		           accept_errno != EINTR) {
+			/* Out of descriptors, most likely: the connection waits in
+			 * the backlog until a request ends and frees one. */
+			struct timespec ts = {0, 20 * 1000000L};
+			char eb[128];
+			tp_log(TP_LOG_ERROR, "accept: %s", err_str(accept_errno, eb, sizeof eb));
+			nanosleep(&ts, NULL);
+		}
+		pthread_mutex_lock(&P.lock);
+		P.idle++;
+		pthread_mutex_unlock(&P.lock);
+		idle_since = mono_ms();
+	}
+	pthread_mutex_lock(&P.lock);
+	P.idle--;
+	pthread_mutex_unlock(&P.lock);
+	tp_buf_free(&out);
+}
+
+static void *pool_thread(void *arg)
+{
+	(void)arg;
+	serve_loop(false);
+	pthread_mutex_lock(&P.lock);
+	P.threads--;
+	tp_sb_threads(-1);
+	pthread_cond_signal(&P.gone);
+	pthread_mutex_unlock(&P.lock);
+	return NULL;
 }
 
 static void install(int sig, void (*fn)(int), int flags)
@@ -525,18 +1139,22 @@ static int load_config(const tp_handler *h, tp_config *cfg)
 	return status;
 }
 
-static int worker_main(const tp_handler *h, int listen_fd)
+static int worker_main(const tp_handler *h, int listen_fd, int slot, const pool_conf *conf)
 {
-	bool unix_socket;
-	FCGX_Request rq;
 	tp_config cfg;
-	tp_buf out;
+	int i;
 
-	install(SIGTERM, worker_on_term, 0); /* no SA_RESTART: accept() returns */
-	install(SIGINT, SIG_IGN, 0);         /* Ctrl-C goes to the supervisor */
+	tp_sb_slot_use(slot);
+	/* SA_RESTART: a SIGTERM landing in the main thread's read or write
+	 * to nginx must not cut the request short; poll(2) still returns
+	 * EINTR, and the wake pipe does the rest. */
+	install(SIGTERM, worker_on_term, SA_RESTART);
+	install(SIGINT, SIG_IGN, 0); /* Ctrl-C goes to the supervisor */
 	install(SIGHUP, SIG_IGN, 0);
 	install(SIGPIPE, SIG_IGN, 0);
 	install(SIGCHLD, SIG_DFL, 0);
+	if (pipe2(P.wake, O_CLOEXEC | O_NONBLOCK) != 0)
+		return 1;
 	if (load_config(h, &cfg) != 0)
 		return EX_CONFIG;
 	if (h->init && !h->init(&cfg)) {
@@ -546,35 +1164,67 @@ static int worker_main(const tp_handler *h, int listen_fd)
 	{
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
-		unix_socket = getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0 &&
-		              ss.ss_family == AF_UNIX;
+		P.unix_socket = getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0 &&
+		                ss.ss_family == AF_UNIX;
 	}
 	if (FCGX_Init() != 0)
 		return 1;
-	FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-	tp_buf_init(&out, TP_RESP_BODY_MAX + 65536);
-	while (!worker_stop && FCGX_Accept_r(&rq) >= 0) {
-		req_source src = {fcgx_get, fcgx_read, &rq};
-		tp_buf_reset(&out);
-		process(h, &cfg, &src, &out);
-		if (out.ptr)
-			FCGX_PutStr(out.ptr, (int)out.len, rq.out);
-		/* On a unix socket, close without libfcgi's lingering close
-		 * (shutdown, then wait up to 2 s for nginx to close first):
-		 * that wait keeps the worker from its next accept() for a whole
-		 * nginx event-loop turn per request.  The lingering close exists
-		 * to avoid a TCP reset losing the answer; a unix socket has no
-		 * reset, and nginx has sent the whole request before we answer.
-		 * (FCGX_Detach only marks the request so FCGX_Free closes
-		 * plainly; the answer is still flushed by FCGX_Finish_r.) */
-		if (unix_socket)
-			FCGX_Detach(&rq);
-		FCGX_Finish_r(&rq);
+	/* Everything the threads share is set up before the first one
+	 * starts (the configuration, the log), except libcurl's global state:
+	 * it initialises OpenSSL's TLS side, a couple of MiB that a handler
+	 * which never calls Twilio should not carry, so http.c does it on the
+	 * first request, once (pthread_once), on whichever thread.  That is
+	 * safe where libcurl says its global init is (CURL_VERSION_THREADSAFE,
+	 * libcurl 7.84 and later); an older one is initialised here. */
+	if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_THREADSAFE))
+		tp_http_init();
+#ifdef M_ARENA_MAX
+	/* glibc gives threads up to 8 malloc arenas per core, each keeping
+	 * its own high-water mark: hundreds of mostly waiting threads would
+	 * spread a small working set over all of them (the environment's
+	 * MALLOC_ARENA_MAX, when set, is the operator's choice). */
+	if (!getenv("MALLOC_ARENA_MAX"))
+		mallopt(M_ARENA_MAX, 2);
+#endif
+	/* Non-blocking: the worker processes share the socket, and a thread
+	 * woken for a connection another process took goes back to
+	 * epoll_wait instead of blocking in accept(2).  (The flag is on the
+	 * socket all of them share; all of them accept this way.) */
+	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	P.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (P.ep < 0)
+		return 1;
+	{
+		struct epoll_event lev = {.events = EPOLLIN | EPOLLONESHOT, .data.fd = listen_fd};
+		struct epoll_event wev = {.events = EPOLLIN, .data.fd = P.wake[0]};
+		if (epoll_ctl(P.ep, EPOLL_CTL_ADD, listen_fd, &lev) != 0 ||
+		    epoll_ctl(P.ep, EPOLL_CTL_ADD, P.wake[0], &wev) != 0)
+			return 1;
 	}
-	tp_buf_free(&out);
-	FCGX_Free(&rq, 0);
+
+	P.h = h;
+	P.cfg = &cfg;
+	P.conf = *conf;
+	P.listen_fd = listen_fd;
+	pthread_attr_init(&P.attr);
+	pthread_attr_setstacksize(&P.attr, THREAD_STACK);
+	pthread_attr_setdetachstate(&P.attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&P.lock);
+	P.threads = 1;
+	P.idle = 1;
+	tp_sb_threads(1);
+	for (i = 1; i < conf->min_spare; i++)
+		spawn_thread();
+	pthread_mutex_unlock(&P.lock);
+
+	serve_loop(true);
+
+	/* Draining: every other thread ends after its last request. */
+	pthread_mutex_lock(&P.lock);
+	while (P.threads > 1)
+		pthread_cond_wait(&P.gone, &P.lock);
+	pthread_mutex_unlock(&P.lock);
 	tp_config_free(&cfg);
-	curl_global_cleanup();
 	return 0;
 }
 
@@ -601,27 +1251,37 @@ static void sup_on_chld(int sig)
 
 typedef struct worker_slot {
 	pid_t pid;
+	int sb; /* its scoreboard slot, or -1 */
 	time_t started;
 	int quick_deaths; /* consecutive deaths within 1 s of start */
 	int gen;          /* configuration generation it was started with */
 } worker_slot;
 
-static pid_t spawn(const tp_handler *h, int fd)
+static pid_t spawn(const tp_handler *h, int fd, const pool_conf *conf, int *sb_slot)
 {
-	pid_t pid = fork();
+	pid_t pid;
 
+	*sb_slot = tp_sb_slot_claim();
+	pid = fork();
 	if (pid == 0) {
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		_exit(worker_main(h, fd));
+		_exit(worker_main(h, fd, *sb_slot, conf));
 	}
+	if (pid > 0)
+		tp_sb_slot_set_pid(*sb_slot, (long)pid);
+	else
+		tp_sb_slot_release(*sb_slot, false);
 	return pid;
 }
 
-static int supervise(const tp_handler *h, int fd, int nworkers)
+static int supervise(const tp_handler *h, int fd, int nworkers, const pool_conf *conf)
 {
 	worker_slot w[MAX_WORKERS];
+	/* Workers of earlier generations, finishing their requests. */
+	worker_slot retired[2 * MAX_WORKERS];
+	size_t nretired = 0;
 	int i, gen = 0;
 
 	memset(w, 0, sizeof w);
@@ -630,18 +1290,33 @@ static int supervise(const tp_handler *h, int fd, int nworkers)
 	install(SIGHUP, sup_on_hup, 0);
 	install(SIGCHLD, sup_on_chld, 0);
 	install(SIGPIPE, SIG_IGN, 0);
+	tp_sb_configure(nworkers, conf->bound);
 
-	tp_log(TP_LOG_INFO, "serving with %d workers", nworkers);
+	tp_log(TP_LOG_INFO,
+	       "serving with %d workers, each up to %d requests at once (threads %d-%d, spare "
+	       "%d-%d)",
+	       nworkers, conf->bound, 1, conf->max_threads, conf->min_spare, conf->max_spare);
 	for (;;) {
 		pid_t pid;
 		int status;
+		size_t r;
 
+		tp_sb_heartbeat();
 		/* Reap. */
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			bool died = WIFSIGNALED(status) || WEXITSTATUS(status) != 0;
+			for (r = 0; r < nretired; r++) {
+				if (retired[r].pid != pid)
+					continue;
+				tp_sb_slot_release(retired[r].sb, false);
+				retired[r] = retired[--nretired];
+				break;
+			}
 			for (i = 0; i < nworkers; i++) {
 				if (w[i].pid != pid)
 					continue;
 				w[i].pid = 0;
+				tp_sb_slot_release(w[i].sb, !sup_stop && died);
 				if (!sup_stop && w[i].gen == gen) {
 					bool quick = time(NULL) - w[i].started < 2;
 					w[i].quick_deaths = quick ? w[i].quick_deaths + 1 : 0;
@@ -669,13 +1344,16 @@ static int supervise(const tp_handler *h, int fd, int nworkers)
 				/* Start the new generation first, then retire the
 				 * old one: the socket never lacks an acceptor. */
 				for (i = 0; i < nworkers; i++) {
-					pid_t old = w[i].pid;
-					w[i].pid = spawn(h, fd);
+					worker_slot old = w[i];
+					w[i].pid = spawn(h, fd, conf, &w[i].sb);
 					w[i].started = time(NULL);
 					w[i].quick_deaths = 0;
 					w[i].gen = gen;
-					if (old > 0)
-						kill(old, SIGTERM);
+					if (old.pid > 0) {
+						kill(old.pid, SIGTERM);
+						if (nretired < sizeof retired / sizeof retired[0])
+							retired[nretired++] = old;
+					}
 				}
 			} else {
 				tp_log(TP_LOG_ERROR, "reload refused: configuration is invalid; "
@@ -691,7 +1369,7 @@ static int supervise(const tp_handler *h, int fd, int nworkers)
 				if (time(NULL) - w[i].started < (w[i].quick_deaths > 6 ? 30 : 5))
 					continue;
 			}
-			w[i].pid = spawn(h, fd);
+			w[i].pid = spawn(h, fd, conf, &w[i].sb);
 			w[i].started = time(NULL);
 			w[i].gen = gen;
 			if (w[i].pid < 0) {
@@ -702,17 +1380,20 @@ static int supervise(const tp_handler *h, int fd, int nworkers)
 		sleep(1); /* SIGCHLD/SIGTERM/SIGHUP interrupt it */
 	}
 
-	/* Shutdown: every worker finishes its request in flight. */
+	/* Shutdown: every worker drains (see worker_on_term). */
 	for (i = 0; i < nworkers; i++)
 		if (w[i].pid > 0)
 			kill(w[i].pid, SIGTERM);
+	for (i = 0; i < (int)nretired; i++)
+		kill(retired[i].pid, SIGTERM);
 	for (;;) {
-		pid_t r = waitpid(-1, NULL, 0);
-		if (r > 0 || (r < 0 && errno == EINTR))
+		pid_t r2 = waitpid(-1, NULL, 0);
+		if (r2 > 0 || (r2 < 0 && errno == EINTR))
 			continue;
 		break; /* ECHILD: all gone */
 	}
 	tp_log(TP_LOG_INFO, "stopped");
+	tp_sb_close();
 	return 0;
 }
 
@@ -722,10 +1403,13 @@ static void usage(const char *name, FILE *f)
 {
 	fprintf(f,
 	        "usage: %s [--listen PATH|HOST:PORT] [--socket-mode OCTAL] [--workers N]\n"
+	        "       [--threads N] [--spare MIN:MAX]\n"
 	        "       %s --cgi | --check-config\n"
 	        "Serves FastCGI on the socket given by --listen, by systemd (LISTEN_FDS)\n"
-	        "or on fd 0.  Configuration: $TWILIOPAY_ENV (default ./.env), then the\n"
-	        "environment.\n",
+	        "or on fd 0.  --workers: processes (default 2); --threads: requests each\n"
+	        "serves at once, 503 past it (default 32); --spare: idle threads kept for\n"
+	        "work (default 1:2).  Configuration: $TWILIOPAY_ENV (default ./.env),\n"
+	        "then the environment.\n",
 	        name, name);
 }
 
@@ -738,20 +1422,31 @@ static int open_listen(const char *spec, unsigned mode)
 		/* A stale socket from a crashed run would make bind() fail. */
 		if (lstat(spec, &st) == 0 && S_ISSOCK(st.st_mode))
 			unlink(spec);
-		fd = FCGX_OpenSocket(spec, 128);
+		fd = FCGX_OpenSocket(spec, LISTEN_BACKLOG);
 		if (fd >= 0)
 			chmod(spec, mode);
 	} else {
-		fd = FCGX_OpenSocket(spec, 128);
+		fd = FCGX_OpenSocket(spec, LISTEN_BACKLOG);
 	}
 	return fd;
+}
+
+/* "N" within 1..max. */
+static bool parse_count(const char *s, uint64_t max, int *out)
+{
+	uint64_t n;
+	if (tp_str_to_u64(s, strlen(s), max, &n) != TP_OK || n == 0)
+		return false;
+	*out = (int)n;
+	return true;
 }
 
 int tp_serve(int argc, char **argv, const tp_handler *h)
 {
 	const char *listen_spec = NULL;
 	unsigned mode = 0660;
-	long workers = 2;
+	int workers = 2;
+	pool_conf conf = {.bound = 32, .min_spare = 1, .max_spare = 2};
 	bool cgi = false, check = false;
 	int i, fd, rc;
 	tp_config cfg;
@@ -763,16 +1458,33 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 		if (strcmp(a, "--listen") == 0 && i + 1 < argc) {
 			listen_spec = argv[++i];
 		} else if (strcmp(a, "--workers") == 0 && i + 1 < argc) {
-			uint64_t n;
-			if (tp_str_to_u64(argv[i + 1], strlen(argv[i + 1]), MAX_WORKERS, &n) !=
-			        TP_OK ||
-			    n == 0) {
+			if (!parse_count(argv[++i], MAX_WORKERS, &workers)) {
 				fprintf(stderr, "%s: --workers takes 1 to %d\n", h->name,
 				        MAX_WORKERS);
 				return 64;
 			}
-			workers = (long)n;
-			i++;
+		} else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
+			if (!parse_count(argv[++i], MAX_THREADS, &conf.bound)) {
+				fprintf(stderr, "%s: --threads takes 1 to %d\n", h->name,
+				        MAX_THREADS);
+				return 64;
+			}
+		} else if (strcmp(a, "--spare") == 0 && i + 1 < argc) {
+			const char *s = argv[++i], *colon = strchr(s, ':');
+			char lo[16];
+			if (!colon || (size_t)(colon - s) >= sizeof lo) {
+				fprintf(stderr, "%s: --spare takes MIN:MAX\n", h->name);
+				return 64;
+			}
+			memcpy(lo, s, (size_t)(colon - s));
+			lo[colon - s] = '\0';
+			if (!parse_count(lo, MAX_THREADS, &conf.min_spare) ||
+			    !parse_count(colon + 1, MAX_THREADS, &conf.max_spare) ||
+			    conf.max_spare < conf.min_spare) {
+				fprintf(stderr, "%s: --spare takes MIN:MAX, 1 <= MIN <= MAX\n",
+				        h->name);
+				return 64;
+			}
 		} else if (strcmp(a, "--socket-mode") == 0 && i + 1 < argc) {
 			char *end;
 			unsigned long m = strtoul(argv[++i], &end, 8);
@@ -793,6 +1505,13 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 			return 64;
 		}
 	}
+	/* Two more than the bound: the requests past it still find a thread
+	 * to answer their 503. */
+	conf.max_threads = conf.bound + 2;
+	if (conf.min_spare > conf.max_threads)
+		conf.min_spare = conf.max_threads;
+	if (conf.max_spare > conf.max_threads)
+		conf.max_spare = conf.max_threads;
 
 	rc = load_config(h, &cfg);
 	if (rc != 0)
@@ -827,6 +1546,20 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 		tp_config_free(&cfg);
 		return 0;
 	}
+	{
+		/* The counters every worker process shares (metrics.c).  A
+		 * handler that cannot write its scoreboard still serves; only
+		 * /metrics misses it. */
+		tp_buf err;
+		tp_buf_init(&err, 4096);
+		if (tp_sb_open(cfg.metrics_dir, h->name, &err) != TP_OK) {
+			tp_log(TP_LOG_ERROR, "metrics: %s; counting in private memory",
+			       tp_buf_str(&err));
+			tp_buf_reset(&err);
+			tp_sb_open(NULL, h->name, &err);
+		}
+		tp_buf_free(&err);
+	}
 	tp_config_free(&cfg); /* each worker loads its own copy */
 
 	if (listen_spec) {
@@ -834,6 +1567,7 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 		if (fd < 0) {
 			fprintf(stderr, "%s: cannot listen on %s: %s\n", h->name, listen_spec,
 			        strerror(errno));
+			tp_sb_close();
 			return 71;
 		}
 	} else {
@@ -851,6 +1585,7 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 			        "activation or spawn-fcgi (or --cgi for one request)\n",
 			        h->name, fd);
 			usage(h->name, stderr);
+			tp_sb_close();
 			return 64;
 		}
 		unsetenv("LISTEN_FDS");
@@ -858,13 +1593,12 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 		unsetenv("LISTEN_FDNAMES");
 	}
 	if (fd != 0) {
-		/* libfcgi's FCGX_InitRequest wants the listening socket; keep
-		 * stdin harmless for the workers. */
+		/* Keep stdin harmless for the workers. */
 		int devnull = open("/dev/null", O_RDONLY);
 		if (devnull >= 0 && devnull != 0) {
 			dup2(devnull, 0);
 			close(devnull);
 		}
 	}
-	return supervise(h, fd, (int)workers);
+	return supervise(h, fd, workers, &conf);
 }

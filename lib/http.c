@@ -1,40 +1,212 @@
 /*
- * http.c - outbound HTTP on libcurl.
+ * http.c - outbound HTTP on libcurl, safe to call from many threads.
  *
- * One easy handle per process, created lazily (so after fork, in the
- * worker) and reset between requests with curl_easy_reset(), which keeps
- * its connection cache: consecutive Twilio calls from one worker reuse the
- * TLS connection instead of paying a handshake each time.
+ * Connections are reused through a per-process pool of easy handles,
+ * each tagged with the origin (scheme://host:port, or the unix socket)
+ * whose connection it keeps in its own connection cache.  A request takes
+ * the most recently used idle handle of its origin (a warm connection: no
+ * TCP or TLS handshake), runs on it with curl_easy_reset()'s fresh
+ * options, and gives it back.  So the number of connections to Twilio
+ * follows the number of requests in flight, not the number of threads,
+ * and a thread started for a burst finds the connections its
+ * predecessors opened.  Handles idle for POOL_IDLE_S are closed (when a
+ * handle comes back, and every second by an idle worker thread:
+ * tp_http_pool_trim), so the memory of a peak, and the connections it
+ * held open at Twilio, do not stay.
+ *
+ * Rejected: one handle per thread (thread-local): every thread would keep
+ * its own connections to api, sync and the nchan socket, three times the
+ * connections of the pool, and a new thread would pay fresh TLS
+ * handshakes.  A share object with CURL_LOCK_DATA_CONNECT: libcurl's
+ * shared connection cache is not thread-safe (curl known bug "A shared
+ * connection cache is not thread-safe", curl issue 4915; its example was
+ * removed for that reason, curl PR 6795).  The share object below holds
+ * only what libcurl does protect with our locks: the DNS cache and TLS
+ * session IDs (curl_share_setopt(3)), so a new handle resumes a TLS
+ * session instead of a full handshake.
+ *
+ * curl_global_init runs once (pthread_once), on the first request, on
+ * whichever thread makes it: libcurl 7.84 and later say their global init
+ * is thread-safe (CURL_VERSION_THREADSAFE); with an older one the worker
+ * calls tp_http_init before it starts threads (fcgi.c).  CURLOPT_NOSIGNAL
+ * is set on every transfer: signals and threads do not mix
+ * (libcurl-thread(3)).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
+#include "internal.h"
 #include "twiliopay.h"
 
 #define RESP_BODY_MAX (1u << 20)
+#define ORIGIN_MAX    300
+#define POOL_IDLE_S   15   /* an idle handle (and its connections) lives this long */
+#define POOL_MAX      1024 /* idle handles kept at most; the oldest go first */
 
-static CURL *easy;
+typedef struct pooled {
+	CURL *easy;
+	char origin[ORIGIN_MAX];
+	time_t idle_since; /* CLOCK_MONOTONIC seconds */
+} pooled;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static long default_timeout_ms = 10000;
+static CURLSH *share;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
-static CURL *handle(void)
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pooled *pool; /* idle handles, oldest first */
+static size_t npool, pool_cap;
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
 {
-	if (!easy) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		easy = curl_easy_init();
-		if (!easy)
-			abort(); /* only fails on OOM: policy in twiliopay.h */
-		{
-			const char *t = tp_config_raw("HTTP_TIMEOUT_MS");
-			uint64_t v;
-			if (t && tp_str_to_u64(t, strlen(t), 600000, &v) == TP_OK && v >= 100)
-				default_timeout_ms = (long)v;
+	(void)h;
+	(void)access;
+	(void)ud;
+	pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+	(void)h;
+	(void)ud;
+	pthread_mutex_unlock(&share_locks[data]);
+}
+
+static void global_init(void)
+{
+	const char *t = tp_config_raw("HTTP_TIMEOUT_MS");
+	uint64_t v;
+	int i;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (t && tp_str_to_u64(t, strlen(t), 600000, &v) == TP_OK && v >= 100)
+		default_timeout_ms = (long)v;
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&share_locks[i], NULL);
+	share = curl_share_init();
+	if (!share)
+		abort(); /* only fails on OOM: policy in twiliopay.h */
+	curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+}
+
+void tp_http_init(void)
+{
+	pthread_once(&init_once, global_init);
+}
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* "unix:PATH" or the URL's scheme://authority, lower-cased no further:
+ * the key a connection is reused under. */
+static void origin_of(const tp_http_req *rq, char out[ORIGIN_MAX])
+{
+	const char *u = rq->url ? rq->url : "";
+	const char *host = strstr(u, "://");
+	size_t n;
+
+	if (rq->unix_socket) {
+		snprintf(out, ORIGIN_MAX, "unix:%s", rq->unix_socket);
+		return;
+	}
+	n = host ? (size_t)(host + 3 - u) + strcspn(host + 3, "/?#") : strlen(u);
+	snprintf(out, ORIGIN_MAX, "%.*s", (int)(n < ORIGIN_MAX ? n : ORIGIN_MAX - 1), u);
+}
+
+/* The most recently used idle handle of this origin, or a new one. */
+static CURL *checkout(const char *origin)
+{
+	CURL *c = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&pool_lock);
+	for (i = npool; i-- > 0;) {
+		if (strcmp(pool[i].origin, origin) == 0) {
+			c = pool[i].easy;
+			memmove(&pool[i], &pool[i + 1], (npool - i - 1) * sizeof *pool);
+			npool--;
+			break;
 		}
 	}
-	return easy;
+	pthread_mutex_unlock(&pool_lock);
+	if (!c) {
+		c = curl_easy_init();
+		if (!c)
+			abort(); /* only fails on OOM: policy in twiliopay.h */
+		curl_easy_setopt(c, CURLOPT_SHARE, share);
+	}
+	return c;
+}
+
+/* Back to the pool; closes what has been idle too long (outside the
+ * lock: closing a TLS connection sends a close_notify). */
+static void checkin(CURL *c, const char *origin)
+{
+	CURL *drop[8];
+	size_t ndrop = 0, i;
+	time_t now = mono_s();
+
+	pthread_mutex_lock(&pool_lock);
+	while (npool > 0 && ndrop < sizeof drop / sizeof drop[0] &&
+	       (npool >= POOL_MAX || now - pool[0].idle_since > POOL_IDLE_S)) {
+		drop[ndrop++] = pool[0].easy;
+		memmove(&pool[0], &pool[1], (npool - 1) * sizeof *pool);
+		npool--;
+	}
+	if (npool == pool_cap) {
+		pool_cap = pool_cap ? 2 * pool_cap : 16;
+		pool = tp_xrealloc(pool, pool_cap * sizeof *pool);
+	}
+	pool[npool].easy = c;
+	snprintf(pool[npool].origin, ORIGIN_MAX, "%s", origin);
+	pool[npool].idle_since = now;
+	npool++;
+	pthread_mutex_unlock(&pool_lock);
+	for (i = 0; i < ndrop; i++)
+		curl_easy_cleanup(drop[i]);
+}
+
+size_t tp_http_pool_trim(void)
+{
+	CURL *drop[16];
+	size_t ndrop = 0, i;
+	time_t now = mono_s();
+
+	pthread_mutex_lock(&pool_lock);
+	while (npool > 0 && ndrop < sizeof drop / sizeof drop[0] &&
+	       now - pool[0].idle_since > POOL_IDLE_S) {
+		drop[ndrop++] = pool[0].easy;
+		memmove(&pool[0], &pool[1], (npool - 1) * sizeof *pool);
+		npool--;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	for (i = 0; i < ndrop; i++)
+		curl_easy_cleanup(drop[i]);
+	return ndrop;
+}
+
+size_t tp_http_pool_idle(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&pool_lock);
+	n = npool;
+	pthread_mutex_unlock(&pool_lock);
+	return n;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -95,16 +267,21 @@ const char *tp_http_rc_str(tp_http_rc rc)
 
 tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out)
 {
-	CURL *c = handle();
+	char origin[ORIGIN_MAX];
+	CURL *c;
 	struct curl_slist *hdrs = NULL;
 	char bearer[512];
-	long timeout = rq->timeout_ms ? rq->timeout_ms : default_timeout_ms;
+	long timeout;
 	CURLcode cc;
 	size_t i;
 
+	tp_http_init();
+	timeout = rq->timeout_ms ? rq->timeout_ms : default_timeout_ms;
+	origin_of(rq, origin);
+	c = checkout(origin);
 	memset(out, 0, sizeof *out);
 	tp_buf_init(&out->body, RESP_BODY_MAX);
-	curl_easy_reset(c);
+	curl_easy_reset(c); /* keeps connections and the share */
 	curl_easy_setopt(c, CURLOPT_URL, rq->url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
@@ -148,10 +325,12 @@ tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out)
 		    curl_easy_setopt(c, CURLOPT_POST, 1L);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 
+	tp_pool_blocking(); /* 150-300 ms against Twilio: leave a thread idle */
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	checkin(c, origin);
 	curl_slist_free_all(hdrs);
 	if (!out->body.ptr)
 		tp_buf_add(&out->body, "", 0);

@@ -3,7 +3,15 @@
  * error log, the supervisor or journald collect.  Every value goes through
  * tp_redact_text, and secret-named fields are dropped, so no code path can
  * log card data by accident (PCI: a log file is storage).
+ *
+ * Threads: every line is built in its own buffer and leaves in one
+ * write(2), so lines of the threads of a worker (and of the workers
+ * sharing the descriptor) never interleave inside a line: a pipe or
+ * journald's stream socket takes up to PIPE_BUF (4096) bytes atomically,
+ * a file opened O_APPEND a whole write.  The level and the function name
+ * are set once before any thread starts.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -32,6 +40,26 @@ void tp_log_init(const char *fn_name)
 void tp_log_set_level(tp_log_level min)
 {
 	log_min = min;
+}
+
+bool tp_log_enabled(tp_log_level lvl)
+{
+	return lvl >= log_min;
+}
+
+/* One write(2) of the whole line to stderr (retried only for what a
+ * signal or a full pipe cut off). */
+static void write_all(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
 }
 
 /* Appends value in logfmt: bare when safe, else quoted with \" \\ \n. */
@@ -107,13 +135,17 @@ void tp_logv_kv(tp_log_level lvl, const char *msg, const char *const *kv)
 	}
 	if (!line.ptr) {
 		/* Over the cap: say so rather than write a cut line. */
-		fprintf(stderr, "ts=%s.%03ldZ level=%s fn=%s msg=\"log line too long\"\n", ts,
-		        (long)(tv.tv_usec / 1000), level_name[lvl], log_fn);
+		char small[160];
+		int n = snprintf(small, sizeof small,
+		                 "ts=%s.%03ldZ level=%s fn=%s msg=\"log line too long\"\n", ts,
+		                 (long)(tv.tv_usec / 1000), level_name[lvl], log_fn);
+		if (n > 0)
+			write_all(small, (size_t)n < sizeof small ? (size_t)n : sizeof small - 1);
 		return;
 	}
 	tp_buf_addc(&line, '\n');
 	if (line.ptr)
-		fputs(line.ptr, stderr);
+		write_all(line.ptr, line.len);
 	tp_buf_free(&line);
 }
 

@@ -9,6 +9,25 @@
  * over time, masked, plus our state under the reserved key "_session"
  * (tp_capture_to_json).  12 h TTL, refreshed by every write.
  *
+ * Sync is not ours alone: anyone holding an Access Token for a service
+ * without access control, or REST credentials, can rewrite an item, and
+ * attach, changeCapture, changeStatus, the session view and the callback
+ * handler all act on what _session says (whose payment it is, on which
+ * call, in which state).  So _session carries "mac", HMAC-SHA256 under
+ * AGENT_SECRET of "twiliopay-session-v1|<PaymentSid>|" + the session
+ * serialised back from the parsed state, checked on every read: a
+ * session with a missing or wrong MAC is not ours (logged, and the
+ * request refused or the callback only recorded).  Serialising the
+ * parsed state, not the stored text, makes the MAC independent of how
+ * Sync re-formats JSON while covering every field the server reads; the
+ * payment SID binds it to its item, so a valid session cannot be copied
+ * into another payment's.  Rejected: a MAC over a few fields (agent,
+ * call) - the state fields (status, step, current) drive Twilio requests
+ * too, and a list to keep in step with the struct is a list to forget.
+ * What a MAC cannot stop is an older valid session of the same payment
+ * written back (a replay); the service's ACL (setupSyncServices) is what
+ * keeps token holders from writing at all.
+ *
  * Concurrency: several workers (and several handlers) write the same
  * item.  Every write is a read-modify-write with If-Match on the revision
  * read (Sync "Mutation and Conflict Resolution"); a 412 (54205) means
@@ -74,6 +93,29 @@ bool tp_paysession_fetch(const tp_config *cfg, const char *payment_sid, cJSON **
 	return true;
 }
 
+/* The session's state as stored, for the metrics only: nothing acts on
+ * it, so its MAC is not checked here (tp_paysession_load does that). */
+static bool session_peek(const cJSON *data, tp_capture *c)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(data, TP_SESSION_KEY);
+	return s && tp_capture_from_json(c, s) == TP_OK;
+}
+
+static bool session_final(const cJSON *data)
+{
+	tp_capture c;
+	return session_peek(data, &c) && tp_cap_status_final(c.status);
+}
+
+/* The write that takes a session to its end (a Result, a cancel) counts
+ * it in the metrics, once: a later write finds it final already. */
+static void count_ending(bool was_final, const cJSON *data)
+{
+	tp_capture c;
+	if (!was_final && session_peek(data, &c) && tp_cap_status_final(c.status))
+		tp_metrics_payment(tp_cap_status_name(c.status));
+}
+
 bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
                           void *ctx, tp_paysession_result *out)
 {
@@ -86,7 +128,7 @@ bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_pays
 		tp_twilio_error err;
 		tp_api_result w;
 		bool exists = tp_paysession_fetch(cfg, payment_sid, &data, rev, &err);
-		bool ok;
+		bool ok, was_final;
 
 		if (!exists) {
 			if (err.status != 404) {
@@ -95,6 +137,7 @@ bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_pays
 			}
 			data = cJSON_CreateObject();
 		}
+		was_final = session_final(data);
 		if (fn(data, exists, ctx) == TP_PS_KEEP) {
 			out->data = data;
 			return true;
@@ -109,6 +152,7 @@ bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_pays
 			                         TP_SYNC_TTL_12H, &w);
 		if (ok) {
 			tp_api_result_free(&w);
+			count_ending(was_final, data);
 			out->data = data;
 			out->written = true;
 			return true;
@@ -132,18 +176,116 @@ bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_pays
 	return false;
 }
 
-void tp_paysession_store(cJSON *data, tp_capture *c)
+bool tp_paysession_update_new(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
+                              void *ctx, tp_paysession_result *out)
 {
-	c->seq++;
-	tp_iso8601_now(c->updated_at);
-	cJSON_DeleteItemFromObjectCaseSensitive(data, TP_SESSION_KEY);
-	cJSON_AddItemToObject(data, TP_SESSION_KEY, tp_capture_to_json(c));
+	cJSON *data = cJSON_CreateObject();
+	tp_api_result w;
+	bool ok;
+
+	memset(out, 0, sizeof *out);
+	if (fn(data, false, ctx) == TP_PS_KEEP) {
+		out->data = data;
+		return true;
+	}
+	ok = tp_sync_item_create(cfg, cfg->pay_sync_service_sid, cfg->sync_pay_map_name,
+	                         payment_sid, data, TP_SYNC_TTL_12H, &w);
+	if (ok) {
+		tp_api_result_free(&w);
+		count_ending(false, data);
+		out->data = data;
+		out->written = true;
+		return true;
+	}
+	cJSON_Delete(data);
+	if (w.err.status == 409 || w.err.code == 54208) {
+		/* It exists after all (an early callback, or our own create
+		 * whose answer was lost): read, recompute, write. */
+		tp_api_result_free(&w);
+		ok = tp_paysession_update(cfg, payment_sid, fn, ctx, out);
+		out->conflicts++;
+		return ok;
+	}
+	out->err = w.err;
+	tp_api_result_free(&w);
+	return false;
 }
 
-tp_rc tp_paysession_load(const cJSON *data, tp_capture *c)
+#define SESSION_MAC_KEY "mac"
+#define SESSION_MAC_LEN 64 /* hex of HMAC-SHA256 */
+
+/* The MAC of session c of payment_sid, as lower-case hex; false when
+ * there is no AGENT_SECRET to make one. */
+static bool session_mac(const tp_config *cfg, const char *payment_sid, const tp_capture *c,
+                        char out[SESSION_MAC_LEN + 1])
+{
+	unsigned char mac[32];
+	cJSON *j;
+	char *text;
+	tp_buf m;
+
+	out[0] = '\0';
+	if (!cfg->agent_secret || !*cfg->agent_secret || !payment_sid)
+		return false;
+	j = tp_capture_to_json(c);
+	text = cJSON_PrintUnformatted(j);
+	tp_buf_init(&m, 1u << 20);
+	tp_buf_addf(&m, "twiliopay-session-v1|%s|%s", payment_sid, text ? text : "");
+	tp_hmac_sha256(cfg->agent_secret, tp_buf_str(&m), m.len, mac);
+	tp_hex(mac, sizeof mac, out);
+	tp_buf_free(&m);
+	free(text);
+	cJSON_Delete(j);
+	return true;
+}
+
+void tp_paysession_store(const tp_config *cfg, const char *payment_sid, cJSON *data, tp_capture *c)
+{
+	char mac[SESSION_MAC_LEN + 1];
+	cJSON *j;
+
+	c->seq++;
+	tp_iso8601_now(c->updated_at);
+	j = tp_capture_to_json(c);
+	if (session_mac(cfg, payment_sid, c, mac))
+		cJSON_AddStringToObject(j, SESSION_MAC_KEY, mac);
+	cJSON_DeleteItemFromObjectCaseSensitive(data, TP_SESSION_KEY);
+	cJSON_AddItemToObject(data, TP_SESSION_KEY, j);
+}
+
+tp_rc tp_paysession_load(const tp_config *cfg, const char *payment_sid, const cJSON *data,
+                         tp_capture *c)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(data, TP_SESSION_KEY);
-	return s ? tp_capture_from_json(c, s) : TP_ENOTFOUND;
+	const cJSON *got = cJSON_GetObjectItemCaseSensitive(s, SESSION_MAC_KEY);
+	char want[SESSION_MAC_LEN + 1];
+	tp_rc rc;
+
+	if (!s)
+		return TP_ENOTFOUND;
+	rc = tp_capture_from_json(c, s);
+	if (rc != TP_OK)
+		return rc;
+	if (!cJSON_IsString(got) || !session_mac(cfg, payment_sid, c, want) ||
+	    !tp_ct_streq(got->valuestring, want)) {
+		tp_log_kv(TP_LOG_ERROR,
+		          "payMap session is not ours: its MAC is missing or wrong (it was written "
+		          "outside this server); refusing to act on it",
+		          "payment", payment_sid, "agent", c->agent, "call", c->call_sid);
+		memset(c, 0, sizeof *c);
+		c->current = TP_FIELD_NONE;
+		c->err_field = TP_FIELD_NONE;
+		return TP_EAUTH;
+	}
+	return TP_OK;
+}
+
+void tp_reply_session_untrusted(tp_resp *resp, const char *payment_sid)
+{
+	tp_reply_error(resp, TP_S_CONFLICT, "session_untrusted",
+	               "the stored session of payment %s was changed outside this server (its "
+	               "integrity check fails); it cannot be used",
+	               payment_sid);
 }
 
 static bool payment_request(const tp_config *cfg, const char *call_sid, const char *payment_sid,
@@ -237,6 +379,7 @@ bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const 
 	}
 	/* nchan answers 201 (delivered to subscribers) or 202 (queued). */
 	ok = rc == TP_HTTP_OK && r.status >= 200 && r.status < 300;
+	tp_metrics_publish(ok);
 	if (!ok) {
 		char st[16];
 		snprintf(st, sizeof st, "%ld", r.status);
@@ -257,7 +400,7 @@ bool tp_paysession_publish_state(const tp_config *cfg, const char *payment_sid, 
 	cJSON *view;
 	bool ok;
 
-	if (tp_paysession_load(data, &c) != TP_OK)
+	if (tp_paysession_load(cfg, payment_sid, data, &c) != TP_OK)
 		return false;
 	view = tp_capture_view(&c, data, payment_sid);
 	ok = tp_paysession_publish(cfg, payment_sid, view);
@@ -384,7 +527,13 @@ bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_conf
 			tp_reply_twilio_error(resp, &err, "reading the session from Sync");
 		return false;
 	}
-	if (tp_paysession_load(*data, c) != TP_OK) {
+	switch (tp_paysession_load(cfg, pk, *data, c)) {
+	case TP_OK:
+		break;
+	case TP_EAUTH:
+		tp_reply_session_untrusted(resp, pk);
+		goto fail;
+	default:
 		tp_reply_error(resp, TP_S_NOT_FOUND, "session_not_found",
 		               "payment %s has no capture session of ours", pk);
 		goto fail;

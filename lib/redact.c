@@ -3,10 +3,11 @@
  *
  * PCI DSS forbids storing the PAN unprotected and the security code at
  * all; log lines and error bodies are storage.  Two defences:
- *  - by shape: a run of 12-19 digits, optionally grouped by single spaces
- *    or dashes ("4111 1111-1111 1111"), that passes the Luhn check is
- *    replaced by "[card]".  A longer run is replaced when any 12-19 digit
- *    window inside it passes, so a PAN glued to other digits still goes.
+ *  - by shape: a run of 12-19 digits, optionally grouped by single spaces,
+ *    dashes, dots or slashes ("4111 1111-1111 1111", "4111.1111.1111.1111",
+ *    "4111/1111/1111/1111": a number typed into a form, a URL path or a
+ *    spreadsheet), that passes the Luhn check is replaced by "[card]".  A longer run is replaced
+ * when any 12-19 digit window inside it passes, so a PAN glued to other digits still goes.
  *    Luhn-invalid runs stay (order numbers, timestamps), at the price of
  *    letting a mistyped PAN through: Twilio never sends us one unmasked.
  *  - by name: fields whose name says card number, security code, bank
@@ -83,7 +84,7 @@ tp_rc tp_redact_text(tp_buf *out, const char *s)
 				nd++;
 				j++;
 				end = j;
-			} else if ((s[j] == ' ' || s[j] == '-') && j + 1 < len &&
+			} else if (s[j] != '\0' && strchr(" -./", s[j]) && j + 1 < len &&
 			           isdigit((unsigned char)s[j + 1])) {
 				j++;
 			} else {

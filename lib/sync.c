@@ -145,8 +145,44 @@ bool tp_sync_service_list(const tp_config *cfg, tp_api_result *out)
 bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out)
 {
 	sync_res r = {NULL, NULL, false, NULL};
-	sync_form f = {"FriendlyName", friendly_name, NULL, -1};
-	return sync_call(cfg, "POST", &r, NULL, &f, NULL, tp_api_budget_ms(cfg), out);
+	tp_params f;
+	tp_buf u;
+	bool ok;
+
+	/* Always with access control: cgi-bin/setupSyncServices.c says why. */
+	tp_params_init(&f);
+	tp_buf_init(&u, 4096);
+	sync_url(&u, cfg, &r);
+	tp_params_add(&f, "FriendlyName", friendly_name);
+	tp_params_add(&f, "AclEnabled", "true");
+	ok = tp_api_call(cfg, "POST", tp_buf_str(&u), &f, NULL, tp_api_budget_ms(cfg), out);
+	tp_params_free(&f);
+	tp_buf_free(&u);
+	return ok;
+}
+
+bool tp_sync_map_permission_set(const tp_config *cfg, const char *service, const char *map,
+                                const char *identity, bool read, bool write, bool manage,
+                                tp_api_result *out)
+{
+	sync_res r = {service, map, false, NULL};
+	tp_params f;
+	tp_buf u;
+	bool ok;
+
+	tp_params_init(&f);
+	tp_buf_init(&u, 4096);
+	sync_url(&u, cfg, &r);
+	tp_buf_adds(&u, "/Permissions");
+	tp_api_add_segment(&u, identity);
+	/* All three are required (Sync Map Permission resource, update). */
+	tp_params_add(&f, "Read", read ? "true" : "false");
+	tp_params_add(&f, "Write", write ? "true" : "false");
+	tp_params_add(&f, "Manage", manage ? "true" : "false");
+	ok = tp_api_call(cfg, "POST", tp_buf_str(&u), &f, NULL, tp_api_budget_ms(cfg), out);
+	tp_params_free(&f);
+	tp_buf_free(&u);
+	return ok;
 }
 
 bool tp_sync_map_fetch(const tp_config *cfg, const char *service, const char *map,

@@ -7,10 +7,11 @@
  *
  * Memory policy, stated once: allocation failure aborts the process
  * (tp_xmalloc and friends, also installed as cJSON's hooks).  Every binary
- * runs as a pre-forked worker under a supervisor that restarts it, so a
- * worker that runs out of memory dies loudly and is replaced instead of
- * limping on with half-written state.  Functions therefore never return an
- * "out of memory" error; their rc values are about input and I/O.
+ * runs as worker processes under a supervisor that restarts them, so a
+ * worker that runs out of memory dies loudly, with the requests its
+ * threads were serving, and is replaced instead of limping on with
+ * half-written state.  Functions therefore never return an "out of
+ * memory" error; their rc values are about input and I/O.
  *
  * Ownership, unless a function's comment says otherwise: strings passed in
  * are borrowed for the duration of the call; pointers returned from a
@@ -39,7 +40,8 @@ typedef enum tp_rc {
 	TP_EINVAL = -1,  /* malformed input (bad encoding, bad syntax) */
 	TP_ETOOBIG = -2, /* a hard maximum was reached */
 	TP_ENOTFOUND = -3,
-	TP_EIO = -4, /* a system call failed */
+	TP_EIO = -4,   /* a system call failed */
+	TP_EAUTH = -5, /* a MAC does not match: data changed by someone else */
 } tp_rc;
 
 /* ---------------------------------------------------------------- alloc.c */
@@ -210,6 +212,8 @@ typedef enum tp_log_level { TP_LOG_DEBUG, TP_LOG_INFO, TP_LOG_WARN, TP_LOG_ERROR
  * replaced by "[redacted]".  `fn` comes from tp_log_init. */
 void tp_log_init(const char *fn_name);
 void tp_log_set_level(tp_log_level min);
+/* True when a line at lvl would be written (skip building one otherwise). */
+bool tp_log_enabled(tp_log_level lvl);
 /* kv is a NULL-terminated list of name, value pairs (values may be NULL). */
 void tp_logv_kv(tp_log_level lvl, const char *msg, const char *const *kv);
 void tp_log(tp_log_level lvl, const char *fmt, ...) TP_PRINTF(2, 3);
@@ -245,6 +249,7 @@ typedef struct tp_config {
 	char *twilio_api_url;     /* TWILIO_API_URL, default https://api.twilio.com */
 	char *twilio_sync_url;    /* TWILIO_SYNC_URL, default https://sync.twilio.com */
 	bool enable_refer;        /* ENABLE_REFER, default false */
+	bool enable_sync_tokens;  /* ENABLE_SYNC_TOKENS, default false: getSyncToken */
 	char *connector_username; /* CONNECTOR_USERNAME */
 	char *connector_password; /* CONNECTOR_PASSWORD */
 	char *payment_gateway;    /* PAYMENT_GATEWAY, see lib/gateway.c */
@@ -255,11 +260,17 @@ typedef struct tp_config {
 	long agents_cache_s;      /* AGENTS_CACHE_S, default 30: Sync records kept that long */
 	char *nchan_publish_url;  /* NCHAN_PUBLISH_URL, publisher location + "/<PK>" */
 	char *nchan_socket;       /* NCHAN_PUBLISH_SOCKET, its unix socket, or NULL */
+	char *tickets_file;       /* TICKETS_FILE, spent live-update tickets (lib/ticket.c) */
 	long http_timeout_ms;     /* HTTP_TIMEOUT_MS, default 10000 */
 	long api_retry_budget_ms; /* API_RETRY_BUDGET_MS, default 12000: all tries of one call */
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
 	tp_log_level log_level;   /* LOG_LEVEL, default info */
 	char *allowed_currencies; /* ALLOWED_CURRENCIES, "USD,EUR", NULL = any ISO 4217 */
+	/* What may be dialled (lib/dial.c), comma lists normalised at load. */
+	char *dial_allowed_prefixes;    /* DIAL_ALLOWED_PREFIXES, "+1,+44", NULL = any */
+	char *dial_denied_prefixes;     /* DIAL_DENIED_PREFIXES, NULL = "premium" */
+	char *dial_allowed_sip_domains; /* DIAL_ALLOWED_SIP_DOMAINS, besides SIP_DOMAIN_URI */
+	char *metrics_dir;              /* METRICS_DIR: <dir>/<handler>/scoreboard, NULL = none */
 	/* The .env path actually read ("" when none). */
 	char *env_path;
 } tp_config;
@@ -279,6 +290,47 @@ void tp_config_free(tp_config *cfg);
 /* Reads a .env file into params (KEY=VALUE, optional "export ", quotes,
  * '#' comments).  Used by tp_config_load and by scripts. */
 tp_rc tp_env_parse(tp_params *out, const char *text, size_t len, tp_buf *err);
+/* True when `name` is one of the variables tp_config_load reads. */
+bool tp_config_known(const char *name);
+
+/* ---------------------------------------------------------------- dotenv.c */
+
+/* The Node original's .env, line by line, as its runtime (twilio-run,
+ * dotenv 6.2) read it; for twiliopay-migrate.  dotenv.c states the rules. */
+typedef enum tp_dotenv_kind {
+	TP_DOTENV_BLANK,   /* nothing but blanks */
+	TP_DOTENV_COMMENT, /* starts with '#' */
+	TP_DOTENV_SET,     /* NAME=value: key and value are set */
+	TP_DOTENV_OTHER,   /* anything else, which dotenv ignores */
+} tp_dotenv_kind;
+
+typedef struct tp_dotenv_line {
+	tp_dotenv_kind kind;
+	char *raw;   /* the line as written, without its line break */
+	char *key;   /* TP_DOTENV_SET: the name */
+	char *value; /* TP_DOTENV_SET: the value the Node original saw */
+} tp_dotenv_line;
+
+typedef struct tp_dotenv {
+	tp_dotenv_line *v;
+	size_t n;
+} tp_dotenv;
+
+/* Splits text into lines at \n, as dotenv does (`raw` loses a \r before
+ * it), and reads each; out is the caller's to tp_dotenv_free.  TP_EINVAL
+ * for a NUL byte, TP_ETOOBIG for a line over 64 KiB. */
+tp_rc tp_dotenv_parse(const char *text, size_t len, tp_dotenv *out);
+void tp_dotenv_free(tp_dotenv *d);
+/* The value the Node original saw for key (the last line setting it), or
+ * NULL; borrowed from d. */
+const char *tp_dotenv_get(const tp_dotenv *d, const char *key);
+/* True when tp_env_parse reads `line` alone as exactly key=value. */
+bool tp_env_line_reads(const char *line, const char *key, const char *value);
+/* Appends one KEY=value line (no line break) that tp_env_parse reads back
+ * as exactly key and value: as written when that works, else the value in
+ * double quotes with \\, \" and \n escapes.  TP_EINVAL when no line can
+ * (a carriage return in the value; '=', '#' or a line break in the key). */
+tp_rc tp_env_format(tp_buf *out, const char *key, const char *value);
 /* Value of a raw variable by name (environment first, then .env); NULL if
  * unset or empty.  Only valid after tp_config_load. */
 const char *tp_config_raw(const char *name);
@@ -412,7 +464,10 @@ typedef struct tp_handler {
 
 /* The whole life of a handler binary.  Parses the command line
  *   --listen PATH | --listen HOST:PORT   bind a socket (else fd 0 is used)
- *   --workers N                          pre-forked workers (default 2)
+ *   --workers N                          worker processes (default 2)
+ *   --threads N                          requests each serves at once;
+ *                                        past it 503 (default 32)
+ *   --spare MIN:MAX                      idle threads (default 1:2)
  *   --cgi                                serve exactly one CGI request
  *   --check-config                       load config, report, exit
  * loads the configuration (exit 78, EX_CONFIG, naming what is wrong), then
@@ -438,9 +493,9 @@ tp_rc tp_basic_auth_parse(const char *header, char **user, char **pass);
 
 /* ---------------------------------------------------------------- http.c */
 
-/* HTTP client on libcurl.  One easy handle per process, so the connection
- * to api.twilio.com / sync.twilio.com is kept alive across requests that
- * the same worker serves. */
+/* HTTP client on libcurl, callable from any thread.  Connections to
+ * api.twilio.com / sync.twilio.com are kept alive in a per-process pool
+ * of handles (see http.c), reused by whichever thread asks next. */
 
 typedef enum tp_http_rc {
 	TP_HTTP_OK = 0,        /* a response arrived (any status) */
@@ -477,6 +532,15 @@ void tp_http_resp_free(tp_http_resp *r);
  * even for 4xx/5xx; out must be freed with tp_http_resp_free. */
 tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out);
 const char *tp_http_rc_str(tp_http_rc rc);
+/* curl_global_init and the pool's shared DNS/TLS-session cache, once per
+ * process (tp_http_do calls it; call it before starting threads when
+ * libcurl lacks CURL_VERSION_THREADSAFE). */
+void tp_http_init(void);
+/* Idle handles in the pool (each holds its connections). */
+size_t tp_http_pool_idle(void);
+/* Closes the handles idle for longer than the pool keeps them (15 s);
+ * returns how many. */
+size_t tp_http_pool_trim(void);
 
 /* Twilio's error JSON (twilio-contract.md 1.2). */
 typedef struct tp_twilio_error {
@@ -551,7 +615,14 @@ bool tp_sync_item_delete(const tp_config *cfg, const char *service, const char *
                          const char *key, tp_api_result *out);
 /* First page of services (key "services"). */
 bool tp_sync_service_list(const tp_config *cfg, tp_api_result *out);
+/* Creates the service with AclEnabled=true. */
 bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out);
+/* Sync Map Permission of `identity` on `map` (all three flags are sent;
+ * with the service's ACL on, a token identity reaches only what this
+ * grants). */
+bool tp_sync_map_permission_set(const tp_config *cfg, const char *service, const char *map,
+                                const char *identity, bool read, bool write, bool manage,
+                                tp_api_result *out);
 bool tp_sync_map_fetch(const tp_config *cfg, const char *service, const char *map,
                        tp_api_result *out);
 bool tp_sync_map_create(const tp_config *cfg, const char *service, const char *unique_name,
@@ -752,6 +823,65 @@ void tp_voice_reply_reject(tp_resp *resp, const char *reason, const char *why);
 void tp_voice_reply_dial(tp_resp *resp, const tp_voice_dial *d);
 /* True when a request path is one of the original's ...withRefer aliases. */
 bool tp_voice_refer_path(const char *path);
+
+/* How a voice webhook's call is dialled on (the route handlers:
+ * callToSIP, tollfreeCallToSIP, callToPSTN, simpleCallToPSTN). */
+typedef struct tp_voice_route {
+	const char *uui;          /* User-to-User on the <Sip> leg, NULL for none
+	                           * (never sent to the PSTN) */
+	const char *callback_uui; /* UUI= of the answered uuiSyncUpdate callback,
+	                           * NULL for no callback */
+	bool refer;               /* answerOnBridge and referUrl (callTransfer) */
+} tp_voice_route;
+
+/* The phone number's answer: To must be E.164 (else <Reject>); dials
+ * sip:<To>@<SIP_DOMAIN_URI> as <Sip> per `r`, after the toll-fraud rule
+ * (tp_dial_allowed_or_reply).  The response is written. */
+void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                           const tp_voice_route *r);
+/* The SIP domain's answer: dials the E.164 number of To (tp_voice_number;
+ * none: <Reject>) as <Number> when the toll-fraud rule allows it
+ * (tp_dial_allowed_or_reply), callerId = From's E.164 number when it has
+ * one, per `r`.  The response is written. */
+void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                            const tp_voice_route *r);
+/* The call's TollFreeMobileOriginationLocation (Twilio adds it to calls to
+ * a toll-free number from a mobile phone), borrowed from req; NULL when it
+ * is absent or empty (a landline caller), or not 1..TP_VOICE_UUI_MAX
+ * printable ASCII characters (logged). */
+const char *tp_voice_tollfree_location(const tp_req *req);
+
+/* ---------------------------------------------------------------- dial.c */
+
+/* The toll-fraud rule: every handler that answers with <Dial> passes each
+ * target through tp_dial_allowed_or_reply before it answers (README
+ * "Voice routing", "Configuration"; the why and the sources are in
+ * dial.c).
+ *
+ *   TP_DIAL_NUMBER  target is the E.164 number for <Number> ("+..." as
+ *                   tp_voice_number gives it).  Allowed when it starts
+ *                   with a DIAL_ALLOWED_PREFIXES entry (any number when
+ *                   unset) and with no DIAL_DENIED_PREFIXES entry (default
+ *                   "premium": premium-rate and high-cost ranges).
+ *   TP_DIAL_SIP     target is the SIP URI for <Sip>, as it will be
+ *                   dialled.  Allowed when its host is SIP_DOMAIN_URI's or
+ *                   matches DIAL_ALLOWED_SIP_DOMAINS, and it has no maddr
+ *                   parameter.
+ *
+ * Usage, in a handler:
+ *     if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_NUMBER, number))
+ *             return;   // answered <Reject reason="rejected"/>, logged
+ */
+typedef enum tp_dial_kind { TP_DIAL_NUMBER, TP_DIAL_SIP } tp_dial_kind;
+
+/* NULL when `target` may be dialled; otherwise why not, a static phrase
+ * ("a premium-rate or high-cost range ...") for logs.  Pure: no I/O. */
+const char *tp_dial_refusal(const tp_config *cfg, tp_dial_kind kind, const char *target);
+/* True when allowed.  Otherwise answers 200 <Reject reason="rejected"/>,
+ * logs a warning naming the rule, adds dial_target and rejected to the
+ * request's log line, and returns false. */
+bool tp_dial_allowed_or_reply(const tp_config *cfg, tp_resp *resp, tp_dial_kind kind,
+                              const char *target);
 
 /* ---------------------------------------------------------------- connector.c */
 
@@ -1010,11 +1140,42 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg);
  * agent.  401 when absent, 403 when wrong; returns false after replying. */
 bool tp_session_authorize_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                                    const char *payment_sid);
-/* The session-token checks without an agent token (the live-update
- * subscription, which EventSource cannot give headers): valid session
- * token for `payment_sid` whose agent still exists with the same
- * password.  Returns the HTTP status to answer (200, 401, 403, 500, 503). */
-int tp_session_token_check(const tp_config *cfg, const char *token, const char *payment_sid);
+
+/* ---------------------------------------------------------------- ticket.c */
+
+/* Live-update tickets (lib/ticket.c): the one-use, short-lived credential
+ * an EventSource carries in its URL instead of the session token. */
+#define TP_TICKET_TTL_S 60
+
+/* {sub, kind:"ticket", pk, pwh, jti (128 random bits, hex), iat, exp},
+ * signed like every token of lib/agent.c. */
+tp_rc tp_ticket_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
+                      const char *payment_sid, time_t now, long ttl_s);
+
+typedef enum tp_ticket_rc {
+	TP_TICKET_OK,                 /* valid, and spent now */
+	TP_TICKET_MISSING,            /* no ticket given */
+	TP_TICKET_INVALID,            /* malformed, forged, not a ticket */
+	TP_TICKET_EXPIRED,            /* past its exp */
+	TP_TICKET_OTHER_PAYMENT,      /* for another PaymentSid */
+	TP_TICKET_REVOKED,            /* its agent was removed or changed password */
+	TP_TICKET_SPENT,              /* used before */
+	TP_TICKET_UNUSABLE,           /* AGENT_SECRET, the agent store or TICKETS_FILE unusable */
+	TP_TICKET_AGENTS_UNAVAILABLE, /* the Sync agent store cannot be read now */
+} tp_ticket_rc;
+
+/* The subscription check: a ticket of ours for `payment_sid`, unexpired,
+ * whose agent still exists with the same password, never used before; it
+ * is spent in TICKETS_FILE (on this node) only when everything else holds. */
+tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const char *payment_sid,
+                              time_t now);
+const char *tp_ticket_rc_str(tp_ticket_rc rc);
+
+/* Adds `id` (no blanks) to the spent list `file` until `exp`, unless a live
+ * entry has it already: *fresh tells which.  Safe across processes (flock
+ * on file ".lock"; the list replaced by rename).  TP_EIO / TP_ETOOBIG when
+ * the list cannot be read or written: then nothing is spent. */
+tp_rc tp_spent_claim(const char *file, const char *id, time_t exp, time_t now, bool *fresh);
 
 /* Publish tokens (the handlers -> nginx's nchan publisher):
  * "<unix time>.<hex HMAC-SHA256(AGENT_SECRET, "nchan-publish|time|PK")>". */
@@ -1107,6 +1268,11 @@ typedef struct tp_capture {
 	char currency[4];
 	char token_type[16];
 	char updated_at[32]; /* ISO 8601 of the last write */
+	/* Once completed: the short reference read to the customer
+	 * (reference.c, "" until claimed) and the connector's id it stands
+	 * for (the charge id, or the token when tokenizing). */
+	char reference[16];
+	char connector_id[128];
 } tp_capture;
 
 typedef struct tp_capture_action {
@@ -1139,6 +1305,14 @@ void tp_capture_order_build(tp_capture *c, const char *order_cfg, bool ach, bool
 bool tp_capture_in_order(const tp_capture *c, tp_field f);
 /* A new session; *act is the Capture of the first field (step 1). */
 void tp_capture_start(tp_capture *c, const tp_capture_params *p, tp_capture_action *act);
+/* NULL when every parameter of a status callback holds a value Twilio
+ * sends (documented Result, ErrorType, PaymentCardType values; PartialResult
+ * true/false; Required a list of capture names; masked card, security
+ * code and account values of Twilio's shape; SIDs, dates; AccountSid =
+ * account_sid when given; no parameter twice); otherwise the name of the
+ * first one that does not (borrowed from cb).  A callback re-split under
+ * the same signature fails here (capture.c explains why). */
+const char *tp_capture_callback_invalid(const tp_params *cb, const char *account_sid);
 /* Applies one status callback.  On TP_CB_APPLIED the state changed and
  * *act says what to do; otherwise nothing changed. */
 tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_action *act);
@@ -1165,6 +1339,42 @@ void tp_capture_merge(cJSON *data, const tp_params *cb);
 void tp_capture_clear_value(cJSON *data, tp_field f);
 /* The state object the console sees (README "Agent API"). */
 cJSON *tp_capture_view(const tp_capture *c, const cJSON *data, const char *payment_sid);
+
+/* ---------------------------------------------------------------- reference.c */
+
+/* A payment's short reference, "K7QM-4XTR": 8 symbols of
+ * tp_reference_alphabet in two groups, derived from the connector's id
+ * with HMAC-SHA256 (AGENT_SECRET) and claimed unique in payMap
+ * ("ref:K7QM-4XTR", a year).  Design and odds in reference.c. */
+#define TP_REFERENCE_CHARS      8
+#define TP_REFERENCE_LEN        9         /* with the dash */
+#define TP_REFERENCE_TRIES      8         /* candidates tried before giving up */
+#define TP_REFERENCE_TTL_S      31536000L /* a year: Sync's longest item TTL */
+#define TP_REFERENCE_KEY_PREFIX "ref:"
+
+extern const char tp_reference_alphabet[]; /* 27 symbols, no look-alikes */
+
+/* Candidate number `attempt` (0, 1...) for connector id `id`. */
+void tp_reference_make(const char *key, const char *id, unsigned attempt,
+                       char out[TP_REFERENCE_LEN + 1]);
+/* True for a well-formed reference ("K7QM-4XTR"). */
+bool tp_reference_valid(const char *s);
+
+typedef enum tp_ref_take {
+	TP_REF_MINE,  /* claimed now, or already held for this id */
+	TP_REF_TAKEN, /* held for another id: a collision */
+	TP_REF_ERROR, /* could not tell */
+} tp_ref_take;
+typedef tp_ref_take (*tp_reference_take_fn)(const char *ref, void *ctx);
+
+/* Tries the candidates in order until `take` says one is this id's:
+ * TP_OK with it in out (and its attempt number), TP_EIO when `take`
+ * failed, TP_ENOTFOUND when every candidate was taken. */
+tp_rc tp_reference_claim(const char *key, const char *id, tp_reference_take_fn take, void *ctx,
+                         char out[TP_REFERENCE_LEN + 1], unsigned *attempt_out);
+/* tp_reference_claim against payMap; err says why when not TP_OK. */
+tp_rc tp_reference_claim_sync(const tp_config *cfg, const char *payment_sid, const char *id,
+                              char out[TP_REFERENCE_LEN + 1], tp_twilio_error *err);
 
 /* ---------------------------------------------------------------- paysession.c */
 
@@ -1195,10 +1405,27 @@ bool tp_paysession_fetch(const tp_config *cfg, const char *payment_sid, cJSON **
 /* Read-modify-write with If-Match, retried on conflicts. */
 bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
                           void *ctx, tp_paysession_result *out);
-/* Parses data._session; TP_ENOTFOUND when there is none. */
-tp_rc tp_paysession_load(const cJSON *data, tp_capture *c);
-/* seq+1, updatedAt = now, data._session = c. */
-void tp_paysession_store(cJSON *data, tp_capture *c);
+/* The same for an item that most likely does not exist yet (a payment
+ * just created): fn(data = {}, exists = false) and a create, one round
+ * trip instead of a read and a write; when the item exists after all,
+ * tp_paysession_update takes over. */
+bool tp_paysession_update_new(const tp_config *cfg, const char *payment_sid, tp_paysession_fn fn,
+                              void *ctx, tp_paysession_result *out);
+/* data._session, checked and parsed: TP_OK; TP_ENOTFOUND when there is
+ * none; TP_EINVAL when it is malformed; TP_EAUTH (logged as an error)
+ * when its MAC is missing or wrong - the session was written by someone
+ * other than this server (anyone who can write Sync) and is not ours to
+ * act on. */
+tp_rc tp_paysession_load(const tp_config *cfg, const char *payment_sid, const cJSON *data,
+                         tp_capture *c);
+/* seq+1, updatedAt = now, data._session = c with its MAC: HMAC-SHA256
+ * under AGENT_SECRET over the payment SID and every field of c, so the
+ * agent, the call, the payment and the state the server acts on cannot
+ * be changed in Sync without the server noticing. */
+void tp_paysession_store(const tp_config *cfg, const char *payment_sid, cJSON *data, tp_capture *c);
+/* 409 session_untrusted for a session tp_paysession_load refused with
+ * TP_EAUTH. */
+void tp_reply_session_untrusted(tp_resp *resp, const char *payment_sid);
 /* Payments update Capture=<act->field> / Status=<status> on c's call,
  * StatusCallback = SERVER_URL/sync/paySyncUpdate. */
 bool tp_paysession_capture(const tp_config *cfg, const tp_capture *c, const char *payment_sid,
@@ -1291,8 +1518,9 @@ tp_rc tp_attach_lookup(const tp_config *cfg, const char *call_sid, char payment_
 bool tp_attach_agent_tag_or_reply(const tp_config *cfg, tp_resp *resp, const char *agent,
                                   char tag[TP_AGENT_TAG_LEN + 1]);
 /* The answer of startCapture (201) and attach (200): paymentSid, callSid,
- * a new sessionToken for (agent, payment), sessionExpiresAt, eventsUrl,
- * stateUrl, order, state and, when not NULL, warning. */
+ * a new sessionToken for (agent, payment), sessionExpiresAt, eventsUrl
+ * (no credential in it), ticketUrl, stateUrl, order, state and, when not
+ * NULL, warning. */
 void tp_attach_reply(tp_resp *resp, int status, const tp_config *cfg, const char *agent,
                      const char *tag, const char *payment_sid, const tp_capture *c,
                      const cJSON *data, const char *warning);
@@ -1305,5 +1533,40 @@ void tp_attach_reply(tp_resp *resp, int status, const tp_config *cfg, const char
  * write; finding its own nonce there, the handler knows the write landed
  * instead of doing the work twice. */
 #define TP_REQUEST_KEY "_request"
+
+/* ---------------------------------------------------------------- task.c */
+
+/* A piece of a request run on a thread of its own (two independent
+ * Twilio requests at once).  tp_task_start never fails: without a thread
+ * it runs fn(arg) before returning.  tp_task_join waits for it and frees
+ * it (NULL does nothing); every started task must be joined, by the
+ * request that started it. */
+typedef struct tp_task tp_task;
+tp_task *tp_task_start(void (*fn)(void *), void *arg);
+void tp_task_join(tp_task *t);
+
+/* ================================================================ metrics
+ * Counters an operator watches (README "Metrics"): kept per handler in a
+ * shared-memory scoreboard (metrics.c) when the binary runs under
+ * tp_serve, ignored otherwise (tests, tools). */
+
+typedef enum tp_metrics_kind {
+	TP_METRICS_REST, /* api.twilio.com: Calls, Payments */
+	TP_METRICS_SYNC, /* sync.twilio.com */
+	TP_METRICS_KINDS
+} tp_metrics_kind;
+
+/* One Twilio HTTP request (one attempt) took `seconds`; ok is false for
+ * no answer, a timeout, 429 or 5xx. */
+void tp_metrics_twilio(tp_metrics_kind kind, double seconds, bool ok);
+/* A status callback's outcome: applied duplicate stale final recorded. */
+void tp_metrics_callback(const char *outcome);
+/* A payment session ended: completed failed cancelled. */
+void tp_metrics_payment(const char *result);
+/* A live update was published (ok) or refused/unreachable. */
+void tp_metrics_publish(bool ok);
+/* Appends the Prometheus text exposition (version 0.0.4) of every
+ * handler's scoreboard found in dir (METRICS_DIR). */
+tp_rc tp_metrics_render(const char *dir, tp_buf *out);
 
 #endif

@@ -676,3 +676,131 @@ void tp_voice_reply_dial(tp_resp *resp, const tp_voice_dial *d)
 		tp_reply_xml(resp, TP_S_OK, tp_buf_str(&x));
 	tp_buf_free(&x);
 }
+
+/* ---------------------------------------------------------------- routes */
+
+const char *tp_voice_tollfree_location(const tp_req *req)
+{
+	const char *v = param_case(req, "TollFreeMobileOriginationLocation");
+	size_t n, i;
+
+	if (!v || !*v)
+		return NULL;
+	/* Its format is not in Twilio's public documentation (the Node
+	 * original passed it on unchecked).  It reaches Genesys hex-encoded,
+	 * so any printable ASCII text is safe to carry; the UUI length rule
+	 * (Genesys: 128 bytes) still holds. */
+	n = strlen(v);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+			break;
+	if (i < n || n > TP_VOICE_UUI_MAX) {
+		tp_log_kv(TP_LOG_WARN,
+		          "TollFreeMobileOriginationLocation is not printable text of at most 128 "
+		          "bytes; dialling without User-to-User",
+		          "value", v);
+		return NULL;
+	}
+	return v;
+}
+
+void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                           const tp_voice_route *r)
+{
+	const char *to = tp_req_param(req, "To");
+	tp_buf raw, sip, cb, refer_url;
+	tp_voice_uri uri;
+
+	/* A phone number's webhook always has an E.164 To; anything else
+	 * cannot name a SIP user we should ring. */
+	if (!tp_voice_e164_valid(to)) {
+		tp_resp_log(resp, "to", to);
+		tp_voice_reply_reject(resp, "rejected", "To is not an E.164 number");
+		return;
+	}
+	tp_buf_init(&raw, TP_VOICE_URI_MAX);
+	tp_buf_init(&sip, TP_VOICE_URI_MAX);
+	tp_buf_init(&cb, TP_VOICE_URI_MAX);
+	tp_buf_init(&refer_url, TP_VOICE_URI_MAX);
+	/* The Node original built "<To>@<domain>" without the sip: scheme
+	 * (twilio-contract.md section 11). */
+	tp_buf_addf(&raw, "sip:%s@%s", to, cfg->sip_domain_uri);
+	if (tp_voice_uri_parse(tp_buf_str(&raw), &uri) != TP_OK) {
+		/* SIP_DOMAIN_URI passed the configuration check, so this is
+		 * unreachable unless that check and the SIP grammar disagree. */
+		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "bad_sip_domain",
+		               "SIP_DOMAIN_URI does not form a SIP URI");
+		goto out;
+	}
+	tp_voice_sip_uri(&sip, &uri, r->uui);
+	tp_voice_uri_free(&uri);
+	/* Always SIP_DOMAIN_URI here; checked like every dialled target so
+	 * the rule stays in one place (lib/dial.c). */
+	if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_SIP, tp_buf_str(&sip)))
+		goto out;
+	if (r->callback_uui)
+		tp_voice_callback_url(&cb, cfg->server_url, "toSIP", r->callback_uui);
+	tp_buf_addf(&refer_url, "%s/pv/callTransfer", cfg->server_url);
+	tp_resp_log(resp, "uui", r->uui ? r->uui : "-");
+	tp_resp_log(resp, "refer", r->refer ? "true" : "false");
+	{
+		const tp_voice_dial d = {
+		    .refer_url = r->refer ? tp_buf_str(&refer_url) : NULL,
+		    .sip = true,
+		    .target = tp_buf_str(&sip),
+		    .callback = r->callback_uui ? tp_buf_str(&cb) : NULL,
+		};
+		tp_voice_reply_dial(resp, &d);
+	}
+out:
+	tp_buf_free(&raw);
+	tp_buf_free(&sip);
+	tp_buf_free(&cb);
+	tp_buf_free(&refer_url);
+}
+
+void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                            const tp_voice_route *r)
+{
+	const char *to = tp_req_param(req, "To");
+	const char *from = tp_req_param(req, "From");
+	char number[TP_VOICE_E164_SIZE], caller[TP_VOICE_E164_SIZE];
+	tp_buf cb, refer_url;
+
+	if (tp_voice_number(to, number) != TP_OK) {
+		/* TwiML, never a 500: Twilio then ends the call with a clean
+		 * rejection instead of "an application error has occurred". */
+		tp_resp_log(resp, "to", to);
+		tp_voice_reply_reject(resp, "rejected", "To holds no dialable E.164 number");
+		return;
+	}
+	/* Toll fraud: the SIP side chooses the number (lib/dial.c). */
+	if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_NUMBER, number))
+		return;
+	/* The caller ID must be a number; a SIP From such as
+	 * sip:agent@10.0.0.5 or "anonymous" has none, and then <Dial> goes
+	 * without callerId (Twilio's default) rather than with a made-up one. */
+	if (tp_voice_number(from, caller) != TP_OK) {
+		caller[0] = '\0';
+		tp_log_kv(TP_LOG_WARN, "From holds no E.164 number; dialling without callerId",
+		          "call", tp_req_param(req, "CallSid"), "from", from);
+	}
+	tp_buf_init(&cb, TP_VOICE_URI_MAX);
+	tp_buf_init(&refer_url, TP_VOICE_URI_MAX);
+	if (r->callback_uui)
+		tp_voice_callback_url(&cb, cfg->server_url, "toPSTN", r->callback_uui);
+	tp_buf_addf(&refer_url, "%s/pv/callTransfer", cfg->server_url);
+	tp_resp_log(resp, "refer", r->refer ? "true" : "false");
+	{
+		const tp_voice_dial d = {
+		    .caller_id = caller[0] ? caller : NULL,
+		    .refer_url = r->refer ? tp_buf_str(&refer_url) : NULL,
+		    .sip = false,
+		    .target = number,
+		    .callback = r->callback_uui ? tp_buf_str(&cb) : NULL,
+		};
+		tp_voice_reply_dial(resp, &d);
+	}
+	tp_buf_free(&cb);
+	tp_buf_free(&refer_url);
+}

@@ -8,12 +8,29 @@
 
 #include "twiliopay.h"
 
+/* True for a byte that goes out as it is. */
+static bool plain(unsigned char c)
+{
+	return c != '&' && c != '<' && c != '>' && c != '"' && c != '\'' &&
+	       (c >= 0x20 || c == '\t' || c == '\n' || c == '\r');
+}
+
 tp_rc tp_xml_escape(tp_buf *out, const char *s)
 {
 	tp_rc rc = TP_OK;
 
 	for (; *s && rc == TP_OK; s++) {
 		unsigned char c = (unsigned char)*s;
+		size_t run = 0;
+
+		/* A run of plain bytes in one append. */
+		while (s[run] && plain((unsigned char)s[run]))
+			run++;
+		if (run) {
+			rc = tp_buf_add(out, s, run);
+			s += run - 1;
+			continue;
+		}
 		switch (c) {
 		case '&':
 			rc = tp_buf_adds(out, "&amp;");

@@ -2,6 +2,10 @@
 # nginx).  Sourced by scripts/run-sandbox and by the integration tests.
 #
 #   stack_start BUILD_DIR RUN_DIR ENV_FILE NGINX_PORT SIM_PORT
+#                               SIM_PORT empty: no emulator, the handlers
+#                               talk to the Twilio ENV_FILE names (make
+#                               run-live), and an AGENTS_FILE it names is
+#                               never written
 #   stack_wait_ready            waits for /healthz through nginx
 #   stack_stop                  stops everything stack_start started
 #                               (and keeps a copy of RUN_DIR when
@@ -29,7 +33,7 @@ stack_free_port() {
 }
 
 stack_start() {
-  local build=$1 run=$2 env=$3 port=$4 simport=$5 b name
+  local build=$1 run=$2 env=$3 port=$4 simport=${5:-} b name
   STACK_BUILD=$(cd "$build" && pwd)
   mkdir -p "$run"
   STACK_RUN=$(cd "$run" && pwd)
@@ -41,9 +45,15 @@ stack_start() {
   "$STACK_TOP/scripts/render-nginx" "$STACK_RUN" "127.0.0.1:$port" "$STACK_BUILD/www"
   # Live updates: handlers publish to nginx's internal nchan socket.
   stack_env_set "$TWILIOPAY_ENV" NCHAN_PUBLISH_SOCKET "$STACK_RUN/sock/nchan-pub.sock"
-  stack_agent_setup "$TWILIOPAY_ENV" || return 1
+  # Spent live-update tickets (lib/ticket.c): in the run folder, not in
+  # the handlers' working directory (the default).
+  stack_env_set "$TWILIOPAY_ENV" TICKETS_FILE "$STACK_RUN/spent-tickets"
+  STACK_AGENT_USER= STACK_AGENT_PASSWORD=
+  if [[ -n $simport ]] || ! grep -q '^AGENTS_FILE=.' "$TWILIOPAY_ENV"; then
+    stack_agent_setup "$TWILIOPAY_ENV" || return 1
+  fi
 
-  if [[ -x $STACK_BUILD/sim/twilio-sim ]]; then
+  if [[ -n $simport && -x $STACK_BUILD/sim/twilio-sim ]]; then
     "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$simport" --env "$TWILIOPAY_ENV" \
       --server-url "http://127.0.0.1:$port" 2>>"$STACK_RUN/log/sim.log" &
     STACK_PIDS+=($!)
@@ -57,10 +67,17 @@ stack_start() {
       return 1
     fi
   fi
+  # A busy handler holds a descriptor per connection (nginx's, Twilio's):
+  # as production's unit does (LimitNOFILE), lift the soft limit.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  # Each handler's counters, for GET /metrics: RUN_DIR/metrics/<name>/.
+  mkdir -p "$STACK_RUN/metrics"
+  stack_env_set "$TWILIOPAY_ENV" METRICS_DIR "$STACK_RUN/metrics"
   for b in "$STACK_BUILD"/cgi-bin/*; do
     [[ -x $b ]] || continue
     name=$(basename "$b")
-    "$b" --listen "$STACK_RUN/sock/$name.sock" --workers "${STACK_WORKERS:-2}" \
+    # shellcheck disable=SC2046
+    "$b" --listen "$STACK_RUN/sock/$name.sock" $(stack_bounds "$name") \
       2>>"$STACK_RUN/log/$name.log" &
     STACK_PIDS+=($!)
     STACK_LOG_OF[$!]=$STACK_RUN/log/$name.log
@@ -69,6 +86,17 @@ stack_start() {
     2>>"$STACK_RUN/log/nginx-error.log" &
   STACK_PIDS+=($!)
   STACK_LOG_OF[$!]=$STACK_RUN/log/nginx-error.log
+}
+
+# The command-line bounds of a handler (scripts/handler-bounds):
+# "--workers N --threads N".  STACK_WORKERS / STACK_THREADS override them
+# for every handler (make bench's BENCH_WORKERS, tests that need a
+# handler small).
+stack_bounds() {
+  local line workers=2 threads=32
+  line=$(awk -v n="$1" '$1 == n { print $2, $3; exit }' "$STACK_TOP/scripts/handler-bounds")
+  [[ -n $line ]] && read -r workers threads <<<"$line"
+  echo "--workers ${STACK_WORKERS:-$workers} --threads ${STACK_THREADS:-$threads}"
 }
 
 # The end of a log, indented, on stderr: the reason for a failure.
@@ -147,8 +175,10 @@ stack_sync_bootstrap() {
 # the env file sets it (several nodes), else AGENTS_FILE (default
 # RUN_DIR/agents, written into the env file) - with a random password,
 # kept in RUN_DIR/agent-password (0600) and exported as STACK_AGENT_USER /
-# STACK_AGENT_PASSWORD for tests.  A password that no longer matches the
-# store is replaced.
+# STACK_AGENT_PASSWORD for tests.  In the stack's own store a password
+# that no longer matches is replaced; an operator's file (a migrated
+# .env's) that already has an "agent" is left as it is (its password is
+# theirs), and then STACK_AGENT_USER / STACK_AGENT_PASSWORD are empty.
 stack_agent_setup() {
   local env=$1 agents syncmap pwfile=$STACK_RUN/agent-password tool=$STACK_BUILD/bin/twiliopay-agent
   local where=()
@@ -159,8 +189,16 @@ stack_agent_setup() {
     stack_env_set "$env" AGENTS_FILE "$agents"
   fi
   [[ -n $agents ]] && where=(-f "$agents")
+  STACK_AGENT_USER= STACK_AGENT_PASSWORD=
   if [[ ! -s $pwfile ]] ||
      ! TWILIOPAY_ENV=$env "$tool" "${where[@]}" check agent <"$pwfile" >/dev/null 2>&1; then
+    if [[ -n $agents && $agents != "$STACK_RUN/agents" ]] &&
+       "$tool" -f "$agents" list 2>/dev/null | grep -qx agent; then
+      echo "stack: $agents already has an agent named agent; its password is left as it is" \
+        >>"$STACK_RUN/log/setup.log"
+      export STACK_AGENT_USER STACK_AGENT_PASSWORD
+      return 0
+    fi
     (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$pwfile")
     TWILIOPAY_ENV=$env "$tool" "${where[@]}" set agent <"$pwfile" 2>>"$STACK_RUN/log/setup.log" || {
       echo "stack: could not create the sandbox agent in ${agents:-the Sync map $syncmap}; $STACK_RUN/log/setup.log ends:" >&2
@@ -187,7 +225,7 @@ stack_wait_ready() {
   local i
   for i in $(seq 1 600); do
     if curl -fsS -o /dev/null "http://127.0.0.1:$STACK_PORT/healthz" 2>/dev/null; then
-      if [[ ! -x $STACK_BUILD/sim/twilio-sim ]] ||
+      if [[ -z $STACK_SIM_PORT || ! -x $STACK_BUILD/sim/twilio-sim ]] ||
          curl -fsS -o /dev/null "http://127.0.0.1:$STACK_SIM_PORT/sim/health" 2>/dev/null; then
         return 0
       fi

@@ -11,7 +11,7 @@
  * SIP domain faces the customer on its dialled child.  DTMF keyed by the
  * customer arrive on that PSTN leg.
  *
- * TwiML runs on the outbound worker (outbound.c): the voice webhook's
+ * TwiML runs on an outbound sender (outbound.c): the voice webhook's
  * continuation parses the reply and executes it under sim_lock, queueing
  * the status callbacks it causes.  Verbs: <Say>, <Play>, <Pause> (no
  * sound here), <Dial> with <Number>, <Sip> or a bare number (the first
@@ -58,6 +58,7 @@ static sim_leg *leg_new(const sim_leg *parent, const char *from, const char *to,
 	l->status = "queued";
 	l->sip = sip;
 	tp_params_init(&l->sip_headers);
+	tp_params_init(&l->call_params);
 	l->created = l->updated = time(NULL);
 	if (nlegs == caplegs) {
 		caplegs = caplegs ? 2 * caplegs : 64;
@@ -195,6 +196,8 @@ static void voice_params(const sim_leg *l, tp_params *p)
 		tp_buf_free(&cid);
 		free(host);
 	}
+	for (i = 0; i < l->call_params.n; i++)
+		tp_params_add(p, l->call_params.v[i].name, l->call_params.v[i].value);
 }
 
 /* ---------------------------------------------------------------- callbacks */
@@ -314,8 +317,11 @@ static void on_twiml(void *ctx, const sim_out_result *res)
 	} else if (!res->sent || res->status < 200 || res->status >= 300) {
 		tp_buf why;
 		tp_buf_init(&why, 512);
-		tp_buf_addf(&why, "11200 HTTP retrieval failure: %s",
-		            res->sent ? tp_status_str((int)res->status) : res->error);
+		if (res->timed_out)
+			tp_buf_addf(&why, "11205 HTTP connection failure: %s", res->error);
+		else
+			tp_buf_addf(&why, "11200 HTTP retrieval failure: %s",
+			            res->sent ? tp_status_str((int)res->status) : res->error);
 		fail_call(l, tp_buf_str(&why));
 		tp_buf_free(&why);
 	} else if (res->body.len > SIM_TWIML_MAX) {
@@ -941,14 +947,69 @@ static bool text_ok(const char *s, size_t max)
 	return true;
 }
 
+/* The control API's "params": {"Name": "value", ...}, absent or an
+ * object of string values under names Twilio could send. */
+static bool extra_params(const cJSON *jp, tp_params *out)
+{
+	const cJSON *h;
+	size_t i;
+
+	tp_params_init(out);
+	if (!jp)
+		return true;
+	if (!cJSON_IsObject(jp))
+		return false;
+	cJSON_ArrayForEach (h, jp) {
+		const char *n = h->string;
+		bool ok = n && n[0] >= 'A' && n[0] <= 'Z' && strlen(n) <= 64 && cJSON_IsString(h) &&
+		          strlen(h->valuestring) <= 1024;
+		for (i = 0; ok && n[i]; i++)
+			ok = (n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') ||
+			     (n[i] >= '0' && n[i] <= '9');
+		if (!ok) {
+			tp_params_free(out);
+			return false;
+		}
+		tp_params_add(out, n, h->valuestring);
+	}
+	return true;
+}
+
+/* True when one of `extra` is a parameter Twilio already sends for a
+ * call arriving from `from` to `to` (checked on a leg that is never
+ * registered). */
+static bool params_clash(const char *from, const char *to, bool sip, const tp_params *hdrs,
+                         const tp_params *extra)
+{
+	sim_leg probe = {.direction = "inbound", .status = "ringing", .sip = sip};
+	tp_params std;
+	size_t i;
+	bool clash = false;
+
+	memcpy(probe.sid, "CA", 3);
+	probe.from = tp_xstrdup(from);
+	probe.to = tp_xstrdup(to);
+	probe.sip_headers = *hdrs;
+	tp_params_init(&probe.call_params);
+	tp_params_init(&std);
+	voice_params(&probe, &std);
+	for (i = 0; i < extra->n && !clash; i++)
+		clash = tp_params_get(&std, extra->v[i].name) != NULL ||
+		        tp_str_prefix(extra->v[i].name, "SipHeader");
+	tp_params_free(&std);
+	free(probe.from);
+	free(probe.to);
+	return clash;
+}
+
 void sim_ctl_call_create(sim_req *rq, sim_resp *rs)
 {
-	const cJSON *o = rq->json, *jf, *jt, *jh, *h;
-	const char *from, *to;
+	const cJSON *o = rq->json, *jf, *jt, *jh, *jv, *jp, *h;
+	const char *from, *to, *voice_url;
 	bool sip;
 	sim_leg *l;
 	sim_sid sid;
-	tp_params hdrs;
+	tp_params hdrs, extra;
 
 	if (!cJSON_IsObject(o)) {
 		sim_resp_ctl_error(rs, 400, "body must be a JSON object {\"from\", \"to\"}");
@@ -957,6 +1018,8 @@ void sim_ctl_call_create(sim_req *rq, sim_resp *rs)
 	jf = cJSON_GetObjectItemCaseSensitive(o, "from");
 	jt = cJSON_GetObjectItemCaseSensitive(o, "to");
 	jh = cJSON_GetObjectItemCaseSensitive(o, "sipHeaders");
+	jv = cJSON_GetObjectItemCaseSensitive(o, "voiceUrl");
+	jp = cJSON_GetObjectItemCaseSensitive(o, "params");
 	if (!cJSON_IsString(jf) || !text_ok(jf->valuestring, 256)) {
 		sim_resp_ctl_error(rs, 400, "from must be a phone number or a SIP URI");
 		return;
@@ -992,10 +1055,38 @@ void sim_ctl_call_create(sim_req *rq, sim_resp *rs)
 		}
 		tp_params_add(&hdrs, h->string, h->valuestring);
 	}
-	if (sip ? !sim_conf.sip_voice_url : !sim_conf.voice_url) {
+	voice_url = sip ? sim_conf.sip_voice_url : sim_conf.voice_url;
+	/* Another voice URL for this call, as if the number (or SIP domain)
+	 * were configured with it, e.g. /pv/tollfreeCallToSIP.  Only below
+	 * the product's own base URL: the emulator signs what it sends. */
+	if (jv && (!cJSON_IsString(jv) || !text_ok(jv->valuestring, 1024) ||
+	           !tp_str_prefix(jv->valuestring, sim_conf.server_url) ||
+	           jv->valuestring[strlen(sim_conf.server_url)] != '/')) {
+		tp_params_free(&hdrs);
+		sim_resp_ctl_error(rs, 400, "voiceUrl must be a URL below %s", sim_conf.server_url);
+		return;
+	}
+	if (jv)
+		voice_url = jv->valuestring;
+	if (!voice_url) {
 		tp_params_free(&hdrs);
 		sim_resp_ctl_error(rs, 409, "no voice URL configured for %s calls",
 		                   sip ? "SIP" : "PSTN");
+		return;
+	}
+	if (!extra_params(jp, &extra)) {
+		tp_params_free(&hdrs);
+		sim_resp_ctl_error(rs, 400,
+		                   "params is an object of further voice-request parameters: "
+		                   "names A-Z a-z 0-9 starting with a capital, not one Twilio "
+		                   "already sends, string values");
+		return;
+	}
+
+	if (params_clash(from, to, sip, &hdrs, &extra)) {
+		tp_params_free(&hdrs);
+		tp_params_free(&extra);
+		sim_resp_ctl_error(rs, 400, "params may not replace a parameter Twilio sends");
 		return;
 	}
 
@@ -1003,13 +1094,15 @@ void sim_ctl_call_create(sim_req *rq, sim_resp *rs)
 	l = leg_new(NULL, from, to, "inbound", sip);
 	tp_params_free(&l->sip_headers);
 	l->sip_headers = hdrs;
+	tp_params_free(&l->call_params);
+	l->call_params = extra;
 	set_status(l, "ringing");
 	memcpy(sid, l->sid, sizeof sid);
-	fetch_twiml(l, "voice", sip ? sim_conf.sip_voice_url : sim_conf.voice_url, false);
+	fetch_twiml(l, "voice", voice_url, false);
 	pthread_mutex_unlock(&sim_lock);
 	tp_log_kv(TP_LOG_INFO, "call placed", "call", sid, "origin", sip ? "sip" : "pstn");
 	if (ctl_wait(rq))
-		sim_out_wait_idle(CTL_WAIT_MS);
+		sim_out_wait_call(sid, CTL_WAIT_MS);
 	reply_view(rs, 201, sid);
 }
 
@@ -1067,7 +1160,7 @@ void sim_ctl_digits(const char *sid, sim_req *rq, sim_resp *rs)
 		sim_pay_dtmf(pstn, keys[i]);
 	pthread_mutex_unlock(&sim_lock);
 	if (ctl_wait(rq))
-		sim_out_wait_idle(CTL_WAIT_MS);
+		sim_out_wait_call(root, CTL_WAIT_MS);
 	reply_view(rs, 200, root);
 }
 
@@ -1178,7 +1271,7 @@ void sim_ctl_refer(const char *sid, sim_req *rq, sim_resp *rs)
 	sim_out_queue(o);
 	pthread_mutex_unlock(&sim_lock);
 	if (ctl_wait(rq))
-		sim_out_wait_idle(CTL_WAIT_MS);
+		sim_out_wait_call(rsid, CTL_WAIT_MS);
 	reply_view(rs, 200, rsid);
 }
 
@@ -1197,6 +1290,6 @@ void sim_ctl_hangup(const char *sid, sim_resp *rs)
 	memcpy(root, l->root, sizeof root);
 	end_call(l, "completed");
 	pthread_mutex_unlock(&sim_lock);
-	sim_out_wait_idle(CTL_WAIT_MS);
+	sim_out_wait_call(root, CTL_WAIT_MS);
 	reply_view(rs, 200, root);
 }

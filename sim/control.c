@@ -5,17 +5,23 @@
  *
  *   GET  /sim/health                    200 once ready
  *   GET  /sim/calls                     every call, newest first
- *   POST /sim/calls                     {"from","to","sipHeaders"}: a call arrives
+ *   POST /sim/calls                     {"from","to","sipHeaders"}: a call arrives;
+ *                                       "voiceUrl" (below --server-url) as if the
+ *                                       number or domain had that voice URL,
+ *                                       "params" further parameters Twilio adds
+ *                                       (TollFreeMobileOriginationLocation)
  *   GET  /sim/calls/{CallSid}           call, legs, payments (masked)
  *   POST /sim/calls/{CallSid}/digits    {"digits":"4111...#"}
  *   POST /sim/calls/{CallSid}/refer     {"target":"sip:..."}
  *   POST /sim/calls/{CallSid}/hangup
  *   GET|POST|DELETE /sim/faults         see faults.c
+ *   GET|POST|DELETE /sim/latency        see latency.c
  *   GET|DELETE /sim/requests            see reqlog.c
  *
- * POSTs answer once the webhooks they caused have been delivered (and the
- * TwiML they returned executed); "wait": false in the body or ?wait=0
- * answers at once.
+ * POSTs on a call answer once the webhooks they caused have been delivered
+ * (and the TwiML they returned executed): everything queued for that call,
+ * what the continuations queued included; other calls' webhooks are not
+ * waited for.  "wait": false in the body or ?wait=0 answers at once.
  */
 #include <string.h>
 
@@ -52,6 +58,8 @@ void sim_control(sim_req *rq, sim_resp *rs)
 		health(rs);
 	} else if (rq->nseg == 2 && strcmp(rq->seg[1], "faults") == 0) {
 		sim_faults_control(rq, rs);
+	} else if (rq->nseg == 2 && strcmp(rq->seg[1], "latency") == 0) {
+		sim_latency_control(rq, rs);
 	} else if (rq->nseg == 2 && strcmp(rq->seg[1], "requests") == 0) {
 		sim_reqlog_control(rq, rs);
 	} else if (rq->nseg == 2 && strcmp(rq->seg[1], "calls") == 0) {

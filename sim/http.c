@@ -3,13 +3,20 @@
  * connection) and its routing:
  *
  *   /2010-04-01/...   Calls and Payments (contract 1-3), Basic auth
- *   /v1/...           Sync v1 (contract 6), Basic auth
+ *   /v1/...           Sync v1 (contract 6), Basic auth, or an Access Token in
+ *                     X-Twilio-Token (what the Sync SDKs authenticate with)
  *   /sim/...          the control API (DESIGN.md), no auth: 127.0.0.1 only
- *   / /phone.js ...   the customer phone page
+ *   / /phone.js ...   the customer phone page (/phone/events: its live stream)
  *
  * One thread per connection because a control call waits for the
  * webhooks it caused while the product's handlers call back into the REST
- * API on other connections.
+ * API on other connections, and because the latency model (latency.c)
+ * holds a REST or Sync request back for 100-300 ms: on its own thread it
+ * delays that request only.  (Suspending connections on a timer would save
+ * the threads, but every handler would then have to be written as a state
+ * machine; a blocked thread costs a stack's touched pages, not CPU.)  The
+ * connection limit is raised from libmicrohttpd's FD_SETSIZE default so
+ * that hundreds of handler connections and a load driver fit.
  *
  * The path is taken raw from the request line (libmicrohttpd would decode
  * %2F inside a Sync item key into a separator) and split into decoded
@@ -27,7 +34,8 @@
 
 #include "sim.h"
 
-#define MAX_SEGMENTS 16
+#define MAX_SEGMENTS        16
+#define SIM_CONNECTIONS_MAX 8000
 
 static struct MHD_Daemon *daemon_h;
 
@@ -181,6 +189,7 @@ static void parse_request(struct MHD_Connection *c, sim_req *rq)
 	rq->content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	rq->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	rq->if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
+	rq->twilio_token = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Twilio-Token");
 	ct = rq->content_type ? rq->content_type : "";
 	if (rq->body.len && tp_str_prefix(ct, "application/x-www-form-urlencoded")) {
 		if (tp_form_parse(&rq->form, rq->body.ptr, rq->body.len) != TP_OK)
@@ -202,6 +211,8 @@ static void req_free(sim_req *rq)
 	tp_params_free(&rq->query);
 	tp_params_free(&rq->form);
 	cJSON_Delete(rq->json);
+	free(rq->token_identity);
+	free(rq->token_service);
 	/* A control body may hold DTMF digits. */
 	if (rq->body.ptr)
 		explicit_bzero(rq->body.ptr, rq->body.len);
@@ -215,12 +226,16 @@ static void not_found(const sim_req *rq, sim_resp *rs)
 	sim_resp_twilio_error(rs, 404, 20404, "The requested resource %s was not found", rq->path);
 }
 
-/* The REST APIs: faults, then auth, then the resource. */
+/* The REST APIs: the network's latency, faults, then auth, then the
+ * resource. */
 static void rest(sim_req *rq, sim_resp *rs, sim_target t)
 {
 	sim_fault f;
 
 	memset(&f, 0, sizeof f);
+	rs->latency_ms = sim_latency_sample_ms(t);
+	if (rs->latency_ms)
+		sim_sleep_ms(rs->latency_ms);
 	if (sim_fault_take(t, rq->method, rq->uri, &f)) {
 		rs->fault = f.desc[0] ? tp_xstrdup(f.desc) : NULL;
 		if (f.delay_ms)
@@ -238,7 +253,7 @@ static void rest(sim_req *rq, sim_resp *rs, sim_target t)
 			return;
 		}
 	}
-	if (!sim_auth_check(rq, rs))
+	if (!sim_auth_check(rq, rs, t == SIM_T_SYNC))
 		return;
 	if (rq->bad_encoding) {
 		sim_resp_twilio_error(rs, 400, 20001, "Malformed percent-encoding in the request");
@@ -289,6 +304,21 @@ static bool worth_recording(const sim_req *rq, const char *api)
 	return true;
 }
 
+/* An event stream: blocks in phone.c until there is something to send
+ * (this connection has its own thread). */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	long n = sim_phone_stream_read(cls, buf, max);
+
+	(void)pos;
+	return n < 0 ? (ssize_t)MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	sim_phone_stream_free(cls);
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *c, sim_resp *rs)
 {
 	struct MHD_Response *r;
@@ -296,8 +326,15 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, sim_resp *rs)
 	char rid[SIM_SID_LEN + 1];
 	size_t i;
 
-	r = MHD_create_response_from_buffer(rs->body.len, rs->body.ptr ? rs->body.ptr : (void *)"",
-	                                    MHD_RESPMEM_MUST_COPY);
+	if (rs->stream) {
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read,
+		                                      rs->stream, stream_free);
+		if (r)
+			rs->stream = NULL; /* libmicrohttpd frees it with the response */
+	} else {
+		r = MHD_create_response_from_buffer(
+		    rs->body.len, rs->body.ptr ? rs->body.ptr : (void *)"", MHD_RESPMEM_MUST_COPY);
+	}
 	if (!r)
 		return MHD_NO;
 	if (rs->content_type)
@@ -361,6 +398,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		          rs.fault ? rs.fault : "");
 	}
 	ret = rs.drop ? MHD_NO : send_resp(c, &rs);
+	/* What this request changed, the phone page shows now. */
+	if (strcmp(api, "phone") != 0 && strcmp(method, "GET") != 0)
+		sim_phone_changed();
+	sim_phone_stream_free(rs.stream);
 	tp_buf_free(&rs.body);
 	tp_params_free(&rs.headers);
 	free((char *)rs.fault);
@@ -421,7 +462,9 @@ int sim_http_start(void)
 	    (uint16_t)sim_conf.port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&sa, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK,
-	    no_unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+	    no_unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)SIM_CONNECTIONS_MAX,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_END);
 	if (!daemon_h) {
 		tp_log_kv(TP_LOG_ERROR, "cannot listen", "listen", sim_conf.listen_host);
 		return -1;
@@ -431,6 +474,7 @@ int sim_http_start(void)
 
 void sim_http_stop(void)
 {
+	sim_phone_stop();
 	if (daemon_h)
 		MHD_stop_daemon(daemon_h);
 	daemon_h = NULL;

@@ -4,6 +4,7 @@
  *   twilio-sim --listen 127.0.0.1:PORT [--env FILE] [--server-url URL]
  *              [--voice-url URL] [--sip-voice-url URL] [--connector-url URL]
  *              [--phone-number E164] [--public-url URL]
+ *              [--latency-ms MEAN[,JITTER]] [--senders N] [--requests-kept N]
  *
  * Configuration comes from the .env file (tp_env_parse), overridden by the
  * process environment, overridden by flags:
@@ -16,6 +17,12 @@
  *   SIM_VOICE_URL                   default <server-url>/pv/callToSIP
  *   SIM_SIP_VOICE_URL               default <server-url>/pv/callToPSTN
  *   SIM_CONNECTOR_URL               default <server-url>/connector/charge
+ *   SIM_LATENCY_MS                  MEAN[,JITTER] ms on every REST, Sync, webhook and
+ *                                   connector request (latency.c), default none
+ *   SIM_SENDERS                     outbound sender threads at most (outbound.c), 1000
+ *   SIM_REQUESTS_KEPT               /sim/requests entries kept per direction, 1000;
+ *                                   IN,OUT for each (0: not recorded)
+ *   SIM_WEBHOOK_TIMEOUT_MS          Twilio's 15000; tests shorten it
  *   LOG_LEVEL                       debug, info, warn, error
  * Exit status 78 (EX_CONFIG) for a configuration error, naming it.
  */
@@ -91,7 +98,8 @@ static void usage(void)
 {
 	fputs("usage: twilio-sim --listen 127.0.0.1:PORT [--env FILE] [--server-url URL]\n"
 	      "                  [--voice-url URL] [--sip-voice-url URL] [--connector-url URL]\n"
-	      "                  [--phone-number E164] [--public-url URL]\n",
+	      "                  [--phone-number E164] [--public-url URL]\n"
+	      "                  [--latency-ms MEAN[,JITTER]] [--senders N] [--requests-kept N]\n",
 	      stderr);
 }
 
@@ -124,7 +132,8 @@ static char *derive(const char *server, const char *path)
 static int configure(int argc, char **argv)
 {
 	const char *listen = NULL, *env = NULL, *server = NULL, *voice = NULL, *sipv = NULL,
-	           *conn = NULL, *phone = NULL, *pub = NULL, *lvl;
+	           *conn = NULL, *phone = NULL, *pub = NULL, *lvl, *latency = NULL, *senders = NULL,
+	           *kept = NULL;
 	tp_buf err;
 	int i;
 	bool ok = true;
@@ -147,6 +156,12 @@ static int configure(int argc, char **argv)
 			dst = &phone;
 		else if (strcmp(argv[i], "--public-url") == 0)
 			dst = &pub;
+		else if (strcmp(argv[i], "--latency-ms") == 0)
+			dst = &latency;
+		else if (strcmp(argv[i], "--senders") == 0)
+			dst = &senders;
+		else if (strcmp(argv[i], "--requests-kept") == 0)
+			dst = &kept;
 		if (!dst || i + 1 >= argc) {
 			usage();
 			return 2;
@@ -234,6 +249,44 @@ static int configure(int argc, char **argv)
 			tp_log_set_level(TP_LOG_ERROR);
 	}
 	sim_conf.webhook_timeout_ms = SIM_WEBHOOK_MS;
+	if (var("SIM_WEBHOOK_TIMEOUT_MS") &&
+	    (!sim_parse_long(var("SIM_WEBHOOK_TIMEOUT_MS"), 600000, &sim_conf.webhook_timeout_ms) ||
+	     sim_conf.webhook_timeout_ms < 100)) {
+		tp_buf_adds(&err, "SIM_WEBHOOK_TIMEOUT_MS must be 100-600000\n");
+		ok = false;
+	}
+	if (!latency)
+		latency = var("SIM_LATENCY_MS");
+	if (latency) {
+		long mean, jitter;
+		if (sim_latency_parse(latency, &mean, &jitter)) {
+			sim_latency_set_all(mean, jitter);
+		} else {
+			tp_buf_adds(&err,
+			            "--latency-ms must be MEAN[,JITTER], milliseconds 0-60000\n");
+			ok = false;
+		}
+	}
+	if (!senders)
+		senders = var("SIM_SENDERS");
+	if (senders &&
+	    (!sim_parse_long(senders, 10000, &sim_conf.senders_max) || sim_conf.senders_max < 1)) {
+		tp_buf_adds(&err, "--senders must be 1-10000\n");
+		ok = false;
+	}
+	if (!kept)
+		kept = var("SIM_REQUESTS_KEPT");
+	sim_conf.requests_kept[0] = sim_conf.requests_kept[1] = 1000;
+	if (kept) {
+		const char *comma = strchr(kept, ',');
+		char *in = tp_xstrndup(kept, comma ? (size_t)(comma - kept) : strlen(kept));
+		if (!sim_parse_long(in, 1000000, &sim_conf.requests_kept[0]) ||
+		    !sim_parse_long(comma ? comma + 1 : in, 1000000, &sim_conf.requests_kept[1])) {
+			tp_buf_adds(&err, "--requests-kept must be N or IN,OUT, 0-1000000\n");
+			ok = false;
+		}
+		free(in);
+	}
 	sim_conf.phone_sid = tp_xcalloc(1, SIM_SID_LEN + 1);
 	sim_new_sid(sim_conf.phone_sid, "PN");
 	sim_conf.sip_domain_sid = tp_xcalloc(1, SIM_SID_LEN + 1);

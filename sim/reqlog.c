@@ -1,13 +1,27 @@
 /*
  * reqlog.c - the recent traffic, both ways (GET /sim/requests).
  *
- * A ring of the last RING entries.  Each entry is stored already redacted
- * (PCI: the record is storage): Authorization headers are never copied,
- * secret-named fields lose their values unless already masked, DTMF digits
- * are reduced to a count, and every string goes through tp_redact_text.
+ * Two rings, one per direction, of the last --requests-kept entries each
+ * (SIM_REQUESTS_KEPT, default 1000; "IN,OUT" sizes them apart, 0 records
+ * nothing that way): the REST and Sync requests a busy stack makes would
+ * otherwise push the webhooks out of the record before anyone read them,
+ * and a benchmark that reads only the webhooks need not pay for redacting
+ * every Sync request.  Entries carry one sequence number across both.  Each
+ * entry is stored already redacted (PCI: the record is storage):
+ * Authorization headers are never copied, secret-named fields lose their
+ * values unless already masked, DTMF digits are reduced to a count, and
+ * every string goes through tp_redact_text.
  *
- *   GET /sim/requests[?since=SEQ][&limit=N]   {"requests": [...]} oldest first
+ *   GET /sim/requests[?since=SEQ][&limit=N][&dir=in|out]
+ *       {"requests": [...], "next": SEQ, "truncated": bool} oldest first;
+ *       truncated: entries after `since` were already dropped
  *   DELETE /sim/requests                       forget everything
+ *
+ * An outbound entry says what became of the request: "outcome"
+ * (delivered, http-error, timeout - no answer within 15 s -, failed,
+ * dropped, not-sent), "sent_at" (wall clock, ms), "wait_ms" (queued until
+ * sent: latency and the call's earlier requests) and "ms" (sent until
+ * answered or given up).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +29,17 @@
 
 #include "sim.h"
 
-#define RING      1000
 #define TEXT_KEEP 4000 /* bytes of a body kept */
 
+typedef struct ring {
+	cJSON **e; /* e[(first + i) % cap], i < n: oldest first */
+	size_t cap, first, n;
+	long evicted_seq; /* the newest seq dropped for room, 0 for none */
+} ring;
+
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static cJSON *ring[RING];
-static long next_seq = 1; /* ring[(seq - 1) % RING] */
+static ring rings[2]; /* 0: in, 1: out */
+static long next_seq = 1;
 
 /* Masked already: only mask characters and separators, and at most four
  * clear digits (Twilio shows the last four of a card, two of an
@@ -207,19 +226,34 @@ static cJSON *redact_body_text(const char *ctype, const char *body, size_t len)
 	return out;
 }
 
-static void push(cJSON *e)
+static long entry_seq(const cJSON *e)
+{
+	return (long)cJSON_GetObjectItemCaseSensitive(e, "seq")->valuedouble;
+}
+
+static void push(int dir, cJSON *e)
 {
 	char ts[40];
 	struct timespec now;
+	ring *r = &rings[dir];
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	sim_time_iso_ms(&now, ts);
 	cJSON_AddStringToObject(e, "ts", ts);
 	pthread_mutex_lock(&log_lock);
-	cJSON_AddNumberToObject(e, "seq", (double)next_seq);
-	cJSON_Delete(ring[(next_seq - 1) % RING]);
-	ring[(next_seq - 1) % RING] = e;
-	next_seq++;
+	if (!r->e) {
+		r->cap = (size_t)sim_conf.requests_kept[dir];
+		r->e = tp_xcalloc(r->cap + 1, sizeof *r->e);
+	}
+	cJSON_AddNumberToObject(e, "seq", (double)next_seq++);
+	if (r->n == r->cap) {
+		r->evicted_seq = entry_seq(r->e[r->first]);
+		cJSON_Delete(r->e[r->first]);
+		r->first = (r->first + 1) % r->cap;
+		r->n--;
+	}
+	r->e[(r->first + r->n) % r->cap] = e;
+	r->n++;
 	pthread_mutex_unlock(&log_lock);
 }
 
@@ -236,7 +270,11 @@ static void add_text(cJSON *e, const char *name, const char *v)
 
 void sim_reqlog_in(const sim_req *rq, const sim_resp *rs, const char *api, double ms)
 {
-	cJSON *e = cJSON_CreateObject(), *b;
+	cJSON *e, *b;
+
+	if (sim_conf.requests_kept[0] == 0)
+		return;
+	e = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(e, "dir", "in");
 	cJSON_AddStringToObject(e, "kind", api);
@@ -264,51 +302,79 @@ void sim_reqlog_in(const sim_req *rq, const sim_resp *rs, const char *api, doubl
 	}
 	if (rs->fault)
 		cJSON_AddStringToObject(e, "fault", rs->fault);
+	if (rs->latency_ms)
+		cJSON_AddNumberToObject(e, "latency_ms", (double)rs->latency_ms);
 	cJSON_AddNumberToObject(e, "ms", (double)(long)ms);
-	push(e);
+	push(0, e);
 }
 
-void sim_reqlog_out(const char *kind, const char *method, const char *url, const char *ctype,
-                    const char *body, long status, const char *resp_body, const char *error,
-                    const char *call_sid, const char *fault)
+void sim_reqlog_out(const sim_out_record *r)
 {
-	cJSON *e = cJSON_CreateObject(), *b;
+	cJSON *e, *b;
+	char sent[40];
+
+	if (sim_conf.requests_kept[1] == 0)
+		return;
+	e = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(e, "dir", "out");
-	cJSON_AddStringToObject(e, "kind", kind);
-	cJSON_AddStringToObject(e, "method", method);
-	add_text(e, "url", url);
-	if (call_sid && *call_sid)
-		cJSON_AddStringToObject(e, "call_sid", call_sid);
-	b = redact_body_text(ctype, body, body ? strlen(body) : 0);
+	cJSON_AddStringToObject(e, "kind", r->kind);
+	cJSON_AddStringToObject(e, "method", r->method);
+	add_text(e, "url", r->url);
+	if (r->call_sid && *r->call_sid)
+		cJSON_AddStringToObject(e, "call_sid", r->call_sid);
+	b = redact_body_text(r->ctype, r->body, r->body ? strlen(r->body) : 0);
 	if (b)
 		cJSON_AddItemToObject(e, "request", b);
-	if (status)
-		cJSON_AddNumberToObject(e, "status", (double)status);
+	if (r->status)
+		cJSON_AddNumberToObject(e, "status", (double)r->status);
 	else
 		cJSON_AddNullToObject(e, "status");
-	if (resp_body && *resp_body) {
-		b = redact_body_text(NULL, resp_body, strlen(resp_body));
+	if (r->resp_body && *r->resp_body) {
+		b = redact_body_text(NULL, r->resp_body, strlen(r->resp_body));
 		if (b)
 			cJSON_AddItemToObject(e, "response", b);
 	}
-	if (error && *error)
-		add_text(e, "error", error);
-	if (fault && *fault)
-		cJSON_AddStringToObject(e, "fault", fault);
-	push(e);
+	if (r->error && *r->error)
+		add_text(e, "error", r->error);
+	if (r->fault && *r->fault)
+		cJSON_AddStringToObject(e, "fault", r->fault);
+	cJSON_AddStringToObject(e, "outcome", r->outcome);
+	sim_time_iso_ms(&r->sent_at, sent);
+	cJSON_AddStringToObject(e, "sent_at", sent);
+	cJSON_AddNumberToObject(e, "wait_ms", (double)(long)r->wait_ms);
+	cJSON_AddNumberToObject(e, "ms", (double)(long)r->ms);
+	push(1, e);
+}
+
+/* Appends to out the entries of r with seq > since, oldest first. */
+static void collect(const ring *r, long since, cJSON **out, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		cJSON *e = r->e[(r->first + i) % r->cap];
+		if (entry_seq(e) > since)
+			out[(*n)++] = e;
+	}
 }
 
 void sim_reqlog_control(const sim_req *rq, sim_resp *rs)
 {
-	cJSON *j, *a;
-	long since = 0, limit = RING, seq;
+	cJSON *j, *a, **sel;
+	long since = 0, limit = 0;
+	const char *dir = tp_params_get(&rq->query, "dir");
+	bool want[2] = {true, true}, truncated = false;
+	size_t n = 0, i, start;
+	int d;
 
 	if (strcmp(rq->method, "DELETE") == 0) {
 		pthread_mutex_lock(&log_lock);
-		for (seq = 0; seq < RING; seq++) {
-			cJSON_Delete(ring[seq]);
-			ring[seq] = NULL;
+		for (d = 0; d < 2; d++) {
+			for (i = 0; i < rings[d].n; i++)
+				cJSON_Delete(rings[d].e[(rings[d].first + i) % rings[d].cap]);
+			rings[d].first = rings[d].n = 0;
+			rings[d].evicted_seq = 0;
 		}
 		pthread_mutex_unlock(&log_lock);
 		sim_resp_text(rs, 204, NULL, "");
@@ -321,26 +387,48 @@ void sim_reqlog_control(const sim_req *rq, sim_resp *rs)
 	if ((tp_params_get(&rq->query, "since") &&
 	     !sim_parse_long(tp_params_get(&rq->query, "since"), 1L << 40, &since)) ||
 	    (tp_params_get(&rq->query, "limit") &&
-	     !sim_parse_long(tp_params_get(&rq->query, "limit"), RING, &limit))) {
+	     !sim_parse_long(tp_params_get(&rq->query, "limit"), 1000000, &limit))) {
 		sim_resp_ctl_error(rs, 400, "since and limit must be non-negative integers");
 		return;
+	}
+	if (dir && strcmp(dir, "in") != 0 && strcmp(dir, "out") != 0) {
+		sim_resp_ctl_error(rs, 400, "dir must be in or out");
+		return;
+	}
+	if (dir) {
+		want[0] = strcmp(dir, "in") == 0;
+		want[1] = !want[0];
 	}
 	j = cJSON_CreateObject();
 	a = cJSON_AddArrayToObject(j, "requests");
 	pthread_mutex_lock(&log_lock);
-	seq = next_seq - limit;
-	if (seq < 1)
-		seq = 1;
-	if (seq <= since)
-		seq = since + 1;
-	if (seq < next_seq - RING)
-		seq = next_seq - RING;
-	for (; seq < next_seq; seq++) {
-		cJSON *e = ring[(seq - 1) % RING];
-		if (e)
-			cJSON_AddItemToArray(a, cJSON_Duplicate(e, true));
+	{
+		cJSON **run[2];
+		size_t len[2] = {0, 0}, x = 0, y = 0;
+		for (d = 0; d < 2; d++) {
+			run[d] = tp_xcalloc(rings[d].n + 1, sizeof *run[d]);
+			if (want[d]) {
+				collect(&rings[d], since, run[d], &len[d]);
+				truncated = truncated || rings[d].evicted_seq > since;
+			}
+		}
+		/* Both runs are sorted by seq: merge them. */
+		sel = tp_xcalloc(len[0] + len[1] + 1, sizeof *sel);
+		while (x < len[0] || y < len[1])
+			sel[n++] = y == len[1] || (x < len[0] &&
+			                           entry_seq(run[0][x]) < entry_seq(run[1][y]))
+			               ? run[0][x++]
+			               : run[1][y++];
+		free(run[0]);
+		free(run[1]);
 	}
+	/* limit: the newest `limit` of them (the old ring's meaning). */
+	start = limit > 0 && n > (size_t)limit ? n - (size_t)limit : 0;
+	for (i = start; i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_Duplicate(sel[i], true));
 	cJSON_AddNumberToObject(j, "next", (double)next_seq);
 	pthread_mutex_unlock(&log_lock);
+	cJSON_AddBoolToObject(j, "truncated", truncated);
+	free(sel);
 	sim_resp_json(rs, 200, j);
 }

@@ -11,26 +11,31 @@
  *   auth.c      HTTP Basic auth of the REST APIs (contract 1.1)
  *   faults.c    injected faults per target (/sim/faults)
  *   reqlog.c    recent traffic both ways, redacted (/sim/requests)
- *   outbound.c  the queue of webhooks and connector calls, one worker
+ *   latency.c   the network's delay on every request both ways (/sim/latency)
+ *   outbound.c  webhooks and connector calls: a queue per call, a pool of senders
  *   twiml.c     a small XML parser for TwiML replies
  *   calls.c     calls and legs: Calls REST, voice webhooks, <Dial>, REFER
  *   payments.c  agent-assisted Payments: REST, DTMF, callbacks, connector
  *   sync.c      Sync v1: services, maps, items
  *   control.c   the /sim/... control API
- *   phone.c     the customer phone page at GET /
+ *   phone.c     the customer phone page at GET /, live through /phone/events
  *
  * Threads.  libmicrohttpd serves every connection on its own thread, so a
  * control call may wait while a webhook it caused is delivered and the
- * handler calls back into the REST API.  All outbound HTTP (webhooks, the
- * connector) goes through one queue served by one worker thread: callbacks
- * leave in the order Twilio would send them, and no REST handler ever
- * waits on a webhook.  A timer thread ends DTMF fields on the inter-digit
- * timeout.
+ * handler calls back into the REST API, and a request held back by the
+ * latency model holds back nobody else.  All outbound HTTP (webhooks, the
+ * connector) goes through a queue per call, served by a bounded pool of
+ * sender threads: the callbacks of one call leave one at a time in the
+ * order Twilio sends them, those of different calls travel at once, and
+ * no REST handler ever waits on a webhook.  A timer thread ends DTMF
+ * fields on the inter-digit timeout.
  *
  * Locking.  sim_lock guards calls, legs, payments and Sync.  It is held
- * briefly and never across network I/O.  faults.c, reqlog.c and
- * outbound.c each have their own small lock and may be called with or
- * without sim_lock held; they never take sim_lock themselves.
+ * briefly and never across network I/O.  faults.c, latency.c, reqlog.c
+ * and outbound.c each have their own small lock and may be called with or
+ * without sim_lock held; they never take sim_lock themselves (outbound.c's
+ * senders run a request's continuation, which may, after dropping the
+ * queue lock).
  *
  * PCI.  Card and bank digits exist only inside payments.c, in memory, for
  * the life of a session; they leave the process only in the connector
@@ -73,7 +78,9 @@ typedef struct sim_cfg {
 	char *sip_voice_url;  /* the SIP domain's voice URL */
 	char *sip_domain_sid; /* SD... */
 	long webhook_timeout_ms;
-	time_t started; /* the account's date_created */
+	long senders_max;      /* sender threads at most (outbound.c) */
+	long requests_kept[2]; /* /sim/requests entries kept: [0] inbound, [1] outbound */
+	time_t started;        /* the account's date_created */
 } sim_cfg;
 
 extern sim_cfg sim_conf;
@@ -113,17 +120,25 @@ typedef struct sim_req {
 	cJSON *json;     /* JSON body, NULL unless valid JSON */
 	tp_buf body;     /* raw body */
 	const char *content_type, *authorization, *if_match;
-	const char *auth_user; /* Basic user once authenticated, for the log */
-	bool bad_encoding;     /* path, query or form had a bad escape */
+	const char *twilio_token; /* X-Twilio-Token: an Access Token (Sync only) */
+	const char *auth_user;    /* Basic user once authenticated, for the log */
+	/* Set when an Access Token authenticated the request (Sync only):
+	 * grants.identity and grants.data_sync.service_sid, owned. */
+	char *token_identity, *token_service;
+	bool bad_encoding; /* path, query or form had a bad escape */
 } sim_req;
+
+typedef struct sim_phone_stream sim_phone_stream;
 
 typedef struct sim_resp {
 	int status;
 	const char *content_type; /* static string */
 	tp_buf body;
 	tp_params headers;
-	bool drop;         /* close the connection without an answer */
-	const char *fault; /* description of an injected fault, for the log */
+	bool drop;                /* close the connection without an answer */
+	const char *fault;        /* description of an injected fault, for the log */
+	sim_phone_stream *stream; /* an event stream instead of body (phone.c), owned */
+	long latency_ms;          /* the latency model's delay, for the log */
 } sim_resp;
 
 int sim_http_start(void);
@@ -144,7 +159,12 @@ const char *sim_req_param(const sim_req *rq, const char *name);
 
 /* True when the request carries Basic credentials of the account (SID +
  * auth token) or of its API key; else writes Twilio's 401 (20003). */
-bool sim_auth_check(sim_req *rq, sim_resp *rs);
+/* HTTP Basic (account or API key).  When `token_ok` (the Sync API), an
+ * Access Token in X-Twilio-Token instead: HS256 with API_SECRET, iss =
+ * API_KEY, sub = the account, not expired, a data_sync grant; it sets
+ * rq->token_identity / token_service, and sync.c decides what the
+ * identity may do.  Replies 401 and returns false otherwise. */
+bool sim_auth_check(sim_req *rq, sim_resp *rs, bool token_ok);
 
 /* ---------------------------------------------------------------- faults.c */
 
@@ -172,14 +192,32 @@ typedef struct sim_fault {
 bool sim_fault_take(sim_target t, const char *method, const char *url, sim_fault *out);
 void sim_faults_control(const sim_req *rq, sim_resp *rs);
 
+/* ---------------------------------------------------------------- latency.c */
+
+/* "MEAN[,JITTER]" in milliseconds (--latency-ms, SIM_LATENCY_MS). */
+bool sim_latency_parse(const char *s, long *mean_ms, long *jitter_ms);
+void sim_latency_set_all(long mean_ms, long jitter_ms);
+/* This request's delay for target t, in ms (0 without latency). */
+long sim_latency_sample_ms(sim_target t);
+void sim_latency_control(const sim_req *rq, sim_resp *rs);
+
 /* ---------------------------------------------------------------- reqlog.c */
+
+/* What became of one outbound request, for the record. */
+typedef struct sim_out_record {
+	const char *kind, *method, *url, *ctype, *body; /* body: redacted here */
+	long status;                                    /* 0: no answer */
+	const char *resp_body, *error, *call_sid, *fault;
+	const char *outcome;     /* delivered, http-error, timeout, failed, dropped, not-sent */
+	struct timespec sent_at; /* wall clock when it left (or would have) */
+	double wait_ms;          /* from being queued to leaving: latency, queue */
+	double ms;               /* from leaving to the answer (or giving up) */
+} sim_out_record;
 
 /* Records an inbound request (body redacted). */
 void sim_reqlog_in(const sim_req *rq, const sim_resp *rs, const char *api, double ms);
 /* Records an outbound request (body redacted; `ctype` says how). */
-void sim_reqlog_out(const char *kind, const char *method, const char *url, const char *ctype,
-                    const char *body, long status, const char *resp_body, const char *error,
-                    const char *call_sid, const char *fault);
+void sim_reqlog_out(const sim_out_record *r);
 void sim_reqlog_control(const sim_req *rq, sim_resp *rs);
 /* Redacted copies of a form body / a JSON body, for the record: values
  * of secret-named fields (tp_redact_is_secret_name, plus DTMF "digits")
@@ -191,9 +229,10 @@ cJSON *sim_redact_json(const cJSON *j);
 /* ---------------------------------------------------------------- outbound.c */
 
 typedef struct sim_out_result {
-	bool sent;   /* a request went out and an answer came back */
-	long status; /* HTTP status, 0 without an answer */
-	tp_buf body; /* answer body */
+	bool sent;      /* a request went out and an answer came back */
+	bool timed_out; /* no answer within Twilio's webhook timeout */
+	long status;    /* HTTP status, 0 without an answer */
+	tp_buf body;    /* answer body */
 	char error[256];
 } sim_out_result;
 
@@ -210,17 +249,21 @@ typedef struct sim_out {
 	tp_params params;     /* form parameters */
 	char *json;           /* JSON body instead of a form (connector), owned */
 	char *userpwd;        /* "user:pass" for Basic auth, owned, may be NULL */
-	sim_sid call_sid;     /* for the record */
-	sim_out_done_fn done; /* called on the worker, without sim_lock */
+	sim_sid call_sid;     /* the call's arriving leg: its queue; for the record */
+	sim_out_done_fn done; /* called on the sender, without sim_lock */
 	void *ctx;
+	double queued_ms;     /* monotonic, when queued */
+	double not_before_ms; /* monotonic: not sent earlier (latency) */
 	struct sim_out *next;
 } sim_out;
 
 sim_out *sim_out_new(const char *kind, sim_target target, const char *url, const char *method);
-/* Queues o (takes ownership).  May be called with sim_lock held. */
+/* Queues o on its call's queue (takes ownership).  May be called with
+ * sim_lock held. */
 void sim_out_queue(sim_out *o);
-/* Waits until the queue is empty and the worker idle; false on timeout. */
-bool sim_out_wait_idle(long timeout_ms);
+/* Waits until nothing of call `call_sid` is queued or being sent (what
+ * its requests' continuations queued included); false on timeout. */
+bool sim_out_wait_call(const char *call_sid, long timeout_ms);
 int sim_out_start(void);
 void sim_out_stop(void);
 
@@ -252,6 +295,9 @@ typedef struct sim_leg {
 	    *status; /* queued ringing in-progress completed busy failed no-answer canceled */
 	bool sip;    /* this leg faces the SIP side (To or From is a SIP URI) */
 	tp_params sip_headers; /* X- headers of the INVITE (inbound SIP) or of the <Sip> URI */
+	tp_params call_params; /* the arriving leg: further voice-request parameters
+	                        * Twilio adds for this caller (control API "params",
+	                        * e.g. TollFreeMobileOriginationLocation) */
 	time_t created, updated, started, ended;
 	/* child legs: the <Number>/<Sip> statusCallback */
 	char *cb_url;
@@ -309,7 +355,16 @@ void sim_sync_api(sim_req *rq, sim_resp *rs);
 /* ---------------------------------------------------------------- control.c, phone.c */
 
 void sim_control(sim_req *rq, sim_resp *rs);
-/* GET /, /phone.js, /phone.css; false when the path is not the page's. */
+/* GET /, /phone.js, /phone.css, /phone/events; false when the path is
+ * not the page's. */
 bool sim_phone(const sim_req *rq, sim_resp *rs);
+/* Something may have changed (a request was handled): streams look now. */
+void sim_phone_changed(void);
+/* Ends every stream (shutting down). */
+void sim_phone_stop(void);
+/* The next bytes of an event stream, at most max; blocks until there are
+ * some.  -1 at the end. */
+long sim_phone_stream_read(sim_phone_stream *s, char *buf, size_t max);
+void sim_phone_stream_free(sim_phone_stream *s);
 
 #endif

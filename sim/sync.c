@@ -7,12 +7,25 @@
  *   /v1/Services/{IS}/Maps/{MP|UniqueName}    GET, POST (TTL), DELETE
  *   .../Maps/{M}/Items                        GET list, POST create
  *   .../Maps/{M}/Items/{Key}                  GET, POST (update), DELETE
+ *   .../Maps/{M}/Permissions                  GET list
+ *   .../Maps/{M}/Permissions/{Identity}       GET, POST (update), DELETE
  *
  * Revisions are decimal strings that grow by one per change; single
  * objects carry them as the ETag header and If-Match is compared to them
  * (contract 1.1, "Mutation and Conflict Resolution").  TTLs set
  * date_expires; expired items and maps vanish (purged on every request).
  * Items are kept sorted by key in byte order, the order list returns.
+ *
+ * Access Tokens (auth.c) act as their identity, as the Sync SDKs do: on
+ * their own service only, never on services or Permissions (those are
+ * the backend's, over REST).  With the service's acl_enabled false every
+ * token may do everything ("token identities are essentially ignored",
+ * Sync "Securing your Sync App"); with it true an identity needs a Map
+ * Permission: read to fetch the map and its items, write to create,
+ * update and delete items, manage to change or delete the map (Sync Map
+ * Permission resource; a missing one is all false), else 403 54007
+ * "Access forbidden for identity".  Map Permission update takes Read,
+ * Write and Manage, all required; delete is all false.
  *
  * Error codes: 54208 duplicate key (409), 54205 revision mismatch (412),
  * 54301 duplicate unique name (409), 54206 invalid data (400), 54006 data
@@ -42,6 +55,11 @@ typedef struct item {
 	time_t created, updated, expires; /* expires 0: never */
 } item;
 
+typedef struct perm {
+	char *identity;
+	bool read, write, manage;
+} perm;
+
 typedef struct smap {
 	sim_sid sid;
 	char *unique_name; /* NULL if none */
@@ -49,6 +67,8 @@ typedef struct smap {
 	time_t created, updated, expires;
 	item **items; /* sorted by key */
 	size_t n, cap;
+	perm *perms; /* Map Permissions, one per identity */
+	size_t nperms, capperms;
 } smap;
 
 typedef struct service {
@@ -80,6 +100,9 @@ static void map_free(smap *m)
 	for (i = 0; i < m->n; i++)
 		item_free(m->items[i]);
 	free(m->items);
+	for (i = 0; i < m->nperms; i++)
+		free(m->perms[i].identity);
+	free(m->perms);
 	free(m->unique_name);
 	free(m);
 }
@@ -814,6 +837,139 @@ static void item_update(const sim_req *rq, sim_resp *rs, const service *s, smap 
 	reply_object(rs, 200, item_json(s, m, it));
 }
 
+/* ---------------------------------------------------------------- access */
+
+static perm *find_perm(smap *m, const char *identity)
+{
+	size_t i;
+
+	for (i = 0; i < m->nperms; i++)
+		if (strcmp(m->perms[i].identity, identity) == 0)
+			return &m->perms[i];
+	return NULL;
+}
+
+typedef enum need { NEED_READ, NEED_WRITE, NEED_MANAGE, NEED_ADMIN } need;
+
+/* True when the request may do what it asks; answers 403 54007 otherwise.
+ * Basic auth (the backend) may do everything. */
+static bool allowed(const sim_req *rq, sim_resp *rs, const service *s, smap *m, need n)
+{
+	const perm *p;
+	bool ok;
+
+	if (!rq->token_identity)
+		return true;
+	if (n == NEED_ADMIN || !s || strcmp(rq->token_service, s->sid) != 0)
+		ok = false;
+	else if (!s->acl)
+		ok = true;
+	else if (!m || !(p = find_perm(m, rq->token_identity)))
+		ok = false;
+	else
+		ok = n == NEED_READ ? p->read : n == NEED_WRITE ? p->write : p->manage;
+	if (!ok)
+		sim_resp_twilio_error(rs, 403, 54007, "Access forbidden for identity %s",
+		                      rq->token_identity);
+	return ok;
+}
+
+static cJSON *perm_json(const service *s, const smap *m, const perm *p)
+{
+	cJSON *j = cJSON_CreateObject();
+	tp_buf u;
+
+	tp_buf_init(&u, 8192);
+	url_map(&u, s, m);
+	tp_buf_adds(&u, "/Permissions");
+	tp_api_add_segment(&u, p->identity);
+	cJSON_AddStringToObject(j, "account_sid", sim_conf.account_sid);
+	cJSON_AddStringToObject(j, "service_sid", s->sid);
+	cJSON_AddStringToObject(j, "map_sid", m->sid);
+	cJSON_AddStringToObject(j, "identity", p->identity);
+	cJSON_AddBoolToObject(j, "read", p->read);
+	cJSON_AddBoolToObject(j, "write", p->write);
+	cJSON_AddBoolToObject(j, "manage", p->manage);
+	cJSON_AddStringToObject(j, "url", tp_buf_str(&u));
+	tp_buf_free(&u);
+	return j;
+}
+
+static void perms_list(const sim_req *rq, sim_resp *rs, const service *s, const smap *m)
+{
+	page pg;
+	cJSON *j, *a;
+	size_t i, start;
+	tp_buf base;
+
+	if (!read_page(rq, rs, &pg))
+		return;
+	j = cJSON_CreateObject();
+	a = cJSON_AddArrayToObject(j, "permissions");
+	start = (size_t)(pg.index * pg.size);
+	for (i = start; i < m->nperms && i < start + (size_t)pg.size; i++)
+		cJSON_AddItemToArray(a, perm_json(s, m, &m->perms[i]));
+	tp_buf_init(&base, 4096);
+	url_map(&base, s, m);
+	tp_buf_adds(&base, "/Permissions");
+	cJSON_AddItemToObject(j, "meta",
+	                      meta_json("permissions", tp_buf_str(&base), "", &pg,
+	                                m->nperms > start + (size_t)pg.size));
+	tp_buf_free(&base);
+	sim_resp_json(rs, 200, j);
+}
+
+/* GET / POST (Read, Write, Manage: all required) / DELETE (all false). */
+static void perm_one(const sim_req *rq, sim_resp *rs, const service *s, smap *m,
+                     const char *identity)
+{
+	perm *p = find_perm(m, identity);
+	perm none = {(char *)identity, false, false, false};
+
+	if (strlen(identity) > 256) {
+		sim_resp_twilio_error(rs, 400, 20001, "Identity is longer than 256 characters");
+		return;
+	}
+	if (strcmp(rq->method, "GET") == 0) {
+		sim_resp_json(rs, 200, perm_json(s, m, p ? p : &none));
+	} else if (strcmp(rq->method, "POST") == 0) {
+		static const char *const names[] = {"Read", "Write", "Manage"};
+		bool v[3];
+		size_t i;
+		for (i = 0; i < 3; i++) {
+			if (!tp_params_get(&rq->form, names[i])) {
+				sim_resp_twilio_error(
+				    rs, 400, 20001,
+				    "Missing required parameter %s in the post body", names[i]);
+				return;
+			}
+			v[i] = false;
+			if (!read_bool(rq, rs, names[i], &v[i]))
+				return;
+		}
+		if (!p) {
+			if (m->nperms == m->capperms) {
+				m->capperms = m->capperms ? 2 * m->capperms : 8;
+				m->perms = tp_xrealloc(m->perms, m->capperms * sizeof *m->perms);
+			}
+			p = &m->perms[m->nperms++];
+			p->identity = tp_xstrdup(identity);
+		}
+		p->read = v[0];
+		p->write = v[1];
+		p->manage = v[2];
+		sim_resp_json(rs, 200, perm_json(s, m, p));
+	} else if (strcmp(rq->method, "DELETE") == 0) {
+		if (p) {
+			free(p->identity);
+			*p = m->perms[--m->nperms];
+		}
+		sim_resp_text(rs, 204, NULL, "");
+	} else {
+		sim_resp_twilio_error(rs, 405, 20004, "Method not allowed");
+	}
+}
+
 /* ---------------------------------------------------------------- routing */
 
 static void method_not_allowed(sim_resp *rs)
@@ -845,6 +1001,8 @@ void sim_sync_api(sim_req *rq, sim_resp *rs)
 	pthread_mutex_lock(&sim_lock);
 	purge(now);
 	if (rq->nseg == 2) {
+		if (!allowed(rq, rs, NULL, NULL, NEED_ADMIN))
+			goto out;
 		if (get)
 			services_list(rq, rs);
 		else if (post)
@@ -859,6 +1017,8 @@ void sim_sync_api(sim_req *rq, sim_resp *rs)
 		goto out;
 	}
 	if (rq->nseg == 3) {
+		if (!allowed(rq, rs, s, NULL, NEED_ADMIN))
+			goto out;
 		if (get) {
 			sim_resp_json(rs, 200, service_json(s));
 		} else if (post) {
@@ -885,6 +1045,12 @@ void sim_sync_api(sim_req *rq, sim_resp *rs)
 		goto out;
 	}
 	if (rq->nseg == 4) {
+		/* Listing or creating maps: the backend's, or any token while
+		 * the ACL is off. */
+		if (rq->token_identity && s->acl && !allowed(rq, rs, s, NULL, NEED_ADMIN))
+			goto out;
+		if (!allowed(rq, rs, s, NULL, NEED_READ))
+			goto out;
 		if (get)
 			maps_list(rq, rs, s);
 		else if (post)
@@ -899,6 +1065,8 @@ void sim_sync_api(sim_req *rq, sim_resp *rs)
 		goto out;
 	}
 	if (rq->nseg == 5) {
+		if (!allowed(rq, rs, s, mp, get ? NEED_READ : NEED_MANAGE))
+			goto out;
 		if (get) {
 			reply_object(rs, 200, map_json(s, mp));
 		} else if (post) {
@@ -918,10 +1086,23 @@ void sim_sync_api(sim_req *rq, sim_resp *rs)
 		}
 		goto out;
 	}
+	if (strcmp(rq->seg[5], "Permissions") == 0) {
+		if (!allowed(rq, rs, s, mp, NEED_ADMIN))
+			goto out;
+		if (rq->nseg == 6 && get)
+			perms_list(rq, rs, s, mp);
+		else if (rq->nseg == 6)
+			method_not_allowed(rs);
+		else
+			perm_one(rq, rs, s, mp, rq->seg[6]);
+		goto out;
+	}
 	if (strcmp(rq->seg[5], "Items") != 0) {
 		not_found(rq, rs);
 		goto out;
 	}
+	if (!allowed(rq, rs, s, mp, get ? NEED_READ : NEED_WRITE))
+		goto out;
 	if (rq->nseg == 6) {
 		if (get)
 			items_list(rq, rs, s, mp);

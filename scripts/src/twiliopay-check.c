@@ -2,7 +2,7 @@
  * twiliopay-check - is this production configuration ready to take calls?
  *
  *   twiliopay-check [--env FILE] [--cgi-bin DIR] [--service-user USER]
- *                   [--environment]
+ *                   [--environment] [--tunnel URL]
  *   twiliopay-check --print-console-urls [--show-connector-password]
  *                   [--env FILE]
  *
@@ -11,7 +11,9 @@
  *   - the configuration file: readable by the service user, by nobody
  *     else, writable by no group;
  *   - every variable the product needs, present and well formed (the
- *     library's own rules, tp_config_load), SERVER_URL https and public;
+ *     library's own rules, tp_config_load), SERVER_URL https and public -
+ *     or exactly the development tunnel URL given with --tunnel (make
+ *     run-live: a tunnel the operator names may be plain http);
  *   - every installed handler accepts the file (`<handler> --check-config`,
  *     so a handler's own needs are checked without a list kept here);
  *   - Twilio accepts ACCOUNT_SID/AUTH_TOKEN and API_KEY/API_SECRET (one
@@ -26,11 +28,10 @@
  * dropped first (the units set none), unless --environment.
  *
  * --print-console-urls prints what to paste into the Twilio Console (the
- * phone number's voice URL, the SIP domain's request URL, the Pay
- * Connector's endpoint and username).  Secrets are never printed: the
- * connector password only with --show-connector-password.  The Account
- * resource's JSON carries the account's auth token, so no response body
- * is ever printed either, only chosen fields.
+ * phone number's voice URL, the SIP domain's request URL, their variants
+ * without call correlation, the Pay Connector's endpoint and username).  Secrets are never printed:
+ * the connector password only with --show-connector-password.  The Account resource's JSON carries
+ * the account's auth token, so no response body is ever printed either, only chosen fields.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -55,7 +56,9 @@
 
 extern char **environ;
 
-/* Every variable some part of the product cannot work without. */
+/* Every variable some part of the product cannot work without.  API_KEY
+ * and API_SECRET only sign Sync Access Tokens: they are required only
+ * with ENABLE_SYNC_TOKENS=true (check_token_key). */
 static const char *const required[] = {
     "ACCOUNT_SID",
     "AUTH_TOKEN",
@@ -65,8 +68,6 @@ static const char *const required[] = {
     "PAY_SYNC_SERVICE_SID",
     "SYNC_PAY_MAP_NAME",
     "SYNC_UUI_MAP_NAME",
-    "API_KEY",
-    "API_SECRET",
     "CONNECTOR_USERNAME",
     "CONNECTOR_PASSWORD",
     "ADMIN_TOKEN",
@@ -105,6 +106,7 @@ static const char *const config_names[] = {
     "ENABLE_REFER",
     "CONNECTOR_USERNAME",
     "CONNECTOR_PASSWORD",
+    "PAYMENT_GATEWAY",
     "ADMIN_TOKEN",
     "AGENT_SECRET",
     "AGENTS_FILE",
@@ -113,8 +115,10 @@ static const char *const config_names[] = {
     "NCHAN_PUBLISH_URL",
     "NCHAN_PUBLISH_SOCKET",
     "HTTP_TIMEOUT_MS",
+    "API_RETRY_BUDGET_MS",
     "MAX_BODY_BYTES",
     "LOG_LEVEL",
+    "ALLOWED_CURRENCIES",
     NULL,
 };
 
@@ -352,7 +356,7 @@ static void check_variables(checks *c, const tp_config *cfg, const char *errors)
 /* Twilio must reach SERVER_URL from the internet, over TLS: its webhooks
  * carry call data and the connector endpoint receives card numbers
  * (twilio-contract.md section 5). */
-static void check_server_url(checks *c, const tp_config *cfg)
+static void check_server_url(checks *c, const tp_config *cfg, const char *tunnel)
 {
 	const char *u = cfg->server_url, *host;
 	size_t hlen;
@@ -360,6 +364,17 @@ static void check_server_url(checks *c, const tp_config *cfg)
 	if (!u) {
 		skip(c, "SERVER_URL is https: SERVER_URL is not usable");
 		return;
+	}
+	/* The operator named this URL as their development tunnel (make
+	 * run-live): whatever its scheme, it is the one they mean. */
+	if (tunnel) {
+		size_t n = strlen(tunnel);
+		while (n && tunnel[n - 1] == '/')
+			n--;
+		if (strlen(u) == n && strncmp(u, tunnel, n) == 0) {
+			ok(c, "SERVER_URL is the tunnel you named (%s; development only)", u);
+			return;
+		}
 	}
 	if (!tp_str_prefix(u, "https://")) {
 		fail(c,
@@ -607,6 +622,15 @@ static void check_api_key(checks *c, const tp_config *cfg)
 	tp_http_rc rc;
 	tp_twilio_error err;
 
+	if (!cfg->enable_sync_tokens && !cfg->api_key && !cfg->api_secret) {
+		ok(c, "API_KEY/API_SECRET not needed: Sync tokens are off (ENABLE_SYNC_TOKENS)");
+		return;
+	}
+	if (cfg->enable_sync_tokens && (!cfg->api_key || !cfg->api_secret)) {
+		fail(c, "ENABLE_SYNC_TOKENS=true needs API_KEY and API_SECRET (a standard API key "
+		        "of this account): getSyncToken signs the tokens with it");
+		return;
+	}
 	if (!cfg->api_key || !cfg->api_secret || !cfg->account_sid || !cfg->twilio_api_url) {
 		skip(c, "Twilio accepts API_KEY/API_SECRET: they are not usable");
 		return;
@@ -667,6 +691,16 @@ static void check_sync(checks *c, const tp_config *cfg)
 	have_service = tp_api_call(cfg, "GET", tp_buf_str(&u), NULL, NULL, NET_BUDGET_MS, &r);
 	if (have_service) {
 		ok(c, "Sync service %s exists", cfg->pay_sync_service_sid);
+		/* Without access control any Sync token may rewrite payMap
+		 * (cgi-bin/setupSyncServices.c says why it matters). */
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled")))
+			ok(c, "Sync service %s has access control on (AclEnabled)",
+			   cfg->pay_sync_service_sid);
+		else
+			fail(c,
+			     "Sync service %s has access control off: any Sync token could rewrite "
+			     "payMap; POST /sync/setupSyncServices turns it on",
+			     cfg->pay_sync_service_sid);
 	} else {
 		describe(&r, &why);
 		if (r.status == 404)
@@ -741,6 +775,12 @@ static int print_console_urls(const tp_config *cfg, const char *path, bool show_
 	printf("  A call comes in   Webhook   %s/pv/callToSIP   HTTP POST\n\n", u);
 	printf("SIP domain: Voice > Manage > SIP domains > (domain) > Voice Configuration\n");
 	printf("  Request URL       %s/pv/callToPSTN   HTTP POST\n\n", u);
+	printf("Without call correlation (nothing recorded in uuiMap; an agent attaches by Call "
+	       "SID), as the Node original offered:\n");
+	printf("  Toll-free number  Webhook   %s/pv/tollfreeCallToSIP   HTTP POST   (a mobile "
+	       "caller's location as User-to-User)\n",
+	       u);
+	printf("  SIP domain        Request URL   %s/pv/simpleCallToPSTN   HTTP POST\n\n", u);
 	printf("Pay Connector: Voice > Manage > Pay Connectors > Generic Pay Connector\n");
 	printf("  Unique name       %s\n",
 	       cfg->payment_connector ? cfg->payment_connector : "(PAYMENT_CONNECTOR is not set)");
@@ -771,7 +811,7 @@ static int print_console_urls(const tp_config *cfg, const char *path, bool show_
 static void usage(FILE *f)
 {
 	fputs("usage: twiliopay-check [--env FILE] [--cgi-bin DIR] [--service-user USER] "
-	      "[--environment]\n"
+	      "[--environment] [--tunnel URL]\n"
 	      "       twiliopay-check --print-console-urls [--show-connector-password] "
 	      "[--env FILE]\n"
 	      "FILE defaults to $TWILIOPAY_ENV, else " DEFAULT_ENV ".\n",
@@ -800,7 +840,7 @@ static char *default_cgi_bin(void)
 
 int main(int argc, char **argv)
 {
-	const char *env_path = NULL, *user = DEFAULT_USER;
+	const char *env_path = NULL, *user = DEFAULT_USER, *tunnel = NULL;
 	char *cgi_bin = NULL;
 	bool keep_env = false, print_urls = false, show_password = false;
 	tp_buf err, dropped;
@@ -817,6 +857,8 @@ int main(int argc, char **argv)
 			cgi_bin = tp_xstrdup(argv[++i]);
 		} else if (strcmp(a, "--service-user") == 0 && i + 1 < argc) {
 			user = argv[++i];
+		} else if (strcmp(a, "--tunnel") == 0 && i + 1 < argc) {
+			tunnel = argv[++i];
 		} else if (strcmp(a, "--environment") == 0) {
 			keep_env = true;
 		} else if (strcmp(a, "--print-console-urls") == 0) {
@@ -873,7 +915,7 @@ int main(int argc, char **argv)
 	printf("Checking %s\n", env_path);
 	check_file(&c, env_path, user);
 	check_variables(&c, &cfg, tp_buf_str(&err));
-	check_server_url(&c, &cfg);
+	check_server_url(&c, &cfg, tunnel);
 	check_handlers(&c, cgi_bin);
 	check_credentials(&c, &cfg);
 	check_api_key(&c, &cfg);

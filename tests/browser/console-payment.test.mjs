@@ -9,7 +9,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  EXPIRY, EXPIRY_SHOWN, announced, asking, facts, fieldState, openBrowser, outcome, screenshot, signIn, sim, startPayment, startStack,
+  EXPIRY, EXPIRY_SHOWN, announced, asking, contrasts, facts, fieldState, openBrowser, outcome, payMap, screenshot, signIn, sim,
+  startPayment, startStack,
 } from './harness.mjs';
 
 let stack;
@@ -79,6 +80,18 @@ async function assertNoPan(page, ...secrets) {
   }
 }
 
+/* lib/reference.c: 8 of 27 symbols (no 0 1 B I L O S U Z), in two groups. */
+const REFERENCE = /^[2-9ACDEFGHJKMNPQRTVWXY]{4}-[2-9ACDEFGHJKMNPQRTVWXY]{4}$/;
+
+/** A field row of the page. */
+const field = (page, name) => page.locator(`#fields li[data-field="${name}"]`);
+
+/** Every field row as [field, data-state, badge, value shown]. */
+async function rows(page) {
+  return page.locator('#fields li').evaluateAll((ls) => ls.map((l) => [l.dataset.field, l.dataset.state,
+    l.querySelector('.badge').textContent, l.querySelector('.value-shown').textContent]));
+}
+
 /** The customer keys one field: asked for, keyed, captured. */
 async function keyField(page, pstn, field, digits) {
   await asking(page, field);
@@ -113,13 +126,14 @@ async function keyCard(page, pstn, { card = '4111111111111111', cvc = '123', exp
   await keyField(page, pstn, 'expiration-date', expiry);
 }
 
-paymentTest('console payment: happy path inbound - attach by UUI, auto-progression, submit, success', async ({ call, page }) => {
+paymentTest('console payment: happy path inbound - attach by UUI, auto-progression, submit, success', async ({ call, b, page }) => {
   assert.match(await text(page, '#session-title'), /^\$9\.99 by card$/);
   // Only the configured fields: no postal code (INCLUDE_POSTAL_CODE=false), no bank fields.
   assert.deepEqual(await page.locator('#fields li').evaluateAll((ls) => ls.map((l) => l.dataset.field)),
     ['payment-card-number', 'security-code', 'expiration-date']);
   await asking(page, 'payment-card-number');
   assert.equal(await page.locator('#submit').isDisabled(), true, 'Submit waits for every field');
+  assert.equal(await page.locator('#fields button:visible').count(), 0, 'no Ask again where nothing was keyed or reached');
   assert.equal(await text(page, '#link'), 'Live');
 
   await phone.digits(call.pstn, '4111111111111111#');
@@ -143,14 +157,78 @@ paymentTest('console payment: happy path inbound - attach by UUI, auto-progressi
   await page.locator('#submit').click();
   const o = await outcome(page);
   assert.deepEqual(o, { kind: 'success', title: 'Payment successful' });
-  await announced(page, /Payment successful\. Read the confirmation code/);
+  // A short reference to read out, not the processor's 35-character id.
+  const ref = await text(page, '#reference:not([hidden]) #reference-value');
+  assert.match(ref, REFERENCE, 'two groups of four symbols without look-alikes');
+  assert.equal(await text(page, '#outcome-detail'), 'Read the reference to the customer.');
+  await announced(page, new RegExp('Payment successful\\. Read the reference to the customer\\. The reference is ' +
+    ref.replace('-', '').split('').join(' ').replace(/^(\S \S \S \S) /, '$1, ') + '\\.'));
   const f = await facts(page);
-  assert.match(f.Confirmation, /^\S{6,}$/, 'the connector\'s confirmation code');
+  assert.match(f['Processor\'s id'], /^ch_[0-9a-f]{32}$/, 'the connector\'s id, for the records');
   assert.equal(f.Card, 'Visa ending 1111');
+  // Copied for the agent's notes.
+  await b.ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.base });
+  await page.getByRole('button', { name: 'Copy' }).click();
+  await page.locator('#reference-copy', { hasText: 'Copied' }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), ref);
+  await announced(page, /Reference copied\./);
+  // Stored with the full id in payMap: the session state and the claim.
+  const paymentSid = JSON.parse(await page.evaluate(() => sessionStorage.getItem('genesyspay.session'))).paymentSid;
+  const item = await payMap(stack).item(paymentSid);
+  assert.equal(item._session.reference, ref);
+  assert.equal(item._session.connectorId, f['Processor\'s id']);
+  assert.equal(item.PaymentConfirmationCode, f['Processor\'s id']);
+  assert.deepEqual(await payMap(stack).item('ref:' + ref), { reference: ref, paymentSid, connectorId: f['Processor\'s id'] });
+  assert.equal((await serverState(page)).reference, ref, 'GET /aap/session has it too');
   assert.equal(f.Amount, '$9.99');
   assert.equal(await page.locator('#actions').isHidden(), true, 'no Submit or Cancel after the outcome');
   await assertNoPan(page, '4111111111111111', '411111111111');
   await screenshot(page, 'happy-path-success');
+});
+
+/**
+ * Every text of the field rows, in light and in dark mode, at 4.5:1 or
+ * better (WCAG 2 AA, normal text), the keying pulse sampled through its
+ * cycle; returns the states seen.
+ */
+async function readable(page, seen) {
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme, reducedMotion: 'no-preference' });
+    const all = await contrasts(page, '#fields');
+    const low = all.filter((c) => c.ratio < 4.5);
+    assert.deepEqual(low, [], colorScheme + ': below 4.5:1');
+    for (const c of all)
+      seen.add(colorScheme + ' ' + c.what.replace(/ .*/, '').replace(/^[a-z-]+/, ''));
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+paymentTest('console payment: every field state reads at 4.5:1 or better, light and dark, the keying pulse included', async ({ call, page }) => {
+  const seen = new Set();
+  await asking(page, 'payment-card-number');
+  await readable(page, seen); // asking now, waiting
+  await phone.digits(call.pstn, '4111');
+  await fieldState(page, 'payment-card-number', 'keying');
+  assert.ok(await page.evaluate(() => document.getAnimations().length > 0), 'the keying badge pulses');
+  await readable(page, seen); // keying, pulse sampled
+  await phone.digits(call.pstn, '111111111112#');
+  await fieldState(page, 'payment-card-number', 'invalid');
+  await readable(page, seen); // not valid
+  await phone.digits(call.pstn, '4242424242424242#');
+  await fieldState(page, 'payment-card-number', 'captured');
+  await asking(page, 'security-code');
+  await phone.digits(call.pstn, '1');
+  await fieldState(page, 'security-code', 'keying');
+  await readable(page, seen); // captured (with Ask again), keying
+  await page.getByRole('button', { name: 'Cancel payment' }).click();
+  await page.getByRole('button', { name: 'Yes, cancel it' }).click();
+  await outcome(page);
+  await readable(page, seen); // captured, not captured
+  for (const scheme of ['light', 'dark'])
+    for (const st of ['[waiting]', '[waiting,current]', '[keying,current]', '[invalid,current]', '[captured]', '[not-captured]'])
+      assert.ok(seen.has(scheme + ' ' + st), scheme + ' ' + st + ' measured: ' + [...seen].join(' '));
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(page, 'field-states-dark');
 });
 
 paymentTest('console payment: an invalid card number is explained, then the re-entry is captured', async ({ call, page }) => {
@@ -193,7 +271,7 @@ paymentTest('console payment: an invalid card number is explained, then the re-e
   await screenshot(page, 'invalid-card-then-reentered');
 });
 
-paymentTest('console payment: after four invalid entries the capture pauses for the agent, who re-captures', async ({ call, page }) => {
+paymentTest('console payment: after four invalid entries the capture pauses for the agent, who asks again', async ({ call, page }) => {
   for (let attempt = 1; attempt <= 4; attempt++) {
     await asking(page, 'payment-card-number');
     await phone.digits(call.pstn, '4111111111111112#');
@@ -203,27 +281,29 @@ paymentTest('console payment: after four invalid entries the capture pauses for 
   }
   // The server stopped asking: nothing says "ask again" any more.
   await page.waitForFunction(() => /^Paused/.test(document.getElementById('session-status')?.textContent ?? ''));
-  assert.match(await text(page, '#session-status'), /^Paused after several invalid entries of the card number\. Press Re-capture/);
+  assert.match(await text(page, '#session-status'), /^Paused after several invalid entries of the card number\. Press Ask again/);
   const alert = await text(page, '#session-alert');
   assert.match(alert, /could not key a valid card number after several tries/);
   assert.doesNotMatch(alert, /key the card number again/);
   await announced(page, /could not key a valid card number after several tries/);
   await screenshot(page, 'retries-exhausted');
-  await page.getByRole('button', { name: 'Re-capture card number' }).click();
+  await page.getByRole('button', { name: 'Ask again for the card number' }).click();
   await announced(page, /Asking for the card number again\./);
   assert.equal(await text(page, '#fields li[data-field="payment-card-number"] .badge'), 'Asking now');
+  // Being asked for, nothing keyed: asking again would change nothing.
+  assert.equal(await field(page, 'payment-card-number').locator('button').isHidden(), true);
   await phone.digits(call.pstn, '4111111111111111#');
   await fieldState(page, 'payment-card-number', 'captured');
   await asking(page, 'security-code');
 });
 
-paymentTest('console payment: the agent re-captures a field', async ({ call, page }) => {
+paymentTest('console payment: the agent asks again for a captured field', async ({ call, page }) => {
   await keyField(page, call.pstn, 'payment-card-number', '4111111111111111');
   await keyField(page, call.pstn, 'security-code', '123');
   await asking(page, 'expiration-date');
 
-  // The customer read the wrong card: the agent re-captures the number.
-  await page.getByRole('button', { name: 'Re-capture card number' }).click();
+  // The customer read the wrong card: the agent asks for the number again.
+  await page.getByRole('button', { name: 'Ask again for the card number' }).click();
   await keyField(page, call.pstn, 'payment-card-number', '5555555555554444');
   assert.match(await text(page, '#fields li[data-field="payment-card-number"] .value-shown'), /^Mastercard .*4444$/);
   // Then the server goes on with what is still required.
@@ -240,18 +320,45 @@ paymentTest('console payment: the agent re-captures a field', async ({ call, pag
 paymentTest('console payment: cancel asks for confirmation, then ends the payment', async ({ call, page }) => {
   await keyField(page, call.pstn, 'payment-card-number', '4111111111111111');
 
+  const statusSent = [];
+  page.on('request', (r) => { if (r.url().endsWith('/aap/changeStatus')) statusSent.push(r.postData()); });
   await page.getByRole('button', { name: 'Cancel payment' }).click();
   assert.equal(await page.locator('#cancel-confirm').isHidden(), false);
-  assert.equal(await page.evaluate(() => document.activeElement?.id), 'cancel-yes');
+  // The safe choice has the focus: Cancel then Enter keeps the payment going.
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'cancel-no');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.locator('#cancel-confirm').isHidden(), true);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'cancel');
+  assert.deepEqual(statusSent, [], 'nothing cancelled');
+  assert.equal(await page.locator('#outcome').isHidden(), true);
+  // Cancel, Enter, Enter: the same, never a cancelled payment.
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'cancel-no');
+  await page.keyboard.press('Enter');
+  assert.deepEqual(statusSent, []);
+  await page.getByRole('button', { name: 'Cancel payment' }).click();
   // Escape keeps the payment going.
   await page.keyboard.press('Escape');
   assert.equal(await page.locator('#cancel-confirm').isHidden(), true);
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'cancel');
 
+  // The security code half keyed when the agent cancels.
+  await asking(page, 'security-code');
+  await phone.digits(call.pstn, '12');
+  await fieldState(page, 'security-code', 'keying');
   await page.getByRole('button', { name: 'Cancel payment' }).click();
   await page.getByRole('button', { name: 'Yes, cancel it' }).click();
   const o = await outcome(page);
   assert.deepEqual(o, { kind: 'cancelled', title: 'Payment cancelled' });
+  assert.equal(statusSent.length, 1);
+  // What was captured says so; what was keyed in part, or never reached,
+  // was not captured: said, no bullets, nothing waits for it.
+  assert.deepEqual(await rows(page), [
+    ['payment-card-number', 'captured', 'Captured', 'Visa •••• •••• •••• 1111'],
+    ['security-code', 'not-captured', 'Not captured', '\u2014'],
+    ['expiration-date', 'not-captured', 'Not captured', '\u2014'],
+  ]);
+  assert.equal(await page.locator('#fields button:visible').count(), 0, 'nothing to ask again once it ended');
   assert.match(await text(page, '#outcome-detail'), /Nothing was charged/);
   const sessionAtSim = (await phone.call(call.uui)).payments;
   assert.ok(JSON.stringify(sessionAtSim).includes('cancel'), 'the emulator saw the cancel');
@@ -265,9 +372,15 @@ paymentTest('console payment: cancel asks for confirmation, then ends the paymen
 
 paymentTest('console payment: the customer hangs up mid-way', async ({ call, page }) => {
   await keyField(page, call.pstn, 'payment-card-number', '4111111111111111');
+  await asking(page, 'security-code');
+  await phone.digits(call.pstn, '1');
+  await fieldState(page, 'security-code', 'keying');
   await phone.hangup(call.pstn);
   const o = await outcome(page);
   assert.deepEqual(o, { kind: 'failure', title: 'The customer hung up' });
+  assert.deepEqual((await rows(page)).map((r) => r.slice(1, 3)),
+    [['captured', 'Captured'], ['not-captured', 'Not captured'], ['not-captured', 'Not captured']]);
+  assert.match(await text(page, '#fields li[data-field="security-code"] .value-spoken'), /not captured/);
   assert.match(await text(page, '#outcome-detail'), /Nothing was charged/);
   await screenshot(page, 'customer-hung-up');
   // A new payment on the ended call: refused in the agent's words.
@@ -403,5 +516,24 @@ paymentTest('console payment: another tab finds the running payment (widget URL,
   await signIn(tab4, stack, '?uui=' + call.uui);
   await tab4.locator('#view-attach:not([hidden])').waitFor();
   assert.equal(await tab4.locator('#attach-error').isHidden(), true);
+  // ?uui= of an inbound call is its CallSid: named as the call it is.
+  assert.equal(await text(tab4, '#attach-fixed'), 'For call ' + call.uui.slice(0, 6) + '\u2026' + call.uui.slice(-4));
 });
 
+test('console payment: every completed payment has its own reference, claimed in payMap for its connector id', async () => {
+  // The payments the tests above completed (card and ACH, charged and saved).
+  const all = await payMap(stack).items();
+  const sessions = all.filter((i) => /^PK/.test(i.key) && i.data._session?.status === 'completed');
+  const claims = all.filter((i) => i.key.startsWith('ref:'));
+  assert.ok(sessions.length >= 5, 'completed payments: ' + sessions.length);
+  const refs = sessions.map((i) => i.data._session.reference);
+  for (const r of refs)
+    assert.match(r, REFERENCE);
+  assert.equal(new Set(refs).size, refs.length, 'no two payments share a reference: ' + refs.join(' '));
+  assert.equal(claims.length, sessions.length, 'one claim per payment');
+  for (const s of sessions) {
+    const claim = claims.find((c) => c.key === 'ref:' + s.data._session.reference);
+    assert.deepEqual(claim?.data, { reference: s.data._session.reference, paymentSid: s.key,
+      connectorId: s.data.PaymentConfirmationCode || s.data.PaymentToken }, s.key);
+  }
+});

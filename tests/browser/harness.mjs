@@ -90,8 +90,10 @@ export async function startStack({ env = {}, render = {}, nodes = 1 } = {}) {
  * violations.  `thirdPartyCookies`: allow them, as an agent's Chrome does by
  * default (Debian's Chromium here blocks them, and with them all storage
  * of a cross-site iframe such as the console in a Genesys Cloud widget).
+ * `locale`: the agent's language (navigator.language: how numbers are
+ * written); `colorScheme`: light or dark.
  */
-export async function openBrowser({ width = 1000, height = 900, thirdPartyCookies = false } = {}) {
+export async function openBrowser({ width = 1000, height = 900, thirdPartyCookies = false, locale = 'en-US', colorScheme = 'light' } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'genesyspay-chromium-'));
   if (thirdPartyCookies) {
     fs.mkdirSync(path.join(profile, 'Default'));
@@ -102,6 +104,8 @@ export async function openBrowser({ width = 1000, height = 900, thirdPartyCookie
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width, height },
+    locale,
+    colorScheme,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
   });
@@ -179,6 +183,39 @@ export function sim(stack) {
   };
 }
 
+/**
+ * payMap as Twilio Sync holds it (the emulator's Sync REST, with the
+ * account's credentials): item(key) -> its data or null; items() -> every
+ * {key, data}.
+ */
+export function payMap(stack) {
+  const e = stack.env;
+  const base = `${stack.sim}/v1/Services/${e.PAY_SYNC_SERVICE_SID}/Maps/${e.SYNC_PAY_MAP_NAME || 'payMap'}/Items`;
+  const auth = { Authorization: 'Basic ' + Buffer.from(e.ACCOUNT_SID + ':' + e.AUTH_TOKEN).toString('base64') };
+  return {
+    async item(key) {
+      const r = await fetch(base + '/' + encodeURIComponent(key), { headers: auth });
+      if (r.status === 404)
+        return null;
+      if (!r.ok)
+        throw new Error(`payMap ${key}: ${r.status} ${await r.text()}`);
+      return (await r.json()).data;
+    },
+    async items() {
+      const out = [];
+      for (let url = base + '?PageSize=100'; url;) {
+        const r = await fetch(url, { headers: auth });
+        if (!r.ok)
+          throw new Error(`payMap list: ${r.status} ${await r.text()}`);
+        const j = await r.json();
+        out.push(...j.items.map((i) => ({ key: i.key, data: i.data })));
+        url = j.meta?.next_page_url || null;
+      }
+      return out;
+    },
+  };
+}
+
 /* ---------------------------------------------------------------- console */
 
 /** Opens the console (optionally with a query string) and signs in as the sandbox agent. */
@@ -241,4 +278,89 @@ export async function outcome(page, timeout = 20000) {
   const o = page.locator('#outcome:not([hidden])');
   await o.waitFor({ timeout });
   return { kind: await o.getAttribute('data-kind'), title: await page.locator('#outcome-title').textContent() };
+}
+
+/* ---------------------------------------------------------------- contrast */
+
+/**
+ * WCAG 2 contrast of every piece of visible text inside `selector`, from
+ * computed styles: the text colour over the background actually behind it
+ * (the backgrounds of the element and its ancestors, composited), each
+ * faded by any opacity on the way (an element fading with opacity blends
+ * its text and background into what lies behind it).  With `animations`,
+ * every running animation is paused at 0, 1/8, ..., 7/8 of its duration
+ * and measured there too, so a pulse cannot dip unseen.  Returns
+ * [{ what, text, ratio, at }], lowest ratio first.
+ */
+export async function contrasts(page, selector, { animations = true } = {}) {
+  return page.evaluate(({ selector, animations }) => {
+    const parse = (c) => {
+      const m = /rgba?\(([^)]+)\)/.exec(c);
+      if (!m)
+        return [0, 0, 0, 0];
+      const p = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+      return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+    };
+    const over = (top, under) => { // both [r,g,b,a]; under opaque
+      const a = top[3];
+      return [0, 1, 2].map((i) => top[i] * a + under[i] * (1 - a)).concat(1);
+    };
+    const mix = (c, under, o) => [0, 1, 2].map((i) => c[i] * o + under[i] * (1 - o)).concat(1);
+    const lum = (c) => {
+      const f = (v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+    };
+    const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+    const measure = (el) => {
+      const chain = [];
+      for (let n = el; n; n = n.parentElement)
+        chain.unshift(n);
+      // The canvas: the root's background, else white.
+      let bg = [255, 255, 255, 1];
+      const under = [];
+      for (const n of chain) {
+        under.push(bg);
+        bg = over(parse(getComputedStyle(n).backgroundColor), bg);
+      }
+      let text = over(parse(getComputedStyle(el).color), bg);
+      for (let i = chain.length - 1; i >= 0; i--) {
+        const o = Number(getComputedStyle(chain[i]).opacity);
+        if (o < 1) {
+          text = mix(text, under[i], o);
+          bg = mix(bg, under[i], o);
+        }
+      }
+      return ratio(text, bg);
+    };
+    const texts = () => [...document.querySelectorAll(selector + ', ' + selector + ' *')].filter((el) => {
+      if (el.closest('[hidden], .sr-only') || el.getClientRects().length === 0)
+        return false;
+      if (el.matches('button:disabled'))
+        return false; // WCAG 1.4.3: inactive controls are exempt
+      return [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    });
+    const describe = (el) => {
+      const row = el.closest('[data-field]');
+      return (row ? row.dataset.field + '[' + row.dataset.state + (row.dataset.current === 'true' ? ',current' : '') + '] ' : '') +
+        el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ').join('.') : '');
+    };
+    const out = [];
+    const take = (at) => {
+      for (const el of texts())
+        out.push({ what: describe(el), text: el.textContent.trim().slice(0, 40), ratio: Math.round(measure(el) * 100) / 100, at });
+    };
+    take('now');
+    if (animations) {
+      for (const a of document.getAnimations()) {
+        const d = Number(a.effect?.getComputedTiming().duration) || 0;
+        a.pause();
+        for (let k = 0; k < 8; k++) {
+          a.currentTime = (d * k) / 8;
+          take((a.animationName || 'animation') + '@' + k + '/8');
+        }
+        a.play();
+      }
+    }
+    return out.sort((x, y) => x.ratio - y.ratio);
+  }, { selector, animations });
 }

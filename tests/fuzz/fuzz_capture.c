@@ -186,6 +186,16 @@ static bool callback(tp_capture *c, cJSON *data, const char *body, key *last)
 		tp_params_free(&cb);
 		return false;
 	}
+	/* The well-formedness check names one of the callback's own
+	 * parameters when it refuses (paySyncUpdate echoes it). */
+	{
+		const char *bad = tp_capture_callback_invalid(&cb, NULL);
+		size_t i;
+		bool found = bad == NULL;
+		for (i = 0; bad && i < cb.n; i++)
+			found |= cb.v[i].name == bad;
+		FUZZ_ASSERT(found);
+	}
 	o = tp_capture_apply(c, &cb, &act);
 	if (o != TP_CB_APPLIED) {
 		FUZZ_ASSERT(memcmp(&before, c, sizeof before) == 0);

@@ -1,5 +1,6 @@
 /* PCI redaction: after tp_redact_text, no run of 12-19 digits (grouped by
- * single spaces or dashes) passing Luhn survives outside a SID. */
+ * single spaces, dashes, dots or slashes) passing Luhn survives outside a
+ * SID. */
 #include <ctype.h>
 
 #include "fuzz.h"
@@ -57,8 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					d[n] = o[j];
 				n++;
 				j++;
-			} else if ((o[j] == ' ' || o[j] == '-') && j + 1 < len &&
-			           isdigit((unsigned char)o[j + 1])) {
+			} else if ((o[j] == ' ' || o[j] == '-' || o[j] == '.' || o[j] == '/') &&
+			           j + 1 < len && isdigit((unsigned char)o[j + 1])) {
 				j++;
 			} else {
 				break;

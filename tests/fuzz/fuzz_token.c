@@ -1,9 +1,10 @@
-/* Agent and session tokens (lib/agent.c): parsing, checking, and the
- * authorisation steps built on them, with arbitrary bytes.
+/* Agent and session tokens (lib/agent.c) and live-update tickets
+ * (lib/ticket.c): parsing, checking, and the authorisation steps built on
+ * them, with arbitrary bytes.
  *
  * The first input byte picks what the rest is:
  *   0  a token as a client sends it: tp_token_verify for both kinds,
- *      tp_session_token_check (the live-update subscription), and
+ *      tp_ticket_redeem (the live-update subscription), and
  *      "Authorization: Bearer <input>" through the request pipeline with
  *      tp_agent_authorize; nothing verifies without AGENT_SECRET;
  *   1  the claims segment of a token signed with AGENT_SECRET (a token we
@@ -11,7 +12,8 @@
  *      it is a JSON object with string kind/sub and numeric iat/exp, the
  *      kind asked for and exp in the future; the subscription check and
  *      the agent authorisation accept it only for the agent in the agents
- *      file with its current password tag (and, for a session, its payment);
+ *      file with its current password tag (and, for a ticket, its payment,
+ *      a well-formed id, and only once);
  *   2  an edit of a valid session token (byte 1 = position, byte 2 = new
  *      character): any change before the MAC's last character makes it
  *      invalid;
@@ -58,7 +60,14 @@ static void setup(void)
 	cfg.agent_secret = tp_xstrdup(SECRET);
 	cfg.server_url = tp_xstrdup("https://pay.example.com");
 	cfg.max_body_bytes = 65536;
-	/* The file lives as long as the fuzzer (a few hundred bytes). */
+	/* The files live as long as the fuzzer (a few hundred bytes; the
+	 * spent list holds only tickets that passed). */
+	{
+		char spent[] = "/tmp/fuzz-spent-XXXXXX";
+		FUZZ_ASSERT(mkdtemp(spent));
+		cfg.tickets_file = tp_xmalloc(strlen(spent) + 8);
+		snprintf(cfg.tickets_file, strlen(spent) + 8, "%s/spent", spent);
+	}
 }
 
 static void authorized(const tp_req *req, tp_resp *resp, const tp_config *c)
@@ -117,7 +126,7 @@ static void raw_token(const char *s)
 	c = NULL;
 	(void)tp_token_verify(s, SECRET, "session", NOW, &c);
 	cJSON_Delete(c);
-	FUZZ_ASSERT(tp_session_token_check(&cfg, s, PK) != 200);
+	FUZZ_ASSERT(tp_ticket_redeem(&cfg, s, PK, time(NULL)) != TP_TICKET_OK);
 	FUZZ_ASSERT(authorize(s, NULL) == 401);
 }
 
@@ -148,18 +157,22 @@ static void signed_claims(const uint8_t *data, size_t size)
 		c = NULL;
 	}
 	{
-		/* The subscription: only agent's session for PK with the tag
-		 * the agents file gives today (time(NULL) is later than NOW, so
-		 * a token expired by then fails too). */
-		int st = tp_session_token_check(&cfg, tp_buf_str(&tok), PK);
-		if (st == 200) {
-			const char *sub = tp_claim_str(parsed, "sub");
-			FUZZ_ASSERT(claims_valid(parsed, "session"));
+		/* The subscription: only a ticket of agent's (or other's) for
+		 * PK with the tag the agents file gives today and a 128-bit id,
+		 * once (time(NULL) is later than NOW, so a ticket expired by
+		 * then fails too). */
+		tp_ticket_rc trc = tp_ticket_redeem(&cfg, tp_buf_str(&tok), PK, time(NULL));
+		if (trc == TP_TICKET_OK) {
+			const char *sub = tp_claim_str(parsed, "sub"),
+			           *jti = tp_claim_str(parsed, "jti");
+			FUZZ_ASSERT(claims_valid(parsed, "ticket"));
 			FUZZ_ASSERT(tp_str_eq(tp_claim_str(parsed, "pk"), PK));
 			FUZZ_ASSERT(tp_str_eq(sub, "agent") || tp_str_eq(sub, "other"));
 			FUZZ_ASSERT(tp_str_eq(tp_claim_str(parsed, "pwh"), tag));
-		} else {
-			FUZZ_ASSERT(st == 401 || st == 403);
+			FUZZ_ASSERT(jti && strlen(jti) == 32 &&
+			            strspn(jti, "0123456789abcdef") == 32);
+			FUZZ_ASSERT(tp_ticket_redeem(&cfg, tp_buf_str(&tok), PK, time(NULL)) ==
+			            TP_TICKET_SPENT);
 		}
 	}
 	{
@@ -204,7 +217,7 @@ static void edited_session(const uint8_t *data, size_t size)
 	if (t[pos] != (char)data[1] && data[1] != '\0') {
 		t[pos] = (char)data[1];
 		FUZZ_ASSERT(tp_token_verify(t, SECRET, "session", NOW, &c) != TP_TOKEN_OK && !c);
-		FUZZ_ASSERT(tp_session_token_check(&cfg, t, PK) != 200);
+		FUZZ_ASSERT(tp_ticket_redeem(&cfg, t, PK, time(NULL)) != TP_TICKET_OK);
 	}
 	free(t);
 }

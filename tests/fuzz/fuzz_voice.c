@@ -1,7 +1,10 @@
 /* Voice parsers (lib/voice.c): SIP/tel URIs, E.164 numbers, REFER
- * targets, User-to-User values.  Properties: numbers that come out are
- * valid E.164; a rendered <Sip> URI holds no markup or blanks; a valid UUI
- * survives encode/decode; everything decoded is a valid UUI. */
+ * targets, User-to-User values, and the toll-fraud rule (lib/dial.c).
+ * Properties: numbers that come out are valid E.164; a rendered <Sip> URI
+ * holds no markup or blanks; a valid UUI survives encode/decode;
+ * everything decoded is a valid UUI; the dial rule allows no number that
+ * is not E.164 or that is in the premium list, and no SIP URI whose host
+ * is not the configured domain. */
 #include <ctype.h>
 
 #include "fuzz.h"
@@ -21,8 +24,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tp_voice_target t;
 	tp_buf b, d;
 
+	static char domain[] = "customer.sip.example.com";
+	tp_config cfg;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.sip_domain_uri = domain;
 	tp_buf_init(&b, 1u << 20);
 	tp_buf_init(&d, 1u << 20);
+	if (!tp_dial_refusal(&cfg, TP_DIAL_NUMBER, s))
+		FUZZ_ASSERT(tp_voice_e164_valid(s) && strncmp(s, "+1900", 5) != 0 &&
+		            strncmp(s, "+449", 4) != 0 && strncmp(s, "+979", 4) != 0);
+	if (!tp_dial_refusal(&cfg, TP_DIAL_SIP, s)) {
+		FUZZ_ASSERT(tp_voice_uri_parse(s, &u) == TP_OK);
+		FUZZ_ASSERT(strncasecmp(u.host, domain, strlen(domain)) == 0 &&
+		            (u.host[strlen(domain)] == '\0' || u.host[strlen(domain)] == ':'));
+		tp_voice_uri_free(&u);
+	}
 	if (tp_voice_number(s, num) == TP_OK)
 		FUZZ_ASSERT(tp_voice_e164_valid(num));
 	if (tp_voice_uri_parse(s, &u) == TP_OK) {

@@ -7,7 +7,18 @@
 #   cap_login                 AGENT_TOKEN for the sandbox agent
 #   cap_api METHOD PATH [JSON] [SESSION_TOKEN]
 #                             body on stdout; HTTP status in $run/status
-#   sse_start NAME URL        EventSource subscription saved to $run/NAME.sse
+#   events_url PK SESSION_TOKEN
+#                             a subscription URL with a new ticket (POST
+#                             /aap/events-ticket): good for one connection
+#   sse_start NAME URL [CURL-ARGS...]
+#                             EventSource subscription saved to $run/NAME.sse;
+#                             returns once it is subscribed (status 200)
+#   sse_resync NAME PK SESSION_TOKEN
+#                             what the console does once subscribed: the
+#                             current state (GET /aap/session), kept in
+#                             $run/NAME.sse.resync and read with the stream
+#                             (a subscriber gets only what is published
+#                             after it subscribed)
 #   sse_wait NAME EXPR        wait (15 s at most) until a state s makes EXPR true
 #   sse_last NAME EXPR        EXPR of the newest state
 #   sse_stop NAME
@@ -34,10 +45,38 @@ cap_api() {
   cat "$run/body"
 }
 
+events_url() {
+  local u
+  # sed, not jget: tests buy hundreds (cJSON escapes no '/').
+  u=$(curl -s -H "Authorization: Bearer $AGENT_TOKEN" -H "X-Session-Token: $2" \
+    -H 'Content-Type: application/json' -d "{\"paymentSid\":\"$1\"}" "$base/aap/events-ticket" |
+    sed -n 's/.*"eventsUrl":"\([^"]*\)".*/\1/p')
+  echo "$base$u"
+}
+
 declare -A SSE_PID
 sse_start() {
-  curl -s -N --max-time 120 -H 'Accept: text/event-stream' "$2" >"$run/$1.sse" 2>/dev/null &
+  local i
+  rm -f "$run/$1.hdr" "$run/$1.sse.resync"
+  curl -s -N --max-time 900 -D "$run/$1.hdr" -H 'Accept: text/event-stream' "${@:3}" "$2" \
+    >"$run/$1.sse" 2>/dev/null &
   SSE_PID[$1]=$!
+  for i in $(seq 1 150); do
+    # curl may be halfway through writing the status line.
+    if [[ $(head -1 "$run/$1.hdr" 2>/dev/null) =~ ^HTTP/[0-9.]+\ ([0-9]{3}) ]]; then
+      [[ ${BASH_REMATCH[1]} == 200 ]]
+      return
+    fi
+    kill -0 "${SSE_PID[$1]}" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+sse_resync() {
+  curl -s -H "Authorization: Bearer $AGENT_TOKEN" -H "X-Session-Token: $3" \
+    "$base/aap/session?paymentSid=$2" | node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{
+      try{const o=JSON.parse(t);if(o.state)process.stdout.write("data: "+JSON.stringify(o.state)+"\n\n")}catch{}})' \
+    >"$run/$1.sse.resync"
 }
 sse_wait() {
   local i
@@ -79,7 +118,9 @@ start() {
   printf -v "ST_$name" '%s' "$(jget o.sessionToken <<<"$out")"
   echo "$out" >"$run/$name.start"
   [[ $(cat "$run/status") == 201 ]] || return 1
-  sse_start "$name" "$base$(jget o.eventsUrl <<<"$out")"
+  sse_start "$name" "$(events_url "$(jget o.paymentSid <<<"$out")" "$(jget o.sessionToken <<<"$out")")" ||
+    return 1
+  sse_resync "$name" "$(jget o.paymentSid <<<"$out")" "$(jget o.sessionToken <<<"$out")"
 }
 wait_state() {
   if sse_wait "$1" "$2"; then t_ok "$3"; else t_fail "$3" "no state with: $2" "$(sse_states "$1" | tail -3)"; fi

@@ -5,12 +5,16 @@
 //   node sse-states.mjs FILE                 one state per line (JSON), by seq
 //   node sse-states.mjs FILE --has 'EXPR'    exit 0 when some state s makes EXPR true
 //   node sse-states.mjs FILE --last 'EXPR'   prints EXPR of the state with the highest seq
-//   node sse-states.mjs FILE --ids           the event ids, one per line
+//   node sse-states.mjs FILE --ids           the event ids, one per line (null: the resync)
 import { readFileSync } from 'node:fs';
 
 const [file, op, expr] = process.argv.slice(2);
+// FILE.resync, when there, holds the state read once subscribed (GET
+// /aap/session, as the console does): a subscriber gets only what is
+// published after it subscribed.  It has no id.
 let text = '';
 try { text = readFileSync(file, 'utf8'); } catch { /* not yet written */ }
+try { text = readFileSync(file + '.resync', 'utf8') + '\n\n' + text; } catch { /* none */ }
 const events = [];
 for (const block of text.split(/\r?\n\r?\n/)) {
   let id = null, data = [];

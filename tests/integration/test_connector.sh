@@ -102,6 +102,18 @@ t_eq "setup with the connector's credentials 401" 401 "$(curl -s -o /dev/null -w
 msg=$(env -i PATH="$PATH" TWILIOPAY_ENV="$run/env" TWILIO_API_URL=https://api.twilio.com \
   "$top/$B/cgi-bin/charge" --cgi </dev/null 2>&1)
 t_match "sandbox gateway refused against real Twilio" 'PAYMENT_GATEWAY is not set and TWILIO_API_URL is Twilio' "$msg"
+# ... and asked for by name it is taken, from the file or the environment.
+cp "$run/env" "$run/env-gw"
+echo "PAYMENT_GATEWAY=sandbox" >>"$run/env-gw"
+msg=$(env -i PATH="$PATH" TWILIOPAY_ENV="$run/env-gw" TWILIO_API_URL=https://api.twilio.com \
+  "$top/$B/cgi-bin/charge" --check-config 2>&1)
+t_match "PAYMENT_GATEWAY=sandbox in the file: accepted against real Twilio" '^charge: configuration OK' "$msg"
+msg=$(env -i PATH="$PATH" TWILIOPAY_ENV="$run/env" TWILIO_API_URL=https://api.twilio.com PAYMENT_GATEWAY=sandbox \
+  "$top/$B/cgi-bin/tokenize" --check-config 2>&1)
+t_match "PAYMENT_GATEWAY=sandbox in the environment: accepted against real Twilio" '^tokenize: configuration OK' "$msg"
+msg=$(env -i PATH="$PATH" TWILIOPAY_ENV="$run/env" PAYMENT_GATEWAY=acme \
+  "$top/$B/cgi-bin/charge" --check-config 2>&1)
+t_match "a gateway this build does not have: refused" 'PAYMENT_GATEWAY names no gateway this build has' "$msg"
 
 stack_stop
 # PCI: every test card and bank number, in every log of the stack and of

@@ -39,9 +39,11 @@ P=$dest/usr/local
 missing=""
 for f in lib/twiliopay/lib/libtwiliopay.so lib/twiliopay/bin/twiliopay-check \
   lib/twiliopay/bin/twilio-post share/twiliopay/www/index.html share/twiliopay/env.example \
+  share/twiliopay/docs/migrating.md lib/twiliopay/bin/twiliopay-migrate \
   share/twiliopay/nginx/twiliopay.conf share/twiliopay/nginx/twiliopay-routes.conf \
   share/twiliopay/nginx/twiliopay-http.conf share/twiliopay/nginx/console-headers.conf \
-  share/twiliopay/nginx/fastcgi.conf lib/systemd/system/twiliopay@.socket \
+  share/twiliopay/nginx/fastcgi.conf share/twiliopay/nginx/twiliopay-upstreams.conf \
+  lib/systemd/system/twiliopay@paySyncUpdate.service.d/bounds.conf lib/systemd/system/twiliopay@.socket \
   lib/systemd/system/twiliopay@.service lib/systemd/system/twiliopay.target \
   lib/sysusers.d/twiliopay.conf lib/tmpfiles.d/twiliopay.conf; do
   [[ -f $P/$f ]] || missing+=" $f"
@@ -61,14 +63,22 @@ t_eq "the installed handler loads the installed library" "$P/lib/twiliopay/lib/l
      xargs realpath 2>/dev/null)"
 t_match "sbin/twiliopay-check (a symlink) finds its library" '^usage: twiliopay-check' \
   "$("$P/sbin/twiliopay-check" --help 2>&1)"
+t_match "sbin/twiliopay-migrate (a symlink) finds its library" '^usage: twiliopay-migrate' \
+  "$("$P/sbin/twiliopay-migrate" --help 2>&1)"
 t_match "units use the production paths" 'ExecStart=/usr/local/lib/twiliopay/cgi-bin/%i ' \
   "$(cat "$P/lib/systemd/system/twiliopay@.service")"
 t_match "units read /etc/twiliopay/env" '^Environment=TWILIOPAY_ENV=/etc/twiliopay/env$' \
   "$(cat "$P/lib/systemd/system/twiliopay@.service")"
 t_match "sockets in /run/twiliopay" '^ListenStream=/run/twiliopay/%i\.sock$' \
   "$(cat "$P/lib/systemd/system/twiliopay@.socket")"
-t_match "nginx include passes to /run/twiliopay" 'fastcgi_pass unix:/run/twiliopay/callToSIP\.sock;' \
+t_match "nginx include passes to the handler's upstream" 'fastcgi_pass twiliopay_callToSIP;' \
   "$(cat "$P/share/twiliopay/nginx/twiliopay-routes.conf")"
+t_match "  ... whose socket is in /run/twiliopay, kept open" \
+  'upstream twiliopay_callToSIP \{ server unix:/run/twiliopay/callToSIP\.sock; keepalive [0-9]+;' \
+  "$(tr '\n' ' ' <"$P/share/twiliopay/nginx/twiliopay-upstreams.conf" | tr -s ' ')"
+t_eq "the handler's bounds come from scripts/handler-bounds as a drop-in" \
+  "[Service] Environment=TWILIOPAY_WORKERS=2 Environment=TWILIOPAY_THREADS=320" \
+  "$(grep -v '^#' "$P/lib/systemd/system/twiliopay@paySyncUpdate.service.d/bounds.conf" | tr '\n' ' ' | sed 's/ $//')"
 t_match "nginx include serves the installed console" 'root /usr/local/share/twiliopay/www;' \
   "$(cat "$P/share/twiliopay/nginx/twiliopay-routes.conf")"
 t_match "tmpfiles.d makes the config root:twiliopay 0640" '^z /etc/twiliopay/env 0640 root twiliopay -$' \
@@ -110,14 +120,28 @@ chmod 0600 "$env"
 # unit_value FILE KEY: the value of KEY= in a unit file (last one wins).
 unit_value() { sed -n "s/^$2=//p" "$1" | tail -1; }
 # unit_command INSTANCE LINE: a unit's command line with %i and the unit's
-# Environment= variables expanded as systemd expands them.
+# Environment= variables expanded as systemd expands them: the instance's
+# drop-ins (twiliopay@INSTANCE.service.d/*.conf) after the unit, the last
+# value of a variable winning.
 unit_command() {
   local inst=$1 cmd=$2 kv
+  declare -A val=()
   cmd=${cmd//%i/$inst}
   while read -r kv; do
-    cmd=${cmd//\$\{${kv%%=*}\}/${kv#*=}}
-  done < <(sed -n 's/^Environment=//p' "$U/twiliopay@.service")
+    val[${kv%%=*}]=${kv#*=}
+  done < <(sed -n 's/^Environment=//p' "$U/twiliopay@.service" "$U/twiliopay@$inst.service.d"/*.conf 2>/dev/null)
+  for kv in "${!val[@]}"; do
+    cmd=${cmd//\$\{$kv\}/${val[$kv]}}
+  done
   echo "$cmd"
+}
+# unit_env INSTANCE: -E NAME=VALUE for each Environment= of the unit,
+# %t (systemd's /run) standing for $rt.
+rt=$tmp/rt
+mkdir -p "$rt" # systemd's /run
+unit_env() {
+  sed -n "s/^Environment=/-E /; s|%t|$rt|g; s|%i|$1|g; /^-E /p" \
+    "$U/twiliopay@.service" "$U/twiliopay@$1.service.d"/*.conf 2>/dev/null
 }
 exec_start=$(unit_value "$U/twiliopay@.service" ExecStart)
 sock_group=$(unit_value "$U/twiliopay@.socket" SocketGroup)
@@ -131,8 +155,10 @@ start_handler() {
   listen=$(unit_value "$U/twiliopay@.socket" ListenStream)
   listen=${listen//%i/$fn}
   mkdir -p "$(dirname "$listen")"
+  # The unit's Environment= (METRICS_DIR among them), with the test's
+  # configuration file.
   # shellcheck disable=SC2046
-  systemd-socket-activate -l "$listen" -E TWILIOPAY_ENV="$env" \
+  systemd-socket-activate -l "$listen" $(unit_env "$fn") -E TWILIOPAY_ENV="$env" \
     $(unit_command "$fn" "$exec_start") 2>>"$log/$fn.log" &
   MAINPID[$fn]=$!
   PIDS+=($!)
@@ -143,6 +169,7 @@ start_handler() {
 }
 start_handler healthz
 start_handler callToSIP
+start_handler metrics
 
 nchan=""
 [[ -f /usr/lib/nginx/modules/ngx_nchan_module.so ]] && nchan="load_module /usr/lib/nginx/modules/ngx_nchan_module.so;"
@@ -185,7 +212,8 @@ form=(CallSid=CA0123456789abcdef0123456789abcdef To=+61255550100 From=+141555501
 
 t_eq "/healthz through nginx and a socket-activated handler: 200" 200 \
   "$(curl -s -o /dev/null -w '%{http_code}' "$base/healthz")"
-t_match "the handler got its socket from systemd (fd 3), not --listen" "cgi-bin/healthz --workers 2\$" \
+t_match "the handler got its socket from systemd (fd 3), not --listen, and its bounds from the drop-in" \
+  "cgi-bin/healthz --workers 2 --threads 64\$" \
   "$(tr '\0' ' ' <"/proc/${MAINPID[healthz]}/cmdline" | sed 's/ $//')"
 t_match "the supervisor holds the listening socket on fd 3" '^socket:' "$(readlink "/proc/${MAINPID[healthz]}/fd/3")"
 body=$("${post[@]}" -s https://pay.example.test/pv/callToSIP "$base/pv/callToSIP" "${form[@]}")
@@ -197,6 +225,15 @@ code=$("${post[@]}" -i -s https://evil.example/pv/callToSIP -H 'X-Forwarded-Host
   -H 'X-Forwarded-Proto: https' -H 'Forwarded: host=evil.example;proto=https' \
   "$base/pv/callToSIP" "${form[@]}" | head -1)
 t_match "forwarded headers do not move the signed URL: 403" '^HTTP/1.1 403' "$code"
+# Socket activation: each handler starts (and makes its scoreboard) on
+# its first request; healthz and callToSIP have had theirs.
+m=$(curl -s "$base/metrics")
+t_match "GET /metrics reads each handler's scoreboard in the unit's METRICS_DIR" \
+  'twiliopay_up\{handler="callToSIP"\} 1.*twiliopay_up\{handler="healthz"\} 1' "$(tr '\n' ' ' <<<"$m")"
+t_match "  ... which counted the /healthz request" 'twiliopay_requests_total\{handler="healthz",status="200"\} [1-9]' "$m"
+t_eq "  ... in %t/twiliopay/<handler>/scoreboard, inside the unit's RuntimeDirectory" \
+  "RuntimeDirectory=twiliopay/%i $rt/twiliopay/healthz/scoreboard" \
+  "$(grep '^RuntimeDirectory=' "$U/twiliopay@.service") $(ls "$rt/twiliopay/healthz/scoreboard")"
 
 # From here on callToSIP runs under strace (requests, both reloads, the
 # shutdown): the unit's SystemCallFilter= and RestrictAddressFamilies=
@@ -219,6 +256,17 @@ fi
 hdrs=$(curl -s -D - -o /dev/null "$base/")
 t_match "console: CSP script-src 'self'" "Content-Security-Policy: .*script-src 'self';" "$hdrs"
 t_match "console: frame-ancestors from FRAME_ANCESTORS" "frame-ancestors 'self' https://apps\.mypurecloud\.com" "$hdrs"
+# Delivered as in the sandbox: precompressed, the page revalidated, the
+# hashed files it names kept a year, with a JavaScript type.
+hdrs=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "$base/")
+t_match "console: the page precompressed (gzip_static)" $'Content-Encoding: gzip\r' "$hdrs"
+t_match "console: the page revalidated" $'Cache-Control: no-cache\r' "$hdrs"
+mod=$(grep -o 'src="js/main\.[0-9a-f]\{12\}\.js"' "$pre/share/twiliopay/www/index.html" | cut -d'"' -f2)
+t_match "console: the installed page names a hashed module" '^js/main\.[0-9a-f]{12}\.js$' "$mod"
+hdrs=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "$base/$mod")
+t_match "console: a hashed module kept a year" $'Cache-Control: public, max-age=31536000, immutable\r' "$hdrs"
+t_match "console: a hashed module precompressed" $'Content-Encoding: gzip\r' "$hdrs"
+t_match "console: a hashed module is JavaScript" $'Content-Type: text/javascript\r' "$hdrs"
 big=$(head -c 70000 /dev/zero | tr '\0' 'a')
 t_eq "body over 64k: 413 from nginx" 413 "$(curl -s -o /dev/null -w '%{http_code}' \
   -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "x=$big" "$base/pv/callToSIP")"
@@ -309,7 +357,7 @@ if [[ -n $strace_pid ]]; then
   allowed=$(allowed_syscalls)
   t_match "the allow list was read from the unit" '^(read|write)$' "$allowed"
   used=$(used_syscalls "$tmp/strace-handler.log")
-  t_match "the handler's calls were traced" '^accept4?$' "$used"
+  t_match "the handler's calls were traced" '^(accept4?|epoll_wait)$' "$used"
   t_eq "handler: every system call is allowed by SystemCallFilter=" "" \
     "$(comm -23 <(echo "$used") <(echo "$allowed") | tr '\n' ' ')"
   used=$(used_syscalls "$tmp/strace-client.log")

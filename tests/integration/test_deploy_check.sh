@@ -25,7 +25,7 @@ me=$(id -un)
 
 # ------------------------------------------------------------ fake Twilio
 hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-ac=AC$(hex 16) tok=$(hex 16) sk=SK$(hex 16) sec=$(hex 16) is=IS$(hex 16)
+ac=AC$(hex 16) tok=$(hex 16) sk=SK$(hex 16) sec=$(hex 16) is=IS$(hex 16) is_open=IS$(hex 16)
 ac2=AC$(hex 16) tok2=$(hex 16) ac3=AC$(hex 16) tok3=$(hex 16)
 b64() { printf '%s' "$1" | base64 -w0; }
 fport=$(stack_free_port)
@@ -65,7 +65,9 @@ http {
         location = /2010-04-01/Accounts/$ac2.json {
             return 200 '{"sid":"$ac2","friendly_name":"Suspended account","status":"suspended","auth_token":"$tok2"}';
         }
-        location = /v1/Services/$is { return 200 '{"sid":"$is","account_sid":"$ac"}'; }
+        location = /v1/Services/$is { return 200 '{"sid":"$is","account_sid":"$ac","acl_enabled":true}'; }
+        # A service made without access control (the Node original's).
+        location = /v1/Services/$is_open { return 200 '{"sid":"$is_open","account_sid":"$ac","acl_enabled":false}'; }
         location = /v1/Services/$is/Maps/payMap { return 200 '{"sid":"MP$(hex 16)","unique_name":"payMap"}'; }
         location = /v1/Services/$is/Maps/uuiMap { return 200 '{"sid":"MP$(hex 16)","unique_name":"uuiMap"}'; }
         # Not Twilio: a plain 404 page (a wrong TWILIO_API_URL).
@@ -113,6 +115,7 @@ t_nomatch "good configuration: no FAIL line" '^FAIL' "$out"
 t_match "credentials checked against Twilio" '^ok    Twilio accepts ACCOUNT_SID/AUTH_TOKEN \(account "Fake account", active\)' "$out"
 t_match "API key checked" '^ok    Twilio accepts API_KEY/API_SECRET$' "$out"
 t_match "Sync service checked" "^ok    Sync service $is exists" "$out"
+t_match "its access control checked" "^ok    Sync service $is has access control on" "$out"
 t_match "payMap checked" '^ok    Sync map payMap exists' "$out"
 t_match "uuiMap checked" '^ok    Sync map uuiMap exists' "$out"
 t_match "every handler's --check-config run" '^ok    handler healthz accepts the configuration' "$out"
@@ -132,6 +135,10 @@ t_eq "missing map: exit 1" 1 $?
 t_match "missing map named" "^FAIL  Sync map callMap not found in service $is \(HTTP 404, Twilio error 20404" "$out"
 t_match "the other map still checked" '^ok    Sync map payMap exists' "$out"
 
+out=$(run_check --env "$(variant openservice PAY_SYNC_SERVICE_SID=$is_open)")
+t_eq "a Sync service without access control: exit 1" 1 $?
+t_match "  ... named, with the fix" "^FAIL  Sync service $is_open has access control off: .*setupSyncServices turns it on" "$out"
+
 out=$(run_check --env "$(variant noservice PAY_SYNC_SERVICE_SID=IS$(hex 16))")
 t_match "missing Sync service named" '^FAIL  Sync service IS[0-9a-f]+ not found .*setupSyncServices' "$out"
 t_match "maps skipped without a service" '^skip  Sync map payMap exists: no Sync service' "$out"
@@ -141,6 +148,14 @@ t_eq "http SERVER_URL: exit 1" 1 $?
 t_match "http SERVER_URL named" '^FAIL  SERVER_URL must be https:// \(got http://pay\.example\.test\)' "$out"
 out=$(run_check --env "$(variant loop SERVER_URL=https://127.0.0.1:8443)")
 t_match "loopback SERVER_URL named" '^FAIL  SERVER_URL https://127\.0\.0\.1:8443 is a loopback address' "$out"
+# --tunnel (make run-live): exactly the URL the operator named passes.
+out=$(run_check --env "$tmp/http.env" --tunnel http://pay.example.test/)
+t_eq "http SERVER_URL named with --tunnel: exit 0" 0 $?
+t_match "  ... said to be the named tunnel" '^ok    SERVER_URL is the tunnel you named \(http://pay\.example\.test; development only\)' "$out"
+out=$(run_check --env "$tmp/http.env" --tunnel http://other.example.test)
+t_match "--tunnel naming another URL: still refused" '^FAIL  SERVER_URL must be https://' "$out"
+out=$(run_check --env "$tmp/loop.env" --tunnel https://127.0.0.1:8443)
+t_match "a loopback SERVER_URL named with --tunnel passes" '^ok    SERVER_URL is the tunnel you named' "$out"
 
 out=$(run_check --env "$(variant suspended ACCOUNT_SID="$ac2" AUTH_TOKEN="$tok2")")
 t_match "suspended account named" "^FAIL  Twilio account $ac2 is suspended, not active" "$out"
@@ -188,6 +203,8 @@ out=$("$check" --env "$good" --print-console-urls 2>&1)
 t_eq "--print-console-urls: exit 0" 0 $?
 t_match "phone number voice URL" 'A call comes in +Webhook +https://pay\.example\.test/pv/callToSIP +HTTP POST' "$out"
 t_match "SIP domain request URL" 'Request URL +https://pay\.example\.test/pv/callToPSTN +HTTP POST' "$out"
+t_match "toll-free number voice URL" 'Toll-free number +Webhook +https://pay\.example\.test/pv/tollfreeCallToSIP +HTTP POST' "$out"
+t_match "SIP domain without correlation" 'Request URL +https://pay\.example\.test/pv/simpleCallToPSTN +HTTP POST' "$out"
 t_match "Pay Connector endpoint" 'Endpoint URL +https://pay\.example\.test/connector/charge' "$out"
 t_match "Pay Connector username" 'Username +connector$' "$out"
 t_nomatch "no secret without --show-connector-password" "$secrets" "$out"
@@ -223,6 +240,7 @@ t_match "emulator, sandbox configuration: all passed" '^[0-9]+ checks, all passe
 t_match "emulator: credentials checked" '^ok    Twilio accepts ACCOUNT_SID/AUTH_TOKEN' "$out"
 t_match "emulator: API key checked" '^ok    Twilio accepts API_KEY/API_SECRET' "$out"
 t_match "emulator: both maps checked" 'ok    Sync map payMap exists.*ok    Sync map uuiMap exists' "$(tr '\n' ' ' <<<"$out")"
+t_match "emulator: the service made by the setup has access control on" '^ok    Sync service IS[0-9a-f]+ has access control on' "$out"
 [[ $out == *"all passed"* ]] || echo "$out" | sed 's/^/    /'
 
 out=$(run_check --env "$senv")
@@ -235,6 +253,15 @@ cp "$sandbox_https" "$tmp/sim-wrongkey.env"
 stack_env_set "$tmp/sim-wrongkey.env" API_SECRET "$(hex 16)"
 out=$(run_check --env "$tmp/sim-wrongkey.env")
 t_match "emulator: wrong API_SECRET named" '^FAIL  Twilio rejects API_KEY/API_SECRET \(HTTP 401' "$out"
+# API_KEY/API_SECRET only sign Sync tokens: not needed while they are off.
+sed '/^API_KEY=/d; /^API_SECRET=/d; /^ENABLE_SYNC_TOKENS=/d' "$sandbox_https" >"$tmp/sim-nokey.env"
+chmod 0600 "$tmp/sim-nokey.env"
+out=$(run_check --env "$tmp/sim-nokey.env")
+t_match "emulator: no API key while Sync tokens are off: all passed" '^[0-9]+ checks, all passed$' "$out"
+t_match "emulator: no API key needed, said" '^ok    API_KEY/API_SECRET not needed: Sync tokens are off' "$out"
+echo ENABLE_SYNC_TOKENS=true >>"$tmp/sim-nokey.env"
+out=$(run_check --env "$tmp/sim-nokey.env")
+t_match "emulator: Sync tokens on without an API key named" '^FAIL  ENABLE_SYNC_TOKENS=true needs API_KEY and API_SECRET' "$out"
 acct=$(sed -n 's/^ACCOUNT_SID=//p' "$senv") atok=$(sed -n 's/^AUTH_TOKEN=//p' "$senv")
 svc=$(sed -n 's/^PAY_SYNC_SERVICE_SID=//p' "$senv")
 curl -fsS -o /dev/null -u "$acct:$atok" -X DELETE "http://127.0.0.1:$sim/v1/Services/$svc/Maps/uuiMap"

@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # Security cases (issue 10) through the real nginx, handlers and emulator:
-#  1. every signed endpoint (callToSIP, callToPSTN, callTransfer,
-#     uuiSyncUpdate, paySyncUpdate and the ...withRefer aliases) takes a
+#  1. every signed endpoint (callToSIP, callToPSTN, tollfreeCallToSIP,
+#     simpleCallToPSTN, callTransfer, uuiSyncUpdate, paySyncUpdate and the
+#     ...withRefer aliases) takes a
 #     request Twilio signed and refuses one unsigned, forged, signed with
 #     another auth token, replayed to another URL or with its body changed;
 #     a refused callback writes nothing to Sync;
 #  2. agent calls: every /aap/* endpoint and /sync/getSyncToken without a
 #     token, with a forged, expired or wrong-kind token, another agent's,
-#     or another session's credential; the EventSource subscription the same;
+#     or another session's credential; the EventSource subscription the
+#     same, with a one-use ticket only (never the session token);
 #  3. a body over the limit is a 413 on every endpoint (nginx's 64 KiB for
 #     all, the handlers' own smaller limits), with a length or chunked;
 #  4. injection attempts (< > & " ' CRLF %00 invalid UTF-8, very long
 #     values) in every field of every webhook, signed so the handler acts on
 #     them: TwiML stays well-formed (xmllint), no markup or header is
 #     reflected, JSON answers stay valid JSON (jq); JSON numbers no integer
-#     holds (1e300) on every JSON endpoint are no crash.
+#     holds (1e300) on every JSON endpoint are no crash;
+#  5. no secret and no card number in the logs: a query escaped into the
+#     path, a token in a segment, card numbers grouped by dots or slashes
+#     (access log); the subscription's request line (error log); the card
+#     filter of the handlers' lines; request ids that match across nginx's
+#     and the handlers' logs and never look like card numbers.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
@@ -41,6 +48,8 @@ path[callToSIPwithRefer]=/pv/callToSIPwithRefer
 path[callToPSTN]=/pv/callToPSTN
 path[callToPSTNwithRefer]=/pv/callToPSTNwithRefer
 path[callTransfer]=/pv/callTransfer
+path[tollfreeCallToSIP]=/pv/tollfreeCallToSIP
+path[simpleCallToPSTN]=/pv/simpleCallToPSTN
 path[uuiSyncUpdate]="/sync/uuiSyncUpdate?CallDirection=toSIP&UUI=$UUI"
 path[paySyncUpdate]=/sync/paySyncUpdate
 voice="AccountSid=$AC|CallSid=$CA|CallStatus=ringing|Direction=inbound|ApiVersion=2010-04-01"
@@ -48,10 +57,13 @@ params[callToSIP]="$voice|To=+61255550100|From=+14155550100"
 params[callToSIPwithRefer]=${params[callToSIP]}
 params[callToPSTN]="$voice|To=sip:+61290001234@customer.sip.twilio.com|From=sip:+61400111222@10.0.0.5|SipHeader_x-inin-cnv=conv-1|SipHeader_User-to-User=0443413031;encoding=hex|SipDomain=customer.sip.twilio.com"
 params[callToPSTNwithRefer]=${params[callToPSTN]}
+params[tollfreeCallToSIP]="$voice|To=+18005550100|From=+14155550100|TollFreeMobileOriginationLocation=MOLI-1"
+params[simpleCallToPSTN]="$voice|To=sip:+61290001234@customer.sip.twilio.com|From=sip:+61400111222@10.0.0.5|SipHeader_x-inin-cnv=conv-3"
 params[callTransfer]="$voice|ReferTransferTarget=<sip:+61290001234@customer.sip.twilio.com?X-Note=a>|From=+14155550100|SipHeader_x-inin-cnv=conv-2"
 params[uuiSyncUpdate]="AccountSid=$AC|CallSid=$CA2|ParentCallSid=$CA|CallStatus=in-progress|Direction=outbound-dial|CallbackSource=call-progress-events|SequenceNumber=1"
 params[paySyncUpdate]="AccountSid=$AC|CallSid=$CA|Sid=$PK|PaymentConnector=Default|PaymentMethod=credit-card|Capture=payment-card-number|PartialResult=true|Required=payment-card-number,security-code|PaymentCardNumber=xxxx|DateUpdated=2026-01-01T10:00:01.000Z"
-endpoints=(callToSIP callToSIPwithRefer callToPSTN callToPSTNwithRefer callTransfer uuiSyncUpdate paySyncUpdate)
+endpoints=(callToSIP callToSIPwithRefer callToPSTN callToPSTNwithRefer tollfreeCallToSIP simpleCallToPSTN
+  callTransfer uuiSyncUpdate paySyncUpdate)
 # send NAME [twilio-post options...] [-- EXTRA=V...]: status in $run/st, body in $run/b,
 # headers in $run/h.
 send() {
@@ -171,32 +183,64 @@ done
 t_eq "agent2's own session is not P1's: session for P2 with S1 refused" "403" \
   "$(req GET "/aap/session?paymentSid=$P2" "$AGENT2" "$S1")"
 t_eq "the real credentials work (session 200)" 200 "$(req GET "/aap/session?paymentSid=$P1" "$MAIN_TOKEN" "$S1")"
-# The EventSource subscription (nchan asks eventsAuth).
-ev() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 -H 'Accept: text/event-stream' "$base/aap/events/$1${2:+?token=$2}"; }
+# The EventSource subscription: a ticket in the URL (POST
+# /aap/events-ticket with the agent and session tokens), never the
+# session token; nchan asks eventsAuth.
+ev() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 -H 'Accept: text/event-stream' "$base/aap/events/$1${2:+?$2}"; }
 enc() { jq -rn --arg v "$1" '$v|@uri'; }
-t_eq "events: no token: 401" 401 "$(ev "$P1")"
-t_eq "events: another session's token: 403" 403 "$(ev "$P1" "$(enc "$S2")")"
-t_eq "events: an expired session token: 403" 403 "$(ev "$P1" "$(enc "$EXPIRED_SESSION")")"
-t_eq "events: a forged session token: 403" 403 "$(ev "$P1" "$(enc "$OTHER_SECRET_SESSION")")"
-t_eq "events: the agent token: 403" 403 "$(ev "$P1" "$(enc "$MAIN_TOKEN")")"
-t_eq "events: garbage: 403" 403 "$(ev "$P1" "x%3Cscript%3E")"
-t_eq "events: the token given twice, the wrong one first: 403" 403 \
-  "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$base/aap/events/$P1?token=$(enc "$S2")&token=$(enc "$S1")")"
+# ticket AGENT_TOKEN SESSION_TOKEN PK: a ticket (URL-encoded), or the
+# request's status when there is none.
+ticket() {
+  local c
+  c=$(curl -s -o "$run/tk" -w '%{http_code}' -H "Authorization: Bearer $1" -H "X-Session-Token: $2" \
+    -H 'Content-Type: application/json' -d "{\"paymentSid\":\"$3\"}" "$base/aap/events-ticket")
+  [[ $c == 200 ]] && enc "$(jq -r .ticket "$run/tk")" || echo "$c"
+}
+t_eq "events-ticket: no agent token: 401" 401 "$(ticket "" "$S1" "$P1")"
+t_eq "events-ticket: no session token: 401" 401 "$(ticket "$MAIN_TOKEN" "" "$P1")"
+t_eq "events-ticket: another session's token: 403" 403 "$(ticket "$MAIN_TOKEN" "$S2" "$P1")"
+t_eq "events-ticket: another agent with this session's token: 403" 403 "$(ticket "$AGENT2" "$S1" "$P1")"
+t_eq "events-ticket: an expired session token: 403" 403 "$(ticket "$MAIN_TOKEN" "$EXPIRED_SESSION" "$P1")"
+t_eq "events-ticket: only POST (a GET could be replayed from anywhere): 405" 405 \
+  "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $MAIN_TOKEN" -H "X-Session-Token: $S1" \
+    "$base/aap/events-ticket?paymentSid=$P1")"
+t_eq "events: no ticket: 401" 401 "$(ev "$P1")"
+t_eq "events: the session token in the URL (the old ?token=): 401" 401 "$(ev "$P1" "token=$(enc "$S1")")"
+t_eq "events: the session token as the ticket: 403" 403 "$(ev "$P1" "ticket=$(enc "$S1")")"
+t_eq "events: another payment's ticket: 403" 403 "$(ev "$P1" "ticket=$(ticket "$AGENT2" "$S2" "$P2")")"
+t_eq "events: an expired ticket: 403" 403 "$(ev "$P1" "ticket=$(enc "$("${mint[@]}" ticket agent "$P1" -30)")")"
+t_eq "events: a forged ticket: 403" 403 \
+  "$(ev "$P1" "ticket=$(enc "$(AGENT_SECRET=$(rand_hex) "${mint[@]}" ticket agent "$P1" 60)")")"
+t_eq "events: the agent token: 403" 403 "$(ev "$P1" "ticket=$(enc "$MAIN_TOKEN")")"
+t_eq "events: garbage: 403" 403 "$(ev "$P1" "ticket=x%3Cscript%3E")"
+t_eq "events: two tickets, the wrong one first: 403" 403 \
+  "$(ev "$P1" "ticket=$(ticket "$AGENT2" "$S2" "$P2")&ticket=$(ticket "$MAIN_TOKEN" "$S1" "$P1")")"
 t_eq "events: another channel by path tricks: 403" 403 \
-  "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 --path-as-is "$base/aap/events/$P1/../$P2?token=$(enc "$S1")")"
-sub=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H 'Accept: text/event-stream' "$base/aap/events/$P1?token=$(enc "$S1")")
-t_eq "events: the right token subscribes (200)" 200 "$sub"
-# Deleting the agent revokes both of its tokens.
+  "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 --path-as-is \
+    "$base/aap/events/$P1/../$P2?ticket=$(ticket "$MAIN_TOKEN" "$S1" "$P1")")"
+T1=$(ticket "$MAIN_TOKEN" "$S1" "$P1")
+t_eq "events: the right ticket subscribes (200)" 200 "$(ev "$P1" "ticket=$T1")"
+t_eq "events: ... once: the same ticket again is refused (403)" 403 "$(ev "$P1" "ticket=$T1")"
+# Single use holds across eventsAuth's workers: 8 subscriptions at once
+# with one ticket, exactly one subscribes.
+T2=$(ticket "$MAIN_TOKEN" "$S1" "$P1")
+pids=()
+for i in $(seq 1 8); do ev "$P1" "ticket=$T2" >"$run/once.$i" & pids+=($!); done
+wait "${pids[@]}"
+t_eq "events: one ticket, 8 subscriptions at once: exactly one 200" "1" \
+  "$(for f in "$run"/once.*; do cat "$f"; echo; done | grep -c '^200$')"
+# Deleting the agent revokes both of its tokens, and its tickets.
+T3=$(ticket "$AGENT2" "$S2" "$P2")
 "$top/$B/bin/twiliopay-agent" -f "$(envv AGENTS_FILE)" delete agent2 2>/dev/null
 t_eq "agent2 deleted: its agent token is revoked" "401 token_revoked" "$(req GET "/aap/session?paymentSid=$P2" "$AGENT2" "$S2") $(code)"
-t_eq "agent2 deleted: its session token no longer subscribes" 403 "$(ev "$P2" "$(enc "$S2")")"
+t_eq "agent2 deleted: its ticket no longer subscribes" 403 "$(ev "$P2" "ticket=$T3")"
 cap_api POST /aap/changeStatus "{\"paymentSid\":\"$P1\",\"status\":\"cancel\"}" "$S1" >/dev/null
 
 # ================================================================ 3. oversize bodies
 echo "# 3. oversize bodies (at ${SECONDS}s)"
 big=$run/big; head -c 70000 /dev/zero | tr '\0' a >"$big"
 all_paths=(/healthz /pv/callToSIP /pv/callToSIPwithRefer /pv/callToPSTN /pv/callToPSTNwithRefer
-  /pv/callTransfer /sync/uuiSyncUpdate /sync/paySyncUpdate /sync/setupSyncServices /sync/getSyncToken
+  /pv/tollfreeCallToSIP /pv/simpleCallToPSTN /pv/callTransfer /sync/uuiSyncUpdate /sync/paySyncUpdate /sync/setupSyncServices /sync/getSyncToken
   /aap/login /aap/session /aap/startCapture /aap/changeCapture /aap/changeStatus
   /connector/charge /connector/tokenize "/aap/events/$P1" /)
 for p in "${all_paths[@]}"; do
@@ -324,6 +368,62 @@ for p in /aap/login /aap/startCapture /aap/changeCapture /aap/changeStatus /sync
   [[ $c == 5* ]] && t_fail "$p: JSON numbers beyond any integer: $c" "$(head -c 300 "$run/b")" ||
     t_ok "$p: JSON numbers beyond any integer: $c, $(jq -e . "$run/b" >/dev/null 2>&1 && echo valid JSON || echo NOT JSON)"
 done
+
+# ================================================================ 5. secrets and card data in URLs and logs
+echo "# 5. secrets and card data in URLs and logs (at ${SECONDS}s)"
+logs=$run/stack/log
+# The access log writes the decoded path: a query escaped into it, or a
+# credential or a card number in a segment, must not come out whole.
+for u in "/aap/events/$P1%3Ftoken=$(enc "$S1")" "/aap/events/$P1%3Fticket%3D$(enc "$S1")" "/aap/events/$P1/$S1" \
+         "/x/4111.1111.1111.1111" "/x/4111/1111/1111/1111" "/x/4111%201111%201111%201111"; do
+  curl -s -o /dev/null --max-time 3 -H 'Accept: text/event-stream' "$base$u"
+done
+s1_head=${S1:0:40}
+# The logged paths alone (a request id may hold "4111" by chance).
+paths=$(sed -n 's/^[^"]*"[A-Z]* \([^ ]*\) HTTP.*/\1/p' "$logs/nginx-access.log")
+t_nomatch "access log: no session token from a path (%3Ftoken=, a segment)" "${s1_head//./\\.}" \
+  "$(cat "$logs/nginx-access.log")"
+t_nomatch "access log: no card number grouped by dots, slashes or spaces in a path" '4111' "$paths"
+t_match "  ... the route part of such a path is still logged" "^/aap/events/$P1\\[\\.\\.\\.\\]$" "$paths"
+# nginx's error lines quote the request line, query included.  Make the
+# subscription fail before eventsAuth has seen the credential (eventsAuth
+# stopped), once with a ticket and once with the old ?token=.
+ea_pid=
+for p in "${STACK_PIDS[@]}"; do
+  [[ $(readlink "/proc/$p/exe" 2>/dev/null) == "$STACK_BUILD/cgi-bin/eventsAuth" ]] && ea_pid=$p
+done
+kill -TERM "$ea_pid" 2>/dev/null && wait "$ea_pid" 2>/dev/null
+T4=$(ticket "$MAIN_TOKEN" "$S1" "$P1")
+t_match "eventsAuth stopped: a subscription with a ticket fails (5xx)" '^5' "$(ev "$P1" "ticket=$T4")"
+t_match "  ... and one with the session token in the URL (5xx)" '^5' "$(ev "$P1" "token=$(enc "$S1")")"
+"$STACK_BUILD/cgi-bin/eventsAuth" --listen "$STACK_RUN/sock/eventsAuth.sock" --workers 2 2>>"$logs/eventsAuth.log" &
+STACK_PIDS+=($!)
+for i in $(seq 1 100); do [[ $(ev "$P1" "ticket=x") == 403 ]] && break; sleep 0.1; done
+t_eq "eventsAuth back: a new ticket subscribes" 200 "$(ev "$P1" "ticket=$(ticket "$MAIN_TOKEN" "$S1" "$P1")")"
+t_nomatch "error log: no ticket and no session token in a quoted request line" \
+  "ticket=|token=|${s1_head//./\\.}" "$(cat "$logs/nginx-error.log")"
+t_nomatch "no log of any process holds the session or agent tokens" \
+  "${s1_head//./\\.}|${MAIN_TOKEN:0:40}" "$(cat "$logs/"*.log)"
+# The card filter of every log line: a card number grouped by dots or
+# slashes, in a field a handler logs (callToSIP logs a To it refuses).
+IFS='|' read -ra kv <<<"${params[callToSIP]}"
+for to in 4111.1111.1111.1111 4111/1111/1111/1111; do
+  "${post[@]}" "$base/pv/callToSIP" "${kv[@]/#To=*/To=$to}" >/dev/null 2>&1
+done
+t_nomatch "handler logs: no card number grouped by dots or slashes" '4111[./]1111' "$(cat "$logs/callToSIP.log")"
+t_match "  ... it is there as [card]" 'to=\[card\]' "$(cat "$logs/callToSIP.log")"
+# Request ids: the same id in the access log and the handler's line, and
+# never a digit run the card filter would take for a card number.
+for i in $(seq 1 300); do curl -s -o /dev/null "$base/healthz"; done
+acc_rids=$(grep '"GET /healthz ' "$logs/nginx-access.log" | grep -o 'rid=[^ ]*' | sort)
+hz_rids=$(grep -o 'rid=[^ ]*' "$logs/healthz.log" | sort)
+t_match "request ids: the 300 /healthz requests are in the access log" '^([3-9][0-9]{2}|[0-9]{4,})$' \
+  "$(grep -c . <<<"$acc_rids")"
+t_eq "  ... none holds 12 or more digits in a row" "" "$(grep -E '[0-9]{12}' <<<"$acc_rids" | head -3)"
+t_eq "  ... every handler line's id is an access log line's (none redacted)" "" \
+  "$(comm -13 <(echo "$acc_rids") <(echo "$hz_rids") | head -3)"
+t_eq "  ... and every access log id is in the handler's log" "" \
+  "$(comm -23 <(echo "$acc_rids") <(echo "$hz_rids") | head -3)"
 
 t_eq "no worker died during the attacks" "" "$(grep -l 'killed by signal\|exited with' "$run/stack/log/"*.log | tr '\n' ' ')"
 stack_stop

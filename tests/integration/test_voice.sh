@@ -10,6 +10,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/integration/stack-up.sh"
 
 it_env voice
+# The REFER target below is a partner PBX: allowed by name (lib/dial.c).
+echo "DIAL_ALLOWED_SIP_DOMAINS=cc.example.com" >>"$run/env"
 # Without the emulator nothing creates the Sync service; uuiSyncUpdate
 # still needs a service SID to start (its Sync writes are not reached
 # by the cases below).

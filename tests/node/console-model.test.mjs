@@ -1,5 +1,6 @@
 // The agent console's pure logic (www/src/model.ts), as compiled by
-// `make www` into $B/www/js/model.js: reading the server's state object,
+// `make www` into $B/.www/js/model.js (before www/assemble.mjs gives it
+// a hashed name): reading the server's state object,
 // ordering updates, the words the agent sees and hears, form checks.
 import { test as nodeTest } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,9 +8,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const js = path.resolve(top, process.env.B || 'build', 'www/js/model.js');
-const m = await import(pathToFileURL(js).href);
-const api = await import(pathToFileURL(path.resolve(top, process.env.B || 'build', 'www/js/api.js')).href);
+const compiled = path.resolve(top, process.env.B || 'build', '.www/js');
+const m = await import(pathToFileURL(path.join(compiled, 'model.js')).href);
+const api = await import(pathToFileURL(path.join(compiled, 'api.js')).href);
 
 const test = (name, fn) => nodeTest('console model: ' + name, fn);
 
@@ -110,6 +111,46 @@ test('the server\'s field states and kept error are shown as they are', () => {
   assert.match(m.announcement(view(), other), /3-digit code on the back/);
 });
 
+test('field rows: Ask again only where it changes something; what an ended session never captured says so', () => {
+  const row = (o, name) => m.fieldRow(view(o), name);
+  const pick = (r) => [r.state, r.label, r.shown, r.askAgain];
+  // Being asked for, nothing keyed: "Asking now", nothing to ask again.
+  assert.deepEqual(pick(row({ partial: true }, 'payment-card-number')), ['waiting', 'Asking now', '', false]);
+  assert.deepEqual(pick(row({}, 'security-code')), ['waiting', 'Waiting', '', false], 'not reached yet');
+  assert.deepEqual(pick(row({ partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: 'xxxx' } }) },
+    'payment-card-number')), ['keying', 'Customer keying', '••••', true], 'keying: start it over');
+  const captured = fields({ 'payment-card-number': { state: 'captured', value: 'xxxxxxxxxxxx1111' } });
+  assert.deepEqual(pick(row({ capture: 'security-code', fields: captured, cardType: 'visa' }, 'payment-card-number')),
+    ['captured', 'Captured', 'Visa •••• •••• •••• 1111', true], 'captured: replace it');
+  // Refused while the server asks again by itself: nothing to add; once
+  // it stopped asking, the agent resumes it.
+  const invalid = { errorType: 'invalid-card-number', errorField: 'payment-card-number',
+    fields: fields({ 'payment-card-number': { state: 'invalid', value: 'xxxxxxxxxxxx1112' } }) };
+  assert.deepEqual(pick(row(invalid, 'payment-card-number')), ['invalid', 'Not valid', '', false]);
+  assert.deepEqual(pick(row({ ...invalid, stalled: 'retries-exhausted' }, 'payment-card-number')), ['invalid', 'Not valid', '', true]);
+  assert.equal(row({ stalled: 'capture-request-failed' }, 'payment-card-number').askAgain, true);
+  assert.equal(row({ stalled: 'unknown-required-field' }, 'payment-card-number').askAgain, false, 'cancel is the only way out');
+  assert.equal(row({ status: 'submitting', required: [], fields: captured }, 'payment-card-number').askAgain, false);
+  // Ended: partial digits and fields never reached were not captured.
+  for (const end of [{ status: 'cancelled' }, { status: 'failed', result: 'caller-hung-up' }]) {
+    const v = { ...end, capture: 'security-code', fields: fields({ ...captured,
+      'security-code': { state: 'waiting', value: 'xx' } }) };
+    assert.deepEqual(pick(row(v, 'payment-card-number')), ['captured', 'Captured', '•••• •••• •••• 1111', false]);
+    assert.deepEqual(pick(row(v, 'security-code')), ['not-captured', 'Not captured', '', false], end.status);
+    assert.equal(row(v, 'security-code').spoken, 'not captured');
+    assert.equal(row(v, 'security-code').current, false);
+    assert.deepEqual(pick(row(v, 'expiration-date')), ['not-captured', 'Not captured', '', false]);
+  }
+});
+
+test('the call a widget is for, in words', () => {
+  const sid = 'CA' + 'f'.repeat(32);
+  assert.equal(m.targetText({ kind: 'conversationId', value: 'c0ffee-1234' }), 'For conversation c0ffee-1234');
+  assert.equal(m.targetText({ kind: 'callSid', value: sid }), 'For call CAffff\u2026ffff');
+  assert.equal(m.targetText({ kind: 'uui', value: sid }), 'For call CAffff\u2026ffff', 'an inbound call\'s UUI is its CallSid');
+  assert.equal(m.targetText({ kind: 'uui', value: 'ref-42' }), 'For call reference ref-42');
+});
+
 test('Submit only when nothing is required', () => {
   assert.equal(m.canSubmit(view()), false);
   assert.equal(m.canSubmit(view({ required: ['expiration-date'] })), false);
@@ -167,6 +208,22 @@ test('outcomes say what happened and what to do', () => {
   assert.deepEqual(paid.facts.find(([k]) => k === 'Confirmation'), ['Confirmation', 'ch_123']);
   assert.deepEqual(paid.facts.find(([k]) => k === 'Card'), ['Card', 'Visa ending 1111']);
   assert.deepEqual(paid.facts.find(([k]) => k === 'Amount'), ['Amount', '$9.99']);
+
+  assert.equal(paid.reference, null);
+  assert.equal(paid.detail, 'Read the confirmation code to the customer.', 'no reference given: the id is what there is');
+
+  // With the short reference: that is what the customer gets.
+  const done = view({ status: 'completed', result: 'success', confirmationCode: 'ch_123', reference: 'K7QM-4XTR', required: [] });
+  const withRef = m.outcome(done);
+  assert.equal(withRef.reference, 'K7QM-4XTR');
+  assert.equal(withRef.detail, 'Read the reference to the customer.');
+  assert.deepEqual(withRef.facts.find(([k]) => k === "Processor's id"), ["Processor's id", 'ch_123']);
+  assert.equal(m.announcement(view({ status: 'submitting', required: [] }), done),
+    'Payment successful. Read the reference to the customer. The reference is K 7 Q M, 4 X T R.');
+  assert.equal(m.spellReference('K7QM-4XTR'), 'K 7 Q M, 4 X T R');
+  for (const bad of ['k7qm-4xtr', 'K7QM4XTR', 'K7QM-4XT0', 'B7QM-4XTR', 'ch_123'])
+    assert.equal(view({ reference: bad }).reference, null, bad + ' is not a reference');
+  assert.equal(m.outcome(view({ status: 'cancelled', reference: 'K7QM-4XTR' })).reference, null);
 
   const saved = m.outcome(view({ status: 'completed', result: 'success', chargeAmount: '0', token: 'tok_9', required: [] }));
   assert.equal(saved.title, 'Card saved');
@@ -236,19 +293,66 @@ test('masked values are shown, never unmasked', () => {
   assert.equal(m.brandName(null), null);
 });
 
-test('amount, currency and call checks match the server rules', () => {
-  for (const [raw, want] of [['9.99', '9.99'], [' 10 ', '10'], ['0', '0'], ['.5', '0.5'], ['1,234.50', '1234.50'],
-    ['999999.99', '999999.99'], ['0009', '0009']])
-    assert.deepEqual(m.checkAmount(raw), { ok: true, value: want }, raw);
-  for (const raw of ['', 'abc', '-1', '1.234', '1e3', '1000000', '12.', 'NaN'])
-    assert.equal(m.checkAmount(raw).ok, false, raw);
+test('amounts are read in the agent\'s number format and the currency\'s decimals, never guessed', () => {
+  const us = m.numberStyle('en-US');
+  const de = m.numberStyle('de-DE');
+  const fr = m.numberStyle('fr-FR');
+  assert.deepEqual([us.decimal, us.group, us.example], ['.', ',', '1,234.56']);
+  assert.deepEqual([de.decimal, de.group, de.example], [',', '.', '1.234,56']);
+  const ok = (raw, style, currency, places, value) => {
+    const r = m.parseAmount(raw, places, currency, style);
+    assert.ok(r.ok, raw + ' in ' + style.locale + ': ' + r.error);
+    assert.equal(r.value.value, value, raw + ' in ' + style.locale);
+    assert.equal(r.value.spoken, value === '0' ? null : currency + ' ' + value);
+  };
+  const refused = (raw, style, currency, places, re) => {
+    const r = m.parseAmount(raw, places, currency, style);
+    assert.equal(r.ok, false, raw + ' in ' + style.locale + ' was read as ' + JSON.stringify(r.value));
+    assert.match(r.error, re, raw + ' in ' + style.locale);
+  };
+  for (const cur of ['EUR', 'USD']) {
+    // An American agent: the comma separates thousands.
+    refused('12,34', us, cur, 2, new RegExp('^“12,34” is not clear: in your number format \\(1,234\\.56\\) a comma separates thousands ' +
+      'and a point marks the decimals, so it cannot be read\\. If you mean ' + cur + ' 12\\.34, type 12\\.34\\.$'));
+    ok('1,000.00', us, cur, 2, '1000.00');
+    ok('12.34', us, cur, 2, '12.34');
+    refused('1.000,00', us, cur, 2, new RegExp('If you mean ' + cur + ' 1000\\.00, type 1000\\.00\\.$'));
+    // A German agent: the comma marks the decimals.
+    ok('12,34', de, cur, 2, '12.34');
+    refused('1,000.00', de, cur, 2, new RegExp('^“1,000\\.00” is not clear: in your number format \\(1\\.234,56\\) a point separates ' +
+      'thousands and a comma marks the decimals, so it cannot be read\\. If you mean ' + cur + ' 1000\\.00, type 1000,00\\.$'));
+    ok('1.000,00', de, cur, 2, '1000.00');
+    refused('12.34', de, cur, 2, new RegExp('If you mean ' + cur + ' 12\\.34, type 12,34\\.$'));
+  }
+  // Grouping only where the locale groups; spaces for a locale that groups with them.
+  refused('1,00', us, 'USD', 2, /not clear/);
+  refused('12,3456', us, 'USD', 2, /not clear/);
+  ok('1,234,567'.slice(2), us, 'USD', 2, '234567.00');
+  ok('1 000,5', fr, 'EUR', 2, '1000.50');
+  ok('1\u202f000,5', fr, 'EUR', 2, '1000.50');
+  ok('12,34,567.5'.replace('12,', ''), m.numberStyle('en-IN'), 'INR', 2, '34567.50');
+  // Plain input, trimmed; zero saves the details.
+  for (const [raw, want] of [['9.99', '9.99'], [' 10 ', '10.00'], ['0', '0'], ['0.00', '0'], ['.5', '0.50'],
+    ['999999.99', '999999.99'], ['0009', '9.00'], ['12.', '12.00']])
+    ok(raw, us, 'USD', 2, want);
+  for (const [raw, re] of [['', /^Enter an amount/], ['abc', /is not an amount/], ['-1', /is not an amount/],
+    ['1e3', /is not an amount/], ['$12', /is not an amount/], ['12 USD', /is not an amount/], ['NaN', /is not an amount/],
+    ['1000000', /less than 1,000,000/], ['1.2.3', /more than one point/], ['1.234', /more than 2 decimal places.*If you mean USD 1234\.00, type 1234\./]])
+    refused(raw, us, 'USD', 2, re);
   // The currency's rule from GET /aap/config: JPY has no decimals.
-  assert.deepEqual(m.checkAmount('1500', 0, 'JPY'), { ok: true, value: '1500' });
-  assert.deepEqual(m.checkAmount('12.50', 0, 'JPY'), { ok: false, error: 'Enter a whole amount: JPY has no decimals, such as 1500.' });
-  assert.equal(m.checkAmount('.5', 0, 'JPY').ok, false);
-  assert.equal(m.checkAmount('9.95', 1, 'XXX').ok, false);
-  assert.deepEqual(m.checkAmount('9.5', 1, 'XXX'), { ok: true, value: '9.5' });
-  assert.match(m.checkAmount('1.234', 2, 'USD').error, /two decimal places/);
+  ok('1500', us, 'JPY', 0, '1500');
+  refused('12.50', us, 'JPY', 0, /^“12\.50” has decimals, and JPY has none: type a whole amount, such as 1500\.$/);
+  ok('9.5', us, 'XXX', 1, '9.5');
+  refused('9.95', us, 'XXX', 1, /more than 1 decimal place,/);
+  // Machine-written amounts (a widget URL) are plain decimals, shown in the agent's format.
+  assert.equal(m.checkPlainAmount('12.50'), '12.50');
+  for (const raw of ['12,50', '1,000.00', '-1', '1e3', '12.505', '1000000', ''])
+    assert.equal(m.checkPlainAmount(raw), null, raw);
+  assert.equal(m.amountInput('12.50', de), '12,50');
+  assert.equal(m.amountInput('12.50', us), '12.50');
+});
+
+test('currency, holder name and call checks match the server rules', () => {
   assert.deepEqual(m.checkCurrency('usd'), { ok: true, value: 'USD' });
   assert.deepEqual(m.checkHolderName('  Jane   Q  Public '), { ok: true, value: 'Jane Q Public' });
   assert.equal(m.checkHolderName('J').ok, false);
@@ -325,12 +429,12 @@ test('stalled: nobody asks the customer, so the words say what the agent does', 
   const third = view({ seq: 30, attempt: 4, errorType: 'invalid-card-number', errorField: 'payment-card-number', fields: card('invalid') });
   const stalled = view({ seq: 31, attempt: 4, errorType: 'invalid-card-number', errorField: 'payment-card-number',
     stalled: 'retries-exhausted', fields: card('invalid') });
-  assert.match(m.statusLine(stalled), /^Paused after several invalid entries of the card number\. Press Re-capture/);
+  assert.match(m.statusLine(stalled), /^Paused after several invalid entries of the card number\. Press Ask again/);
   const said = m.announcement(third, stalled);
   assert.match(said, /could not key a valid card number after several tries/);
   assert.doesNotMatch(said, /key the card number again/, 'not "ask again": nobody is asking');
-  assert.match(m.statusLine(view({ stalled: 'capture-request-failed' })), /did not go through\. Press Re-capture/);
-  // The agent re-captures the field: said, although the field stays the same.
+  assert.match(m.statusLine(view({ stalled: 'capture-request-failed' })), /did not go through\. Press Ask again/);
+  // The agent asks for the field again: said, although the field stays the same.
   const again = view({ seq: 32, attempt: 1, fields: card('waiting') });
   assert.equal(m.announcement(stalled, again), 'Asking for the card number again.');
   const keying = view({ seq: 33, partial: true, fields: fields({ 'payment-card-number': { state: 'keying', value: 'xx' } }) });

@@ -36,8 +36,9 @@ function parseEnv(text) {
 }
 
 // A recording stand-in for the product.  Routes answer with what the test
-// set in `routes` (path -> function(req) returning {status, type, body});
-// every request is kept in `seen` with its raw body and parsed form.
+// set in `routes` (path -> function(req) returning {status, type, body},
+// or a promise of it: a test can hold an answer back); every request is
+// kept in `seen` with its raw body and parsed form.
 export async function startReceiver() {
   const seen = [];
   const routes = new Map();
@@ -58,9 +59,11 @@ export async function startReceiver() {
       };
       seen.push(rec);
       const h = routes.get(url.pathname);
-      const out = h ? h(rec) : { status: 200, type: 'text/xml', body: '<Response/>' };
-      res.writeHead(out.status || 200, { 'Content-Type': out.type || 'text/plain' });
-      res.end(out.body || '');
+      Promise.resolve(h ? h(rec) : { status: 200, type: 'text/xml', body: '<Response/>' }).then((out) => {
+        if (res.destroyed) return; // the emulator gave up on it
+        res.writeHead(out.status || 200, { 'Content-Type': out.type || 'text/plain' });
+        res.end(out.body || '');
+      });
       for (const w of waiters.splice(0)) w();
     });
   });
@@ -80,17 +83,19 @@ export async function startReceiver() {
         await new Promise((r) => { waiters.push(r); setTimeout(r, 50); });
       }
     },
-    close: () => new Promise((r) => server.close(r)),
+    close: () => new Promise((r) => { server.close(r); server.closeAllConnections(); }),
   };
 }
 
-// Starts twilio-sim for `recv` (the product's base URL).  Returns the
+// Starts twilio-sim for `recv` (the product's base URL), with extra
+// command-line arguments and extra .env lines (NAME: value).  Returns the
 // emulator's base URL, the sandbox env, the stderr log path and stop().
-export async function startSim(recv, extraArgs = []) {
+export async function startSim(recv, extraArgs = [], extraEnv = {}) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-sim-'));
   const envFile = path.join(dir, 'env');
-  const text = execFileSync(path.join(top, 'scripts', 'sandbox-env'), ['8080', String(port)]).toString();
+  const text = execFileSync(path.join(top, 'scripts', 'sandbox-env'), ['8080', String(port)]).toString() +
+    Object.entries(extraEnv).map(([k, v]) => `${k}=${v}\n`).join('');
   fs.writeFileSync(envFile, text, { mode: 0o600 });
   const env = parseEnv(text);
   const log = path.join(dir, 'sim.log');

@@ -30,7 +30,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "twiliopay.h"
+
+/* The spent-tickets list of this run (TICKETS_FILE), in a folder of its
+ * own that main() makes and removes: never the handler's default,
+ * ./spent-tickets in the checkout. */
+static char spent_dir[] = "/tmp/tp-fixtures-XXXXXX";
+static char spent_file[sizeof spent_dir + 16];
 
 /* The configuration every fixture starts from. */
 static const char *const base_env[] = {
@@ -121,11 +129,14 @@ static const char *env_lookup(const tp_params *env, const char *name)
 	return tp_params_get(env, name);
 }
 
-/* Agent credentials (issue 6):
+/* Agent credentials:
  *   {{agent-token:NAME}}            agent token, as POST /aap/login issues
  *   {{expired-agent-token:NAME}}    the same, expired an hour ago
  *   {{session-token:NAME:PK:CA}}    session token for one payment
  *   {{expired-session-token:NAME:PK:CA}}  the same, expired an hour ago
+ *   {{ticket:NAME:PK}}              live-update ticket (lib/ticket.c), new
+ *                                   each time, URL-encoded for a query
+ *   {{expired-ticket:NAME:PK}}      the same, expired a minute ago
  * signed with the fixture's AGENT_SECRET for NAME's entry in AGENTS_FILE
  * (an unknown NAME gets a tag no entry has). */
 static void token_placeholder(tp_buf *out, const char *key, const tp_params *env)
@@ -144,7 +155,14 @@ static void token_placeholder(tp_buf *out, const char *key, const tp_params *env
 	}
 	if (file && tp_agent_lookup(file, name, &hash) == TP_AGENT_OK)
 		tp_agent_hash_tag(hash, tag);
-	if (strncmp(key, "agent-token:", 12) == 0)
+	if (strncmp(key, "ticket:", 7) == 0 || strncmp(key, "expired-ticket:", 15) == 0) {
+		tp_buf t;
+		tp_buf_init(&t, 4096);
+		tp_ticket_issue(&t, secret, name, tag, pk ? pk : "",
+		                key[0] == 'e' ? now - 120 : now, TP_TICKET_TTL_S);
+		tp_url_encode(out, tp_buf_str(&t));
+		tp_buf_free(&t);
+	} else if (strncmp(key, "agent-token:", 12) == 0)
 		tp_agent_token_issue(out, secret, name, tag, now, 600);
 	else if (strncmp(key, "expired-agent-token:", 20) == 0)
 		tp_agent_token_issue(out, secret, name, tag, now - 7200, 3600);
@@ -175,7 +193,9 @@ static void fill(tp_buf *out, const char *s, const tp_params *env)
 			} else if (strncmp(key, "agent-token:", 12) == 0 ||
 			           strncmp(key, "expired-agent-token:", 20) == 0 ||
 			           strncmp(key, "session-token:", 14) == 0 ||
-			           strncmp(key, "expired-session-token:", 22) == 0) {
+			           strncmp(key, "expired-session-token:", 22) == 0 ||
+			           strncmp(key, "ticket:", 7) == 0 ||
+			           strncmp(key, "expired-ticket:", 15) == 0) {
 				token_placeholder(out, key, env);
 			} else if (strncmp(key, "repeat:", 7) == 0 && strchr(key + 7, ':')) {
 				/* {{repeat:N:TEXT}}: TEXT N times (oversize bodies). */
@@ -356,6 +376,7 @@ static bool run_fixture(const char *build, const char *file, tp_buf *why)
 		tp_params_set(&env, k, eq + 1);
 		free(k);
 	}
+	tp_params_set(&env, "TICKETS_FILE", spent_file);
 	if ((s = tp_params_get(&fx.sections, "env")) != NULL) {
 		tp_params fenv;
 		tp_params_init(&fenv);
@@ -402,6 +423,25 @@ static bool run_fixture(const char *build, const char *file, tp_buf *why)
 	}
 	if (*s == '\n')
 		tp_buf_adds(&body, s + 1);
+	/* {{sha256}} in the target: hex SHA-256 of the body, for Twilio's
+	 * JSON webhooks (?bodySHA256=, twilio-contract.md section 9). */
+	{
+		char *at = strstr(target, "{{sha256}}");
+		if (at) {
+			unsigned char md[EVP_MAX_MD_SIZE];
+			unsigned int mdlen = 0;
+			char hex[2 * EVP_MAX_MD_SIZE + 1];
+			tp_buf t;
+			EVP_Digest(tp_buf_str(&body), body.len, md, &mdlen, EVP_sha256(), NULL);
+			tp_hex(md, mdlen, hex);
+			tp_buf_init(&t, 65536);
+			tp_buf_add(&t, target, (size_t)(at - target));
+			tp_buf_adds(&t, hex);
+			tp_buf_adds(&t, at + 10);
+			free(target);
+			target = tp_buf_take(&t);
+		}
+	}
 
 	/* Environment for the CGI child. */
 	envp = tp_xcalloc(env.n + reqhdr.n + 16, sizeof *envp);
@@ -582,6 +622,11 @@ int main(int argc, char **argv)
 		fputs("usage: fixture-runner BUILD_DIR FIXTURE...\n", stderr);
 		return 2;
 	}
+	if (!mkdtemp(spent_dir)) {
+		perror("fixture-runner: mkdtemp");
+		return 2;
+	}
+	snprintf(spent_file, sizeof spent_file, "%s/spent", spent_dir);
 	/* A handler that exits before reading its body must fail its own
 	 * fixture, not end the run (a write to its closed stdin). */
 	signal(SIGPIPE, SIG_IGN);
@@ -599,5 +644,9 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		tp_buf_free(&why);
 	}
+	unlink(spent_file);
+	snprintf(spent_file, sizeof spent_file, "%s/spent.lock", spent_dir);
+	unlink(spent_file);
+	rmdir(spent_dir);
 	return failed ? 1 : 0;
 }

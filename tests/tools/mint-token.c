@@ -1,10 +1,12 @@
 /*
- * mint-token - test tool: issues agent or session tokens with AGENT_SECRET
- * and AGENTS_FILE from the configuration ($TWILIOPAY_ENV), so integration
- * tests can exercise a live-update channel without starting a payment.
+ * mint-token - test tool: issues agent or session tokens, or live-update
+ * tickets, with AGENT_SECRET and AGENTS_FILE from the configuration
+ * ($TWILIOPAY_ENV), so integration tests can exercise a live-update
+ * channel without starting a payment.
  *
  *   mint-token agent NAME [TTL_S]
  *   mint-token session NAME PAYMENT_SID CALL_SID [TTL_S]
+ *   mint-token ticket NAME PAYMENT_SID [TTL_S]
  *
  * A negative TTL_S makes an expired token.  Not installed; tests only.
  */
@@ -23,15 +25,18 @@ int main(int argc, char **argv)
 	char *hash = NULL;
 	long ttl = 600;
 	bool session = argc >= 5 && strcmp(argv[1], "session") == 0;
+	bool ticket = argc >= 4 && strcmp(argv[1], "ticket") == 0;
+	int ttl_arg = session ? 5 : ticket ? 4 : 3;
 	time_t now = time(NULL);
 
-	if (!(argc >= 3 && strcmp(argv[1], "agent") == 0) && !session) {
-		fputs("usage: mint-token agent NAME [TTL_S] | session NAME PK CA [TTL_S]\n",
+	if (!(argc >= 3 && strcmp(argv[1], "agent") == 0) && !session && !ticket) {
+		fputs("usage: mint-token agent NAME [TTL_S] | session NAME PK CA [TTL_S] | "
+		      "ticket NAME PK [TTL_S]\n",
 		      stderr);
 		return 2;
 	}
-	if (argc > (session ? 5 : 3))
-		ttl = strtol(argv[session ? 5 : 3], NULL, 10);
+	if (argc > ttl_arg)
+		ttl = strtol(argv[ttl_arg], NULL, 10);
 	tp_buf_init(&err, 65536);
 	if (tp_config_load(&cfg, NULL, &err) != TP_OK || !cfg.agent_secret) {
 		fprintf(stderr, "mint-token: configuration: %s\n", tp_buf_str(&err));
@@ -40,7 +45,10 @@ int main(int argc, char **argv)
 	if (cfg.agents_file && tp_agent_lookup(cfg.agents_file, argv[2], &hash) == TP_AGENT_OK)
 		tp_agent_hash_tag(hash, tag);
 	tp_buf_init(&tok, 4096);
-	if (session)
+	if (ticket)
+		tp_ticket_issue(&tok, cfg.agent_secret, argv[2], tag, argv[3],
+		                ttl < 0 ? now + 2 * ttl : now, ttl < 0 ? -ttl : ttl);
+	else if (session)
 		tp_session_token_issue(&tok, cfg.agent_secret, argv[2], tag, argv[3], argv[4],
 		                       ttl < 0 ? now + 2 * ttl : now, ttl < 0 ? -ttl : ttl);
 	else

@@ -14,7 +14,7 @@
 # Looked for, in every text file: the sandbox and gateway test card numbers
 # (README "Payment connector and Sync setup"; the Twilio tutorial's and the
 # common gateway test cards, twilio-contract.md 5), also grouped with
-# spaces or dashes; the sandbox's test bank account numbers; and, in a field
+# spaces, dashes, dots or slashes; the sandbox's test bank account numbers; and, in a field
 # context (a name like security code / CVV / CVC, account number, card
 # number, then up to a few quotes, blanks, ':' or '='), any unmasked security
 # code (3-4 digits), bank account number (4-17 digits) or card number.
@@ -27,8 +27,9 @@ cards=(4111111111111111 4242424242424242 5555555555554444 378282246310005 601111
        4000000000000002 4000000000009995 4000000000000069 4000000000000127 4000000000000119)
 accounts=(000123456789 000111111116 000222222227 000333333335)
 
-# A number, also written in groups: a space or a dash may follow any digit.
-spaced() { sed -E 's/([0-9])/\1[ -]?/g; s/\[ -\]\?$//' <<<"$1"; }
+# A number, also written in groups: a space, dash, dot or slash may follow
+# any digit.
+spaced() { sed -E 's|([0-9])|\1[ ./-]?|g; s|\[ \./-\]\?$||' <<<"$1"; }
 alts=()
 for n in "${cards[@]}" "${accounts[@]}"; do alts+=("$(spaced "$n")"); done
 numbers_re=$(IFS='|'; echo "${alts[*]}")

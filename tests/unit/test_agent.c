@@ -1,9 +1,13 @@
-/* Unit tests for lib/agent.c: the agents file, password hashes, agent and
- * session tokens, and the authorisation steps built on them. */
+/* Unit tests for lib/agent.c and lib/ticket.c: the agents file, password
+ * hashes, agent and session tokens, live-update tickets and their spent
+ * list, and the authorisation steps built on them. */
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
+#include "internal.h"
 
 #define SECRET "unit-agent-secret-0000000000000000000000"
 #define PK     "PK0123456789abcdef0123456789abcdef"
@@ -304,29 +308,114 @@ static tp_config cfg_for(const char *agents)
 	return cfg;
 }
 
-static void test_session_token_check(void **state)
+/* Live-update tickets (lib/ticket.c), redeemed as eventsAuth does. */
+static void test_tickets(void **state)
 {
-	char tag[TP_AGENT_TAG_LEN + 1];
+	char tag[TP_AGENT_TAG_LEN + 1], spent[160];
 	tp_config cfg = cfg_for(file);
-	tp_buf t;
+	time_t now = time(NULL);
+	tp_buf t, s, exp;
 	(void)state;
 
+	snprintf(spent, sizeof spent, "%s/spent", dir);
+	cfg.tickets_file = spent;
 	set_agent("erin", "erin's password");
 	assert_int_equal(tp_agent_check_password(file, "erin", "erin's password", tag),
 	                 TP_AGENT_OK);
 	tp_buf_init(&t, 4096);
-	assert_int_equal(tp_session_token_issue(&t, SECRET, "erin", tag, PK, CA, time(NULL), 600),
-	                 TP_OK);
-	assert_int_equal(tp_session_token_check(&cfg, t.ptr, PK), 200);
-	assert_int_equal(tp_session_token_check(&cfg, t.ptr, PK2), 403);
-	assert_int_equal(tp_session_token_check(&cfg, NULL, PK), 401);
-	assert_int_equal(tp_session_token_check(&cfg, "x.y", PK), 403);
-	/* Password changed: every session token of erin's is revoked. */
+	tp_buf_init(&s, 4096);
+	tp_buf_init(&exp, 4096);
+	assert_int_equal(tp_ticket_issue(&t, SECRET, "erin", tag, PK, now, TP_TICKET_TTL_S), TP_OK);
+	/* Refusals first: none of them spends it. */
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK2, now), TP_TICKET_OTHER_PAYMENT);
+	assert_int_equal(tp_ticket_redeem(&cfg, NULL, PK, now), TP_TICKET_MISSING);
+	assert_int_equal(tp_ticket_redeem(&cfg, "x.y", PK, now), TP_TICKET_INVALID);
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now + TP_TICKET_TTL_S),
+	                 TP_TICKET_EXPIRED);
+	/* A session token is no ticket. */
+	assert_int_equal(tp_session_token_issue(&s, SECRET, "erin", tag, PK, CA, now, 600), TP_OK);
+	assert_int_equal(tp_ticket_redeem(&cfg, s.ptr, PK, now), TP_TICKET_INVALID);
+	/* Once, then never again. */
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_OK);
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_SPENT);
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now + 30), TP_TICKET_SPENT);
+	/* Forgotten only once expired, when it is refused anyway. */
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now + TP_TICKET_TTL_S + 1),
+	                 TP_TICKET_EXPIRED);
+	/* Longer-lived than any ticket we issue: not ours. */
+	tp_buf_reset(&exp);
+	assert_int_equal(tp_ticket_issue(&exp, SECRET, "erin", tag, PK, now, 3600), TP_OK);
+	assert_int_equal(tp_ticket_redeem(&cfg, exp.ptr, PK, now), TP_TICKET_INVALID);
+	tp_buf_reset(&exp);
+	/* Signed with another secret: forged. */
+	assert_int_equal(
+	    tp_ticket_issue(&exp, "another-secret-0000000000000000000", "erin", tag, PK, now, 60),
+	    TP_OK);
+	assert_int_equal(tp_ticket_redeem(&cfg, exp.ptr, PK, now), TP_TICKET_INVALID);
+	/* A new password voids erin's tickets. */
+	tp_buf_reset(&t);
+	assert_int_equal(tp_ticket_issue(&t, SECRET, "erin", tag, PK, now, 60), TP_OK);
 	set_agent("erin", "erin's new password");
-	assert_int_equal(tp_session_token_check(&cfg, t.ptr, PK), 403);
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_REVOKED);
 	cfg.agents_file = (char *)"/nonexistent/agents";
-	assert_int_equal(tp_session_token_check(&cfg, t.ptr, PK), 500);
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_UNUSABLE);
+	cfg.agents_file = file;
+	cfg.tickets_file = NULL;
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_UNUSABLE);
+	unlink(spent);
+	snprintf(spent + strlen(spent), sizeof spent - strlen(spent), ".lock");
+	unlink(spent);
 	tp_buf_free(&t);
+	tp_buf_free(&s);
+	tp_buf_free(&exp);
+}
+
+/* The spent list across processes: of 8 that claim the same id at once,
+ * exactly one gets it; expired entries are dropped. */
+static void test_spent_list(void **state)
+{
+	char spent[160], lock[170];
+	time_t now = time(NULL);
+	tp_buf text;
+	bool fresh;
+	int i, st, got = 0;
+	(void)state;
+
+	snprintf(spent, sizeof spent, "%s/spent-list", dir);
+	snprintf(lock, sizeof lock, "%s.lock", spent);
+	for (i = 0; i < 8; i++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(tp_spent_claim(spent, "abc", now + 60, now, &fresh) == TP_OK && fresh
+			          ? 0
+			          : 1);
+	}
+	for (i = 0; i < 8; i++) {
+		assert_true(wait(&st) > 0);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			got++;
+	}
+	assert_int_equal(got, 1);
+	assert_int_equal(tp_spent_claim(spent, "abc", now + 60, now, &fresh), TP_OK);
+	assert_false(fresh);
+	assert_int_equal(tp_spent_claim(spent, "old", now + 1, now, &fresh), TP_OK);
+	assert_true(fresh);
+	/* Later: "old" has expired and goes; "abc" stays. */
+	assert_int_equal(tp_spent_claim(spent, "new", now + 70, now + 5, &fresh), TP_OK);
+	assert_true(fresh);
+	tp_buf_init(&text, 4096);
+	assert_int_equal(tp_buf_add_file(&text, spent), TP_OK);
+	assert_null(strstr(tp_buf_str(&text), " old\n"));
+	assert_non_null(strstr(tp_buf_str(&text), " abc\n"));
+	assert_non_null(strstr(tp_buf_str(&text), " new\n"));
+	tp_buf_free(&text);
+	assert_int_equal(tp_spent_claim(spent, "a b", now + 60, now, &fresh), TP_EINVAL);
+	assert_int_equal(tp_spent_claim("/nonexistent/dir/spent", "x", now + 60, now, &fresh),
+	                 TP_EIO);
+	assert_false(fresh);
+	unlink(spent);
+	unlink(lock);
 }
 
 /* A handler that reports who it was called for, behind the real
@@ -493,6 +582,52 @@ static void test_sync_record(void **state)
 	free(hash);
 }
 
+/* Two requests authorised one after the other, as two threads of one
+ * worker do: each keeps its own agent (the subject lives in the request,
+ * not in a buffer shared by the process). */
+static void test_authorize_subject_per_request(void **state)
+{
+	char tag[TP_AGENT_TAG_LEN + 1];
+	tp_config cfg = cfg_for(file);
+	tp_req_priv a, b;
+	tp_resp ra, rb;
+	tp_buf ta, tb;
+	size_t i;
+	(void)state;
+
+	tp_log_set_level(TP_LOG_ERROR);
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	memset(&ra, 0, sizeof ra);
+	memset(&rb, 0, sizeof rb);
+	tp_buf_init(&ta, 4096);
+	tp_buf_init(&tb, 4096);
+	set_agent("hana", "hana's password");
+	set_agent("ivan", "ivan's password");
+	assert_int_equal(tp_agent_check_password(file, "hana", "hana's password", tag),
+	                 TP_AGENT_OK);
+	tp_buf_adds(&ta, "Bearer ");
+	tp_agent_token_issue(&ta, SECRET, "hana", tag, time(NULL), 600);
+	assert_int_equal(tp_agent_check_password(file, "ivan", "ivan's password", tag),
+	                 TP_AGENT_OK);
+	tp_buf_adds(&tb, "Bearer ");
+	tp_agent_token_issue(&tb, SECRET, "ivan", tag, time(NULL), 600);
+	a.pub.h_authorization = ta.ptr;
+	b.pub.h_authorization = tb.ptr;
+	assert_true(tp_agent_authorize(&a.pub, &ra, &cfg));
+	assert_true(tp_agent_authorize(&b.pub, &rb, &cfg));
+	assert_string_equal(a.pub.auth_subject, "hana");
+	assert_string_equal(b.pub.auth_subject, "ivan");
+	for (i = 0; i < a.nstrings; i++)
+		free(a.strings[i]);
+	for (i = 0; i < b.nstrings; i++)
+		free(b.strings[i]);
+	tp_params_free(&ra.log);
+	tp_params_free(&rb.log);
+	tp_buf_free(&ta);
+	tp_buf_free(&tb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,9 +638,11 @@ int main(void)
 	    cmocka_unit_test(test_tokens),
 	    cmocka_unit_test(test_tokens_unique),
 	    cmocka_unit_test(test_publish_tokens),
-	    cmocka_unit_test(test_session_token_check),
+	    cmocka_unit_test(test_tickets),
+	    cmocka_unit_test(test_spent_list),
 	    cmocka_unit_test(test_authorize),
 	    cmocka_unit_test(test_sync_record),
+	    cmocka_unit_test(test_authorize_subject_per_request),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -814,9 +814,133 @@ static void test_keys(void **state)
 	tp_buf_free(&k);
 }
 
+/* Twilio's signature concatenates names and values without separators;
+ * the same bytes cut differently must not pass as a callback.  The rows:
+ * what Twilio (and the emulator) send, then each rule's negative case. */
+static void test_callback_check(void **state)
+{
+#define BASE "AccountSid=AC00000000000000000000000000000001&CallSid=" CA "&Sid=" PK
+	static const struct {
+		int line;
+		const char *form;
+		const char *bad; /* NULL: well-formed */
+	} rows[] = {
+	    /* Well-formed: progress, errors, final, ACH, Twilio's masks. */
+	    {__LINE__,
+	     BASE "&DateCreated=2021-08-10T03:55:53.408Z&DateUpdated=2021-08-10T03:58:27.290Z"
+	          "&PaymentConnector=PGP_MOCK&PaymentMethod=credit-card&ChargeAmount=9.99"
+	          "&Capture=payment-card-number&PartialResult=true"
+	          "&Required=payment-card-number,security-code,expiration-date"
+	          "&PaymentCardNumber=xxxxxxxx",
+	     NULL},
+	    {__LINE__,
+	     BASE "&PartialResult=false&PaymentCardNumber=xxxxxxxxxxxx1111&PaymentCardType=visa"
+	          "&Required=security-code,expiration-date&TokenType=reusable",
+	     NULL},
+	    {__LINE__, BASE "&PaymentCardNumber=xxxx-xxxxxx-x4001&PaymentCardType=amex", NULL},
+	    {__LINE__, BASE "&Capture=security-code&SecurityCode=xxx&Required=ExpirationDate",
+	     NULL},
+	    {__LINE__, BASE "&SecurityCode=***&ExpirationDate=1225&Required=", NULL},
+	    {__LINE__, BASE "&ErrorType=invalid-card-number&Required=payment-card-number", NULL},
+	    {__LINE__,
+	     BASE "&ErrorType=invalid-card-number-security-code-capture-sequence&Attempt=2", NULL},
+	    {__LINE__, BASE "&Required=payment-card-number-matcher", NULL},
+	    {__LINE__,
+	     BASE "&Result=success&PaymentConfirmationCode=ch_a9dc&PaymentToken=&ProfileId="
+	          "&PaymentCardNumber=xxxxxxxxxxxx1111",
+	     NULL},
+	    {__LINE__,
+	     BASE "&Result=payment-connector-error&PaymentError=card+is+declined&PayErrorCode=64010"
+	          "&ConnectorError=card_declined%3A+Your+card+was+declined.",
+	     NULL},
+	    {__LINE__, BASE "&Result=cancelled", NULL},
+	    {__LINE__, BASE "&Result=caller-hung-up", NULL},
+	    {__LINE__,
+	     BASE "&PaymentMethod=ach-debit&BankAccountType=consumer-checking"
+	          "&BankRoutingNumber=121181976&BankAccountNumber=*******92"
+	          "&Capture=bank-account-number&Required=bank-account-number",
+	     NULL},
+	    {__LINE__, BASE "&PaymentCardPostalCode=94109&Currency=usd", NULL},
+	    /* The re-split of the issue: PartialResult=true and what follows
+	     * up to Required, cut as Partial= + Result=true...  Same bytes,
+	     * same signature. */
+	    {__LINE__,
+	     BASE
+	     "&DateUpdated=2021-08-10T03:58:27.290Z&Partial="
+	     "&Result=truePaymentCardNumberxxxxxxxxPaymentConnectorPGP_MOCKPaymentMethodcredit-"
+	     "cardRequiredpayment-card-number,security-code,expiration-date",
+	     "Result"},
+	    /* Each rule. */
+	    {__LINE__, BASE "&Result=Success", "Result"},
+	    {__LINE__, BASE "&Result=successSecurityCodexxx", "Result"},
+	    {__LINE__, BASE "&PartialResult=truePaymentCardNumberxxxx", "PartialResult"},
+	    {__LINE__, BASE "&PartialResult=1", "PartialResult"},
+	    {__LINE__, BASE "&Required=payment-card-number,Sid", "Required"},
+	    {__LINE__, BASE "&Required=payment-card-number,", "Required"},
+	    {__LINE__, BASE "&Capture=payment-card", "Capture"},
+	    {__LINE__, BASE "&ErrorType=invalid-card-numberPartialResulttrue", "ErrorType"},
+	    {__LINE__, BASE "&ErrorType=card-declined", "ErrorType"},
+	    {__LINE__, BASE "&PaymentCardNumber=4111111111111111", "PaymentCardNumber"},
+	    {__LINE__, BASE "&PaymentCardNumber=xxxxPaymentCardTypevisa", "PaymentCardNumber"},
+	    {__LINE__, BASE "&SecurityCode=123", "SecurityCode"},
+	    {__LINE__, BASE "&BankAccountNumber=000123456789", "BankAccountNumber"},
+	    {__LINE__, BASE "&ExpirationDate=1225Required", "ExpirationDate"},
+	    {__LINE__, BASE "&PaymentCardType=visaRequired", "PaymentCardType"},
+	    {__LINE__, BASE "&PaymentMethod=credit-cardRequired", "PaymentMethod"},
+	    {__LINE__, BASE "&TokenType=forever", "TokenType"},
+	    {__LINE__, BASE "&ChargeAmount=9.99.1", "ChargeAmount"},
+	    {__LINE__, BASE "&DateUpdated=yesterday", "DateUpdated"},
+	    {__LINE__, BASE "&PayErrorCode=64010x", "PayErrorCode"},
+	    {__LINE__, BASE "&PaymentError=a%0d%0aX-Injected:+1", "PaymentError"},
+	    {__LINE__, "AccountSid=AC00000000000000000000000000000002&CallSid=" CA "&Sid=" PK,
+	     "AccountSid"},
+	    {__LINE__, BASE "&Sid=" PK, "Sid"}, /* a repeat */
+	    {__LINE__, BASE "&9Lives=1", "9Lives"},
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < N_ELEMS(rows); i++) {
+		tp_params p;
+		const char *bad;
+		tp_params_init(&p);
+		assert_int_equal(tp_form_parse(&p, rows[i].form, strlen(rows[i].form)), TP_OK);
+		bad = tp_capture_callback_invalid(&p, "AC00000000000000000000000000000001");
+		if (!tp_str_eq(bad, rows[i].bad))
+			ROW_FAIL(rows[i].line, "expected %s, got %s\n",
+			         rows[i].bad ? rows[i].bad : "NULL", bad ? bad : "NULL");
+		tp_params_free(&p);
+	}
+#undef BASE
+}
+
+/* The re-split signs exactly like the callback it came from. */
+static void test_resplit_same_signature(void **state)
+{
+	const char *orig = "Sid=" PK "&PartialResult=true&PaymentCardNumber=xxxx"
+	                   "&Required=payment-card-number";
+	const char *split = "Sid=" PK "&Partial=&Result=truePaymentCardNumberxxxx"
+	                    "Requiredpayment-card-number";
+	char a[TP_SIG_LEN + 1], b[TP_SIG_LEN + 1];
+	tp_params p, q;
+	(void)state;
+	tp_params_init(&p);
+	tp_params_init(&q);
+	tp_form_parse(&p, orig, strlen(orig));
+	tp_form_parse(&q, split, strlen(split));
+	tp_sig_compute("https://pay.example.com/sync/paySyncUpdate", &p, "0123456789abcdef", a);
+	tp_sig_compute("https://pay.example.com/sync/paySyncUpdate", &q, "0123456789abcdef", b);
+	assert_string_equal(a, b);
+	assert_null(tp_capture_callback_invalid(&p, NULL));
+	assert_string_equal(tp_capture_callback_invalid(&q, NULL), "Result");
+	tp_params_free(&p);
+	tp_params_free(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_callback_check),
+	    cmocka_unit_test(test_resplit_same_signature),
 	    cmocka_unit_test(test_order),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_iso8601),

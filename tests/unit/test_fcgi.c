@@ -111,6 +111,69 @@ static void test_signed_ok_and_forged(void **state)
 	tp_params_free(&p);
 }
 
+/* Twilio's JSON webhooks carry bodySHA256 in the signed URL
+ * (twilio-contract.md section 9).  A URL-only signature (what a GET
+ * webhook carries) must not cover a JSON body it never saw: the attack
+ * replayed such a signature as a POST with {"a":"evil"} and the body won
+ * over the query. */
+static void test_signed_json(void **state)
+{
+	static const char json[] = "{\"property\": \"value\", \"boolean\": true}";
+	static const char hash[] =
+	    "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
+	const char *body;
+	char sig[TP_SIG_LEN + 1], hdr[80], uri[256], url[320];
+	(void)state;
+	/* URL-only signature, JSON body without bodySHA256: refused. */
+	tp_sig_compute("https://pay.example.com/pv/x?q=z", NULL, cfg.auth_token, sig);
+	snprintf(hdr, sizeof hdr, "HTTP_X_TWILIO_SIGNATURE=%s", sig);
+	assert_int_equal(run(&signed_h, "GET", "/pv/x?q=z", NULL, NULL, hdr, &body), 405);
+	handler_calls = 0;
+	assert_int_equal(
+	    run(&signed_h, "POST", "/pv/x?q=z", "application/json", "{\"a\":\"evil\"}", hdr, &body),
+	    403);
+	assert_non_null(strstr(body, "\"code\":\"unsigned_body\""));
+	assert_int_equal(handler_calls, 0);
+	/* With bodySHA256 (the contract's vector): taken; a body that does
+	 * not hash to it: refused. */
+	snprintf(uri, sizeof uri, "/pv/x?q=z&bodySHA256=%s", hash);
+	snprintf(url, sizeof url, "https://pay.example.com%s", uri);
+	tp_sig_compute(url, NULL, cfg.auth_token, sig);
+	snprintf(hdr, sizeof hdr, "HTTP_X_TWILIO_SIGNATURE=%s", sig);
+	assert_int_equal(run(&signed_h, "POST", uri, "application/json", json, hdr, &body), 200);
+	assert_int_equal(handler_calls, 1);
+	assert_int_equal(
+	    run(&signed_h, "POST", uri, "application/json", "{\"a\":\"evil\"}", hdr, &body), 403);
+	assert_int_equal(handler_calls, 1);
+}
+
+/* A parameter in both the query string and the body is ambiguous: a 400
+ * naming it, before any handler runs, signed or not. */
+static void test_query_and_body_clash(void **state)
+{
+	const char *body;
+	char sig[TP_SIG_LEN + 1], hdr[80];
+	tp_params p;
+	(void)state;
+	tp_params_init(&p);
+	tp_params_add(&p, "q", "y");
+	tp_sig_compute("https://pay.example.com/pv/x?q=z", &p, cfg.auth_token, sig);
+	snprintf(hdr, sizeof hdr, "HTTP_X_TWILIO_SIGNATURE=%s", sig);
+	handler_calls = 0;
+	assert_int_equal(run(&signed_h, "POST", "/pv/x?q=z", "application/x-www-form-urlencoded",
+	                     "q=y", hdr, &body),
+	                 400);
+	assert_non_null(strstr(body, "\"code\":\"duplicate_parameter\""));
+	assert_non_null(strstr(body, "q is given both in the query string and in the body"));
+	assert_int_equal(
+	    run(&open_h, "POST", "/x?a=1", "application/json", "{\"A\":\"2\"}", NULL, &body), 400);
+	assert_non_null(strstr(body, "A is given both"));
+	assert_int_equal(handler_calls, 0);
+	assert_int_equal(
+	    run(&open_h, "POST", "/x?q=1", "application/json", "{\"a\":\"2\"}", NULL, &body), 200);
+	tp_params_free(&p);
+}
+
 static void test_method_and_media(void **state)
 {
 	const char *body;
@@ -179,6 +242,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_signed_ok_and_forged),
+	    cmocka_unit_test(test_signed_json),
+	    cmocka_unit_test(test_query_and_body_clash),
 	    cmocka_unit_test(test_method_and_media),
 	    cmocka_unit_test(test_body_cap),
 	    cmocka_unit_test(test_admin),

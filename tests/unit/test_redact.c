@@ -12,6 +12,17 @@ static void test_table(void **state)
 	    {__LINE__, "4111-1111-1111-1111!", "[card]!"},
 	    {__LINE__, "amex 378282246310005", "amex [card]"},
 	    {__LINE__, "x5555555555554444y", "x[card]y"},
+	    /* grouped by dots or slashes, or a mix of separators */
+	    {__LINE__, "4111.1111.1111.1111", "[card]"},
+	    {__LINE__, "pan=4111/1111/1111/1111;", "pan=[card];"},
+	    {__LINE__, "5555.5555-5555/4444 end", "[card] end"},
+	    {__LINE__, "/aap/x/4111/1111/1111/1111/", "/aap/x/[card]/"},
+	    {__LINE__, "3782.822463.10005", "[card]"},
+	    /* a separator must stand between two digits, once */
+	    {__LINE__, "4111..1111.1111.1111", "4111..1111.1111.1111"},
+	    {__LINE__, "v1.2.3/2026/11/27", "v1.2.3/2026/11/27"},
+	    {__LINE__, "10.0.0.5", "10.0.0.5"},
+	    {__LINE__, "4111.1111.1111.1112", "4111.1111.1111.1112"}, /* Luhn-invalid */
 	    {__LINE__, "glued 0004111111111111111100", "glued [card]"},
 	    {__LINE__, "4111111111111112", "4111111111111112"}, /* Luhn-invalid */
 	    {__LINE__, "+61255550100", "+61255550100"},         /* phone */

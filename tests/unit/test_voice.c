@@ -331,6 +331,52 @@ static void test_uui_select(void **state)
 	}
 }
 
+#define X16  "0123456789abcdef"
+#define X128 X16 X16 X16 X16 X16 X16 X16 X16
+
+static void test_tollfree_location(void **state)
+{
+	static const struct {
+		int line;
+		const char *body; /* form */
+		const char *query;
+		const char *want; /* NULL: none */
+	} rows[] = {
+	    {__LINE__, "TollFreeMobileOriginationLocation=MOLI-98101", "", "MOLI-98101"},
+	    {__LINE__, "tollfreemobileoriginationlocation=WA", "", "WA"},
+	    {__LINE__, "", "TollFreeMobileOriginationLocation=Q+1", "Q 1"},
+	    {__LINE__, "TollFreeMobileOriginationLocation=%22%3E%3C%2FSip%3E", "", "\"></Sip>"},
+	    {__LINE__, "TollFreeMobileOriginationLocation=", "", NULL},
+	    {__LINE__, "CallSid=CA1", "", NULL},
+	    {__LINE__, "TollFreeMobileOriginationLocation=a%0D%0Ab", "", NULL},
+	    {__LINE__, "TollFreeMobileOriginationLocation=caf%C3%A9", "", NULL},
+	    {__LINE__, "TollFreeMobileOriginationLocation=%7F", "", NULL},
+	    /* 128 bytes (Genesys' UUI limit), then 129. */
+	    {__LINE__, "TollFreeMobileOriginationLocation=" X128, "", X128},
+	    {__LINE__, "TollFreeMobileOriginationLocation=" X128 "9", "", NULL},
+	};
+	size_t i;
+	(void)state;
+	tp_log_set_level(TP_LOG_ERROR);
+	for (i = 0; i < N_ELEMS(rows); i++) {
+		tp_req req;
+		const char *got;
+		memset(&req, 0, sizeof req);
+		tp_params_init(&req.body_params);
+		tp_params_init(&req.query_params);
+		assert_int_equal(
+		    tp_form_parse(&req.body_params, rows[i].body, strlen(rows[i].body)), TP_OK);
+		assert_int_equal(
+		    tp_form_parse(&req.query_params, rows[i].query, strlen(rows[i].query)), TP_OK);
+		got = tp_voice_tollfree_location(&req);
+		if (rows[i].want ? !got || strcmp(got, rows[i].want) != 0 : got != NULL)
+			ROW_FAIL(rows[i].line, "got %s%s%s\n", got ? "\"" : "", got ? got : "NULL",
+			         got ? "\"" : "");
+		tp_params_free(&req.body_params);
+		tp_params_free(&req.query_params);
+	}
+}
+
 static void test_callback_url(void **state)
 {
 	tp_buf b;
@@ -523,13 +569,21 @@ static void test_refer_path(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_e164),         cmocka_unit_test(test_uri_parse),
-	    cmocka_unit_test(test_uri_too_long), cmocka_unit_test(test_number),
-	    cmocka_unit_test(test_uui_valid),    cmocka_unit_test(test_uui_encode),
-	    cmocka_unit_test(test_uui_decode),   cmocka_unit_test(test_uui_round_trip),
-	    cmocka_unit_test(test_uui_select),   cmocka_unit_test(test_callback_url),
-	    cmocka_unit_test(test_sip_uri),      cmocka_unit_test(test_sip_uri_headers_cap),
-	    cmocka_unit_test(test_refer_target), cmocka_unit_test(test_twiml),
+	    cmocka_unit_test(test_e164),
+	    cmocka_unit_test(test_uri_parse),
+	    cmocka_unit_test(test_uri_too_long),
+	    cmocka_unit_test(test_number),
+	    cmocka_unit_test(test_uui_valid),
+	    cmocka_unit_test(test_uui_encode),
+	    cmocka_unit_test(test_uui_decode),
+	    cmocka_unit_test(test_uui_round_trip),
+	    cmocka_unit_test(test_uui_select),
+	    cmocka_unit_test(test_tollfree_location),
+	    cmocka_unit_test(test_callback_url),
+	    cmocka_unit_test(test_sip_uri),
+	    cmocka_unit_test(test_sip_uri_headers_cap),
+	    cmocka_unit_test(test_refer_target),
+	    cmocka_unit_test(test_twiml),
 	    cmocka_unit_test(test_refer_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

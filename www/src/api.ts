@@ -37,7 +37,7 @@ export interface SessionRef {
 	readonly paymentSid: string;
 	readonly callSid: string;
 	readonly sessionToken: string;
-	/** EventSource URL (same origin), session token included */
+	/** EventSource URL (same origin), without credential: a ticket is added per connection */
 	readonly eventsUrl: string;
 }
 
@@ -251,6 +251,19 @@ export class Api {
 		return isRecord(d) ? parseView(isRecord(d['state']) ? d['state'] : d) : null;
 	}
 
+	/**
+	 * The EventSource URL with a new ticket: one connection's credential,
+	 * valid a minute and accepted once (EventSource cannot send headers,
+	 * and a URL is no place for the session token).
+	 */
+	async eventsTicket(ref: SessionRef): Promise<string> {
+		const d = await this.call('POST', '/aap/events-ticket', { paymentSid: ref.paymentSid }, ref);
+		const url = isRecord(d) ? s(d, 'eventsUrl') : null;
+		if (!url || !url.startsWith('/aap/events/' + ref.paymentSid + '?'))
+			throw new ApiError(502, null, 'The server answered the live-update ticket request without a ticket.');
+		return url;
+	}
+
 	async session(ref: SessionRef): Promise<PaymentView> {
 		const d = await this.call('GET', '/aap/session?paymentSid=' + encodeURIComponent(ref.paymentSid), undefined, ref);
 		const v = parseView(isRecord(d) && isRecord(d['state']) ? d['state'] : d);
@@ -269,7 +282,7 @@ function attached(d: unknown): { ref: SessionRef; view: PaymentView | null; warn
 	const sessionToken = s(d, 'sessionToken');
 	if (!paymentSid || !callSid || !sessionToken)
 		throw new ApiError(502, null, 'The server answered without the payment or its session token.');
-	const ref: SessionRef = { paymentSid, callSid, sessionToken, eventsUrl: eventsUrl(s(d, 'eventsUrl'), paymentSid, sessionToken) };
+	const ref: SessionRef = { paymentSid, callSid, sessionToken, eventsUrl: eventsUrl(s(d, 'eventsUrl'), paymentSid) };
 	const st = isRecord(d['state']) ? d['state'] : d;
 	return { ref, view: parseView(st), warning: s(d, 'warning') };
 }
@@ -317,11 +330,12 @@ export function parseConfig(d: unknown): ServerConfig {
 }
 
 /**
- * The EventSource URL: the server's eventsUrl when it sent one and it is
- * same-origin, else the documented /aap/events/{PaymentSid}?token=.
+ * The EventSource URL, without credential (Api.eventsTicket gives the one
+ * to open): the server's eventsUrl when it sent one and it is same-origin
+ * and has no query, else the documented /aap/events/{PaymentSid}.
  */
-export function eventsUrl(fromServer: string | null, paymentSid: string, sessionToken: string): string {
-	if (fromServer && fromServer.startsWith('/') && !fromServer.startsWith('//'))
+export function eventsUrl(fromServer: string | null, paymentSid: string): string {
+	if (fromServer && fromServer.startsWith('/') && !fromServer.startsWith('//') && !fromServer.includes('?'))
 		return fromServer;
-	return '/aap/events/' + encodeURIComponent(paymentSid) + '?token=' + encodeURIComponent(sessionToken);
+	return '/aap/events/' + encodeURIComponent(paymentSid);
 }

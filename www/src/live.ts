@@ -1,25 +1,31 @@
 /*
  * live.ts - the session's live updates: one EventSource on
- * /aap/events/{PaymentSid}?token=<session token> (nchan), and what to do
- * when it drops or goes quiet.
+ * /aap/events/{PaymentSid}?ticket=<ticket> (nchan), what to do when it
+ * drops or goes quiet, and polling while live updates are down.
  *
- * The browser's EventSource reconnects by itself after a network error,
- * sending Last-Event-ID so nchan replays what was missed.  When the
- * server answers with an error status instead (nginx restarting, the
- * authorize request failing, the live-update engine down), the browser
- * gives up for good (readyState CLOSED); then this file re-reads the
- * whole state with one GET (which also tells a revoked credential from a
- * passing outage).  Every open is followed by that GET, so nothing
- * published before the subscription or missed while away is lost even
- * without a replay; model.supersedes() drops whatever arrives twice or
- * late.
+ * No lasting secret goes in a URL (a URL reaches logs a header does not),
+ * so each connection's credential is a ticket (README "Agent API"): bought
+ * with the session token in a POST right before the EventSource opens,
+ * valid a minute, accepted once.  The browser's own EventSource retry
+ * would send the spent ticket again and be refused, so every drop is
+ * handled here: close, wait (backoff), re-read the state (which also
+ * tells a revoked credential from a passing outage), a new ticket, a new
+ * EventSource.  Every attempt, the polling mode's included, opens with a
+ * ticket of its own (open()).
+ *
+ * The server replays nothing (README "What happens, and the live
+ * updates"): a subscriber gets only what is published after it
+ * subscribed.  So every open is followed by one GET of the whole state
+ * (resync), and nothing published before the subscription or missed while
+ * away is lost; model.supersedes() drops whatever arrives twice or late.
  *
  * Polling.  With several nodes, live updates travel through Redis
  * (docs/multinode.md); without it payments go on but nothing reaches the
- * stream.  So:
+ * stream (and tickets cannot be redeemed: eventsAuth refuses them).  So:
  *   - the server answers (GET /aap/session works) but the stream is
- *     refused: the feed polls GET /aap/session every POLL_MS, says so
- *     ('polling'), and tries the stream again every RETRY_LIVE_MS;
+ *     refused twice: the feed polls GET /aap/session every POLL_MS, says
+ *     so ('polling'), and tries the stream again (a new ticket) every
+ *     RETRY_LIVE_MS;
  *   - the stream stays open but goes quiet (Redis went away under it: nchan
  *     keeps the subscriber and drops what is published): while live, the
  *     feed reads the state every CHECK_MS; a state the GET saw that the
@@ -42,6 +48,12 @@ export interface LiveHandlers {
 	onLink(state: LinkState): void;
 	/** Re-read and show the current state (GET /aap/session). */
 	resync(): Promise<Resync>;
+	/**
+	 * The EventSource URL with a new ticket (POST /aap/events-ticket).
+	 * Rejects when none can be had; the feed then retries as for a drop
+	 * (and its resync says whether to stop).
+	 */
+	ticketUrl(): Promise<string>;
 }
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
@@ -50,31 +62,32 @@ const RETRY_LIVE_MS = 15000;
 const CHECK_MS = 10000;
 
 export class LiveFeed {
-	private readonly url: string;
 	private readonly h: LiveHandlers;
 	private es: EventSource | null = null;
 	private timer: ReturnType<typeof setTimeout> | null = null;
 	private poller: ReturnType<typeof setTimeout> | null = null;
 	private failures = 0;
 	private stopped = false;
+	/** bumped by stop() and each open(): an older open() that resumes late gives up */
+	private generation = 0;
 	private link: LinkState = 'connecting';
 	/** highest seq the stream delivered; the seq a check saw beyond it */
 	private streamSeq = -1;
 	private owedSeq: number | null = null;
 
-	constructor(url: string, handlers: LiveHandlers) {
-		this.url = url;
+	constructor(handlers: LiveHandlers) {
 		this.h = handlers;
 	}
 
 	start(): void {
 		this.stopped = false;
-		this.open();
+		void this.open();
 		window.addEventListener('online', this.onOnline);
 	}
 
 	stop(): void {
 		this.stopped = true;
+		this.generation++;
 		window.removeEventListener('online', this.onOnline);
 		this.clearTimers();
 		this.es?.close();
@@ -119,13 +132,25 @@ export class LiveFeed {
 		return r;
 	}
 
-	private open(): void {
+	/** One stream attempt, with a ticket of its own. */
+	private async open(): Promise<void> {
+		const gen = ++this.generation;
 		if (this.link !== 'polling')
 			this.setLink(this.failures ? 'reconnecting' : 'connecting');
-		const es = new EventSource(this.url);
+		let url: string;
+		try {
+			url = await this.h.ticketUrl();
+		} catch {
+			if (!this.stopped && gen === this.generation)
+				this.retry();
+			return;
+		}
+		if (this.stopped || gen !== this.generation)
+			return;
+		const es = new EventSource(url);
 		this.es = es;
 		es.onopen = () => {
-			if (this.es !== es)
+			if (this.stopped || this.es !== es)
 				return;
 			this.failures = 0;
 			this.owedSeq = null;
@@ -156,27 +181,30 @@ export class LiveFeed {
 		es.onerror = () => {
 			if (this.stopped || this.es !== es)
 				return;
-			if (es.readyState === EventSource.CONNECTING) {
-				/* the browser retries by itself, with Last-Event-ID */
-				if (this.link !== 'polling')
-					this.setLink('reconnecting');
-				return;
-			}
+			/* Its ticket is spent: the browser's own retry would be
+			 * refused.  A new one, after the backoff. */
 			es.close();
 			this.es = null;
-			if (this.link === 'polling') {
-				/* still refused: keep polling, try again later */
-				this.timer = setTimeout(() => { this.timer = null; this.open(); }, RETRY_LIVE_MS);
-				return;
-			}
-			this.setLink('reconnecting');
-			const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)] ?? 15000;
-			this.failures++;
-			this.timer = setTimeout(() => {
-				this.timer = null;
-				void this.reconnect();
-			}, delay);
+			if (this.timer !== null)
+				clearTimeout(this.timer); /* the live check */
+			this.timer = null;
+			this.retry();
 		};
+	}
+
+	private retry(): void {
+		if (this.link === 'polling') {
+			/* still refused: keep polling, try again (new ticket) later */
+			this.timer = setTimeout(() => { this.timer = null; void this.open(); }, RETRY_LIVE_MS);
+			return;
+		}
+		this.setLink('reconnecting');
+		const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)] ?? 15000;
+		this.failures++;
+		this.timer = setTimeout(() => {
+			this.timer = null;
+			void this.reconnect();
+		}, delay);
 	}
 
 	private async reconnect(): Promise<void> {
@@ -185,13 +213,13 @@ export class LiveFeed {
 		const r = await this.resync();
 		if (this.stopped)
 			return;
-		if (r.kind === 'ok' && this.failures >= 2) {
+		if (r.kind === 'ok' && this.failures >= 2 && this.link !== 'polling') {
 			/* The server answers but has refused the stream twice: live
 			 * updates are down there; poll until they are back. */
 			this.startPolling();
 			return;
 		}
-		this.open();
+		await this.open();
 	}
 
 	/** While live: is the stream still bringing what the server has? */
@@ -208,8 +236,9 @@ export class LiveFeed {
 		if (this.stopped || this.link !== 'live')
 			return;
 		const owed = this.owedSeq;
+		const es = this.es;
 		const r = await this.resync();
-		if (this.stopped || this.link !== 'live')
+		if (this.stopped || this.link !== 'live' || this.es !== es)
 			return;
 		if (owed !== null && this.streamSeq < owed) {
 			/* a check ago the server had a state the stream still has
@@ -225,6 +254,7 @@ export class LiveFeed {
 
 	private startPolling(): void {
 		this.clearTimers();
+		this.generation++; /* an open() waiting for its ticket gives up */
 		this.owedSeq = null;
 		this.setLink('polling');
 		const poll = async (): Promise<void> => {
@@ -236,7 +266,7 @@ export class LiveFeed {
 				this.poller = setTimeout(() => void poll(), POLL_MS);
 		};
 		this.poller = setTimeout(() => void poll(), POLL_MS);
-		/* and the stream again, now and then */
-		this.timer = setTimeout(() => { this.timer = null; this.open(); }, RETRY_LIVE_MS);
+		/* and the stream again, with a new ticket, now and then */
+		this.timer = setTimeout(() => { this.timer = null; void this.open(); }, RETRY_LIVE_MS);
 	}
 }

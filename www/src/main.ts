@@ -1,6 +1,6 @@
 /*
  * main.ts - the agent console page: sign in, attach to a call and start a
- * payment, then a live view of the capture with re-capture, Submit,
+ * payment, then a live view of the capture with Ask again, Submit,
  * Cancel and the outcome.
  *
  * The server drives the capture (auto-progression lives in
@@ -12,9 +12,10 @@
 import { Api, ApiError, DEFAULT_CONFIG, currencyRule, type ServerConfig, type StartRequest } from './api.js';
 import { LiveFeed, POLL_MS, type LinkState } from './live.js';
 import {
-	announcement, apiErrorText, attachKey, brandName, canCancel, canRecapture, canSubmit, checkAmount,
-	checkAttach, checkCurrency, checkHolderName, displayValue, errorInstruction, fieldLabel, formatMoney, isFinal, outcome,
-	parseWidgetParams, shortSid, spokenValue, stallInstruction, stateLabel, statusLine, submitLabel, supersedes,
+	amountInput, announcement, apiErrorText, attachKey, canCancel, canSubmit, checkAttach, checkCurrency,
+	checkHolderName, errorInstruction, fieldLabel, fieldNoun, fieldRow, formatMoney, isFinal, numberStyle, outcome,
+	parseAmount, parseWidgetParams, shortSid, spellReference, stallInstruction, statusLine, submitLabel, supersedes,
+	targetText,
 	type AttachKind, type AttachTarget, type PaymentMethod, type PaymentView, type WidgetParams,
 } from './model.js';
 import { loadAuth, loadSession, saveAuth, saveSession, storageWorks, type StoredSession } from './store.js';
@@ -61,6 +62,7 @@ const ui = {
 		methodAch: el('method-ach', HTMLElement),
 		fieldsPreview: el('fields-preview', HTMLElement),
 		amountHint: el('amount-hint', HTMLElement),
+		amountPreview: el('amount-preview', HTMLElement),
 		tokenType: el('token-type', HTMLFieldSetElement),
 		achDetails: el('ach-details', HTMLFieldSetElement),
 		holderName: el('holder-name', HTMLInputElement),
@@ -88,6 +90,10 @@ const ui = {
 		outcomeTitle: el('outcome-title', HTMLElement),
 		outcomeDetail: el('outcome-detail', HTMLElement),
 		outcomeFacts: el('outcome-facts', HTMLElement),
+		reference: el('reference', HTMLElement),
+		referenceValue: el('reference-value', HTMLElement),
+		referenceSpelled: el('reference-spelled', HTMLElement),
+		referenceCopy: el('reference-copy', HTMLButtonElement),
 		newPayment: el('new-payment', HTMLButtonElement),
 	},
 };
@@ -98,6 +104,8 @@ type ViewName = keyof typeof ui.views;
 
 const app = {
 	widget: parseWidgetParams(window.location.search) as WidgetParams,
+	/** how the agent writes numbers (decimal and grouping separators) */
+	style: numberStyle(navigator.language),
 	config: DEFAULT_CONFIG as ServerConfig,
 	agent: null as string | null,
 	token: null as string | null,
@@ -304,13 +312,12 @@ function fillAttachForm(): void {
 	if (app.widget.method && c.paymentMethods.includes(app.widget.method))
 		setRadio('method', app.widget.method);
 	if (app.widget.amount && !ui.attach.amount.value)
-		ui.attach.amount.value = app.widget.amount;
+		ui.attach.amount.value = amountInput(app.widget.amount, app.style);
 
 	const t = app.widget.target;
 	ui.attach.call.hidden = t !== null;
 	if (t) {
-		const what = t.kind === 'callSid' ? 'call ' + shortSid(t.value) : 'conversation ' + t.value;
-		setText(ui.attach.fixed, 'For ' + what);
+		setText(ui.attach.fixed, targetText(t));
 	} else {
 		ui.attach.fixed.hidden = true;
 	}
@@ -326,8 +333,11 @@ function syncAttachForm(): void {
 		? 'CA followed by 32 characters, from Twilio.'
 		: 'From the interaction in Genesys Cloud.';
 	const cur = ui.attach.currency.value;
-	const a = checkAmount(ui.attach.amount.value, currencyRule(app.config, cur).places, cur);
-	const tokenize = a.ok && Number(a.value) === 0;
+	const a = parseAmount(ui.attach.amount.value, currencyRule(app.config, cur).places, cur, app.style);
+	const tokenize = a.ok && a.value.zero;
+	/* The amount as it will be charged, before anything starts. */
+	const spoken = a.ok ? a.value.spoken : null;
+	setText(ui.attach.amountPreview, spoken ? 'The customer will be charged ' + spoken + '.' : null);
 	ui.attach.tokenType.hidden = !tokenize;
 	const ach = radioValue('method') === 'ach-debit';
 	ui.attach.achDetails.hidden = !ach;
@@ -337,7 +347,7 @@ function syncAttachForm(): void {
 	ui.attach.fieldsPreview.textContent = 'The customer will key: ' + listWords(order.map((f) => fieldLabel(f).toLowerCase())) + '.';
 	ui.attach.start.textContent = tokenize
 		? (ach ? 'Start saving the bank account' : 'Start saving the card')
-		: 'Start payment';
+		: spoken ? 'Start payment of ' + spoken : 'Start payment';
 }
 
 /** "a, b and c" */
@@ -370,7 +380,8 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 	const currency = checkCurrency(ui.attach.currency.value);
 	if (!currency.ok)
 		return fieldError(ui.attach.currency, currency.error);
-	const amount = checkAmount(ui.attach.amount.value, currencyRule(app.config, currency.value).places, currency.value);
+	const amount = parseAmount(ui.attach.amount.value, currencyRule(app.config, currency.value).places, currency.value,
+		app.style);
 	if (!amount.ok)
 		return fieldError(ui.attach.amount, amount.error);
 	const method: PaymentMethod = radioValue('method') === 'ach-debit' ? 'ach-debit' : 'credit-card';
@@ -381,10 +392,10 @@ async function onStart(ev: SubmitEvent): Promise<void> {
 			return fieldError(ui.attach.holderName, h.error);
 		holder = h.value;
 	}
-	const tokenize = Number(amount.value) === 0;
+	const tokenize = amount.value.zero;
 	const req: StartRequest = {
 		target,
-		chargeAmount: amount.value,
+		chargeAmount: amount.value.value,
 		currency: currency.value,
 		paymentMethod: method,
 		tokenType: tokenize ? (radioValue('token-type') === 'one-time' ? 'one-time' : 'reusable') : null,
@@ -468,8 +479,9 @@ function startFeed(): void {
 	if (!ref)
 		return;
 	app.feed?.stop();
-	const feed = new LiveFeed(ref.eventsUrl, {
+	const feed = new LiveFeed({
 		onView: applyView,
+		ticketUrl: () => api.eventsTicket(ref),
 		onLink: (st) => { if (app.feed === feed) setLink(st); },
 		resync: async () => {
 			try {
@@ -610,6 +622,12 @@ function renderSession(): void {
 		s.outcome.dataset['kind'] = o.kind;
 		s.outcomeTitle.textContent = o.title;
 		s.outcomeDetail.textContent = o.detail;
+		s.reference.hidden = !o.reference;
+		if (o.reference && s.referenceValue.textContent !== o.reference) {
+			s.referenceValue.textContent = o.reference;
+			s.referenceSpelled.textContent = spellReference(o.reference);
+			s.referenceCopy.textContent = 'Copy';
+		}
 		s.outcomeFacts.replaceChildren(...o.facts.flatMap(([k, val]) => {
 			const dt = document.createElement('dt');
 			dt.textContent = k;
@@ -626,41 +644,29 @@ function renderFields(v: PaymentView): void {
 	const existing = new Map<string, HTMLLIElement>();
 	for (const li of list.querySelectorAll<HTMLLIElement>('li[data-field]'))
 		existing.set(li.dataset['field'] ?? '', li);
-	const final = isFinal(v);
 	const rows: HTMLLIElement[] = [];
 	for (const name of v.order) {
-		const f = v.fields[name] ?? { state: 'waiting' as const, value: null };
-		const st = f.state;
+		const r = fieldRow(v, name);
 		const li = existing.get(name) ?? makeFieldRow(name);
-		const current = !final && v.capture === name;
-		li.dataset['state'] = st;
-		li.dataset['current'] = String(current);
-		if (current)
+		li.dataset['state'] = r.state;
+		li.dataset['current'] = String(r.current);
+		if (r.current)
 			li.setAttribute('aria-current', 'step');
 		else
 			li.removeAttribute('aria-current');
 		const badge = li.querySelector<HTMLElement>('.badge');
 		if (badge)
-			badge.textContent = stateLabel(st, current);
+			badge.textContent = r.label;
 		const shown = li.querySelector<HTMLElement>('.value-shown');
 		const spoken = li.querySelector<HTMLElement>('.value-spoken');
-		/* An invalid entry's masked digits say nothing useful. */
-		let text = st === 'invalid' ? '' : displayValue(name, f.value);
-		let say = st === 'invalid' ? '' : spokenValue(name, f.value);
-		if (name === 'payment-card-number' && brandName(v.cardType)) {
-			text = brandName(v.cardType) + (text ? ' ' + text : '');
-			say = brandName(v.cardType) + (say ? ', ' + say : '');
-		}
 		if (shown)
-			shown.textContent = text || '\u2014';
+			shown.textContent = r.shown || '\u2014';
 		if (spoken)
-			spoken.textContent = say ? ': ' + say : ': nothing yet';
-		/* Re-capture what was captured or refused, or restart the field
-		 * being asked for; the server asks for the rest in its order. */
+			spoken.textContent = r.spoken ? ': ' + r.spoken : ': nothing yet';
 		const btn = li.querySelector<HTMLButtonElement>('button');
 		if (btn) {
-			btn.hidden = final || (st === 'waiting' && !current);
-			btn.disabled = app.pending !== null || !canRecapture(v);
+			btn.hidden = !r.askAgain;
+			btn.disabled = app.pending !== null;
 		}
 		rows.push(li);
 	}
@@ -693,8 +699,8 @@ function makeFieldRow(name: string): HTMLLIElement {
 	const btn = document.createElement('button');
 	btn.type = 'button';
 	btn.className = 'recapture quiet';
-	btn.textContent = 'Re-capture';
-	btn.setAttribute('aria-label', 'Re-capture ' + fieldLabel(name).toLowerCase());
+	btn.textContent = 'Ask again';
+	btn.setAttribute('aria-label', 'Ask again for ' + fieldNoun(name));
 	btn.addEventListener('click', () => void recapture(name));
 	li.append(head, value, btn);
 	return li;
@@ -725,7 +731,7 @@ function recapture(name: string): Promise<void> {
 	const ref = app.ref;
 	if (!ref)
 		return Promise.resolve();
-	return act('capture:' + name, 're-capture ' + fieldLabel(name).toLowerCase(),
+	return act('capture:' + name, 'ask again for ' + fieldNoun(name),
 		() => api.changeCapture(ref, name));
 }
 
@@ -743,6 +749,30 @@ function cancelPayment(): Promise<void> {
 		return Promise.resolve();
 	return act('cancel', 'cancel the payment', () => api.changeStatus(ref, 'cancel'))
 		.then(() => { if (app.view && !isFinal(app.view)) ui.session.cancel.focus(); });
+}
+
+/**
+ * Copies the reference for pasting into the CRM.  Where the browser does
+ * not allow it (an embedding without clipboard-write), the reference is
+ * selected instead and the agent told to copy it.
+ */
+async function copyReference(): Promise<void> {
+	const ref = ui.session.referenceValue.textContent ?? '';
+	if (!ref)
+		return;
+	try {
+		await navigator.clipboard.writeText(ref);
+		ui.session.referenceCopy.textContent = 'Copied';
+		announce('Reference copied.');
+	} catch {
+		const range = document.createRange();
+		range.selectNodeContents(ui.session.referenceValue);
+		const sel = window.getSelection();
+		sel?.removeAllRanges();
+		sel?.addRange(range);
+		ui.session.referenceCopy.textContent = 'Selected: press Ctrl+C';
+		announce('The reference is selected: press Control C to copy it.');
+	}
 }
 
 function newPayment(): void {
@@ -779,7 +809,8 @@ function wire(): void {
 	ui.session.submit.addEventListener('click', () => void submit());
 	ui.session.cancel.addEventListener('click', () => {
 		ui.session.confirm.hidden = false;
-		ui.session.cancelYes.focus();
+		/* The safe choice: Cancel then Enter keeps the payment going. */
+		ui.session.cancelNo.focus();
 	});
 	ui.session.cancelYes.addEventListener('click', () => void cancelPayment());
 	ui.session.cancelNo.addEventListener('click', () => {
@@ -793,6 +824,7 @@ function wire(): void {
 		}
 	});
 	ui.session.newPayment.addEventListener('click', newPayment);
+	ui.session.referenceCopy.addEventListener('click', () => void copyReference());
 }
 
 function boot(): void {

@@ -9,7 +9,8 @@
  *   {paymentSid, callSid, status, method, chargeAmount, currency,
  *    tokenType, capture, partial, attempt, stalled, required[], order[],
  *    fields {name: {state, value}}, cardType, errorType, errorField, result,
- *    confirmationCode, token, paymentError, payErrorCode, seq, updatedAt}
+ *    reference, confirmationCode, token, paymentError, payErrorCode, seq,
+ *    updatedAt}
  * Values are only what Twilio itself masks (twilio-contract.md 4.1): the
  * card number's last four, no security code digits, the bank account's
  * last two; expiry, postal code and routing number in clear.
@@ -62,6 +63,8 @@ export interface PaymentView {
 	readonly errorType: string | null;
 	readonly errorField: string | null;
 	readonly result: string | null;
+	/** the short reference read to the customer ("K7QM-4XTR"), once completed */
+	readonly reference: string | null;
 	readonly confirmationCode: string | null;
 	readonly token: string | null;
 	readonly paymentError: string | null;
@@ -89,6 +92,8 @@ function strList(o: Record<string, unknown>, k: string): string[] {
 }
 
 const SID = /^[A-Z]{2}[0-9a-fA-F]{32}$/;
+/* lib/reference.c: 8 of 27 symbols (no 0 1 B I L O S U Z), two groups. */
+const REFERENCE = /^[2-9ACDEFGHJKMNPQRTVWXY]{4}-[2-9ACDEFGHJKMNPQRTVWXY]{4}$/;
 
 /**
  * Reads one state object from the server.  Returns null when it is not
@@ -138,6 +143,7 @@ export function parseView(x: unknown): PaymentView | null {
 		errorType: str(x, 'errorType'),
 		errorField: str(x, 'errorField'),
 		result: str(x, 'result'),
+		reference: REFERENCE.test(str(x, 'reference') ?? '') ? str(x, 'reference') : null,
 		confirmationCode: str(x, 'confirmationCode'),
 		token: str(x, 'token'),
 		paymentError: str(x, 'paymentError'),
@@ -152,10 +158,10 @@ export function isFinal(v: PaymentView): boolean {
 }
 
 /**
- * Whether `next` replaces `cur`.  Messages can arrive twice or out of
- * order (an EventSource replay after a reconnect racing a GET of the
- * current state): the higher `seq` wins, and a final state is never
- * replaced by a non-final one.
+ * Whether `next` replaces `cur`.  States can arrive twice or out of
+ * order (a live message racing the GET of the current state after a
+ * (re)connect, two callbacks handled at once): the higher `seq` wins, and
+ * a final state is never replaced by a non-final one.
  */
 export function supersedes(cur: PaymentView | null, next: PaymentView): boolean {
 	if (!cur)
@@ -172,7 +178,7 @@ export function canSubmit(v: PaymentView): boolean {
 	return (v.status === 'ready' || v.status === 'capturing') && v.required.length === 0 && !v.partial;
 }
 
-/** Re-capture a field: any time before the agent submits. */
+/** Ask for a field again (changeCapture): any time before the agent submits. */
 export function canRecapture(v: PaymentView): boolean {
 	return v.status === 'ready' || v.status === 'capturing';
 }
@@ -278,7 +284,14 @@ export function spokenValue(name: string, value: string | null): string {
 	return value;
 }
 
-export function stateLabel(st: FieldState, current: boolean): string {
+/**
+ * A field's state as the page shows it: the server's, or "not-captured"
+ * once the session has ended without it (partial digits from before a
+ * cancel or a hang-up were never captured: nothing waits for them).
+ */
+export type ShownState = FieldState | 'not-captured';
+
+export function stateLabel(st: ShownState, current: boolean): string {
 	switch (st) {
 	case 'captured':
 		return 'Captured';
@@ -286,9 +299,52 @@ export function stateLabel(st: FieldState, current: boolean): string {
 		return 'Not valid';
 	case 'keying':
 		return 'Customer keying';
+	case 'not-captured':
+		return 'Not captured';
 	case 'waiting':
 		return current ? 'Asking now' : 'Waiting';
 	}
+}
+
+/** One field's row in the live view. */
+export interface FieldRow {
+	readonly state: ShownState;
+	/** Twilio is asking for it now */
+	readonly current: boolean;
+	readonly label: string;
+	/** what is shown (masked digits, brand), "" for nothing */
+	readonly shown: string;
+	/** what a screen reader says after the field's name */
+	readonly spoken: string;
+	/**
+	 * "Ask again" is offered: where asking again changes something (a
+	 * captured value replaced, keying started over, a paused capture
+	 * resumed); not on the field being asked for with nothing keyed (it is
+	 * being asked for), not on fields not reached yet, not once it ended
+	 */
+	readonly askAgain: boolean;
+}
+
+export function fieldRow(v: PaymentView, name: string): FieldRow {
+	const f = v.fields[name] ?? { state: 'waiting' as const, value: null };
+	const final = isFinal(v);
+	const current = !final && v.capture === name;
+	const state: ShownState = final && f.state !== 'captured' ? 'not-captured' : f.state;
+	/* Digits that were not captured (refused, or cut short by the end of
+	 * the session) say nothing useful: not shown. */
+	const keep = state !== 'invalid' && state !== 'not-captured';
+	let shown = keep ? displayValue(name, f.value) : '';
+	let spoken = keep ? spokenValue(name, f.value) : '';
+	const brand = name === 'payment-card-number' && keep ? brandName(v.cardType) : null;
+	if (brand) {
+		shown = brand + (shown ? ' ' + shown : '');
+		spoken = brand + (spoken ? ', ' + spoken : '');
+	}
+	if (state === 'not-captured')
+		spoken = 'not captured';
+	const askAgain = canRecapture(v) && (state === 'captured' || state === 'keying' ||
+		(current && v.stalled !== null && v.stalled !== 'unknown-required-field'));
+	return { state, current, label: stateLabel(state, current), shown, spoken, askAgain };
 }
 
 /**
@@ -320,7 +376,7 @@ export function errorInstruction(errorType: string, field: string | null, cardTy
 	case 'invalid-bank-account-type':
 		return 'That type of bank account is not accepted. Ask the customer for a checking or savings account.';
 	case 'invalid-card-number-security-code-capture-sequence':
-		return 'The security code came before the card number. Re-capture the card number first, then the security code.';
+		return 'The security code came before the card number. Ask again for the card number first, then the security code.';
 	case 'input-timeout':
 		return 'Nothing was keyed in time. Ask the customer to key ' + fieldHowTo(f, cardType) + '.';
 	case 'input-matching-failed':
@@ -328,10 +384,10 @@ export function errorInstruction(errorType: string, field: string | null, cardTy
 	case 'session-in-progress':
 		return 'Another payment is already running on this call. Finish or cancel it first.';
 	case 'internal-error':
-		return 'The payment service had an internal error. Re-capture ' + fieldNoun(f) +
+		return 'The payment service had an internal error. Press Ask again for ' + fieldNoun(f) +
 			'; if it happens again, cancel and start a new payment.';
 	default:
-		return 'Twilio reported "' + errorType + '" for ' + fieldNoun(f) + '. Re-capture it.';
+		return 'Twilio reported "' + errorType + '" for ' + fieldNoun(f) + '. Press Ask again for it.';
 	}
 }
 
@@ -341,13 +397,13 @@ export function stallInstruction(stalled: string, field: string | null): string 
 	switch (stalled) {
 	case 'retries-exhausted':
 		return 'The customer could not key a valid ' + (field ? fieldLabel(field).toLowerCase() : 'value') +
-			' after several tries. Re-capture ' + f + ' when they are ready, or cancel the payment.';
+			' after several tries. Press Ask again for ' + f + ' when they are ready, or cancel the payment.';
 	case 'capture-request-failed':
-		return 'The payment service did not accept the request for ' + f + '. Press Re-capture to try again.';
+		return 'The payment service did not accept the request for ' + f + '. Press Ask again to try again.';
 	case 'unknown-required-field':
 		return 'The payment service asked for a detail this console does not know. Cancel and start a new payment.';
 	default:
-		return 'Capture is paused (' + stalled + '). Re-capture ' + f + ' or cancel the payment.';
+		return 'Capture is paused (' + stalled + '). Press Ask again for ' + f + ', or cancel the payment.';
 	}
 }
 
@@ -367,9 +423,9 @@ function readyLine(v: PaymentView): string {
 function stallLine(stalled: string, field: string): string {
 	switch (stalled) {
 	case 'retries-exhausted':
-		return 'Paused after several invalid entries of ' + fieldNoun(field) + '. Press Re-capture when the customer is ready.';
+		return 'Paused after several invalid entries of ' + fieldNoun(field) + '. Press Ask again when the customer is ready.';
 	case 'capture-request-failed':
-		return 'Paused: the request for ' + fieldNoun(field) + ' did not go through. Press Re-capture to try again.';
+		return 'Paused: the request for ' + fieldNoun(field) + ' did not go through. Press Ask again to try again.';
 	case 'unknown-required-field':
 		return 'Paused: the payment service asked for a detail this console does not know.';
 	default:
@@ -412,6 +468,13 @@ export interface Outcome {
 	readonly detail: string;
 	/** facts shown as a list: label, value */
 	readonly facts: ReadonlyArray<readonly [string, string]>;
+	/** the short reference for the customer, shown large with a copy button */
+	readonly reference: string | null;
+}
+
+/** A reference read one symbol at a time: "K7QM-4XTR" -> "K 7 Q M, 4 X T R". */
+export function spellReference(r: string): string {
+	return r.split('-').map((g) => g.split('').join(' ')).join(', ');
 }
 
 function isTokenize(v: PaymentView): boolean {
@@ -438,20 +501,26 @@ export function outcome(v: PaymentView): Outcome {
 
 	if (v.status === 'cancelled' && (!v.result || v.result === 'cancelled')) {
 		return { kind: 'cancelled', title: 'Payment cancelled',
-			detail: 'Nothing was charged. Start a new payment if the customer wants to try again.', facts };
+			detail: 'Nothing was charged. Start a new payment if the customer wants to try again.', facts, reference: null };
 	}
 	if (v.result === 'success' || (v.status === 'completed' && !v.result)) {
+		/* The processor's own id stays listed for the agent's records; the
+		 * customer gets the short reference (when the server could give
+		 * one: otherwise that id is what there is). */
 		if (v.confirmationCode)
-			facts.unshift(['Confirmation', v.confirmationCode]);
+			facts.unshift([v.reference ? 'Processor\'s id' : 'Confirmation', v.confirmationCode]);
 		if (v.token)
 			facts.unshift(['Token', v.token]);
+		const tell = v.reference ? ' Read the reference to the customer.' : '';
 		if (isTokenize(v)) {
 			return { kind: 'success', title: v.method === 'ach-debit' ? 'Bank account saved' : 'Card saved',
 				detail: 'Nothing was charged. The details are saved ' +
-					(v.tokenType === 'one-time' ? 'for one payment.' : 'for future payments.'), facts };
+					(v.tokenType === 'one-time' ? 'for one payment.' : 'for future payments.') + tell, facts,
+				reference: v.reference };
 		}
 		return { kind: 'success', title: 'Payment successful',
-			detail: 'Read the confirmation code to the customer.', facts };
+			detail: v.reference ? 'Read the reference to the customer.' : 'Read the confirmation code to the customer.',
+			facts, reference: v.reference };
 	}
 	const why = v.paymentError ? ' (' + v.paymentError.trim().replace(/[.\s]+$/, '') + ')' : '';
 	switch (v.result) {
@@ -461,33 +530,33 @@ export function outcome(v: PaymentView): Outcome {
 		return { kind: 'failure', title: 'Payment declined',
 			detail: 'The payment processor declined the payment' + why +
 				'. Nothing was charged. Ask the customer for another card or payment method, then start a new payment.',
-			facts };
+			facts, reference: null };
 	case 'too-many-failed-attempts':
 		return { kind: 'failure', title: 'Too many failed attempts',
 			detail: 'The customer keyed invalid details too many times. Nothing was charged. Start a new payment if they want to try again.',
-			facts };
+			facts, reference: null };
 	case 'caller-hung-up':
 		return { kind: 'failure', title: 'The customer hung up',
-			detail: 'The call ended before the payment was taken. Nothing was charged.', facts };
+			detail: 'The call ended before the payment was taken. Nothing was charged.', facts, reference: null };
 	case 'caller-interrupted-with-star':
 		return { kind: 'failure', title: 'The customer stopped the payment',
 			detail: 'The customer pressed star to leave the payment. Nothing was charged. Start a new payment if they want to try again.',
-			facts };
+			facts, reference: null };
 	case 'validation-error':
 		return { kind: 'failure', title: 'Payment details rejected',
-			detail: 'The payment service rejected the details' + why + '. Nothing was charged. Start a new payment.', facts };
+			detail: 'The payment service rejected the details' + why + '. Nothing was charged. Start a new payment.', facts, reference: null };
 	case 'internal-error':
 		return { kind: 'failure', title: 'Payment service error',
 			detail: 'The payment service had an internal error' + why +
 				'. Nothing was charged as far as the service knows. Start a new payment, or tell your supervisor if it happens again.',
-			facts };
+			facts, reference: null };
 	default:
 		if (v.status === 'cancelled')
-			return { kind: 'cancelled', title: 'Payment cancelled', detail: 'Nothing was charged.' + why, facts };
+			return { kind: 'cancelled', title: 'Payment cancelled', detail: 'Nothing was charged.' + why, facts, reference: null };
 		return { kind: 'failure', title: 'Payment failed',
 			detail: 'The payment did not go through' + (v.result ? ' (' + v.result + ')' : '') + why +
 				'. Nothing was charged. Start a new payment.',
-			facts };
+			facts, reference: null };
 	}
 }
 
@@ -501,7 +570,7 @@ export function announcement(prev: PaymentView | null, next: PaymentView): strin
 		if (prev && isFinal(prev))
 			return null;
 		const o = outcome(next);
-		return o.title + '. ' + o.detail;
+		return o.title + '. ' + o.detail + (o.reference ? ' The reference is ' + spellReference(o.reference) + '.' : '');
 	}
 	const parts: string[] = [];
 	if (prev) {
@@ -539,7 +608,7 @@ export function announcement(prev: PaymentView | null, next: PaymentView): strin
 	else if (next.capture && next.capture !== prev?.capture && !next.errorType)
 		parts.push('Now asking for ' + fieldNoun(next.capture) + '.');
 	else if (cap && was && was !== 'waiting' && next.fields[cap]?.state === 'waiting' && !next.errorType)
-		parts.push('Asking for ' + fieldNoun(cap) + ' again.'); /* the agent re-captured it */
+		parts.push('Asking for ' + fieldNoun(cap) + ' again.'); /* the agent asked again */
 	return parts.length ? parts.join(' ') : null;
 }
 
@@ -559,30 +628,187 @@ export function formatMoney(amount: string, currency: string | null, locale = 'e
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
+/** The largest amount accepted, in major units (the server's rule: below 1,000,000). */
+const AMOUNT_LIMIT_DIGITS = 6;
+
+/** An amount the agent typed, understood. */
+export interface Amount {
+	/** what is sent to the server: a plain decimal, "12.34", "1000.00", "0" */
+	readonly value: string;
+	/** how the customer will hear it: "EUR 12.34" (null for 0: nothing is charged) */
+	readonly spoken: string | null;
+	readonly zero: boolean;
+}
+
+/** How the agent's locale writes numbers: its decimal and grouping separators. */
+export interface NumberStyle {
+	readonly locale: string;
+	readonly decimal: string;
+	readonly group: string;
+	/** 1234.56 written that way, "1,234.56" or "1.234,56" */
+	readonly example: string;
+}
+
+function latnFormat(locale: string, opts: Intl.NumberFormatOptions): Intl.NumberFormat {
+	/* Latin digits whatever the locale's own (the keypad and the server
+	 * speak 0-9); only the separators are the locale's. */
+	try {
+		return new Intl.NumberFormat(locale, { ...opts, numberingSystem: 'latn' });
+	} catch {
+		return new Intl.NumberFormat('en-US', opts);
+	}
+}
+
+/** The separators of `locale` (navigator.language), from Intl. */
+export function numberStyle(locale: string): NumberStyle {
+	const f = latnFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: true });
+	const parts = f.formatToParts(1234567.5);
+	const decimal = parts.find((p) => p.type === 'decimal')?.value ?? '.';
+	const group = parts.find((p) => p.type === 'group')?.value ?? (decimal === ',' ? '.' : ',');
+	return { locale: f.resolvedOptions().locale, decimal, group, example: f.format(1234.56) };
+}
+
+const SPACES = /[ \u00a0\u2009\u202f]/g;
+const APOSTROPHES = /['\u2019]/g;
+
+function sepName(c: string): string {
+	switch (c) {
+	case '.':
+		return 'a point';
+	case ',':
+		return 'a comma';
+	case '\'':
+	case '\u2019':
+		return 'an apostrophe';
+	default:
+		return /^[ \u00a0\u2009\u202f]$/.test(c) ? 'a space' : '\u201c' + c + '\u201d';
+	}
+}
+
 /**
- * The amount as typed, checked as the server checks it (decimal, >= 0,
- * < 1,000,000, at most `places` decimals: the currency's rule from GET
- * /aap/config, two by default) and normalised: "9.9" stays "9.9", " 10 "
- * becomes "10"; "0" means save the card without charging.
+ * Whole units grouped where the locale groups them ("1,234", "12,34,567"
+ * in en-IN), with `style`'s grouping separator.
  */
-export function checkAmount(raw: string, places = 2, currency: string | null = null): Checked<string> {
-	const s = raw.trim().replace(/,/g, '');
+function grouped(style: NumberStyle, digits: string, always: boolean): string | null {
+	const n = Number(digits);
+	if (!Number.isSafeInteger(n))
+		return null;
+	try {
+		/* The locale's own rule, and grouping always (Intl.NumberFormat v3:
+		 * useGrouping true), for locales that leave 1234 ungrouped (es). */
+		const opts: Intl.NumberFormatOptions = always ? { maximumFractionDigits: 0, useGrouping: true }
+			: { maximumFractionDigits: 0 };
+		return latnFormat(style.locale, opts).format(n).replace(/[^0-9]/g, style.group);
+	} catch {
+		return null;
+	}
+}
+
+/** One reading of `s` with the given separators, or why there is none. */
+function readAmount(s: string, style: NumberStyle, places: number):
+	{ whole: string; frac: string } | { why: 'chars' | 'decimals' | 'grouping' | 'places'; bad?: string } {
+	const { decimal: d, group: g } = style;
+	let t = s;
+	if (/^[ \u00a0\u2009\u202f]$/.test(g))
+		t = t.replace(SPACES, g);
+	if (/^['\u2019]$/.test(g))
+		t = t.replace(APOSTROPHES, g);
+	const bad = [...new Set([...t].filter((c) => !/[0-9]/.test(c) && c !== d && c !== g))];
+	if (bad.length)
+		return { why: 'chars', bad: bad.join(' ') };
+	const pieces = t.split(d);
+	if (pieces.length > 2)
+		return { why: 'decimals' };
+	const intPart = pieces[0] ?? '';
+	const frac = pieces[1] ?? '';
+	if (frac.includes(g))
+		return { why: 'grouping' };
+	let whole = intPart;
+	if (intPart.includes(g)) {
+		whole = intPart.split(g).join('');
+		/* Groups only where the locale puts them ("1,234", not "12,34"). */
+		if (whole === '' || (grouped(style, whole, false) !== intPart && grouped(style, whole, true) !== intPart))
+			return { why: 'grouping' };
+	}
+	if (whole === '' && frac === '')
+		return { why: 'chars', bad: '' };
+	if (frac.length > places)
+		return { why: 'places' };
+	return { whole: whole.replace(/^0+(?=[0-9])/, '') || '0', frac };
+}
+
+function canonical(whole: string, frac: string, places: number): string {
+	return places === 0 ? whole : whole + '.' + frac.padEnd(places, '0');
+}
+
+/**
+ * An amount as the agent typed it, read by the agent's own number format
+ * (`style`: decimal and grouping separators of navigator.language) and the
+ * currency's decimals (`places`, GET /aap/config), never guessed: "12,34"
+ * is 12.34 for a German agent and refused for an American one, whose
+ * comma separates thousands; the refusal says how it was read and what to
+ * type for the amount it could have meant.  Grouping is accepted only
+ * where the locale puts it ("1,234.50" in en-US, "1.234,50" in de-DE).
+ * The value sent is a plain decimal with the currency's places, which the
+ * server checks again (startCapture refuses anything else).
+ */
+export function parseAmount(raw: string, places: number, currency: string, style: NumberStyle): Checked<Amount> {
+	const p = Math.max(0, Math.min(2, Math.floor(places)));
+	const s = raw.trim();
 	if (s === '')
 		return { ok: false, error: 'Enter an amount (0 to save the details without charging).' };
-	const p = Math.max(0, Math.min(2, Math.floor(places)));
-	const dec = p === 0 ? '' : '(\\.[0-9]{1,' + p + '})?';
-	if (!new RegExp('^[0-9]+' + dec + '$').test(s) && !(p > 0 && new RegExp('^\\.[0-9]{1,' + p + '}$').test(s))) {
-		if (p === 0)
-			return { ok: false, error: 'Enter a whole amount' + (currency ? ': ' + currency + ' has no decimals' : '') +
-				', such as 1500.' };
-		return { ok: false, error: 'Enter the amount as a number with at most ' + (p === 1 ? 'one decimal place, such as 9.5.'
-			: 'two decimal places, such as 9.99.') };
+	const r = readAmount(s, style, p);
+	const said = '\u201c' + s + '\u201d';
+	const here = 'in your number format (' + style.example + ')';
+	if ('why' in r) {
+		/* The text read with the other common convention (a point for the
+		 * decimals if this locale uses a comma, else a comma): what the
+		 * agent may have meant, offered in their own format. */
+		const other: NumberStyle = style.decimal === ','
+			? { ...style, decimal: '.', group: ',' }
+			: { ...style, decimal: ',', group: '.' };
+		const alt = readAmount(s, other, p);
+		const meant = alt && !('why' in alt) && alt.whole.length <= AMOUNT_LIMIT_DIGITS
+			? ' If you mean ' + currency + ' ' + canonical(alt.whole, alt.frac, p) + ', type ' +
+				(alt.frac ? alt.whole + style.decimal + alt.frac : alt.whole) + '.'
+			: '';
+		switch (r.why) {
+		case 'chars':
+			return { ok: false, error: said + ' is not an amount: type digits only, with ' + sepName(style.decimal) +
+				' before the decimals (' + style.example + ').' + meant };
+		case 'decimals':
+			return { ok: false, error: said + ' is not clear: it has more than one ' +
+				sepName(style.decimal).replace(/^an? /, '') + ', which ' + here + ' marks the decimals.' + meant };
+		case 'grouping':
+			return { ok: false, error: said + ' is not clear: ' + here + ' ' + sepName(style.group) +
+				' separates thousands and ' + sepName(style.decimal) + ' marks the decimals, so it cannot be read.' + meant };
+		case 'places':
+			return { ok: false, error: p === 0
+				? said + ' has decimals, and ' + currency + ' has none: type a whole amount, such as 1500.'
+				: said + ' has more than ' + p + ' decimal place' + (p === 1 ? '' : 's') + ', the most ' + currency +
+					' has. Type it with ' + p + ', such as ' + (p === 1 ? '9' + style.decimal + '5' : '9' + style.decimal + '99') +
+					'.' + meant };
+		}
 	}
-	const t = s.startsWith('.') ? '0' + s : s;
-	const whole = t.split('.')[0] ?? '';
-	if (whole.replace(/^0+/, '').length > 6)
-		return { ok: false, error: 'The amount must be less than 1,000,000.' };
-	return { ok: true, value: t };
+	if (r.whole.length > AMOUNT_LIMIT_DIGITS)
+		return { ok: false, error: said + ' is ' + currency + ' ' + canonical(r.whole, r.frac, p) +
+			': the amount must be less than 1,000,000.' };
+	const zero = /^0*$/.test(r.whole + r.frac);
+	const value = zero ? '0' : canonical(r.whole, r.frac, p);
+	return { ok: true, value: { value, spoken: zero ? null : currency + ' ' + value, zero } };
+}
+
+/**
+ * An amount written by a machine (a widget URL's ?amount=): a plain
+ * decimal, at most two places, no grouping.  Returned as given.
+ */
+export function checkPlainAmount(raw: string): string | null {
+	return /^[0-9]{1,6}(\.[0-9]{1,2})?$/.test(raw) ? raw : null;
+}
+
+/** A plain decimal ("12.50") as the agent would type it in their format ("12,50"). */
+export function amountInput(plain: string, style: NumberStyle): string {
+	return plain.replace('.', style.decimal);
 }
 
 /**
@@ -658,13 +884,13 @@ export function parseWidgetParams(search: string): WidgetParams {
 		}
 	}
 	const a = q.get('amount');
-	const amount = a !== null ? checkAmount(a) : null;
+	const amount = a !== null ? checkPlainAmount(a) : null;
 	const c = q.get('currency');
 	const currency = c !== null ? checkCurrency(c) : null;
 	const m = q.get('method');
 	return {
 		target,
-		amount: amount && amount.ok ? amount.value : null,
+		amount,
 		currency: currency && currency.ok ? currency.value : null,
 		method: m === 'ach-debit' || m === 'credit-card' ? m : null,
 	};
@@ -672,6 +898,23 @@ export function parseWidgetParams(search: string): WidgetParams {
 
 export function attachKey(t: AttachTarget): string {
 	return t.kind + ':' + t.value;
+}
+
+/**
+ * What the page is for, in words the agent knows: a Genesys conversation,
+ * or a call.  A UUI that is a CallSid is the inbound call's own SID
+ * (callToSIP sends it as the User-to-User id); any other UUI is the
+ * call's reference as the contact centre passed it on.
+ */
+export function targetText(t: AttachTarget): string {
+	switch (t.kind) {
+	case 'conversationId':
+		return 'For conversation ' + t.value;
+	case 'callSid':
+		return 'For call ' + shortSid(t.value);
+	case 'uui':
+		return /^CA[0-9a-fA-F]{32}$/.test(t.value) ? 'For call ' + shortSid(t.value) : 'For call reference ' + t.value;
+	}
 }
 
 /** "CA1234…cdef": enough of a SID to recognise it on screen. */

@@ -1,0 +1,244 @@
+/*
+ * ticket.c - live-update tickets: the credential of one EventSource
+ * subscription (GET /aap/events/<PaymentSid>?ticket=...).
+ *
+ * Why a ticket: EventSource cannot send headers, so whatever it proves
+ * travels in the URL, and a URL ends up where headers do not (an error
+ * log line quotes the request line; a proxy, the browser's history).  No
+ * lasting secret may go there (PCI DSS 8.3.1 protects authentication
+ * factors in transmission and storage), so the console trades its session
+ * token, in a POST, for a ticket (cgi-bin/eventsTicket.c) right before
+ * each (re)connection: valid TP_TICKET_TTL_S, for one payment, and
+ * accepted once.  A ticket found later in a log is spent or expired.
+ *
+ * Format: a token of lib/agent.c (base64url claims "." HMAC-SHA256 with
+ * AGENT_SECRET) of kind "ticket": sub (agent), pk (PaymentSid), pwh (the
+ * agent's password-hash tag: a new password or a deleted agent voids it),
+ * iat, exp, and jti, 128 random bits that name it in the spent list.
+ *
+ * Single use: TICKETS_FILE lists the spent ticket ids ("<exp> <jti>" per
+ * line) until they expire.  Every worker of every eventsAuth process on
+ * this node redeems through it, one at a time: flock(2) on TICKETS_FILE
+ * ".lock", then the list is rewritten into a temporary file and renamed
+ * over, so a worker killed halfway leaves the old list whole, and the lock
+ * dies with its holder.  It stays small: an entry lives 60 s.  Rejected:
+ * shared memory set up by the supervisor (no file, but a lock a killed
+ * worker can leave held, and nothing an operator can look at).
+ *
+ * Per node, on purpose: a ticket is redeemed on the node that serves its
+ * subscription.  Several nodes behind one load balancer verify each
+ * other's tickets (same AGENT_SECRET), but each keeps its own spent list,
+ * so there a ticket could be used once per node within its minute.  Until
+ * the spent list moves to the nodes' shared Redis (SET jti NX EX 60, the
+ * same check), that is what several nodes accept: a ticket only lets its
+ * holder watch one payment's masked states for the rest of that minute.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "twiliopay.h"
+
+#define SPENT_FILE_MAX (4u << 20) /* ~90,000 entries: a minute of a very busy node */
+#define JTI_BYTES      16
+
+tp_rc tp_ticket_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
+                      const char *payment_sid, time_t now, long ttl_s)
+{
+	unsigned char raw[JTI_BYTES];
+	char jti[2 * JTI_BYTES + 1];
+	cJSON *c = cJSON_CreateObject();
+	tp_rc rc;
+
+	tp_random_bytes(raw, sizeof raw);
+	tp_hex(raw, sizeof raw, jti);
+	cJSON_AddStringToObject(c, "sub", agent);
+	cJSON_AddStringToObject(c, "kind", "ticket");
+	cJSON_AddStringToObject(c, "pk", payment_sid);
+	cJSON_AddStringToObject(c, "pwh", tag);
+	cJSON_AddStringToObject(c, "jti", jti);
+	cJSON_AddNumberToObject(c, "iat", (double)now);
+	cJSON_AddNumberToObject(c, "exp", (double)(now + ttl_s));
+	rc = tp_token_issue(out, secret, c);
+	cJSON_Delete(c);
+	return rc;
+}
+
+/* Whether `line` (no newline) is "<exp> <id>" for this id, still live. */
+static bool entry_live(const char *line, size_t len, time_t now, long long *exp)
+{
+	const char *sp = memchr(line, ' ', len);
+	uint64_t v;
+
+	if (!sp || tp_str_to_u64(line, (size_t)(sp - line), UINT64_MAX / 2, &v) != TP_OK)
+		return false;
+	*exp = (long long)v;
+	return *exp >= (long long)now;
+}
+
+tp_rc tp_spent_claim(const char *file, const char *id, time_t exp, time_t now, bool *fresh)
+{
+	tp_buf lock, tmp, text, out;
+	const char *p;
+	size_t idlen = strlen(id);
+	int lfd = -1, fd = -1;
+	tp_rc rc;
+
+	*fresh = false;
+	if (!file || !*file || !idlen || strchr(id, '\n') || strchr(id, ' '))
+		return TP_EINVAL;
+	tp_buf_init(&lock, 4096);
+	tp_buf_init(&tmp, 4096);
+	tp_buf_init(&text, SPENT_FILE_MAX);
+	tp_buf_init(&out, SPENT_FILE_MAX + 256);
+	tp_buf_add(&out, "", 0);
+	tp_buf_addf(&lock, "%s.lock", file);
+	tp_buf_addf(&tmp, "%s.tmp.%ld", file, (long)getpid());
+	lfd = open(tp_buf_str(&lock), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0) {
+		rc = TP_EIO;
+		goto out;
+	}
+	while (flock(lfd, LOCK_EX) != 0)
+		if (errno != EINTR) {
+			rc = TP_EIO;
+			goto out;
+		}
+	rc = tp_buf_add_file(&text, file);
+	if (rc == TP_ENOTFOUND)
+		rc = tp_buf_add(&text, "", 0);
+	if (rc != TP_OK)
+		goto out; /* unreadable or too big: refuse rather than forget */
+	/* Keep the live entries; ours among them means already spent. */
+	for (p = tp_buf_str(&text); *p;) {
+		size_t len = strcspn(p, "\n");
+		long long e;
+		if (entry_live(p, len, now, &e)) {
+			const char *sp = memchr(p, ' ', len);
+			if ((size_t)(p + len - sp - 1) == idlen && memcmp(sp + 1, id, idlen) == 0)
+				goto out; /* rc TP_OK, *fresh false */
+			tp_buf_add(&out, p, len);
+			tp_buf_addc(&out, '\n');
+		}
+		p += len + (p[len] == '\n');
+	}
+	tp_buf_addf(&out, "%lld %s\n", (long long)exp, id);
+	if (!out.ptr) {
+		rc = TP_ETOOBIG;
+		goto out;
+	}
+	/* No fsync: the list lives in a run folder (tmpfs); after a crash
+	 * every ticket it names has expired anyway. */
+	fd = open(tp_buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, out.ptr, out.len) != (ssize_t)out.len) {
+		rc = TP_EIO;
+		unlink(tp_buf_str(&tmp));
+		goto out;
+	}
+	if (rename(tp_buf_str(&tmp), file) != 0) {
+		rc = TP_EIO;
+		unlink(tp_buf_str(&tmp));
+		goto out;
+	}
+	*fresh = true;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (lfd >= 0)
+		close(lfd); /* releases the lock */
+	tp_buf_free(&lock);
+	tp_buf_free(&tmp);
+	tp_buf_free(&text);
+	tp_buf_free(&out);
+	return rc;
+}
+
+static const char *const ticket_rc_names[] = {
+    [TP_TICKET_OK] = "ok",
+    [TP_TICKET_MISSING] = "no ticket",
+    [TP_TICKET_INVALID] = "the ticket is not valid",
+    [TP_TICKET_EXPIRED] = "the ticket has expired",
+    [TP_TICKET_OTHER_PAYMENT] = "the ticket is for another payment",
+    [TP_TICKET_REVOKED] = "the agent was removed or its password changed",
+    [TP_TICKET_SPENT] = "the ticket has been used already",
+    [TP_TICKET_UNUSABLE] = "tickets cannot be checked (AGENT_SECRET, AGENTS_FILE or "
+                           "AGENTS_SYNC_MAP, TICKETS_FILE)",
+    [TP_TICKET_AGENTS_UNAVAILABLE] = "the agent store (Twilio Sync) cannot be reached",
+};
+
+const char *tp_ticket_rc_str(tp_ticket_rc rc)
+{
+	if ((unsigned)rc >= sizeof ticket_rc_names / sizeof ticket_rc_names[0])
+		return "?";
+	return ticket_rc_names[rc];
+}
+
+tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const char *payment_sid,
+                              time_t now)
+{
+	cJSON *claims = NULL;
+	const char *pwh, *jti;
+	const cJSON *exp, *iat;
+	tp_token_rc trc;
+	tp_agent_rc arc;
+	tp_ticket_rc rc = TP_TICKET_INVALID;
+	bool fresh;
+
+	if (!cfg->agent_secret || (!cfg->agents_file && !tp_agent_store_is_sync(cfg)) ||
+	    !cfg->tickets_file)
+		return TP_TICKET_UNUSABLE;
+	trc = tp_token_verify(ticket, cfg->agent_secret, "ticket", now, &claims);
+	if (trc == TP_TOKEN_MISSING)
+		return TP_TICKET_MISSING;
+	if (trc == TP_TOKEN_EXPIRED)
+		return TP_TICKET_EXPIRED;
+	if (trc != TP_TOKEN_OK)
+		return TP_TICKET_INVALID;
+	pwh = tp_claim_str(claims, "pwh");
+	jti = tp_claim_str(claims, "jti");
+	exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
+	/* We never issue a ticket for longer than TP_TICKET_TTL_S (a minute
+	 * of slack for the clocks of several nodes): one that says otherwise
+	 * is not ours, and its exp stays a sane time_t below. */
+	if (!pwh || !jti || strlen(jti) != 2 * JTI_BYTES ||
+	    strspn(jti, "0123456789abcdef") != 2 * JTI_BYTES ||
+	    exp->valuedouble > (double)now + TP_TICKET_TTL_S + 60)
+		goto out;
+	if (!tp_str_eq(tp_claim_str(claims, "pk"), payment_sid)) {
+		rc = TP_TICKET_OTHER_PAYMENT;
+		goto out;
+	}
+	iat = cJSON_GetObjectItemCaseSensitive(claims, "iat");
+	arc = tp_agent_store_check_tag(cfg, tp_claim_str(claims, "sub"), pwh,
+	                               cJSON_IsNumber(iat) ? (time_t)iat->valuedouble : 0);
+	if (arc == TP_AGENT_FILE_ERROR) {
+		rc = TP_TICKET_UNUSABLE;
+		goto out;
+	}
+	if (arc == TP_AGENT_UNAVAILABLE) {
+		rc = TP_TICKET_AGENTS_UNAVAILABLE;
+		goto out;
+	}
+	if (arc != TP_AGENT_OK) {
+		rc = TP_TICKET_REVOKED;
+		goto out;
+	}
+	/* Checked last: a ticket refused for any other reason stays unspent
+	 * (it was no use to anyone), and the list only grows by tickets that
+	 * subscribed. */
+	if (tp_spent_claim(cfg->tickets_file, jti, (time_t)exp->valuedouble, now, &fresh) !=
+	    TP_OK) {
+		tp_log_kv(TP_LOG_ERROR, "cannot update the spent tickets list", "path",
+		          cfg->tickets_file);
+		rc = TP_TICKET_UNUSABLE;
+		goto out;
+	}
+	rc = fresh ? TP_TICKET_OK : TP_TICKET_SPENT;
+out:
+	cJSON_Delete(claims);
+	return rc;
+}
