@@ -75,6 +75,15 @@ static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		    resp, TP_S_SERVICE_UNAVAILABLE, "agents_unavailable",
 		    "the agent store (Twilio Sync) cannot be reached; try again shortly");
 		break;
+	case TP_TICKET_STORE_UNAVAILABLE:
+		/* Never the per-node list instead (lib/ticket.c): the console
+		 * polls GET /aap/session meanwhile. */
+		tp_resp_header(resp, "Retry-After", "5");
+		tp_reply_error(resp, TP_S_SERVICE_UNAVAILABLE, "tickets_unavailable",
+		               "live-update tickets cannot be checked now (the nodes' Redis, "
+		               "NCHAN_REDIS_URL, cannot be reached); read GET /aap/session "
+		               "meanwhile and try again shortly");
+		break;
 	case TP_TICKET_UNUSABLE:
 		tp_reply_error(
 		    resp, TP_S_INTERNAL_SERVER_ERROR, "tickets_unusable",

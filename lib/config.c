@@ -42,6 +42,7 @@ typedef enum var_kind {
 	V_PATH,
 	V_CURRENCIES, /* comma list of ISO 4217 codes, stored upper case without blanks */
 	V_DIAL,       /* a lib/dial.c list, its tp_dial_list in `arg`[0] */
+	V_REDIS,      /* a lib/redis.c URL (may hold a password: never echoed) */
 } var_kind;
 
 typedef struct var_spec {
@@ -91,6 +92,9 @@ static const var_spec specs[] = {
      * eventsAuth's own RuntimeDirectory (/run/twiliopay/eventsAuth), so a
      * deployment needs no setting. */
     {"TICKETS_FILE", V_PATH, F(tickets_file), "spent-tickets", NULL},
+    /* The nodes' shared Redis (docs/multinode.md): nchan's engine
+     * (rendered into nginx) and, when set, where tickets are spent. */
+    {"NCHAN_REDIS_URL", V_REDIS, F(nchan_redis_url), NULL, NULL},
     {"HTTP_TIMEOUT_MS", V_LONG, F(http_timeout_ms), "10000", "100:120000"},
     /* Documented (README, .env.example) and used by lib/api.c, but was
      * never read: every call kept the built-in 12 s (found by
@@ -436,6 +440,18 @@ static bool set_var(tp_config *cfg, const var_spec *s, const char *v, tp_buf *er
 	case V_STR:
 	case V_PATH:
 		break;
+	case V_REDIS: {
+		tp_redis_url u;
+		if (tp_redis_url_parse(v, &u) != TP_OK) {
+			tp_buf_addf(err,
+			            "%s must be redis://[[user]:password@]host[:port][/db] or "
+			            "unix://[[user]:password@]/path/to/socket[?db=N] (not TLS)\n",
+			            s->name);
+			return false;
+		}
+		tp_redis_url_free(&u);
+		break;
+	}
 	}
 	{
 		char **slot = (char **)(base + s->off);

@@ -261,6 +261,7 @@ typedef struct tp_config {
 	char *nchan_publish_url;  /* NCHAN_PUBLISH_URL, publisher location + "/<PK>" */
 	char *nchan_socket;       /* NCHAN_PUBLISH_SOCKET, its unix socket, or NULL */
 	char *tickets_file;       /* TICKETS_FILE, spent live-update tickets (lib/ticket.c) */
+	char *nchan_redis_url;    /* NCHAN_REDIS_URL, the nodes' shared Redis, or NULL */
 	long http_timeout_ms;     /* HTTP_TIMEOUT_MS, default 10000 */
 	long api_retry_budget_ms; /* API_RETRY_BUDGET_MS, default 12000: all tries of one call */
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
@@ -1141,6 +1142,50 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg);
 bool tp_session_authorize_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                                    const char *payment_sid);
 
+/* ---------------------------------------------------------------- redis.c */
+
+/* One Redis command over a fresh connection (lib/redis.c): the nodes'
+ * shared Redis, NCHAN_REDIS_URL. */
+typedef struct tp_redis_url {
+	char *host; /* TCP (redis://), or */
+	int port;
+	char *path; /* a unix socket (unix://) */
+	char *user, *password;
+	int db;
+} tp_redis_url;
+
+/* redis://[[user]:password@]host[:port][/db] or
+ * unix://[[user]:password@]/path[?db=N]; TP_EINVAL otherwise (rediss://,
+ * TLS, included).  tp_redis_url_free after TP_OK. */
+tp_rc tp_redis_url_parse(const char *url, tp_redis_url *u);
+void tp_redis_url_free(tp_redis_url *u);
+
+typedef enum tp_redis_type {
+	TP_REDIS_NIL,
+	TP_REDIS_STATUS, /* +OK: str */
+	TP_REDIS_ERROR,  /* -ERR ...: str */
+	TP_REDIS_INT,    /* integer */
+	TP_REDIS_BULK,   /* str, len */
+	TP_REDIS_ARRAY,  /* integer = its length; elements not read */
+} tp_redis_type;
+
+typedef struct tp_redis_reply {
+	tp_redis_type type;
+	long long integer;
+	char *str;
+	size_t len;
+} tp_redis_reply;
+
+/* Connects per `url` (AUTH, SELECT as it says), sends argv, reads the
+ * reply into *out (tp_redis_reply_free it), everything within timeout_ms.
+ * TP_OK when Redis answered (an error reply included); TP_EIO when it
+ * cannot be reached or does not answer in time, TP_EAUTH when it refused
+ * the URL's password or database, TP_EINVAL for a bad URL or a reply that
+ * is not RESP.  `why` gets a reason that never holds the password. */
+tp_rc tp_redis_command(const char *url, long timeout_ms, size_t argc, const char *const argv[],
+                       tp_redis_reply *out, tp_buf *why);
+void tp_redis_reply_free(tp_redis_reply *r);
+
 /* ---------------------------------------------------------------- ticket.c */
 
 /* Live-update tickets (lib/ticket.c): the one-use, short-lived credential
@@ -1162,11 +1207,14 @@ typedef enum tp_ticket_rc {
 	TP_TICKET_SPENT,              /* used before */
 	TP_TICKET_UNUSABLE,           /* AGENT_SECRET, the agent store or TICKETS_FILE unusable */
 	TP_TICKET_AGENTS_UNAVAILABLE, /* the Sync agent store cannot be read now */
+	TP_TICKET_STORE_UNAVAILABLE,  /* NCHAN_REDIS_URL set, Redis unreachable */
 } tp_ticket_rc;
 
 /* The subscription check: a ticket of ours for `payment_sid`, unexpired,
  * whose agent still exists with the same password, never used before; it
- * is spent in TICKETS_FILE (on this node) only when everything else holds. */
+ * is spent only when everything else holds: in the nodes' shared Redis
+ * when NCHAN_REDIS_URL is set (tp_spent_claim_redis), else in TICKETS_FILE
+ * (this node). */
 tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const char *payment_sid,
                               time_t now);
 const char *tp_ticket_rc_str(tp_ticket_rc rc);
@@ -1176,6 +1224,11 @@ const char *tp_ticket_rc_str(tp_ticket_rc rc);
  * on file ".lock"; the list replaced by rename).  TP_EIO / TP_ETOOBIG when
  * the list cannot be read or written: then nothing is spent. */
 tp_rc tp_spent_claim(const char *file, const char *id, time_t exp, time_t now, bool *fresh);
+/* The same in Redis: SET tp:ticket:<id> 1 NX EX <exp - now> ("+OK" fresh,
+ * nil spent).  TP_EIO when Redis cannot be reached or answers otherwise
+ * (then nothing is known spent or fresh: refuse); `why` says why. */
+tp_rc tp_spent_claim_redis(const char *url, const char *id, time_t exp, time_t now, bool *fresh,
+                           tp_buf *why);
 
 /* Publish tokens (the handlers -> nginx's nchan publisher):
  * "<unix time>.<hex HMAC-SHA256(AGENT_SECRET, "nchan-publish|time|PK")>". */

@@ -10,8 +10,9 @@
 #                                login location) from REAL_IP_FROM
 #
 # NCHAN_REDIS_URL unset or empty: one node, nchan's shared memory (both
-# files hold only a comment).  Set (redis://[[user]:password@]host[:port][/db],
-# rediss:// for TLS): nchan's Redis engine, so that a state published on
+# files hold only a comment).  Set (redis://[[user]:password@]host[:port][/db];
+# not rediss://: the handlers spend live-update tickets in the same Redis,
+# lib/redis.c, which speaks no TLS): nchan's Redis engine, so that a state published on
 # one node reaches a browser subscribed on any other (docs/multinode.md).
 #
 # Storage mode "nostore": Redis only carries each message to the nodes
@@ -39,9 +40,13 @@ nchan_store_render() {
     printf '%s\n' "# NCHAN_REDIS_URL is not set: nchan's shared memory (memory engine)." >"$store"
     return 0
   fi
+  if [[ $url == rediss://* ]]; then
+    echo "multinode-conf: NCHAN_REDIS_URL: rediss:// (TLS) is not supported: the handlers' ticket check (lib/redis.c) speaks plain RESP; reach Redis over a private network" >&2
+    return 1
+  fi
   # What nchan's parse_redis_url accepts, minus anything that could end
   # the nginx directive or start another (quotes, ;, {}, blanks).
-  if ! [[ $url =~ ^rediss?://([A-Za-z0-9._~%+-]*:[A-Za-z0-9._~%+!*,=-]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[0-9]{1,2})?$ ]]; then
+  if ! [[ $url =~ ^redis://([A-Za-z0-9._~%+-]*:[A-Za-z0-9._~%+!*,=-]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[0-9]{1,2})?$ ]]; then
     echo "multinode-conf: NCHAN_REDIS_URL must look like redis://[:password@]host[:port][/db] (got something else)" >&2
     return 1
   fi

@@ -332,6 +332,10 @@ stack_multi_start() {
     cp "$TWILIOPAY_ENV" "$STACK_RUN/node$i/env"
     chmod 600 "$STACK_RUN/node$i/env"
     stack_env_set "$STACK_RUN/node$i/env" NCHAN_PUBLISH_SOCKET "$STACK_RUN/node$i/sock/nchan-pub.sock"
+    # Its own run folder, as a real node has (its RuntimeDirectory): the
+    # handlers' working directory is shared here, so a relative default
+    # would make the nodes share what two machines never do.
+    stack_env_set "$STACK_RUN/node$i/env" TICKETS_FILE "$STACK_RUN/node$i/spent-tickets"
     NCHAN_REDIS_URL=redis://127.0.0.1:$STACK_REDIS_PORT REAL_IP_FROM=${STACK_REAL_IP_FROM-127.0.0.1} \
       "$STACK_TOP/scripts/render-nginx" "$STACK_RUN/node$i" "127.0.0.1:${STACK_NODE_PORT[$i]}" \
       "$STACK_BUILD/www" || return 1

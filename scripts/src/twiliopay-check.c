@@ -114,6 +114,7 @@ static const char *const config_names[] = {
     "AGENTS_CACHE_S",
     "NCHAN_PUBLISH_URL",
     "NCHAN_PUBLISH_SOCKET",
+    "NCHAN_REDIS_URL",
     "HTTP_TIMEOUT_MS",
     "API_RETRY_BUDGET_MS",
     "MAX_BODY_BYTES",

@@ -360,6 +360,19 @@ static void test_tickets(void **state)
 	cfg.agents_file = (char *)"/nonexistent/agents";
 	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_UNUSABLE);
 	cfg.agents_file = file;
+	/* Several nodes (NCHAN_REDIS_URL): spent in Redis only.  Redis
+	 * unreachable refuses a good ticket, and the per-node list is not
+	 * used instead (it would accept the ticket once per node). */
+	tp_buf_reset(&t);
+	assert_int_equal(tp_agent_check_password(file, "erin", "erin's new password", tag),
+	                 TP_AGENT_OK);
+	assert_int_equal(tp_ticket_issue(&t, SECRET, "erin", tag, PK, now, 60), TP_OK);
+	cfg.nchan_redis_url = (char *)"unix:///nonexistent/redis.sock";
+	unlink(spent);
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_STORE_UNAVAILABLE);
+	assert_int_equal(access(spent, F_OK), -1);
+	cfg.nchan_redis_url = NULL;
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_OK);
 	cfg.tickets_file = NULL;
 	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_UNUSABLE);
 	unlink(spent);
