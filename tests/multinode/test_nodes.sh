@@ -31,7 +31,8 @@ out=$(on 1 cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount
 t_eq "startCapture on node 1: 201" 201 "$(cat "$run/status")"
 PK=$(jget o.paymentSid <<<"$out")
 ST=$(jget o.sessionToken <<<"$out")
-sse_start pay "$n2$(jget o.eventsUrl <<<"$out")"
+# (a ticket of its own, bought on node 2: POST /aap/events-ticket)
+sse_start pay "$(on 2 events_url "$PK" "$ST")"
 # The subscription is live once nchan has sent the stream's first bytes.
 until_true 10 test -s "$run/pay.sse" && t_ok "the agent subscribes on node 2" || t_fail "the agent subscribes on node 2"
 sim_digits "$CALL" '4111111111111111#'
@@ -64,7 +65,7 @@ sse_stop pay
 # ---- the agent's subscription through the balancer (the nodes trust its
 # X-Forwarded-For for the login throttle, REAL_IP_FROM): no worker dies
 # (nchan 1.3.6 and realip on a live-update location crash it)
-sse_start lb "$base$(jget o.eventsUrl <<<"$out")"
+sse_start lb "$(events_url "$PK" "$ST")"
 until_true 10 test -s "$run/lb.sse" && t_ok "a subscription through the balancer is served" ||
   t_fail "a subscription through the balancer is served" "$(tail -n 2 "$run"/stack/log/lb-error.log)"
 sse_stop lb

@@ -20,8 +20,9 @@ CALL=$(new_call)
 out=$(on 1 cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\",\"currency\":\"USD\"}")
 PK=$(jget o.paymentSid <<<"$out")
 ST=$(jget o.sessionToken <<<"$out")
-EV=$(jget o.eventsUrl <<<"$out")
-sse_start first "$n1$EV"
+# Every subscription below carries a ticket of its own (one-use): a
+# subscription without one is refused before nchan looks for a message.
+sse_start first "$(on 1 events_url "$PK" "$ST")"
 until_true 10 test -s "$run/first.sse"
 sim_digits "$CALL" '4111'
 sse_wait first 's.fields["payment-card-number"].state === "keying"'
@@ -31,7 +32,8 @@ t_match "an event id from the stream (before the reloads)" '^[0-9]+:' "${id:-non
 
 npid=$(cat "$run/stack/node1/nginx.pid")
 ask() {  # ask HOW: one subscription on node 1 asking for $id that way
-  local h=(-H 'Accept: text/event-stream') u="$n1$EV"
+  local h=(-H 'Accept: text/event-stream') u
+  u=$(on 1 events_url "$PK" "$ST")
   case $1 in
     header) h+=(-H "Last-Event-ID: $id") ;;
     query) u+="&last_event_id=$(printf %s "$id" | jq -sRr @uri)" ;;
@@ -50,7 +52,7 @@ t_eq "50 reloads with subscriptions asking for a message by id: no worker died" 
 [[ $crashes == 0 ]] || grep -m2 'spool\|exited on signal' "$run/stack/node1/log/nginx-error.log" | sed 's/^/    /'
 
 # The subscriber still ends on the right state.
-sse_start after "$n1$EV"
+sse_start after "$(on 1 events_url "$PK" "$ST")"
 until_true 10 test -s "$run/after.sse"
 sim_digits "$CALL" '111111111111#'
 wait_state after 's.fields["payment-card-number"].state === "captured"' "  ... and a subscriber on that node sees the next states"
