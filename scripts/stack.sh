@@ -376,6 +376,19 @@ stack_node_wait() {
   return 1
 }
 
+# stack_node_nginx_restart I: node I's nginx stopped gracefully (QUIT:
+# requests in progress finish) and started again on the same files, as
+# `systemctl restart nginx` does; its handlers stay up.
+stack_node_nginx_restart() {
+  local i=$1 dir=$STACK_RUN/node$1 ngx=${STACK_NODE_PIDS[$1]##* }
+  kill -QUIT "$ngx" 2>/dev/null || true
+  wait "$ngx" 2>/dev/null || true
+  nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -e "$dir/log/nginx-error.log" \
+    2>>"$dir/log/nginx-error.log" &
+  STACK_NODE_PIDS[$i]="${STACK_NODE_PIDS[$i]% *} $!"
+  stack_node_wait "$i"
+}
+
 # stack_node_stop I: every process of node I, and waits for them.
 stack_node_stop() {
   local p
