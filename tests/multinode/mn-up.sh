@@ -78,8 +78,5 @@ until_true() {
 # about payment PK (paySyncUpdate logs payment=, outcome=, seq=).
 handled() { grep -h "payment=$3" "$run/stack/node$1/log/$2.log" 2>/dev/null; }
 
-# jget_lines EXPR: EXPR of each JSON line on stdin, one a line.
-jget_lines() {
-  node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{const f=new Function("o","return ("+process.argv[1]+")");
-    for(const l of t.split("\n"))if(l.trim())console.log(f(JSON.parse(l)))})' "$1"
-}
+# jget_lines FILTER: jq FILTER of each JSON value on stdin, one a line.
+jget_lines() { jq -r "$1"; }

@@ -24,7 +24,7 @@ npid=$(cat "$run/stack/node1/nginx.pid")
 on 1 cap_login
 CALL=$(new_call)
 out=$(on 1 cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\",\"currency\":\"USD\"}")
-PK=$(jget o.paymentSid <<<"$out")
+PK=$(jget .paymentSid <<<"$out")
 sim_digits "$CALL" '4111'
 until_true 10 bash -c "grep -q 'payment=$PK' '$run/stack/node1/log/paySyncUpdate.log' '$run/stack/node2/log/paySyncUpdate.log' 2>/dev/null"
 echo "published to a channel; worker crashes so far: $(crashes)"
@@ -32,7 +32,7 @@ echo "published to a channel; worker crashes so far: $(crashes)"
 # channel on that node (its own ticket, bought on node 2), asking for no
 # message (ASK_ID=1: with a Last-Event-ID from before, which changes
 # nothing here).
-ST=$(jget o.sessionToken <<<"$out")
+ST=$(jget .sessionToken <<<"$out")
 for n in $(seq 1 30); do
   kill -HUP "$npid"
   u=$(on 2 events_url "$PK" "$ST")

@@ -18,7 +18,7 @@ tool=$top/$B/bin/twiliopay-agent
 login_as() {  # login_as NODE_URL NAME PASSWORD -> token, status in $run/status
   curl -s -o "$run/body" -w '%{http_code}' -H 'Content-Type: application/json' \
     -d "{\"username\":\"$2\",\"password\":\"$3\"}" "$1/aap/login" >"$run/status"
-  jget o.token <"$run/body"
+  jget .token <"$run/body"
 }
 status_with() {  # status_with NODE_URL TOKEN -> HTTP status of GET /aap/config
   curl -s -o "$run/body" -w '%{http_code}' -H "Authorization: Bearer $2" "$1/aap/config"
@@ -27,7 +27,7 @@ status_with() {  # status_with NODE_URL TOKEN -> HTTP status of GET /aap/config
 code_with() {
   local st
   st=$(status_with "$1" "$2")
-  echo "$st $(jget o.code <"$run/body" 2>/dev/null || head -c 200 "$run/body")"
+  echo "$st $(jget .code <"$run/body" 2>/dev/null || head -c 200 "$run/body")"
 }
 # Every worker of a node keeps its own copy (up to AGENTS_CACHE_S old):
 # a token counts as refused by the nodes when several requests to each,
@@ -44,7 +44,7 @@ t_eq "the agent store is the Sync map agentMap on both nodes" "agentMap agentMap
   "$(sed -n 's/^AGENTS_SYNC_MAP=//p' "$run"/stack/node{1,2}/env | tr '\n' ' ' | sed 's/ $//')"
 rec=$(item agentMap agent)
 t_match "the sandbox agent's record in Sync: a yescrypt hash and its MAC" \
-  '"hash": ?"\$y\$[^"]+", ?"mac": ?"[0-9a-f]{64}"' "$(jget o.data <<<"$rec")"
+  '"hash": ?"\$y\$[^"]+", ?"mac": ?"[0-9a-f]{64}"' "$(jget .data <<<"$rec")"
 
 T1=$(login_as "$n1" agent "$STACK_AGENT_PASSWORD")
 t_eq "login on node 1" 200 "$(cat "$run/status")"

@@ -29,8 +29,8 @@ CALL=$(new_call)
 t_match "a customer calls (through the balancer)" '^CA[0-9a-f]{32}$' "$CALL"
 out=$(on 1 cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\",\"currency\":\"USD\"}")
 t_eq "startCapture on node 1: 201" 201 "$(cat "$run/status")"
-PK=$(jget o.paymentSid <<<"$out")
-ST=$(jget o.sessionToken <<<"$out")
+PK=$(jget .paymentSid <<<"$out")
+ST=$(jget .sessionToken <<<"$out")
 # (a ticket of its own, bought on node 2: POST /aap/events-ticket)
 sse_start pay "$(on 2 events_url "$PK" "$ST")"
 # The subscription is live once nchan has sent the stream's first bytes.
@@ -52,7 +52,7 @@ else t_fail "the callbacks alternate between the nodes" "node 1: $c1, node 2: $c
 # Every state node 1 published once node 2's subscription was live
 # reached the subscriber on node 2 (a memory-only nchan would show node 2
 # only its own).
-got=" $(sse_states pay | jget_lines o.seq | tr '\n' ' ')"
+got=" $(sse_states pay | jget_lines .seq | tr '\n' ' ')"
 first=$(awk '{print $1}' <<<"$got")
 seqs1=$(handled 1 paySyncUpdate "$PK" | grep -o ' seq=[0-9]*' | cut -d= -f2 | sort -n |
         awk -v f="${first:-0}" '$1 > f' | tr '\n' ' ')

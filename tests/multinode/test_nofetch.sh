@@ -24,8 +24,8 @@ mn_up
 on 1 cap_login
 CALL=$(new_call)
 out=$(on 1 cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\",\"currency\":\"USD\"}")
-PK=$(jget o.paymentSid <<<"$out")
-ST=$(jget o.sessionToken <<<"$out")
+PK=$(jget .paymentSid <<<"$out")
+ST=$(jget .sessionToken <<<"$out")
 # Every subscription below carries a ticket of its own (one-use): a
 # subscription without one is refused before nchan looks for a message.
 # Tickets are bought on node 2 (valid on every node), so that a node 1
@@ -71,7 +71,7 @@ sse_start after "$(n1_url)"
 until_true 10 test -s "$run/after.sse"
 sim_digits "$CALL" '123#'
 wait_state after 's.fields["security-code"].state === "captured"' "  ... and a subscriber on that node sees the next states"
-last=$(on 2 cap_api GET "/aap/session?paymentSid=$PK" "" "$ST" | jget o.state.seq)
+last=$(on 2 cap_api GET "/aap/session?paymentSid=$PK" "" "$ST" | jget .state.seq)
 until_true 10 bash -c "[[ \$(node '$top/tests/integration/sse-states.mjs' '$run/after.sse' --last s.seq) == '$last' ]]"
 t_eq "  ... ending on the state Sync holds (seq $last)" "$last" "$(sse_last after s.seq)"
 t_done

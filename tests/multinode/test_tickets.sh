@@ -18,8 +18,8 @@ on 1 cap_login
 CALL=$(new_call)
 out=$(on 1 cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\",\"currency\":\"USD\"}")
 t_eq "startCapture: 201" 201 "$(cat "$run/status")"
-PK=$(jget o.paymentSid <<<"$out")
-ST=$(jget o.sessionToken <<<"$out")
+PK=$(jget .paymentSid <<<"$out")
+ST=$(jget .sessionToken <<<"$out")
 
 # ticket_path: a new ticket's subscription path (bought on node 1).
 ticket_path() { local u; u=$(on 1 events_url "$PK" "$ST"); echo "${u#"$n1"}"; }
