@@ -186,7 +186,7 @@ run: all
 	scripts/run-sandbox $(B)
 
 # The same stack without the emulator, against the Twilio account of
-# LIVE_ENV (default .env) through your tunnel (README "Developing against
+# LIVE_ENV (default .env) through your tunnel (docs/operating.md "Pointing it at
 # real Twilio").
 run-live: all
 	scripts/run-live $(B)
@@ -220,7 +220,7 @@ clean:
 	rm -rf build build-san
 
 # ======================================================================
-# install / uninstall (production deployment; README "Production
+# install / uninstall (production deployment; docs/operating.md "Production
 # deployment").  Everything goes under $(DESTDIR)$(PREFIX); binaries keep
 # their $ORIGIN/../lib rpath because the installed tree has the build
 # tree's shape:
@@ -275,7 +275,7 @@ install: all
 	NGINX_LOG_DIR="$(NGINX_LOG_DIR)" FRAME_ANCESTORS="$(FRAME_ANCESTORS)" \
 	SYSTEMD_UNIT_DIR="$(SYSTEMD_UNIT_DIR)" SYSUSERS_DIR="$(SYSUSERS_DIR)" \
 	TMPFILES_DIR="$(TMPFILES_DIR)" scripts/render-deploy
-	@echo "installed under $(DESTDIR)$(PREFIX); next steps: README.md, \"Production deployment\""
+	@echo "installed under $(DESTDIR)$(PREFIX); next steps: $(PKGSHAREDIR)/docs/operating.md, \"Production deployment\""
 
 uninstall:
 	$(if $(filter /%,$(PREFIX)),,$(error PREFIX must be an absolute path))

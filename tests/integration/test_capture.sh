@@ -150,7 +150,7 @@ let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{
   const m=[at(s=>s.errorType==="invalid-card-number"), at(s=>s.capture==="security-code"),
            at(s=>s.capture==="expiration-date"), at(s=>s.status==="ready"), at(s=>s.status==="completed")];
   // A seq names one state: the same state may come twice (a writer that
-  // met another in Sync publishes what it read, README "What happens"),
+  // met another in Sync publishes what it read, docs/api.md "Live updates"),
   // two different states with one seq never.
   const bySeq=new Map();
   const one=st.every(s=>{const j=JSON.stringify(s), o=bySeq.get(s.seq); bySeq.set(s.seq,j); return o===undefined||o===j;});
