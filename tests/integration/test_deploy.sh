@@ -97,7 +97,7 @@ out=$(make -s -C "$top" B="$B" SANITIZE="${SANITIZE:-}" install PREFIX="$pre" RU
   FRAME_ANCESTORS="'self' https://apps.mypurecloud.com" CONN_PER_ADDRESS=1000 2>&1)
 t_eq "make install PREFIX=... succeeds" 0 $?
 t_match "CONN_PER_ADDRESS sets the per-address limit" '^limit_conn twiliopay_conn 1000;' \
-  "$(cat "$pre/share/twiliopay/nginx/twiliopay.conf")"
+  "$(cat "$pre/share/twiliopay/nginx/twiliopay-routes.conf")"
 U=$pre/lib/systemd/system
 v=$(cd "$tmp" && systemd-analyze verify "$U/twiliopay@healthz.socket" "$U/twiliopay@healthz.service" \
   "$U/twiliopay@callToSIP.socket" "$U/twiliopay@callToSIP.service" "$U/twiliopay.target" 2>&1)
