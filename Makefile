@@ -145,7 +145,7 @@ $(B)/tests/test_simxml: sim/twiml.c $(SIM_HDR)
 
 # Unit tests link the static archive: they may reach file-internal
 # helpers through lib/internal.h, and need no rpath.
-$(B)/tests/test_%: tests/unit/test_%.c $(LIB_A) $(LIB_HDR) tests/unit/unit.h
+$(B)/tests/test_%: tests/unit/test_%.c $(LIB_A) $(LIB_HDR) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $< -o $@ $(LDFLAGS) $(LIB_A) -lcmocka $(LIBS) -lpthread
 

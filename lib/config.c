@@ -78,7 +78,7 @@ static const var_spec specs[] = {
     {"CONNECTOR_PASSWORD", V_SECRET, F(connector_password), NULL, NULL},
     /* Read by lib/gateway.c; missing from this table, it could never be
      * set, so the connector refused every real-Twilio configuration
-     * (found by tests/integration/test_connector.sh). */
+     * (found by tests/integration/test_connector_gateway_contract.sh). */
     {"PAYMENT_GATEWAY", V_STR, F(payment_gateway), NULL, NULL},
     {"ADMIN_TOKEN", V_SECRET, F(admin_token), NULL, NULL},
     {"AGENT_SECRET", V_SECRET, F(agent_secret), NULL, NULL},
@@ -92,7 +92,7 @@ static const var_spec specs[] = {
     {"HTTP_TIMEOUT_MS", V_LONG, F(http_timeout_ms), "10000", "100:120000"},
     /* Documented (README, .env.example) and used by lib/api.c, but was
      * never read: every call kept the built-in 12 s (found by
-     * tests/integration/test_faults.sh). */
+     * tests/integration/test_fault_recovery.sh). */
     {"API_RETRY_BUDGET_MS", V_LONG, F(api_retry_budget_ms), "12000", "100:600000"},
     {"MAX_BODY_BYTES", V_LONG, F(max_body_bytes), "65536", "1024:10485760"},
     {"LOG_LEVEL", V_LEVEL, F(log_level), "info", NULL},
@@ -279,14 +279,11 @@ static bool currency_list(const char *v, tp_buf *out, tp_buf *err, const char *n
 	const char *p = v;
 
 	while (*p) {
-		size_t n = strcspn(p, ","), sl = n, i;
+		size_t n = strcspn(p, ","), sl = n;
 		const char *s = p;
-		char code[4] = "";
+		char code[4];
 		trim(&s, &sl);
-		for (i = 0; i < sl && i < 3; i++)
-			code[i] = (char)toupper((unsigned char)s[i]);
-		code[i] = '\0';
-		if (sl != 3 || tp_currency_minor_units(code) < 0) {
+		if (tp_currency_code(s, sl, code) < 0) {
 			tp_buf_addf(err,
 			            "%s must be a comma list of ISO 4217 currency codes such as "
 			            "USD,EUR,GBP (\"%.*s\" is not one)\n",

@@ -254,7 +254,7 @@ static int read_body(tp_req *req, const req_source *src, size_t max)
  * DRAIN_MAX bytes.  An answer given before the body was read (413, 405)
  * must not close the connection on a peer still writing that body: nginx
  * then fails its write and the client gets the status with an empty body,
- * or a 502 (found by tests/integration/test_security.sh).  nginx never
+ * or a 502 (found by tests/integration/test_security_hostile_requests.sh).  nginx never
  * sends more than client_max_body_size, so this is cheap. */
 #define DRAIN_MAX (4u << 20)
 static void drain_body(const tp_req *req, const req_source *src)

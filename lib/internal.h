@@ -21,6 +21,11 @@ typedef struct tp_req_priv {
 	const struct req_source *src;
 } tp_req_priv;
 
+/* req.c: parameter a, else b (NULL: none), when not empty; NULL otherwise.
+ * For fields the agent API accepts under two names (uui/conversationId,
+ * chargeAmount/amount). */
+const char *tp_req_param_any(const tp_req *req, const char *a, const char *b);
+
 /* dial.c: the lists of DIAL_ALLOWED_PREFIXES, DIAL_DENIED_PREFIXES and
  * DIAL_ALLOWED_SIP_DOMAINS, checked and normalised (blanks dropped, lower
  * case) into out by config.c at start-up.  False when an entry is

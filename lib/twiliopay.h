@@ -268,7 +268,7 @@ typedef struct tp_config {
 	char *dial_allowed_prefixes;    /* DIAL_ALLOWED_PREFIXES, "+1,+44", NULL = any */
 	char *dial_denied_prefixes;     /* DIAL_DENIED_PREFIXES, NULL = "premium" */
 	char *dial_allowed_sip_domains; /* DIAL_ALLOWED_SIP_DOMAINS, besides SIP_DOMAIN_URI */
-	char *metrics_dir;        /* METRICS_DIR: <dir>/<handler>/scoreboard, NULL = none */
+	char *metrics_dir;              /* METRICS_DIR: <dir>/<handler>/scoreboard, NULL = none */
 	/* The .env path actually read ("" when none). */
 	char *env_path;
 } tp_config;
@@ -611,10 +611,27 @@ bool tp_sync_item_upsert(const tp_config *cfg, const char *service, const char *
                          const char *key, const cJSON *data, long ttl_s, tp_api_result *out);
 bool tp_sync_item_delete(const tp_config *cfg, const char *service, const char *map,
                          const char *key, tp_api_result *out);
-/* First page of services (key "services"). */
-bool tp_sync_service_list(const tp_config *cfg, tp_api_result *out);
+#define TP_SYNC_MAX_PAGES 50 /* service list pages read: 5,000 services */
+
+typedef struct tp_sync_service_match {
+	char sid[35];      /* the first service with the name, "" when none */
+	bool acl_enabled;  /* its acl_enabled */
+	int matches;       /* services that carry the name */
+	bool all_pages;    /* false: TP_SYNC_MAX_PAGES pages were not the end */
+	bool foreign_next; /* the list went on at a URL outside TWILIO_SYNC_URL,
+	                    * not followed (our credentials stay with our Sync) */
+} tp_sync_service_match;
+
+/* Looks for the service whose friendly_name is `friendly_name` over every
+ * page of the service list.  False when Sync failed (out holds its
+ * answer: status, err) or the first match has no valid IS sid (out's
+ * status is 2xx and err.message says so); out is the caller's to free. */
+bool tp_sync_service_find(const tp_config *cfg, const char *friendly_name, tp_sync_service_match *m,
+                          tp_api_result *out);
 /* Creates the service with AclEnabled=true. */
 bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out);
+/* Turns the service's access control on (AclEnabled=true). */
+bool tp_sync_service_acl_on(const tp_config *cfg, const char *service, tp_api_result *out);
 /* Sync Map Permission of `identity` on `map` (all three flags are sent;
  * with the service's ACL on, a token identity reaches only what this
  * grants). */
@@ -673,6 +690,18 @@ bool tp_aba_routing_ok(const char *routing);
 bool tp_bank_account_ok(const char *account);
 /* ISO 4217 minor units of an active currency code, -1 if unknown. */
 int tp_currency_minor_units(const char *code);
+/* The one reading of a currency code a client sent: s[0..len) must be
+ * three letters naming an active ISO 4217 code, in either case.  Writes
+ * the upper-case code to out and returns its minor units; -1 (out "")
+ * otherwise. */
+int tp_currency_code(const char *s, size_t len, char out[4]);
+/* Twilio's ChargeAmount is a decimal 0 < x < 1,000,000 (Payments
+ * resource, Create, ChargeAmount; twilio-contract.md 3.1). */
+#define TP_AMOUNT_LIMIT 1000000 /* major units; amounts are below it */
+/* TP_AMOUNT_LIMIT in minor units of a currency with `places` decimals. */
+int64_t tp_amount_limit_minor(int places);
+/* The one amount limit check: minor < TP_AMOUNT_LIMIT major units. */
+bool tp_amount_below_limit(int64_t minor, int places);
 /* A plain decimal ("9.99", "10", no sign, no exponent) with at most
  * max_places decimals, below 10,000,000, into minor units. */
 tp_rc tp_money_parse(const char *s, int max_places, int64_t *minor_out);
@@ -843,6 +872,13 @@ void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cf
  * one, per `r`.  The response is written. */
 void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                             const tp_voice_route *r);
+/* The REFER's answer (callTransfer): ReferTransferTarget dialled as <Sip>
+ * carrying the UUI (the Refer-To's own User-to-User, else
+ * tp_voice_uui_select) or as <Number>, with the answered callback and
+ * referUrl again; <Reject reason="busy"/> for a missing or undialable
+ * target, reason="rejected" when the toll-fraud rule refuses it.  The
+ * response is written. */
+void tp_voice_reply_transfer(const tp_req *req, tp_resp *resp, const tp_config *cfg);
 /* The call's TollFreeMobileOriginationLocation (Twilio adds it to calls to
  * a toll-free number from a mobile phone), borrowed from req; NULL when it
  * is absent or empty (a landline caller), or not 1..TP_VOICE_UUI_MAX
@@ -1049,6 +1085,15 @@ tp_agent_rc tp_agent_check_password(const char *file, const char *name, const ch
                                     char tag[TP_AGENT_TAG_LEN + 1]);
 /* A short hex tag of a stored hash: it changes when the password does. */
 void tp_agent_hash_tag(const char *hash, char tag[TP_AGENT_TAG_LEN + 1]);
+/* The tag of `name`'s stored hash now (tag "" unless TP_AGENT_OK). */
+tp_agent_rc tp_agent_current_tag(const char *file, const char *name,
+                                 char tag[TP_AGENT_TAG_LEN + 1]);
+/* The revocation check for every credential that carries a tag (agent
+ * tokens, tickets): TP_AGENT_OK while `name` exists with the password
+ * whose tag is `pwh` (compared in constant time); TP_AGENT_UNKNOWN once
+ * the agent is deleted, TP_AGENT_BAD_PASSWORD once its password changed,
+ * TP_AGENT_FILE_ERROR when AGENTS_FILE cannot be read. */
+tp_agent_rc tp_agent_tag_check(const char *file, const char *name, const char *pwh);
 /* A fresh yescrypt hash of password (malloc'd). */
 tp_rc tp_agent_hash_password(const char *password, char **hash);
 /* Adds or replaces `name` (hash != NULL) or deletes it (hash == NULL,
@@ -1405,6 +1450,12 @@ bool tp_call_in_progress_or_reply(const tp_config *cfg, tp_resp *resp, const cha
  * given, naming its call (400 otherwise).  *data is the caller's. */
 bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                                  const char **payment_sid, cJSON **data, tp_capture *c);
+/* The one answer to a capture rule's refusal (tp_capture_reset,
+ * tp_capture_can_complete, tp_capture_can_cancel): true for TP_CAP_E_OK;
+ * else 409 session_ended, 409 submitting, 409 incomplete naming the
+ * fields still required, or 400 invalid_parameter when `field` (the name
+ * the agent sent) is not in c's order. */
+bool tp_cap_ok_or_reply(tp_resp *resp, tp_cap_err e, const tp_capture *c, const char *field);
 /* {"state": view} */
 void tp_reply_state(tp_resp *resp, int status, const tp_capture *c, const cJSON *data,
                     const char *payment_sid);
@@ -1421,8 +1472,7 @@ const char *tp_currency_code_at(size_t i);
 
 /* ---------------------------------------------------------------- payopts.c */
 
-#define TP_AMOUNT_LIMIT  1000000 /* ChargeAmount is below this, in major units */
-#define TP_AMOUNT_PLACES 2       /* at most this many decimals, whatever ISO allows */
+#define TP_AMOUNT_PLACES 2 /* at most this many decimals, whatever ISO allows */
 
 /* Decimals a ChargeAmount may have in `currency`: its ISO 4217 minor
  * units, at most TP_AMOUNT_PLACES; -1 for an unknown code. */
@@ -1452,6 +1502,28 @@ typedef struct tp_attach_target {
 
 /* Reads and checks the target (400 naming the parameter otherwise). */
 bool tp_attach_target_or_reply(const tp_req *req, tp_resp *resp, tp_attach_target *t);
+/* startCapture's request, checked (lib/capture_input.c).  Strings
+ * borrow from the request; amount and parameters are owned. */
+typedef struct tp_start_input {
+	tp_attach_target target;
+	char call_sid[35]; /* the call, once resolved (the handler's) */
+	char currency[4];  /* upper case, allowed here */
+	int places;        /* decimals sent to Twilio (tp_payopts_places) */
+	int64_t minor;     /* the amount in minor units; 0 tokenizes */
+	tp_buf amount;     /* ChargeAmount as sent, "" when tokenizing */
+	bool ach;
+	const char *token_type; /* one-time | reusable when minor == 0 */
+	const char *description;
+	const char *bank_account_type; /* ACH only */
+	char *parameters;              /* serialised flat JSON object or NULL */
+} tp_start_input;
+
+void tp_start_input_init(tp_start_input *in);
+void tp_start_input_free(tp_start_input *in);
+/* Reads and checks every field of startCapture's JSON or form body into
+ * `in` (initialised); false after a 400 naming the field. */
+bool tp_start_input_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                             tp_start_input *in);
 /* The call's SID: callSid as given, or uuiMap[uui].pstnSid (404
  * uui_not_found, 502 uui_malformed, Sync errors mapped). */
 bool tp_attach_resolve_or_reply(const tp_config *cfg, tp_resp *resp, const tp_attach_target *t,

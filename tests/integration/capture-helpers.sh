@@ -1,9 +1,9 @@
 # capture-helpers.sh - sourced by the payment-capture integration tests
-# (test_agent_auth.sh, test_capture.sh) after tests/lib.sh and
+# (test_agent_auth.sh, test_capture_agent_flow.sh) after tests/lib.sh and
 # scripts/stack.sh and a started stack.  Needs: base (nginx URL), run (a
 # scratch folder), top.
 #
-#   jget EXPR                 JSON on stdin -> EXPR of it (o), "" for null
+#   jget FILTER               JSON on stdin -> jq FILTER of it, raw ("" for null)
 #   cap_login                 AGENT_TOKEN for the sandbox agent
 #   cap_api METHOD PATH [JSON] [SESSION_TOKEN]
 #                             body on stdout; HTTP status in $run/status
@@ -25,15 +25,13 @@
 #   sim_call / sim_digits CALL DIGITS / sim_hangup CALL     the emulator
 
 jget() {
-  node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{let o;try{o=JSON.parse(t)}catch{process.exit(1)}
-    const v=(new Function("o","return ("+process.argv[1]+")"))(o);
-    process.stdout.write(v===undefined||v===null?"":typeof v==="object"?JSON.stringify(v):String(v))})' "$1"
+  jq -j "($1) | if . == null then \"\" elif type == \"object\" or type == \"array\" then tojson else tostring end"
 }
 
 cap_login() {
   AGENT_TOKEN=$(curl -s -H 'Content-Type: application/json' \
     -d "{\"username\":\"$STACK_AGENT_USER\",\"password\":\"$STACK_AGENT_PASSWORD\"}" \
-    "$base/aap/login" | jget o.token)
+    "$base/aap/login" | jget .token)
 }
 
 cap_api() {
@@ -74,8 +72,7 @@ sse_start() {
 }
 sse_resync() {
   curl -s -H "Authorization: Bearer $AGENT_TOKEN" -H "X-Session-Token: $3" \
-    "$base/aap/session?paymentSid=$2" | node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{
-      try{const o=JSON.parse(t);if(o.state)process.stdout.write("data: "+JSON.stringify(o.state)+"\n\n")}catch{}})' \
+    "$base/aap/session?paymentSid=$2" | jq -j '.state // empty | "data: \(tojson)\n\n"' 2>/dev/null \
     >"$run/$1.sse.resync"
 }
 sse_wait() {
@@ -107,20 +104,20 @@ sim_hangup() {
   curl -s -o /dev/null -X POST "http://127.0.0.1:$STACK_SIM_PORT/sim/calls/$1/hangup"
 }
 # new_call: a new answered call at the emulator; its PSTN CallSid.
-new_call() { sim_call | jget o.pstn_call_sid; }
+new_call() { sim_call | jget .pstn_call_sid; }
 # item MAP KEY: the Sync item's JSON (empty, and failure, when absent).
 item() { curl -sf -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/$1/Items/$2"; }
 # start NAME JSON: startCapture; sets PK_NAME / ST_NAME and subscribes.
 start() {
   local name=$1 out
   out=$(cap_api POST /aap/startCapture "$2")
-  printf -v "PK_$name" '%s' "$(jget o.paymentSid <<<"$out")"
-  printf -v "ST_$name" '%s' "$(jget o.sessionToken <<<"$out")"
+  printf -v "PK_$name" '%s' "$(jget .paymentSid <<<"$out")"
+  printf -v "ST_$name" '%s' "$(jget .sessionToken <<<"$out")"
   echo "$out" >"$run/$name.start"
   [[ $(cat "$run/status") == 201 ]] || return 1
-  sse_start "$name" "$(events_url "$(jget o.paymentSid <<<"$out")" "$(jget o.sessionToken <<<"$out")")" ||
+  sse_start "$name" "$(events_url "$(jget .paymentSid <<<"$out")" "$(jget .sessionToken <<<"$out")")" ||
     return 1
-  sse_resync "$name" "$(jget o.paymentSid <<<"$out")" "$(jget o.sessionToken <<<"$out")"
+  sse_resync "$name" "$(jget .paymentSid <<<"$out")" "$(jget .sessionToken <<<"$out")"
 }
 wait_state() {
   if sse_wait "$1" "$2"; then t_ok "$3"; else t_fail "$3" "no state with: $2" "$(sse_states "$1" | tail -3)"; fi

@@ -1,4 +1,4 @@
-// inject.mjs - the injection cases of test_security.sh in one process:
+// inject.mjs - the injection cases of test_security_hostile_requests.sh in one process:
 // every field of every webhook (and one field Twilio never sends) set to
 // each attack payload, the request signed as Twilio signs it (so the
 // handler acts on it), sent through nginx.

@@ -26,8 +26,8 @@ pub=$run/stack/sock/nchan-pub.sock
 out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' \
   -d "{\"username\":\"agent\",\"password\":\"$STACK_AGENT_PASSWORD\"}" "$base/aap/login")
 t_eq "login 200" 200 "${out##*$'\n'}"
-AGENT_TOKEN=$(jget o.token <<<"${out%$'\n'*}")
-t_eq "login names the agent" agent "$(jget o.agent <<<"${out%$'\n'*}")"
+AGENT_TOKEN=$(jget .token <<<"${out%$'\n'*}")
+t_eq "login names the agent" agent "$(jget .agent <<<"${out%$'\n'*}")"
 out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' \
   -d '{"username":"agent","password":"not the password"}' "$base/aap/login")
 t_eq "wrong password 401" 401 "${out##*$'\n'}"
@@ -51,7 +51,7 @@ t_eq "getSyncToken without a token: 401" 401 "$(curl -s -o /dev/null -w '%{http_
 expired=$("${mint[@]}" agent agent -600)
 c=$(curl -s -w '%{http_code}' -o "$run/b" -H "Authorization: Bearer $expired" "$base/sync/getSyncToken")
 t_eq "expired agent token: 401" 401 "$c"
-t_eq "expired agent token: says so" token_expired "$(jget o.code <"$run/b")"
+t_eq "expired agent token: says so" token_expired "$(jget .code <"$run/b")"
 
 # ---- session token
 s1=$("${mint[@]}" session agent "$PK1" "$CA")
@@ -70,7 +70,7 @@ t_eq "an agent token is no session token: 403" 403 "$(cat "$run/status")"
 # ---- Sync Access Token (twilio-contract.md 10), checked independently
 body=$(cap_api GET "/sync/getSyncToken")
 t_eq "getSyncToken 200" 200 "$(cat "$run/status")"
-jwt=$(jget o.token <<<"$body")
+jwt=$(jget .token <<<"$body")
 check=$(node -e '
 const [jwt, secret, sk, ac, is] = process.argv.slice(1);
 const crypto = require("crypto");
@@ -129,9 +129,9 @@ publish "$PK1" '{"seq":3,"status":"capturing"}' >/dev/null
 sse_wait resume 's.seq === 3' && sse_wait fresh 's.seq === 3'
 sse_stop resume; sse_stop fresh
 t_eq "reconnecting with Last-Event-ID: nothing replayed, only the new message" 3 \
-  "$(node "$top/tests/integration/sse-states.mjs" "$run/resume.sse" | jget 'o.seq')"
+  "$(node "$top/tests/integration/sse-states.mjs" "$run/resume.sse" | jget '.seq')"
 t_eq "a new subscriber: nothing replayed, only the new message" 3 \
-  "$(node "$top/tests/integration/sse-states.mjs" "$run/fresh.sse" | jget 'o.seq')"
+  "$(node "$top/tests/integration/sse-states.mjs" "$run/fresh.sse" | jget '.seq')"
 
 # Nobody outside publishes: not on the public port, not on the subscriber path.
 t_eq "no publisher on the public port" 404 \
@@ -145,7 +145,7 @@ url=$(events_url "$PK1" "$s1")
 echo "a-brand-new-password-1" | "$top/$B/bin/twiliopay-agent" -f "$run/stack/agents" set agent 2>/dev/null
 c=$(curl -s -o "$run/b" -w '%{http_code}' -H "Authorization: Bearer $AGENT_TOKEN" "$base/sync/getSyncToken")
 t_eq "old agent token after a password change: 401" 401 "$c"
-t_eq "  ... token_revoked" token_revoked "$(jget o.code <"$run/b")"
+t_eq "  ... token_revoked" token_revoked "$(jget .code <"$run/b")"
 t_eq "a ticket bought before a password change: 403" 403 "$(sub "$url")"
 "$top/$B/bin/twiliopay-agent" -f "$run/stack/agents" set agent <"$run/stack/agent-password" 2>/dev/null
 

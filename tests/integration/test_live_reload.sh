@@ -56,7 +56,7 @@ reload() {
 # published (whatever the emulator's input timeouts did meanwhile); its seq.
 recapture() {
   cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_live\",\"captureType\":\"payment-card-number\"}" \
-    "$ST_live" | jget o.state.seq
+    "$ST_live" | jget .state.seq
 }
 # A subscription URL: a new ticket each time (one connection each).
 url() { events_url "$PK_live" "$ST_live"; }

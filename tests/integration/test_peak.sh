@@ -29,18 +29,18 @@ stack_env_set "$run/env" SIM_REQUESTS_KEPT 0,20000
 it_up
 
 t_eq "the emulator adds 150 ± 50 ms to every request" '150 50 150 50' \
-  "$(curl -s "$S/sim/latency" | jget 'o.api.mean_ms+" "+o.api.jitter_ms+" "+o.webhooks.mean_ms+" "+o.webhooks.jitter_ms')"
+  "$(curl -s "$S/sim/latency" | jget '"\(.api.mean_ms) \(.api.jitter_ms) \(.webhooks.mean_ms) \(.webhooks.jitter_ms)"')"
 
 n=${PEAK_TEST_PAYMENTS:-20}
 out=$(node "$top/bench/peak.mjs" --base "$base" --sim "$S" --user "$STACK_AGENT_USER" \
   --password-file "$run/stack/agent-password" --customers "$n" --ramp-s 0 --key-ms 0 \
   --deadline-s 0 --stall-s 120 --quiet)
-echo "# $n payments at once: $(jget '"run "+o.wallSeconds+" s, webhooks "+o.webhooks.n+" ("+JSON.stringify(o.webhooks.outcomes)+"), p99 "+o.webhooks.p99+" ms, max "+o.webhooks.max+" ms"' <<<"$out")"
+echo "# $n payments at once: $(jget '"run \(.wallSeconds) s, webhooks \(.webhooks.n) (\(.webhooks.outcomes | tojson)), p99 \(.webhooks.p99) ms, max \(.webhooks.max) ms"' <<<"$out")"
 t_eq "$n payments at once, 150 ms latency: every one completed" "$n 0" \
-  "$(jget 'o.completed+" "+o.failed' <<<"$out")"
-if [[ $(jget 'o.failed' <<<"$out") != 0 ]]; then
-  echo "    why: $(jget 'JSON.stringify(o.failedReasons)' <<<"$out")"
+  "$(jget '"\(.completed) \(.failed)"' <<<"$out")"
+if [[ $(jget '.failed' <<<"$out") != 0 ]]; then
+  echo "    why: $(jget '.failedReasons | tojson' <<<"$out")"
 fi
-t_eq "  ... on $n calls at once (all were in progress together)" "$n" "$(jget 'o.maxActive' <<<"$out")"
-t_eq "  ... every key's callback reached the agent's EventSource" 0 "$(jget 'o.keyUnmatched' <<<"$out")"
+t_eq "  ... on $n calls at once (all were in progress together)" "$n" "$(jget '.maxActive' <<<"$out")"
+t_eq "  ... every key's callback reached the agent's EventSource" 0 "$(jget '.keyUnmatched' <<<"$out")"
 t_done

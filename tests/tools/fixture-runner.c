@@ -15,9 +15,13 @@
  *   {{env:NAME}}           a configuration value
  * Output is TAP: the plan "1..N" (one result per fixture file given),
  * then "ok - FILE" or "not ok - FILE: section: expected ... got ...".
- * Exit status 1 when any fixture fails.
+ * Exit status 1 when any fixture fails.  A fixture whose number (the
+ * digits before the first '-' of its name) another file in its folder
+ * also has fails without running: each number names one case per handler
+ * (tests/fixtures/README.md), so that "startCapture/0021" is one file.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -244,6 +248,49 @@ static void add_fail(tp_buf *why, const char *fmt, ...)
 	va_start(ap, fmt);
 	tp_buf_vaddf(why, fmt, ap);
 	va_end(ap);
+}
+
+/* The digits that start a fixture's file name, up to its first '-'; 0
+ * when the name does not start that way. */
+static size_t fixture_number(const char *name)
+{
+	size_t n = strspn(name, "0123456789");
+	return n && name[n] == '-' ? n : 0;
+}
+
+/* Refuses FILE when another .txt file in its folder has the same number:
+ * the folder is read as it is on disk, so a duplicate is found even when
+ * only one of the two files was named on the command line. */
+static bool number_unique(const char *file, tp_buf *why)
+{
+	const char *slash = strrchr(file, '/');
+	const char *name = slash ? slash + 1 : file;
+	size_t n = fixture_number(name), len;
+	char dir[4096];
+	struct dirent *e;
+	DIR *d;
+	bool ok = true;
+
+	if (!n)
+		return true;
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - file) : 1, slash ? file : ".");
+	d = opendir(dir);
+	if (!d) {
+		add_fail(why, "cannot read its folder %s: %s", dir, strerror(errno));
+		return false;
+	}
+	while ((e = readdir(d))) {
+		len = strlen(e->d_name);
+		if (strcmp(e->d_name, name) == 0 || len < 4 ||
+		    strcmp(e->d_name + len - 4, ".txt") != 0 || fixture_number(e->d_name) != n ||
+		    strncmp(e->d_name, name, n) != 0)
+			continue;
+		add_fail(why, "number %.*s is also used by %s/%s: each number once per folder",
+		         (int)n, name, dir, e->d_name);
+		ok = false;
+	}
+	closedir(d);
+	return ok;
 }
 
 /* Runs the binary with env and body; captures stdout.  The body is
@@ -635,7 +682,7 @@ int main(int argc, char **argv)
 	for (i = 2; i < argc; i++) {
 		tp_buf why;
 		tp_buf_init(&why, 1u << 20);
-		if (run_fixture(argv[1], argv[i], &why)) {
+		if (number_unique(argv[i], &why) && run_fixture(argv[1], argv[i], &why)) {
 			printf("ok - %s\n", argv[i]);
 		} else {
 			printf("not ok - %s\n    %s\n", argv[i], tp_buf_str(&why));

@@ -2,7 +2,7 @@
  * shape, its derivation (vectors computed independently with Python's
  * hmac module), and the claim: collisions move to the next candidate, a
  * retry keeps the same reference, failures are said.  The claim against
- * Sync runs in tests/integration/test_capture.sh. */
+ * Sync runs in tests/integration/test_capture_agent_flow.sh. */
 #include "unit.h"
 
 #define ID  "ch_0123456789abcdef0123456789abcdef"

@@ -217,7 +217,7 @@ t_eq "--show-connector-password alone is a usage error" 2 $?
 
 # ------------------------------------------------------------ the emulator
 if [[ ! -x $top/$B/sim/twilio-sim ]]; then
-  echo "# test_deploy_check: emulator not built; its part is not run"
+  echo "# test_deploy_config_check: emulator not built; its part is not run"
   t_done
   exit
 fi

@@ -16,7 +16,6 @@ if [[ ! -x $sim_bin ]]; then t_fail "the emulator is built ($B/sim/twilio-sim)";
 run=$(mktemp -d /tmp/tp-setup-XXXXXX)
 simpid=
 trap '[[ -n $simpid ]] && kill "$simpid" 2>/dev/null; stack_stop; rm -rf "$run"' EXIT
-json() { node -e "const j=JSON.parse(require('fs').readFileSync(0,'utf8')); $1"; }
 
 # ---- the emulator alone, as scripts/stack.sh has it before nginx starts
 simport=$(stack_free_port)
@@ -65,11 +64,11 @@ t_eq "a third run replaces the line, not adds one" 1 "$(grep -c '^PAY_SYNC_SERVI
 named=
 for p in 0 1 2 3 4 5; do
   named+=$(curl -s -u "$acct:$tok" "$sync/v1/Services?PageSize=50&Page=$p" |
-           json "j.services.filter(s => s.friendly_name === '$name').forEach(s => process.stdout.write(s.sid + ' '))")
+           jq -j --arg name "$name" '.services[] | select(.friendly_name == $name) | "\(.sid) "')
 done
 t_eq "Sync holds one service of that name, the reported one" "$sid " "$named"
 for m in payMap uuiMap; do
-  t_eq "Sync has map $m" "$m" "$(curl -s -u "$acct:$tok" "$sync/v1/Services/$sid/Maps/$m" | json 'console.log(j.unique_name)')"
+  t_eq "Sync has map $m" "$m" "$(curl -s -u "$acct:$tok" "$sync/v1/Services/$sid/Maps/$m" | jq -r .unique_name)"
 done
 
 # Failures: Sync answering 503 until the retry budget is spent, wrong
@@ -110,8 +109,8 @@ t_match "start-up setup created the service and wrote its SID" "service GenesysP
 
 body=$(curl -s -X POST -H "Authorization: Bearer $admin" "$base/sync/setupSyncServices")
 t_eq "curl: JSON, everything exists" "exists $sid exists exists PAY_SYNC_SERVICE_SID=$sid 0" \
-  "$(json 'console.log(j.service.status, j.service.sid, j.maps[0].status, j.maps[1].status, j.env, j.warnings.length)' <<<"$body")"
-t_eq "curl: the maps are the configured ones" "payMap uuiMap" "$(json 'console.log(j.maps.map(m => m.unique_name).join(" "))' <<<"$body")"
+  "$(jq -r '"\(.service.status) \(.service.sid) \(.maps[0].status) \(.maps[1].status) \(.env) \(.warnings | length)"' <<<"$body")"
+t_eq "curl: the maps are the configured ones" "payMap uuiMap" "$(jq -r '[.maps[].unique_name] | join(" ")' <<<"$body")"
 html=$(curl -s -D "$run/h" -H "Authorization: Bearer $admin" -H 'Accept: text/html,application/xhtml+xml;q=0.9' "$base/sync/setupSyncServices")
 t_match "browser: HTML" '^Content-Type: text/html' "$(tr -d '\r' <"$run/h")"
 t_match "browser: the SID is ready to copy" "<code class=\"copy\">PAY_SYNC_SERVICE_SID=$sid</code>" "$html"
@@ -119,6 +118,14 @@ t_match "browser: each resource says exists" '<td>map</td><td>uuiMap</td><td><co
 code=$(curl -s -o "$run/form" -w '%{http_code}' -H 'Accept: text/html' "$base/sync/setupSyncServices")
 t_eq "browser without the token: 401" 401 "$code"
 t_match "browser without the token: a form asks for it" '<input id="t" type="password"' "$(cat "$run/form")"
+t_nomatch "browser without the token: the page has no inline script" '<script>|<script [^>]*>[^<]|\son[a-z]+=' "$(cat "$run/form")"
+js=$(sed -n 's/.*<script type="module" src="\(\/[^"]*\)".*/\1/p' "$run/form")
+t_eq "browser without the token: the page's script is served from www/" "200 text/javascript" \
+  "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$base$js")"
+t_match "browser without the token: its 401 challenges for the token" 'WWW-Authenticate: Bearer realm="twiliopay-admin"' \
+  "$(curl -s -o /dev/null -D - -H 'Accept: text/html' "$base/sync/setupSyncServices" | tr -d '\r')"
+t_eq "curl without the token: the handler's JSON 401" 'unauthorized' \
+  "$(curl -s -H 'Accept: application/json' "$base/sync/setupSyncServices" | sed -n 's/.*"code":"\([a-z_]*\)".*/\1/p')"
 t_eq "a wrong token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer ${admin}x" "$base/sync/setupSyncServices")"
 stack_stop
 t_nomatch "the admin token is in no log" "$admin" "$(cat "$run"/stack/log/*.log)"

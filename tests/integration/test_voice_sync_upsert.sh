@@ -5,7 +5,7 @@
 # answers when Sync refuses.  The handler runs as a real binary in --cgi
 # mode with a signed request; Sync is a few lines of Node (Node is already
 # a build dependency), so these cases need no emulator.  The full flows
-# through the emulator are in test_voice_flows.sh.
+# through the emulator are in test_voice_call_correlation.sh.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"

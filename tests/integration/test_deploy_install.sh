@@ -372,6 +372,6 @@ if [[ -n $strace_pid ]]; then
   t_eq "every socket family is allowed by RestrictAddressFamilies=" "" \
     "$(comm -23 <(used_families "$tmp"/strace-*.log) <(echo "$families") | tr '\n' ' ')"
 else
-  echo "# test_deploy: strace not installed; system call filter not checked"
+  echo "# test_deploy_install: strace not installed; system call filter not checked"
 fi
 t_done

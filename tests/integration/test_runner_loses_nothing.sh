@@ -2,7 +2,8 @@
 # tests/run cannot lose a test: runners that die, stop early, exit
 # non-zero without saying why or print no plan are failures, tests that
 # never reported count as failed, and the fixture runner goes on after a
-# handler that exits without reading its body.  tests/run is run on
+# handler that exits without reading its body, and a fixture number used
+# twice in one folder is refused.  tests/run is run on
 # made-up suites (UNIT_TESTS, INTEGRATION_TESTS, FIXTURES) and its output
 # and summary line are checked.
 set -uo pipefail
@@ -30,6 +31,21 @@ t_match "fixtures: the fixture after it still runs" "^ok - $good2" "$out"
 t_match "fixtures: every file reported" "^# planned 3: 3 reported, 0 never ran" "$out"
 t_eq "fixtures: summary" "2 passed, 1 failed" "$(tail -n 1 <<<"$out")"
 t_eq "fixtures: tests/run fails" 1 "$rc"
+
+# ---- fixtures: a number used twice in one folder refuses both files,
+# even when only one of them is named; the other numbers still run.
+mkdir -p "$tmp/dup"
+for n in 0007-a 0007-b 0008-c; do cp "$top/$good1" "$tmp/dup/$n.txt"; done
+out=$(FIXTURES="$tmp/dup/0007-a.txt $tmp/dup/0008-c.txt" inner fixtures)
+rc=$?
+t_match "fixtures: a duplicate number is refused" "^not ok - $tmp/dup/0007-a.txt" "$out"
+t_match "fixtures: ... naming the other file" "number 0007 is also used by $tmp/dup/0007-b.txt" "$out"
+t_match "fixtures: a unique number runs" "^ok - $tmp/dup/0008-c.txt" "$out"
+t_eq "fixtures: duplicates summary" "1 passed, 1 failed" "$(tail -n 1 <<<"$out")"
+t_eq "fixtures: duplicates fail tests/run" 1 "$rc"
+rm "$tmp/dup/0007-b.txt"
+t_eq "fixtures: renumbered, the folder passes" "2 passed, 0 failed" \
+  "$(FIXTURES="$tmp/dup/0007-a.txt $tmp/dup/0008-c.txt" inner fixtures | tail -n 1)"
 
 # ---- runners that lose tests
 mkdir -p "$tmp/unit"

@@ -21,17 +21,16 @@ acct=$AC; tok=$TOK; service=$IS
 connector=$(envv PAYMENT_CONNECTOR); pass=$(envv CONNECTOR_PASSWORD)
 expiry=12$(( $(date -u +%y) + 3 ))
 callback=$base/sync/paySyncUpdate
-json() { node -e "const j=JSON.parse(require('fs').readFileSync(0,'utf8')); $1"; }
 
 # pay PAN [CREATE-PARAM...]: one payment session on a fresh call, driven to
 # Status=complete; sets $pk and $call.
 pay() {
   local pan=$1 api step=0; shift
   call=$(curl -s -X POST -H 'Content-Type: application/json' \
-    -d '{"from":"+14155550100","to":"+15005550006"}' "$sim/sim/calls" | json 'console.log(j.pstn_call_sid)')
+    -d '{"from":"+14155550100","to":"+15005550006"}' "$sim/sim/calls" | jq -r .pstn_call_sid)
   api=$sim/2010-04-01/Accounts/$acct/Calls/$call/Payments
   pk=$(curl -s -u "$acct:$tok" -d "IdempotencyKey=$call-0" --data-urlencode "StatusCallback=$callback" \
-    -d "PaymentConnector=$connector" -d SecurityCode=true -d PostalCode=false "$@" "$api.json" | json 'console.log(j.sid)')
+    -d "PaymentConnector=$connector" -d SecurityCode=true -d PostalCode=false "$@" "$api.json" | jq -r .sid)
   for f in "payment-card-number:$pan" "security-code:333" "expiration-date:$expiry"; do
     step=$((step + 1))
     curl -s -o /dev/null -u "$acct:$tok" -d "IdempotencyKey=$pk-$step" --data-urlencode "StatusCallback=$callback" \
@@ -47,18 +46,17 @@ pay() {
 final_callback() {
   local i out
   for i in $(seq 1 50); do
-    out=$(curl -s "$sim/sim/requests" | json "
-      const r = j.requests.filter(e => e.kind === 'payment-status' && e.request && e.request.Sid === '$pk' && e.request.Result);
-      if (r.length) for (const [k, v] of Object.entries(r[r.length - 1].request)) console.log(k + '=' + v);")
+    out=$(curl -s "$sim/sim/requests" | jq -r --arg pk "$pk" '
+      [.requests[] | select(.kind == "payment-status" and .request.Sid? == $pk and .request.Result)] | last
+      | select(.) | .request | to_entries[] | "\(.key)=\(.value)"')
     [[ -n $out ]] && { echo "$out"; return; }
     sleep 0.1
   done
 }
 # The connector request the emulator sent for $call, as JSON.
 connector_call() {
-  curl -s "$sim/sim/requests" | json "
-    const r = j.requests.filter(e => e.kind === 'connector' && e.call_sid === '$call');
-    console.log(JSON.stringify(r[r.length - 1] || {}));"
+  curl -s "$sim/sim/requests" | jq -c --arg call "$call" '
+    [.requests[] | select(.kind == "connector" and .call_sid == $call)] | last // {}'
 }
 
 # ---- a charge with the insufficient-funds test card is declined
@@ -73,19 +71,19 @@ t_match "decline: only the masked card" '^PaymentCardNumber=xxxxxxxxxxxx9995$' "
 conn=$(connector_call)
 t_eq "decline: the connector answered in the contract's shape" \
   '200 {"charge_id":null,"error_code":"insufficient_funds","error_message":"The card has insufficient funds."}' \
-  "$(json 'console.log(j.status, JSON.stringify(j.response))' <<<"$conn")"
+  "$(jq -r '"\(.status) \(.response | tojson)"' <<<"$conn")"
 t_eq "decline: the connector got a charge of 9.99 USD" "charge 9.99 USD" \
-  "$(json 'console.log(j.request.method, j.request.amount, j.request.currency_code)' <<<"$conn")"
+  "$(jq -r '"\(.request.method) \(.request.amount) \(.request.currency_code)"' <<<"$conn")"
 if [[ -x $top/$B/cgi-bin/paySyncUpdate ]]; then
   item=$(curl -s -u "$acct:$tok" "$sim/v1/Services/$service/Maps/payMap/Items/$pk")
   t_eq "decline: payMap holds the result for the agent" "payment-connector-error The card has insufficient funds." \
-    "$(json 'console.log(j.data.Result, j.data.PaymentError)' <<<"$item")"
+    "$(jq -r '"\(.data.Result) \(.data.PaymentError)"' <<<"$item")"
 fi
 
 # ---- the same with an ordinary test card is approved
 pay 4111111111111111 -d ChargeAmount=25.00
 cb=$(final_callback)
-tx=$(connector_call | json 'console.log(j.request.transaction_id)')
+tx=$(connector_call | jq -r .request.transaction_id)
 want=ch_$(printf '%s' "twiliopay-sandbox-v1|charge|$tx" | openssl dgst -sha256 -hmac "$pass" | awk '{print substr($NF, 1, 32)}')
 t_match "approval: Result=success" '^Result=success$' "$cb"
 t_match "approval: the confirmation code is the sandbox's keyed charge id" "^PaymentConfirmationCode=$want\$" "$cb"
@@ -96,7 +94,7 @@ cb=$(final_callback)
 t_match "tokenize decline: Result=payment-connector-error" '^Result=payment-connector-error$' "$cb"
 t_match "tokenize decline: card_declined" '^ConnectorError=card_declined$' "$cb"
 t_match "tokenize decline: Twilio's tokenize-rejected code" '^PayErrorCode=64010$' "$cb"
-t_eq "tokenize decline: the connector got a tokenize" tokenize "$(connector_call | json 'console.log(j.request.method)')"
+t_eq "tokenize decline: the connector got a tokenize" tokenize "$(connector_call | jq -r .request.method)"
 
 stack_stop
 logs=$(cat "$run"/stack/log/*.log)

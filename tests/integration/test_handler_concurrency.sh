@@ -242,11 +242,10 @@ sim_digits "$CALL" 4111111111111111#
 wait_state stall 's.stalled === "capture-request-failed" && s.capture === "security-code"' \
   "  ... Twilio refuses the security code's Capture: stalled capture-request-failed"
 faults_clear
-order=$(sse_states stall | node -e '
-let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{const s=t.trim().split("\n").map(JSON.parse);
-  const moved=s.findIndex(x=>x.capture==="security-code"&&x.stalled===null);
-  const stalled=s.findIndex(x=>x.stalled==="capture-request-failed");
-  console.log(moved>=0&&stalled>moved?"moved, then stalled":"moved "+moved+" stalled "+stalled)})')
+order=$(sse_states stall | jq -rs '
+  ((map(.capture == "security-code" and has("stalled") and .stalled == null) | index(true)) // -1) as $moved
+  | ((map(.stalled == "capture-request-failed") | index(true)) // -1) as $stalled
+  | if $moved >= 0 and $stalled > $moved then "moved, then stalled" else "moved \($moved) stalled \($stalled)" end')
 t_eq "  ... the agent saw the move as soon as it was written, the stall after" "moved, then stalled" "$order"
 cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_stall\",\"captureType\":\"security-code\"}" "$ST_stall" >/dev/null
 t_eq "  ... the agent asks again: 202" 202 "$(cat "$run/status")"

@@ -129,17 +129,17 @@ MAIN_TOKEN=$AGENT_TOKEN
 # A second agent, with a session of its own.
 "$top/$B/bin/twiliopay-agent" -f "$(envv AGENTS_FILE)" set agent2 <<<"second-agent-password" 2>/dev/null
 AGENT2=$(curl -s -H 'Content-Type: application/json' -d '{"username":"agent2","password":"second-agent-password"}' \
-  "$base/aap/login" | jget o.token)
+  "$base/aap/login" | jget .token)
 [[ -n $AGENT2 ]] && t_ok "a second agent logs in" || t_fail "a second agent logs in"
-CALL=$(sim_call | jget o.pstn_call_sid)
+CALL=$(sim_call | jget .pstn_call_sid)
 out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"3.00\"}")
 t_eq "agent starts a payment" 201 "$(cat "$run/status")"
-P1=$(jget o.paymentSid <<<"$out"); S1=$(jget o.sessionToken <<<"$out")
+P1=$(jget .paymentSid <<<"$out"); S1=$(jget .sessionToken <<<"$out")
 AGENT_TOKEN=$AGENT2
-CALL2=$(sim_call | jget o.pstn_call_sid)
+CALL2=$(sim_call | jget .pstn_call_sid)
 out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL2\",\"chargeAmount\":\"4.00\"}")
 t_eq "agent2 starts a payment" 201 "$(cat "$run/status")"
-P2=$(jget o.paymentSid <<<"$out"); S2=$(jget o.sessionToken <<<"$out")
+P2=$(jget .paymentSid <<<"$out"); S2=$(jget .sessionToken <<<"$out")
 AGENT_TOKEN=$MAIN_TOKEN
 EXPIRED_AGENT=$("${mint[@]}" agent agent -600)
 EXPIRED_SESSION=$("${mint[@]}" session agent "$P1" "$CALL" -600)

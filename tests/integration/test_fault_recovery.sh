@@ -42,7 +42,7 @@ arm() {
   c=$(curl -s -o "$run/fault" -w '%{http_code}' -H 'Content-Type: application/json' -d "$1" "$S/sim/faults")
   [[ $c == 201 ]] || t_fail "arm fault $1" "status $c: $(cat "$run/fault")"
 }
-faults_left() { curl -s "$S/sim/faults" | jget 'o.faults.length'; }
+faults_left() { curl -s "$S/sim/faults" | jget '.faults | length'; }
 faults_clear() { curl -s -o /dev/null -X DELETE "$S/sim/faults"; }
 # item MAP KEY: the Sync item's JSON (empty when absent).
 items() { curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/$1/Items?PageSize=100"; }
@@ -63,9 +63,7 @@ pay_to_ready() {
   sse_wait "$name" 's.status === "ready"'
 }
 # The seq of every state the agent's EventSource got, sorted, unique.
-seqs() { sse_states "$1" | jget_lines 's.seq' | sort -n | uniq | tr '\n' ' ' | sed 's/ $//'; }
-jget_lines() { node -e 'const rl=require("readline").createInterface({input:process.stdin});
-  rl.on("line",l=>{if(!l.trim())return;const s=JSON.parse(l);console.log((new Function("s","return ("+process.argv[1]+")"))(s))})' "$1"; }
+seqs() { sse_states "$1" | jq -r .seq | sort -n | uniq | tr '\n' ' ' | sed 's/ $//'; }
 # The count of log lines of handler H matching REGEX.
 nlog() { grep -cE -- "$2" "$logs/$1.log" 2>/dev/null || true; }
 
@@ -88,7 +86,7 @@ done
 t_eq "uuiMap: every injected Sync fault was met" 0 "$(faults_left)"
 n=0
 for c in "${calls[@]}"; do
-  [[ $(item uuiMap "$c" | jget o.data.pstnSid) == "$c" ]] && n=$((n + 1))
+  [[ $(item uuiMap "$c" | jget .data.pstnSid) == "$c" ]] && n=$((n + 1))
 done
 t_eq "uuiMap: all 6 mappings are in Sync (read back through Sync REST)" 6 "$n"
 t_match "uuiMap: the handler retried" '^[1-9]' "$(( $(nlog uuiSyncUpdate 'retrying Twilio request') - retries_before ))"
@@ -135,15 +133,15 @@ wait_state sync 's.status === "completed" && s.result === "success"' "payMap: co
 t_eq "payMap: every injected Sync fault was met" 0 "$(faults_left)"
 faults_clear
 stored=$(item payMap "$PK_sync")
-final_seq=$(jget o.data._session.seq <<<"$stored")
+final_seq=$(jget .data._session.seq <<<"$stored")
 t_eq "payMap: Sync holds the final state" "completed success" \
-  "$(jget 'o.data._session.status+" "+o.data._session.result' <<<"$stored")"
-t_eq "payMap: Sync holds the masked card number" xxxxxxxxxxxx1111 "$(jget o.data.PaymentCardNumber <<<"$stored")"
+  "$(jget '"\(.data._session.status) \(.data._session.result)"' <<<"$stored")"
+t_eq "payMap: Sync holds the masked card number" xxxxxxxxxxxx1111 "$(jget .data.PaymentCardNumber <<<"$stored")"
 sleep 0.5 # the last publish may still be on its way to nchan
 t_eq "payMap: the agent's newest state is Sync's (seq $final_seq)" "$final_seq" "$(seqs sync | tr ' ' '\n' | tail -1)"
 t_eq "payMap: the fields were asked for once each, in order" \
   "payment-card-number security-code expiration-date" \
-  "$(sse_states sync | jget_lines 's.capture' | grep -v '^null$' | uniq | tr '\n' ' ' | sed 's/ $//')"
+  "$(sse_states sync | jq -r .capture | grep -v '^null$' | uniq | tr '\n' ' ' | sed 's/ $//')"
 sse_stop sync
 
 # ================================================================ 2. the connector
@@ -156,13 +154,24 @@ cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_down\",\"status\":\"comple
 t_eq "connector down: submit accepted (202)" 202 "$(cat "$run/status")"
 wait_state down 's.status === "failed" && s.result === "payment-connector-error" && s.payErrorCode === "64008" && /Could not reach the Payment Provider/.test(s.paymentError)' \
   "connector down: the session fails with Twilio's reason (64008, could not reach the provider)"
-t_eq "connector down: Sync holds the failure" "failed" "$(item payMap "$PK_down" | jget o.data._session.status)"
+t_eq "connector down: Sync holds the failure" "failed" "$(item payMap "$PK_down" | jget .data._session.status)"
 sse_stop down
 # Slow, then gone (Twilio gives up on it).
 pay_to_ready slow || t_fail "connector slow: the payment gets ready"
-arm '{"target":"connector","delay_ms":2500,"status":504,"count":1}'
+# Long enough (Twilio waits 15 s) for the two requests below to meet the
+# session while it is being submitted.
+arm '{"target":"connector","delay_ms":5000,"status":504,"count":1}'
 cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_slow\",\"status\":\"complete\"}" "$ST_slow" >/dev/null
 wait_state slow 's.status === "submitting"' "connector slow: the agent sees the payment being submitted"
+# While it is submitted, completing again and capturing a field again get
+# one and the same answer.
+again=$(cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_slow\",\"status\":\"complete\"}" "$ST_slow")
+t_eq "connector slow: complete again while submitting (409)" 409 "$(cat "$run/status")"
+recap=$(cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_slow\",\"captureType\":\"security-code\"}" "$ST_slow")
+t_eq "connector slow: a field again while submitting (409)" 409 "$(cat "$run/status")"
+t_eq "connector slow: complete again says submitting" \
+  '{"error":"the payment is being submitted; wait for its result","code":"submitting"}' "$again"
+t_eq "connector slow: a field again says the same, in the same words" "$again" "$recap"
 wait_state slow 's.status === "failed" && s.result === "payment-connector-error" && /answered 504/.test(s.paymentError)' \
   "connector slow: then a clear failure (the provider answered 504)"
 sse_stop slow
@@ -189,8 +198,8 @@ STACK_PIDS+=($!)
 # ================================================================ 3. Twilio errors to the agent
 echo "# 3. Twilio errors to the agent (at ${SECONDS}s)"
 faults_clear
-pay_count() { call_payments "$1" 'o.payments.length'; }
-session_items() { items payMap | jget 'o.items.filter(i=>i.data&&i.data._session).length'; }
+pay_count() { call_payments "$1" '.payments | length'; }
+session_items() { items payMap | jget '[.items[] | select(.data and .data._session)] | length'; }
 sessions_before=$(session_items)
 # ---- startCapture: Payments create fails, every retry too.
 echo "#   startCapture: Payments create fails, every retry too. (at ${SECONDS}s)"
@@ -199,7 +208,7 @@ arm '{"target":"api","method":"POST","match":"/Payments.json","status":500,"coun
 out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\"}")
 t_eq "startCapture, Twilio 500 on create: 502" 502 "$(cat "$run/status")"
 t_match "  ... a JSON error that names the step" '"error":"creating the payment: Twilio answered 500' "$out"
-t_eq "  ... code twilio_error" twilio_error "$(jget o.code <<<"$out")"
+t_eq "  ... code twilio_error" twilio_error "$(jget .code <<<"$out")"
 t_eq "  ... no payment at Twilio" 0 "$(pay_count "$CALL")"
 faults_clear
 # ---- 429 for as long as we try: "try again".
@@ -207,31 +216,31 @@ echo "#   429 for as long as we try: try again. (at ${SECONDS}s)"
 arm '{"target":"api","method":"POST","match":"/Payments.json","status":429,"count":50}'
 out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\"}")
 t_eq "startCapture, Twilio 429 throughout: 503" 503 "$(cat "$run/status")"
-t_eq "  ... code twilio_busy" twilio_busy "$(jget o.code <<<"$out")"
+t_eq "  ... code twilio_busy" twilio_busy "$(jget .code <<<"$out")"
 t_eq "  ... no payment at Twilio" 0 "$(pay_count "$CALL")"
 faults_clear
 # ---- a 400 is not retried and is said as Twilio said it.
 echo "#   a 400 is not retried and is said as Twilio said it. (at ${SECONDS}s)"
 arm '{"target":"api","method":"POST","match":"/Payments.json","status":400,"count":1}'
 out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\"}")
-t_eq "startCapture, Twilio 400: 502 with Twilio's code" "502 20400" "$(cat "$run/status") $(jget o.twilioCode <<<"$out")"
+t_eq "startCapture, Twilio 400: 502 with Twilio's code" "502 20400" "$(cat "$run/status") $(jget .twilioCode <<<"$out")"
 t_eq "  ... no payment at Twilio" 0 "$(pay_count "$CALL")"
 # ---- the call cannot be read.
 echo "#   the call cannot be read. (at ${SECONDS}s)"
 arm '{"target":"api","method":"GET","match":"/Calls/","status":503,"count":50}'
 out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\"}")
 t_eq "startCapture, Twilio 503 on the call: 502 fetching the call" "502 fetching the call" \
-  "$(cat "$run/status") $(jget 'o.error.split(":")[0]' <<<"$out")"
+  "$(cat "$run/status") $(jget '.error | split(":")[0]' <<<"$out")"
 faults_clear
 t_eq "startCapture failures: no session written to payMap" "$sessions_before" "$(session_items)"
 # ---- payMap cannot be written: the payment is cancelled at Twilio.
 echo "#   payMap cannot be written: the payment is cancelled at Twilio (at ${SECONDS}s)"
 arm '{"target":"sync","method":"POST","match":"/Maps/payMap/Items","status":500,"count":50}'
 out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\"}")
-t_eq "startCapture, Sync down: 502 sync_error" "502 sync_error" "$(cat "$run/status") $(jget o.code <<<"$out")"
-t_match "  ... saying the payment was cancelled" 'payment was cancelled' "$(jget o.error <<<"$out")"
+t_eq "startCapture, Sync down: 502 sync_error" "502 sync_error" "$(cat "$run/status") $(jget .code <<<"$out")"
+t_match "  ... saying the payment was cancelled" 'payment was cancelled' "$(jget .error <<<"$out")"
 faults_clear
-t_eq "  ... and it was: nothing runs at Twilio" "cancelled" "$(call_payments "$CALL" 'o.payments.map(p=>p.state).join(",")')"
+t_eq "  ... and it was: nothing runs at Twilio" "cancelled" "$(call_payments "$CALL" '[.payments[].state] | join(",")')"
 t_eq "  ... no session in payMap" "$sessions_before" "$(session_items)"
 # ---- the first Capture request fails: the session says so.
 echo "#   the first Capture request fails: the session says so. (at ${SECONDS}s)"
@@ -239,22 +248,22 @@ CALL=$(new_call)
 arm '{"target":"api","method":"POST","match":"/Payments/PK","status":500,"count":50}'
 start capfail "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\"}"
 t_eq "startCapture, the first Capture fails: 201 with a warning" "201 yes" \
-  "$(cat "$run/status") $([[ -n $(jget o.warning <"$run/capfail.start") ]] && echo yes)"
-t_eq "  ... the state says capture-request-failed" capture-request-failed "$(jget o.state.stalled <"$run/capfail.start")"
-t_eq "  ... and so does Sync" capture-request-failed "$(item payMap "$PK_capfail" | jget o.data._session.stalled)"
+  "$(cat "$run/status") $([[ -n $(jget .warning <"$run/capfail.start") ]] && echo yes)"
+t_eq "  ... the state says capture-request-failed" capture-request-failed "$(jget .state.stalled <"$run/capfail.start")"
+t_eq "  ... and so does Sync" capture-request-failed "$(item payMap "$PK_capfail" | jget .data._session.stalled)"
 # ---- changeCapture while Twilio fails: a clear error, no step taken.
 echo "#   changeCapture while Twilio fails: a clear error, no step tak (at ${SECONDS}s)"
-rev=$(item payMap "$PK_capfail" | jget o.revision)
+rev=$(item payMap "$PK_capfail" | jget .revision)
 out=$(cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_capfail\",\"captureType\":\"payment-card-number\"}" "$ST_capfail")
 t_eq "changeCapture, Twilio 500: 502" 502 "$(cat "$run/status")"
-t_match "  ... a JSON error that names the step" '^asking Twilio to capture the field: Twilio answered 500' "$(jget o.error <<<"$out")"
-t_eq "  ... payMap untouched" "$rev" "$(item payMap "$PK_capfail" | jget o.revision)"
+t_match "  ... a JSON error that names the step" '^asking Twilio to capture the field: Twilio answered 500' "$(jget .error <<<"$out")"
+t_eq "  ... payMap untouched" "$rev" "$(item payMap "$PK_capfail" | jget .revision)"
 faults_clear
 arm '{"target":"api","method":"GET","match":"/Calls/","status":500,"count":50}'
 out=$(cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_capfail\",\"captureType\":\"payment-card-number\"}" "$ST_capfail")
 t_eq "changeCapture, the call cannot be read: 502 fetching the call" "502 fetching the call" \
-  "$(cat "$run/status") $(jget 'o.error.split(":")[0]' <<<"$out")"
-t_eq "  ... payMap untouched" "$rev" "$(item payMap "$PK_capfail" | jget o.revision)"
+  "$(cat "$run/status") $(jget '.error | split(":")[0]' <<<"$out")"
+t_eq "  ... payMap untouched" "$rev" "$(item payMap "$PK_capfail" | jget .revision)"
 faults_clear
 # ---- Twilio back: the agent resets the field and the session goes on.
 echo "#   Twilio back: the agent resets the field and the session goes (at ${SECONDS}s)"
@@ -264,19 +273,18 @@ wait_state capfail 's.capture === "payment-card-number" && s.partial && s.stalle
 # ---- its write to payMap is acted on but the answer is lost: one step, one Capture.
 echo "#   its write to payMap is acted on but the answer is lost: one  (at ${SECONDS}s)"
 captures() {
-  curl -s "$S/sim/requests" | node -e '
-let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{const pk=process.argv[1];
-  const r=JSON.parse(t).requests.filter(x=>x.dir==="in"&&x.method==="POST"&&x.url.includes("/Payments/"+pk)&&x.request&&x.request.Capture&&x.status===202);
-  console.log(r.length)})' "$1"
+  curl -s "$S/sim/requests" | jq --arg pk "$1" '[.requests[]
+    | select(.dir == "in" and .method == "POST" and (.url | contains("/Payments/" + $pk))
+             and .request.Capture? and .status == 202)] | length'
 }
 before=$(captures "$PK_capfail")
-step=$(item payMap "$PK_capfail" | jget o.data._session.step)
+step=$(item payMap "$PK_capfail" | jget .data._session.step)
 arm '{"target":"sync","method":"POST","match":"/Maps/payMap/Items/PK","lose_answer":true,"count":1}'
 out=$(cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_capfail\",\"captureType\":\"payment-card-number\"}" "$ST_capfail")
 t_eq "changeCapture, Sync's answer lost: 202" 202 "$(cat "$run/status")"
 t_eq "  ... the fault was met" 0 "$(faults_left)"
 t_eq "  ... one new Capture request at Twilio" $((before + 1)) "$(captures "$PK_capfail")"
-t_eq "  ... one step taken" $((step + 1)) "$(item payMap "$PK_capfail" | jget o.data._session.step)"
+t_eq "  ... one step taken" $((step + 1)) "$(item payMap "$PK_capfail" | jget .data._session.step)"
 cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_capfail\",\"status\":\"cancel\"}" "$ST_capfail" >/dev/null
 sse_stop capfail
 # ---- startCapture: Sync acts on the first write but the answer is lost.
@@ -287,7 +295,7 @@ start lost "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5.00\"}"
 t_eq "startCapture, Sync's answer lost: still 201" 201 "$(cat "$run/status")"
 t_eq "  ... the fault was met" 0 "$(faults_left)"
 wait_state lost 's.capture === "payment-card-number" && s.partial' "  ... and the session runs"
-t_eq "  ... the payment is active at Twilio" active "$(call_payments "$CALL" 'o.payments[0].state')"
+t_eq "  ... the payment is active at Twilio" active "$(call_payments "$CALL" '.payments[0].state')"
 cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_lost\",\"status\":\"cancel\"}" "$ST_lost" >/dev/null
 sse_stop lost
 faults_clear
@@ -316,11 +324,11 @@ faults_clear
 # and the handler logs just after answering: wait until the Result is
 # recorded (the last callback) and every delivery has its log line.
 dup_answers() {
-  curl -s "$S/sim/requests" | node -e '
-let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{const pk=process.argv[1];
-  const r=JSON.parse(t).requests.filter(x=>x.dir==="out"&&x.url.endsWith("/sync/paySyncUpdate")&&x.request&&x.request.Sid===pk);
-  const n=o=>r.filter(x=>x.response&&x.response.outcome===o).length;
-  console.log(r.length, n("applied"), n("recorded"), r.some(x=>x.request.Result)?1:0)})' "$PK_dup"
+  curl -s "$S/sim/requests" | jq -r --arg pk "$PK_dup" '
+    [.requests[] | select(.dir == "out" and (.url | endswith("/sync/paySyncUpdate")) and .request.Sid? == $pk)] as $r
+    | [$r[] | select(.response.outcome? == "applied")] as $applied
+    | [$r[] | select(.response.outcome? == "recorded")] as $recorded
+    | "\($r | length) \($applied | length) \($recorded | length) \(if any($r[]; .request.Result) then 1 else 0 end)"'
 }
 deadline=$((SECONDS + 60))
 while :; do
@@ -341,26 +349,25 @@ t_eq "duplicates: a callback before the session: recorded, then recorded or appl
   "$((2 * second_recorded + second_applied))" "$recorded"
 stored=$(item payMap "$PK_dup")
 t_eq "duplicates: one write per callback (seq = start + $applied callbacks + submit)" "$((applied + 2))" \
-  "$(jget o.data._session.seq <<<"$stored")"
+  "$(jget .data._session.seq <<<"$stored")"
 t_eq "duplicates: one Capture request per field" "3" "$(captures "$PK_dup")"
-t_eq "duplicates: the uuiMap entry is right" "$CALL_dup" "$(item uuiMap "$CALL_dup" | jget o.data.pstnSid)"
+t_eq "duplicates: the uuiMap entry is right" "$CALL_dup" "$(item uuiMap "$CALL_dup" | jget .data.pstnSid)"
 sse_stop dup
 # ---- Twilio retries a callback (the same signed request, again): nothing changes.
 echo "#   Twilio retries a callback (the same signed request, again):  (at ${SECONDS}s)"
-last_cb=$(curl -s "$S/sim/requests" | node -e '
-let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{const pk=process.argv[1];
-  const r=JSON.parse(t).requests.filter(x=>x.dir==="out"&&x.url.endsWith("/sync/paySyncUpdate")&&x.request&&x.request.Sid===pk);
-  const pick=(f)=>r.filter(f).pop();
-  for (const x of [pick(x=>x.request.Capture==="security-code"&&x.request.PartialResult==="false"), pick(x=>x.request.Result)])
-    console.log(Object.entries(x.request).map(([k,v])=>k+"="+v).join("\u0001"))})' "$PK_dup")
-rev=$(item payMap "$PK_dup" | jget o.revision)
+last_cb=$(curl -s "$S/sim/requests" | jq -r --arg pk "$PK_dup" '
+  [.requests[] | select(.dir == "out" and (.url | endswith("/sync/paySyncUpdate")) and .request.Sid? == $pk)] as $r
+  | ([$r[] | select(.request.Capture == "security-code" and .request.PartialResult == "false")] | last),
+    ([$r[] | select(.request.Result)] | last)
+  | .request | to_entries | map("\(.key)=\(.value)") | join("\u0001")')
+rev=$(item payMap "$PK_dup" | jget .revision)
 while IFS= read -r line; do
   IFS=$'\x01' read -ra kv <<<"$line"
   out=$("$top/$B/bin/twilio-post" -t "$TOK" "$base/sync/paySyncUpdate" "${kv[@]}")
   t_match "retried callback ($(tr '\001' '\n' <<<"$line" | grep -E '^(Capture|Result)=' | head -1)): answered, changes nothing" \
     '"outcome":"(duplicate|final)"' "$out"
 done <<<"$last_cb"
-t_eq "retried callbacks: payMap untouched" "$rev" "$(item payMap "$PK_dup" | jget o.revision)"
+t_eq "retried callbacks: payMap untouched" "$rev" "$(item payMap "$PK_dup" | jget .revision)"
 # ---- a callback lost, then retried: the session carries on.
 echo "#   a callback lost, then retried: the session carries on. (at ${SECONDS}s)"
 CALL=$(new_call)
@@ -370,10 +377,9 @@ curl -s -o /dev/null -X DELETE "$S/sim/requests"
 arm '{"target":"webhooks","match":"/sync/paySyncUpdate","drop":true,"count":1}'
 sim_digits "$CALL" 4111111111111111#
 t_eq "lost callback: the fault was met" 0 "$(faults_left)"
-lost=$(curl -s "$S/sim/requests" | node -e '
-let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{
-  const x=JSON.parse(t).requests.filter(x=>x.dir==="out"&&x.fault&&/drop/.test(x.fault)).pop();
-  if (x) console.log(Object.entries(x.request).map(([k,v])=>k+"="+v).join("\u0001"))})')
+lost=$(curl -s "$S/sim/requests" | jq -r '
+  [.requests[] | select(.dir == "out" and .fault and (.fault | tostring | test("drop")))] | last
+  | select(.) | .request | to_entries | map("\(.key)=\(.value)") | join("\u0001")')
 IFS=$'\x01' read -ra kv <<<"$lost"
 "$top/$B/bin/twilio-post" -t "$TOK" "$base/sync/paySyncUpdate" "${kv[@]}" >/dev/null
 wait_state lostcb 's.capture === "security-code" && s.partial' "lost callback, retried: the session moved on to the security code"

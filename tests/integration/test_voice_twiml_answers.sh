@@ -3,7 +3,7 @@
 # ports: callToSIP (and its withRefer alias), callToPSTN, callTransfer and
 # uuiSyncUpdate's checks, signed as Twilio signs.  Every TwiML answer must
 # be well-formed XML, including those built from hostile values.  Full
-# call flows through the emulator are in test_voice_flows.sh.
+# call flows through the emulator are in test_voice_call_correlation.sh.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"

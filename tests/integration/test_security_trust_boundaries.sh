@@ -150,7 +150,7 @@ t_match "the re-split callback, same signature: 400" '^HTTP/[0-9.]+ 400' "$(head
 t_eq "  ... invalid_callback naming Result" \
   "invalid_callback: Result is not a value Twilio sends in a Payments status callback; nothing was changed" \
   "$(tail -1 "$run/raw" | jq -r '.code + ": " + .error')"
-st=$(cap_api GET "/aap/session?paymentSid=$PK_R" "" "$ST_R" | jget o.state.status)
+st=$(cap_api GET "/aap/session?paymentSid=$PK_R" "" "$ST_R" | jget .state.status)
 t_eq "  ... the session is still capturing (it was failed by it before)" capturing "$st"
 t_eq "  ... payMap holds no Result" "" "$(item payMap "$PK_R" | jq -r '.data.Result // empty')"
 t_match "  ... and the refusal is logged" 'fn=paySyncUpdate .*status callback refused.* param=Result' "$(cat "$run"/stack/log/*.log)"
@@ -174,7 +174,7 @@ t_eq "  ... and the next run finds it on" "exists on" "$(jq -r '.service.status 
 # Two agents; agent2 will try to take agent's payment.
 "$top/$B/bin/twiliopay-agent" -f "$(envv AGENTS_FILE)" set agent2 <<<"second-agent-password" 2>/dev/null
 A2=$(curl -s -H 'Content-Type: application/json' -d '{"username":"agent2","password":"second-agent-password"}' \
-  "$base/aap/login" | jget o.token)
+  "$base/aap/login" | jget .token)
 cap_login
 A1=$AGENT_TOKEN
 CALL=$(new_call)
@@ -185,10 +185,11 @@ cap_api GET "/sync/getSyncToken?identity=agent2" >"$run/b"
 t_eq "getSyncToken?identity=agent2 (by agent): 400 identity_not_allowed" "400 identity_not_allowed" \
   "$(cat "$run/status") $(jq -r .code "$run/b")"
 out=$(cap_api GET /sync/getSyncToken)
-t_eq "getSyncToken: 200 for the agent itself" "200 agent" "$(cat "$run/status") $(jget o.identity <<<"$out")"
-jwt=$(jget o.token <<<"$out")
+t_eq "getSyncToken: 200 for the agent itself" "200 agent" "$(cat "$run/status") $(jget .identity <<<"$out")"
+jwt=$(jget .token <<<"$out")
 t_eq "  ... the JWT's identity is the agent" agent \
-  "$(node -e 'console.log(JSON.parse(Buffer.from(process.argv[1].split(".")[1],"base64url")).grants.identity)' "$jwt" 2>&1)"
+  "$(jq -rR 'split(".")[1] | gsub("-"; "+") | gsub("_"; "/") | . + ["", "===", "==", "="][length % 4]
+             | @base64d | fromjson | .grants.identity' <<<"$jwt" 2>&1)"
 perm=$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Permissions/agent")
 t_eq "  ... its identity may read payMap, not write or manage it" "true false false" \
   "$(jq -r '"\(.read) \(.write) \(.manage)"' <<<"$perm")"
@@ -227,15 +228,15 @@ t_eq "(Sync now says the payment is agent2's)" agent2 "$(item payMap "$PK_S" | j
 AGENT_TOKEN=$A2
 out=$(cap_api POST /aap/attach "{\"callSid\":\"$CALL\"}")
 t_eq "agent2: POST /aap/attach does not hand over the payment (409 session_untrusted)" \
-  "409 session_untrusted" "$(cat "$run/status") $(jget o.code <<<"$out")"
-t_eq "  ... no session token in the answer" "" "$(jget o.sessionToken <<<"$out")"
+  "409 session_untrusted" "$(cat "$run/status") $(jget .code <<<"$out")"
+t_eq "  ... no session token in the answer" "" "$(jget .sessionToken <<<"$out")"
 AGENT_TOKEN=$A1
 out=$(cap_api GET "/aap/session?paymentSid=$PK_S" "" "$ST_S")
 t_eq "agent: the tampered session is refused to its own agent too (409)" "409 session_untrusted" \
-  "$(cat "$run/status") $(jget o.code <<<"$out")"
+  "$(cat "$run/status") $(jget .code <<<"$out")"
 out=$(cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_S\",\"status\":\"complete\"}" "$ST_S")
 t_eq "agent: changeStatus on it: 409 session_untrusted" "409 session_untrusted" \
-  "$(cat "$run/status") $(jget o.code <<<"$out")"
+  "$(cat "$run/status") $(jget .code <<<"$out")"
 t_match "the refusal is logged" 'level=error fn=attach .*payMap session is not ours' "$(cat "$run"/stack/log/*.log)"
 sse_stop S
 

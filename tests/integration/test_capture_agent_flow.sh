@@ -26,16 +26,14 @@ cap_login
 cfg=$(cap_api GET /aap/config)
 t_eq "GET /aap/config: what the console may offer" \
   '200 USD true false ["payment-card-number","security-code","expiration-date"] 2' \
-  "$(cat "$run/status") $(jget 'o.defaultCurrency+" "+o.includeCvc+" "+o.includePostalCode+" "+JSON.stringify(o.captureOrder["credit-card"])+" "+o.currencyRules.EUR.places' <<<"$cfg")"
+  "$(cat "$run/status") $(jget '"\(.defaultCurrency) \(.includeCvc) \(.includePostalCode) \(.captureOrder["credit-card"] | tojson) \(.currencyRules.EUR.places)"' <<<"$cfg")"
 t_eq "  ... without an agent token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$base/aap/config")"
 
 # The emulator's record of the Capture requests made for a payment.
 captures() {
-  curl -s "$S/sim/requests" | node -e '
-let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{
-  const pk=process.argv[1];
-  const r=JSON.parse(t).requests.filter(x=>x.dir==="in"&&x.method==="POST"&&x.url.includes("/Payments/"+pk)&&x.request&&x.request.Capture);
-  console.log(r.map(x=>x.request.Capture+"@"+x.request.IdempotencyKey).join("\n"))})' "$1"
+  curl -s "$S/sim/requests" | jq -r --arg pk "$1" '.requests[]
+    | select(.dir == "in" and .method == "POST" and (.url | contains("/Payments/" + $pk)) and .request.Capture?)
+    | "\(.request.Capture)@\(.request.IdempotencyKey)"'
 }
 # A new inbound call; prints the PSTN leg's CallSid.
 # uuiMap[uui] exists (voice routing writes it when the call is answered;
@@ -69,13 +67,12 @@ t_match "a customer calls" '^CA[0-9a-f]{32}$' "$CALL"
 uui_ready "$CALL" && t_ok "uuiMap knows the call" || t_fail "uuiMap knows the call"
 start card "{\"uui\":\"$CALL\",\"chargeAmount\":\"9.99\",\"currency\":\"USD\",\"description\":\"Order 42\"}"
 t_eq "startCapture by UUI: 201" 201 "$(cat "$run/status")"
-t_eq "  ... on the PSTN leg" "$CALL" "$(jget o.callSid <"$run/card.start")"
+t_eq "  ... on the PSTN leg" "$CALL" "$(jget .callSid <"$run/card.start")"
 t_match "  ... with a session token" '^eyJ' "$ST_card"
 wait_state card 's.capture === "payment-card-number" && s.partial' "the server asked for the card number"
 t_eq "  ... asked, nothing keyed yet: waiting, not keying (Twilio says PartialResult=true at once)" waiting \
-  "$(sse_states card | node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{
-    const s=t.trim().split("\n").map(JSON.parse).find(s=>s.capture==="payment-card-number"&&s.partial);
-    console.log(s?s.fields["payment-card-number"].state:"none")})')"
+  "$(sse_states card | jq -rs 'map(select(.capture == "payment-card-number" and .partial)) | first
+    | if . then .fields["payment-card-number"].state else "none" end')"
 sim_digits "$CALL" 4111
 wait_state card 's.fields["payment-card-number"].state === "keying" && s.fields["payment-card-number"].value === "xxxx"' \
   "the first keys: keying"
@@ -98,31 +95,31 @@ wait_state card 's.capture === "security-code" && s.partial' "Twilio is capturin
 # ---- attach: the running payment found again (a reload without storage, a second tab)
 att=$(cap_api POST /aap/attach "{\"uui\":\"$CALL\"}")
 t_eq "attach by UUI to the running payment: 200, the same payment" "200 $PK_card security-code" \
-  "$(cat "$run/status") $(jget 'o.paymentSid+" "+o.state.capture' <<<"$att")"
-ST_att=$(jget o.sessionToken <<<"$att")
+  "$(cat "$run/status") $(jget '"\(.paymentSid) \(.state.capture)"' <<<"$att")"
+ST_att=$(jget .sessionToken <<<"$att")
 t_match "  ... with a new session token" '^eyJ' "$ST_att"
 [[ $ST_att != "$ST_card" ]] && t_ok "  ... not the first one" || t_fail "  ... not the first one"
 out=$(cap_api GET "/aap/session?paymentSid=$PK_card" "" "$ST_att")
-t_eq "  ... which reads the session" "200 $PK_card" "$(cat "$run/status") $(jget o.state.paymentSid <<<"$out")"
+t_eq "  ... which reads the session" "200 $PK_card" "$(cat "$run/status") $(jget .state.paymentSid <<<"$out")"
 sse_start card2 "$(events_url "$PK_card" "$ST_att")" && sse_resync card2 "$PK_card" "$ST_att"
 wait_state card2 's.capture === "security-code"' "  ... and subscribes to its live updates"
 out=$(cap_api POST /aap/attach "{\"callSid\":\"$CALL\"}")
-t_eq "attach by callSid: the same payment" "200 $PK_card" "$(cat "$run/status") $(jget o.paymentSid <<<"$out")"
+t_eq "attach by callSid: the same payment" "200 $PK_card" "$(cat "$run/status") $(jget .paymentSid <<<"$out")"
 rec=$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/$CALL")
 t_eq "payMap[CallSid] records the call's payment and agent" "$PK_card $CALL agent" \
-  "$(jget 'o.data.paymentSid+" "+o.data.callSid+" "+o.data.agent' <<<"$rec")"
+  "$(jget '"\(.data.paymentSid) \(.data.callSid) \(.data.agent)"' <<<"$rec")"
 t_match "  ... with a TTL" '"date_expires": *"20' "$rec"
 echo "bob-password-0123" | "$top/$B/bin/twiliopay-agent" -f "$run/stack/agents" set bob 2>/dev/null
 BOB_TOKEN=$(curl -s -H 'Content-Type: application/json' -d '{"username":"bob","password":"bob-password-0123"}' \
-  "$base/aap/login" | jget o.token)
+  "$base/aap/login" | jget .token)
 out=$(AGENT_TOKEN=$BOB_TOKEN cap_api POST /aap/attach "{\"uui\":\"$CALL\"}")
-t_eq "another agent cannot attach to it: 403" "403 session_other_agent" "$(cat "$run/status") $(jget o.code <<<"$out")"
+t_eq "another agent cannot attach to it: 403" "403 session_other_agent" "$(cat "$run/status") $(jget .code <<<"$out")"
 t_nomatch "  ... and gets no session token" 'sessionToken|eyJ' "$out"
 OTHER=$(new_call)
 out=$(cap_api POST /aap/attach "{\"callSid\":\"$OTHER\"}")
-t_eq "a call without a payment: 404 no_running_payment" "404 no_running_payment" "$(cat "$run/status") $(jget o.code <<<"$out")"
+t_eq "a call without a payment: 404 no_running_payment" "404 no_running_payment" "$(cat "$run/status") $(jget .code <<<"$out")"
 out=$(cap_api POST /aap/attach '{"conversationId":"no-such-conversation"}')
-t_eq "an unknown conversation id: 404 uui_not_found" "404 uui_not_found" "$(cat "$run/status") $(jget o.code <<<"$out")"
+t_eq "an unknown conversation id: 404 uui_not_found" "404 uui_not_found" "$(cat "$run/status") $(jget .code <<<"$out")"
 sim_hangup "$OTHER"
 sim_digits "$CALL" 333#
 wait_state card 's.capture === "expiration-date" && s.fields["security-code"].value === "xxx"' \
@@ -141,21 +138,18 @@ sse_stop card
 sse_stop card2
 out=$(cap_api POST /aap/attach "{\"uui\":\"$CALL\"}")
 t_eq "attach after the end: 404, the last payment completed" "404 no_running_payment" \
-  "$(cat "$run/status") $(jget o.code <<<"$out")"
-t_match "  ... saying so" 'the last one completed' "$(jget o.error <<<"$out")"
-order=$("${sse[@]}" "$run/card.sse" | node -e '
-let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{
-  const st=t.trim().split("\n").map(JSON.parse);
-  const at=(f)=>st.findIndex(f);
-  const m=[at(s=>s.errorType==="invalid-card-number"), at(s=>s.capture==="security-code"),
-           at(s=>s.capture==="expiration-date"), at(s=>s.status==="ready"), at(s=>s.status==="completed")];
-  // A seq names one state: the same state may come twice (a writer that
-  // met another in Sync publishes what it read, docs/api.md "Live updates"),
-  // two different states with one seq never.
-  const bySeq=new Map();
-  const one=st.every(s=>{const j=JSON.stringify(s), o=bySeq.get(s.seq); bySeq.set(s.seq,j); return o===undefined||o===j;});
-  console.log(m.every(i=>i>=0)&&m.every((v,i)=>i===0||v>m[i-1]) ? "in order" : JSON.stringify(m),
-              one ? "one-state-per-seq" : "two-states-one-seq")})')
+  "$(cat "$run/status") $(jget .code <<<"$out")"
+t_match "  ... saying so" 'the last one completed' "$(jget .error <<<"$out")"
+# A seq names one state: the same state may come twice (a writer that met
+# another in Sync publishes what it read, docs/api.md "Live updates"), two
+# different states with one seq never.
+order=$("${sse[@]}" "$run/card.sse" | jq -rs '
+  def at(f): (map(f) | index(true)) // -1;
+  [at(.errorType == "invalid-card-number"), at(.capture == "security-code"),
+   at(.capture == "expiration-date"), at(.status == "ready"), at(.status == "completed")] as $m
+  | (if all($m[]; . >= 0) and all(range(1; $m | length); $m[.] > $m[. - 1]) then "in order" else ($m | tojson) end)
+    + " " + (if all(group_by(.seq)[]; map(tojson) | unique | length == 1)
+             then "one-state-per-seq" else "two-states-one-seq" end)')
 t_eq "the subscriber saw error, moves, ready, completed, in order; one state per seq" "in order one-state-per-seq" "$order"
 no_pan "card" card
 caps=$(captures "$PK_card")
@@ -165,18 +159,18 @@ t_eq "  ... each with its own idempotency key" 4 "$(cut -d@ -f2 <<<"$caps" | sor
 t_nomatch "the test client asked for no step" 'changeCapture' "$(cat "$run/stack/log/nginx-access.log")"
 state=$(cap_api GET "/aap/session?paymentSid=$PK_card" "" "$ST_card")
 t_eq "GET /aap/session: the same final state in one request" "completed success" \
-  "$(jget 'o.state.status+" "+o.state.result' <<<"$state")"
+  "$(jget '"\(.state.status) \(.state.result)"' <<<"$state")"
 item=$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/$PK_card")
 t_eq "payMap keeps Twilio's fields at top level and our state under _session" "success completed 4111" \
-  "$(jget 'o.data.Result+" "+o.data._session.status+" "+(o.data.PaymentCardNumber.endsWith("1111")?"4111":"?")' <<<"$item")"
+  "$(jget '"\(.data.Result) \(.data._session.status) \(if (.data.PaymentCardNumber | endswith("1111")) then "4111" else "?" end)"' <<<"$item")"
 t_match "payMap item has a TTL" '"date_expires": *"20' "$item"
 # A late or duplicate progress callback never reopens a final session.
 late=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%S.000Z)
 out=$("${post[@]}" "$base/sync/paySyncUpdate" AccountSid="$AC" CallSid="$CALL" Sid="$PK_card" \
   Capture=payment-card-number PartialResult=true Required=payment-card-number DateUpdated="$late")
-t_eq "a progress callback after the Result changes nothing" final "$(jget o.outcome <<<"$out")"
+t_eq "a progress callback after the Result changes nothing" final "$(jget .outcome <<<"$out")"
 t_eq "  ... the session is still completed" completed \
-  "$(cap_api GET "/aap/session?paymentSid=$PK_card" "" "$ST_card" | jget o.state.status)"
+  "$(cap_api GET "/aap/session?paymentSid=$PK_card" "" "$ST_card" | jget .state.status)"
 out=$(cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_card\",\"captureType\":\"security-code\"}" "$ST_card")
 t_eq "re-capturing after the end: 409" 409 "$(cat "$run/status")"
 
@@ -196,10 +190,10 @@ t_eq "subscribing with no ticket: 401" 401 "$(curl -s -o /dev/null -w '%{http_co
 CALL=$(new_call)
 out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"25.00\",\"paymentMethod\":\"ach-debit\"}")
 t_eq "ACH without the connector parameters Twilio requires: 400" "400 rejected_by_twilio 64015" \
-  "$(cat "$run/status") $(jget 'o.code+" "+o.twilioCode' <<<"$out")"
+  "$(cat "$run/status") $(jget '"\(.code) \(.twilioCode)"' <<<"$out")"
 start ach "{\"callSid\":\"$CALL\",\"chargeAmount\":\"25.00\",\"paymentMethod\":\"ach-debit\",\"bankAccountType\":\"consumer-savings\",\"parameters\":{\"AVSName\":\"Jane Doe\"}}"
 t_eq "ACH startCapture: 201" 201 "$(cat "$run/status")"
-t_eq "  ... the bank fields, in order" '["bank-routing-number","bank-account-number"]' "$(jget o.state.order <"$run/ach.start")"
+t_eq "  ... the bank fields, in order" '["bank-routing-number","bank-account-number"]' "$(jget .state.order <"$run/ach.start")"
 wait_state ach 's.capture === "bank-routing-number" && s.partial' "the server asked for the routing number"
 sim_digits "$CALL" 121181976#
 wait_state ach 's.capture === "bank-account-number" && s.fields["bank-routing-number"].value === "121181976"' \
@@ -224,7 +218,7 @@ out=$(cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_cancel\",\"captureT
 t_eq "re-capturing a field the session does not have: 400" 400 "$(cat "$run/status")"
 out=$(cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_cancel\",\"status\":\"complete\"}" "$ST_cancel")
 t_eq "complete before everything is captured: 409" 409 "$(cat "$run/status")"
-t_match "  ... naming what is missing" 'still required: security-code,expiration-date' "$(jget o.error <<<"$out")"
+t_match "  ... naming what is missing" 'still required: security-code,expiration-date' "$(jget .error <<<"$out")"
 out=$(cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_cancel\",\"status\":\"cancel\"}" "$ST_cancel")
 t_eq "cancel mid-way: 202" 202 "$(cat "$run/status")"
 wait_state cancel 's.status === "cancelled" && s.capture === null' "the subscriber sees the session cancelled"
@@ -232,7 +226,7 @@ sim_digits "$CALL" 123#
 cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_cancel\",\"captureType\":\"security-code\"}" "$ST_cancel" >/dev/null
 t_eq "nothing can be captured after cancel: 409" 409 "$(cat "$run/status")"
 t_eq "  ... and it stays cancelled" cancelled \
-  "$(cap_api GET "/aap/session?paymentSid=$PK_cancel" "" "$ST_cancel" | jget o.state.status)"
+  "$(cap_api GET "/aap/session?paymentSid=$PK_cancel" "" "$ST_cancel" | jget .state.status)"
 sse_stop cancel
 
 # ================================================================ hang-up mid-way
@@ -247,7 +241,7 @@ cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_hangup\",\"status\":\"comp
 t_eq "complete after the hang-up: 409" 409 "$(cat "$run/status")"
 out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"5\"}")
 t_eq "startCapture on the ended call: 409" 409 "$(cat "$run/status")"
-t_eq "  ... call_not_in_progress" call_not_in_progress "$(jget o.code <<<"$out")"
+t_eq "  ... call_not_in_progress" call_not_in_progress "$(jget .code <<<"$out")"
 sse_stop hangup
 
 # ================================================================ duplicate, out-of-order, concurrent
@@ -266,20 +260,20 @@ t_match "the duplicate delivery was recognised" "outcome=duplicate" \
   "$(grep "payment=$PK_dup" "$run/stack/log/paySyncUpdate.log")"
 t_eq "  ... and did not double-step: one Capture of the security code" 1 \
   "$(captures "$PK_dup" | grep -c '^security-code@')"
-seq_now() { cap_api GET "/aap/session?paymentSid=$PK_dup" "" "$ST_dup" | jget o.state.seq; }
+seq_now() { cap_api GET "/aap/session?paymentSid=$PK_dup" "" "$ST_dup" | jget .state.seq; }
 before=$(seq_now)
 old=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%S.000Z)
 out=$("${post[@]}" "$base/sync/paySyncUpdate" AccountSid="$AC" CallSid="$CALL" Sid="$PK_dup" \
   Capture=payment-card-number PartialResult=true Required=payment-card-number,security-code,expiration-date \
   DateUpdated="$old")
-t_eq "an out-of-order (older) callback: stale" stale "$(jget o.outcome <<<"$out")"
+t_eq "an out-of-order (older) callback: stale" stale "$(jget .outcome <<<"$out")"
 t_eq "  ... changes nothing" "$before security-code" \
-  "$(cap_api GET "/aap/session?paymentSid=$PK_dup" "" "$ST_dup" | jget 'o.state.seq+" "+o.state.capture')"
+  "$(cap_api GET "/aap/session?paymentSid=$PK_dup" "" "$ST_dup" | jget '"\(.state.seq) \(.state.capture)"')"
 # The same signed callback twice by hand: the second is a duplicate.
 args=(AccountSid="$AC" CallSid="$CALL" Sid="$PK_dup" Capture=security-code PartialResult=true
   Required=security-code,expiration-date DateUpdated="$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)")
-a=$("${post[@]}" "$base/sync/paySyncUpdate" "${args[@]}" | jget o.outcome)
-b=$("${post[@]}" "$base/sync/paySyncUpdate" "${args[@]}" | jget o.outcome)
+a=$("${post[@]}" "$base/sync/paySyncUpdate" "${args[@]}" | jget .outcome)
+b=$("${post[@]}" "$base/sync/paySyncUpdate" "${args[@]}" | jget .outcome)
 t_eq "a replayed callback: applied once, then duplicate" "applied duplicate" "$a $b"
 t_eq "an unsigned one is refused" 1 "$("${post[@]}" --no-signature "$base/sync/paySyncUpdate" "${args[@]}" >/dev/null; echo $?)"
 # Eight callbacks at once, handled by two workers: each applied one is
@@ -307,16 +301,16 @@ no_pan "duplicate session" dup
 # payMap with the connector's id, and claimed as payMap["ref:<it>"].
 REF_RE='^[2-9ACDEFGHJKMNPQRTVWXY]{4}-[2-9ACDEFGHJKMNPQRTVWXY]{4}$'
 item=$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/$PK_card")
-ref=$(jget o.data._session.reference <<<"$item")
+ref=$(jget .data._session.reference <<<"$item")
 t_match "a completed payment has a short reference" "$REF_RE" "$ref"
-t_eq "  ... kept with the connector's id" "$(jget o.data.PaymentConfirmationCode <<<"$item")" \
-  "$(jget o.data._session.connectorId <<<"$item")"
+t_eq "  ... kept with the connector's id" "$(jget .data.PaymentConfirmationCode <<<"$item")" \
+  "$(jget .data._session.connectorId <<<"$item")"
 t_eq "  ... in the state the console reads" "$ref" \
-  "$(cap_api GET "/aap/session?paymentSid=$PK_card" "" "$ST_card" | jget o.state.reference)"
-t_eq "  ... claimed in payMap for this payment" "$PK_card $(jget o.data.PaymentConfirmationCode <<<"$item")" \
-  "$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/ref:$ref" | jget 'o.data.paymentSid+" "+o.data.connectorId')"
+  "$(cap_api GET "/aap/session?paymentSid=$PK_card" "" "$ST_card" | jget .state.reference)"
+t_eq "  ... claimed in payMap for this payment" "$PK_card $(jget .data.PaymentConfirmationCode <<<"$item")" \
+  "$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/ref:$ref" | jget '"\(.data.paymentSid) \(.data.connectorId)"')"
 t_eq "  ... for a year" true "$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/ref:$ref" |
-  jget 'Date.parse(o.date_expires) - Date.now() > 364 * 86400e3')"
+  jget '(.date_expires | fromdateiso8601) - now > 364 * 86400')"
 # A collision: the first candidate for a connector id is already held by
 # another payment, so the payment gets the second; a replayed callback
 # keeps it.  The candidates are computed here as lib/reference.c does.
@@ -336,15 +330,15 @@ curl -s -o /dev/null -u "$AC:$TOK" --data-urlencode "Key=ref:$first" --data-urle
   "$S/v1/Services/$IS/Maps/payMap/Items"
 args=(AccountSid="$AC" CallSid="$CALL" Sid="$PK_refc" Result=success PaymentConfirmationCode="$conn"
   PaymentToken= PaymentCardNumber=xxxxxxxxxxxx1111 DateUpdated="$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)")
-t_eq "the success callback is applied" applied "$("${post[@]}" "$base/sync/paySyncUpdate" "${args[@]}" | jget o.outcome)"
+t_eq "the success callback is applied" applied "$("${post[@]}" "$base/sync/paySyncUpdate" "${args[@]}" | jget .outcome)"
 t_eq "the first candidate is another payment's: the second is given" "$second" \
-  "$(cap_api GET "/aap/session?paymentSid=$PK_refc" "" "$ST_refc" | jget o.state.reference)"
+  "$(cap_api GET "/aap/session?paymentSid=$PK_refc" "" "$ST_refc" | jget .state.reference)"
 t_eq "  ... claimed for this payment" "$PK_refc $conn" \
-  "$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/ref:$second" | jget 'o.data.paymentSid+" "+o.data.connectorId')"
+  "$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/ref:$second" | jget '"\(.data.paymentSid) \(.data.connectorId)"')"
 t_eq "  ... the other payment's claim untouched" ch_another \
-  "$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/ref:$first" | jget o.data.connectorId)"
+  "$(curl -s -u "$AC:$TOK" "$S/v1/Services/$IS/Maps/payMap/Items/ref:$first" | jget .data.connectorId)"
 t_eq "the same callback again: a duplicate, the same reference" "duplicate $second" \
-  "$("${post[@]}" "$base/sync/paySyncUpdate" "${args[@]}" | jget o.outcome) $(cap_api GET "/aap/session?paymentSid=$PK_refc" "" "$ST_refc" | jget o.state.reference)"
+  "$("${post[@]}" "$base/sync/paySyncUpdate" "${args[@]}" | jget .outcome) $(cap_api GET "/aap/session?paymentSid=$PK_refc" "" "$ST_refc" | jget .state.reference)"
 t_eq "  ... and no third candidate claimed" 404 "$(curl -s -o /dev/null -w '%{http_code}' -u "$AC:$TOK" \
   "$S/v1/Services/$IS/Maps/payMap/Items/ref:$(candidate "$conn" 2)")"
 sse_stop refc
@@ -357,14 +351,14 @@ sleep 1.5
 cfg=$(cap_api GET /aap/config)
 t_eq "GET /aap/config follows the configuration: ALLOWED_CURRENCIES, the postal code" \
   '["EUR","USD"] EUR ["payment-card-number","security-code","expiration-date","postal-code"]' \
-  "$(jget 'JSON.stringify(o.currencies)+" "+o.defaultCurrency+" "+JSON.stringify(o.captureOrder["credit-card"])' <<<"$cfg")"
+  "$(jget '"\(.currencies | tojson) \(.defaultCurrency) \(.captureOrder["credit-card"] | tojson)"' <<<"$cfg")"
 CALL=$(new_call)
 out=$(cap_api POST /aap/startCapture "{\"callSid\":\"$CALL\",\"chargeAmount\":\"1.00\",\"currency\":\"GBP\"}")
-t_eq "a currency outside ALLOWED_CURRENCIES: 400" "400 currency_not_allowed" "$(cat "$run/status") $(jget o.code <<<"$out")"
+t_eq "a currency outside ALLOWED_CURRENCIES: 400" "400 currency_not_allowed" "$(cat "$run/status") $(jget .code <<<"$out")"
 start postal "{\"callSid\":\"$CALL\",\"chargeAmount\":\"1.00\"}"
-t_eq "without a currency, the first of ALLOWED_CURRENCIES" EUR "$(jget o.state.currency <"$run/postal.start")"
+t_eq "without a currency, the first of ALLOWED_CURRENCIES" EUR "$(jget .state.currency <"$run/postal.start")"
 t_eq "with INCLUDE_POSTAL_CODE the order ends with the postal code" \
-  '["payment-card-number","security-code","expiration-date","postal-code"]' "$(jget o.state.order <"$run/postal.start")"
+  '["payment-card-number","security-code","expiration-date","postal-code"]' "$(jget .state.order <"$run/postal.start")"
 wait_state postal 's.capture === "payment-card-number" && s.partial' "card number asked for"
 sim_digits "$CALL" 5555555555554444#
 wait_state postal 's.capture === "security-code" && s.partial' "security code asked for"
