@@ -2,6 +2,7 @@
 #
 #   make            build the library, every handler, the emulator, tools
 #   make run        local sandbox: nginx + handlers + Twilio emulator
+#                   (NODES=2: two nodes behind a balancer, docs/multinode.md)
 #   make run-live   the same against real Twilio (LIVE_ENV, your tunnel)
 #   make test       every test suite; ends with "N passed, N failed"
 #   make SANITIZE=address,undefined test    same, sanitized, in its own folder
@@ -89,6 +90,7 @@ all: lib cgi tools sim www
 # run, and `make` with nothing changed must do nothing.)  Goals that
 # compile nothing skip it.
 PKG_GROUPS := build
+NODES ?= 1
 ifneq ($(filter test tests unit valgrind,$(MAKECMDGOALS)),)
 PKG_GROUPS += test
 endif
@@ -97,6 +99,11 @@ PKG_GROUPS += run
 endif
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 PKG_GROUPS += bench
+endif
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+ifneq ($(filter-out 0 1,$(NODES)),)
+PKG_GROUPS += multinode
+endif
 endif
 PKG_FREE_GOALS := clean format format-check uninstall packages
 ifneq ($(filter-out $(PKG_FREE_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -182,8 +189,10 @@ deps:
 check-deps:
 	@scripts/install-deps --check build
 
+# NODES=2 (or more): that many nodes behind a load balancer, sharing
+# Redis and the emulator (scripts/run-multinode, docs/multinode.md).
 run: all
-	scripts/run-sandbox $(B)
+	@if [ "$(NODES)" -gt 1 ]; then scripts/run-multinode $(B) $(NODES); else scripts/run-sandbox $(B); fi
 
 # The same stack without the emulator, against the Twilio account of
 # LIVE_ENV (default .env) through your tunnel (docs/operating.md "Pointing it at
@@ -249,6 +258,11 @@ NGINX_GROUP ?= www-data
 NGINX_LOG_DIR ?= /var/log/nginx
 FRAME_ANCESTORS ?= 'self'
 CONN_PER_ADDRESS ?= 256
+# Several nodes: nchan's Redis engine (docs/multinode.md); empty = one node.
+NCHAN_REDIS_URL ?=
+NCHAN_REDIS_NAMESPACE ?= twiliopay
+# Behind a load balancer: its addresses (CIDR), trusted for X-Forwarded-For.
+REAL_IP_FROM ?=
 PKGLIBDIR := $(PREFIX)/lib/twiliopay
 PKGSHAREDIR := $(PREFIX)/share/twiliopay
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
@@ -275,6 +289,8 @@ install: all
 	SERVICE_USER="$(SERVICE_USER)" NGINX_GROUP="$(NGINX_GROUP)" \
 	NGINX_LOG_DIR="$(NGINX_LOG_DIR)" FRAME_ANCESTORS="$(FRAME_ANCESTORS)" \
 	CONN_PER_ADDRESS="$(CONN_PER_ADDRESS)" \
+	NCHAN_REDIS_URL="$(NCHAN_REDIS_URL)" NCHAN_REDIS_NAMESPACE="$(NCHAN_REDIS_NAMESPACE)" \
+	REAL_IP_FROM="$(REAL_IP_FROM)" \
 	SYSTEMD_UNIT_DIR="$(SYSTEMD_UNIT_DIR)" SYSUSERS_DIR="$(SYSUSERS_DIR)" \
 	TMPFILES_DIR="$(TMPFILES_DIR)" scripts/render-deploy
 	@echo "installed under $(DESTDIR)$(PREFIX); next steps: $(PKGSHAREDIR)/docs/operating.md, \"Production deployment\""

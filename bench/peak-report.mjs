@@ -51,7 +51,7 @@ Driver: \`bench/peak.mjs\` (node, keep-alive connections, one EventSource stream
 | key pressed → agent sees it (adds the webhook's latency and the call's queue) p50 / p95 / p99 | ${v(kp.p50, ' ms')} / ${v(kp.p95, ' ms')} / ${v(kp.p99, ' ms')} | |
 | handler processes / threads at the peak; busy (not waiting for a connection) | ${p.handlerProcs} / ${p.handlerThreads}; ${p.handlerBusy} busy${p.inFlight !== null && p.inFlight !== undefined ? `; ${p.inFlight} requests in flight (/metrics)` : ''} | |
 | stack RSS / PSS at the peak (nginx + handlers of this run only) | ${mib(p.stackRssKiB)} / **${mib(p.stackPssKiB)} MiB** (handlers ${mib(p.handlersPssKiB)}, nginx ${mib(p.nginxPssKiB)} MiB PSS) | PSS ≤ 256 MB |
-| the same, idle before the run | ${mib(s.idle.stackRssKiB)} / ${mib(s.idle.stackPssKiB)} MiB | |
+| the same, idle before the run | ${mib(s.idle.stackRssKiB)} / ${mib(s.idle.stackPssKiB)} MiB${s.idle.nginxPssKiB !== undefined ? ` (handlers ${mib(s.idle.handlersPssKiB)}, nginx ${mib(s.idle.nginxPssKiB)} MiB PSS; ${s.idle.handlerProcs} handler processes, ${s.idle.handlerThreads} threads)` : ''} | |
 | most payments in progress at once | ${s.maxActive} | ${s.customers} |
 | CPU (% of one core, over the run): handlers / nginx / emulator / driver (of which /proc sampling); machine busy, every user's | ${c.handlersPct} / ${c.nginxPct} / ${c.simPct} / ${c.driverPct} (${c.driverSamplingPct}) %; ${c.machineBusyPct} % of ${opt('cores', '2')} cores | |
 | CPU ms per webhook: stack (nginx + handlers) / emulator / driver (without sampling) | ${c.perWebhookMs ? `${c.perWebhookMs.stack} / ${c.perWebhookMs.sim} / ${c.perWebhookMs.driver}` : '-'} | |

@@ -513,6 +513,7 @@ const summary = {
     simRssKiB: peakBy((s) => (s.sim ? s.sim.rss : 0)), simThreads: peakBy((s) => (s.sim ? s.sim.threads : 0)),
   },
   idle: { stackRssKiB: idle.handlers.rss + idle.nginx.rss, stackPssKiB: idle.handlers.pss + idle.nginx.pss,
+    handlersPssKiB: idle.handlers.pss, nginxPssKiB: idle.nginx.pss,
     handlerProcs: idle.handlers.procs, handlerThreads: idle.handlers.threads },
   cpu: {
     driverPct: Math.round(((cpuDriver.user + cpuDriver.system) / 1e6 / wall) * 1000) / 10,

@@ -20,8 +20,12 @@
  */
 #include "twiliopay.h"
 
-static const char *const need[] = {"ACCOUNT_SID",  "AUTH_TOKEN",  "PAY_SYNC_SERVICE_SID",
-                                   "AGENT_SECRET", "AGENTS_FILE", NULL};
+static const char *const need[] = {"ACCOUNT_SID",
+                                   "AUTH_TOKEN",
+                                   "PAY_SYNC_SERVICE_SID",
+                                   "AGENT_SECRET",
+                                   "AGENTS_FILE|AGENTS_SYNC_MAP",
+                                   NULL};
 
 static void none_running(tp_resp *resp, const char *call_sid, const char *why)
 {

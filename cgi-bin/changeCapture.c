@@ -12,9 +12,13 @@
 
 #include "twiliopay.h"
 
-static const char *const need[] = {
-    "ACCOUNT_SID",  "AUTH_TOKEN",  "SERVER_URL", "PAY_SYNC_SERVICE_SID",
-    "AGENT_SECRET", "AGENTS_FILE", NULL};
+static const char *const need[] = {"ACCOUNT_SID",
+                                   "AUTH_TOKEN",
+                                   "SERVER_URL",
+                                   "PAY_SYNC_SERVICE_SID",
+                                   "AGENT_SECRET",
+                                   "AGENTS_FILE|AGENTS_SYNC_MAP",
+                                   NULL};
 
 typedef struct reset_ctx {
 	const tp_config *cfg;

@@ -23,7 +23,8 @@
 
 #include "twiliopay.h"
 
-static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE", "TICKETS_FILE", NULL};
+static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE|AGENTS_SYNC_MAP", "TICKETS_FILE",
+                                   NULL};
 
 static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
@@ -68,10 +69,26 @@ static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		tp_reply_error(resp, TP_S_UNAUTHORIZED, "ticket_required",
 		               "subscribe with ?ticket=<ticket from POST /aap/events-ticket>");
 		break;
+	case TP_TICKET_AGENTS_UNAVAILABLE:
+		tp_resp_header(resp, "Retry-After", "5");
+		tp_reply_error(
+		    resp, TP_S_SERVICE_UNAVAILABLE, "agents_unavailable",
+		    "the agent store (Twilio Sync) cannot be reached; try again shortly");
+		break;
+	case TP_TICKET_STORE_UNAVAILABLE:
+		/* Never the per-node list instead (lib/ticket.c): the console
+		 * polls GET /aap/session meanwhile. */
+		tp_resp_header(resp, "Retry-After", "5");
+		tp_reply_error(resp, TP_S_SERVICE_UNAVAILABLE, "tickets_unavailable",
+		               "live-update tickets cannot be checked now (the nodes' Redis, "
+		               "NCHAN_REDIS_URL, cannot be reached); read GET /aap/session "
+		               "meanwhile and try again shortly");
+		break;
 	case TP_TICKET_UNUSABLE:
-		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "tickets_unusable",
-		               "live-update tickets cannot be checked (AGENT_SECRET, AGENTS_FILE, "
-		               "TICKETS_FILE)");
+		tp_reply_error(
+		    resp, TP_S_INTERNAL_SERVER_ERROR, "tickets_unusable",
+		    "live-update tickets cannot be checked (AGENT_SECRET, AGENTS_FILE or "
+		    "AGENTS_SYNC_MAP, TICKETS_FILE)");
 		break;
 	default:
 		tp_reply_error(resp, TP_S_FORBIDDEN, "ticket_refused", "%s; get a new one",

@@ -13,7 +13,7 @@
 
 #include "twiliopay.h"
 
-static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE", NULL};
+static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE|AGENTS_SYNC_MAP", NULL};
 
 static void events_ticket(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {

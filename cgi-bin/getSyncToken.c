@@ -27,7 +27,7 @@
 
 #include "twiliopay.h"
 
-static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE", NULL};
+static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE|AGENTS_SYNC_MAP", NULL};
 
 #define IDENTITY_MAX 121 /* Twilio's limit for a client identity */
 

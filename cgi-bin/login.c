@@ -14,7 +14,7 @@
 
 #include "twiliopay.h"
 
-static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE", NULL};
+static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE|AGENTS_SYNC_MAP", NULL};
 
 static void login(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
@@ -34,11 +34,9 @@ static void login(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		               "send the password in the request body, not the URL");
 		return;
 	}
-	rc = tp_agent_check_password(cfg->agents_file, user, pass, tag);
-	if (rc == TP_AGENT_FILE_ERROR) {
-		tp_log_kv(TP_LOG_ERROR, "cannot read AGENTS_FILE", "path", cfg->agents_file);
-		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "agents_file",
-		               "the agents file cannot be read (AGENTS_FILE)");
+	rc = tp_agent_store_login(cfg, user, pass, tag);
+	if (rc == TP_AGENT_FILE_ERROR || rc == TP_AGENT_UNAVAILABLE) {
+		tp_agent_store_reply(resp, cfg, rc);
 		return;
 	}
 	if (rc != TP_AGENT_OK) {

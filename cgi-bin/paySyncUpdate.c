@@ -284,8 +284,17 @@ static void pay_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 	 * publish it, or the agent never sees that state (e.g. "ready").
 	 * A state published twice is harmless: the console applies states by
 	 * seq. */
-	if (ctx.session && (res.written || res.conflicts))
+	if (ctx.session && (res.written || res.conflicts)) {
+		tp_capture st;
+		/* The seq published, so a node's log says which states it
+		 * published (several nodes: docs/multinode.md). */
+		if (tp_paysession_load(cfg, pk, res.data, &st) == TP_OK) {
+			char seq[16];
+			snprintf(seq, sizeof seq, "%u", st.seq);
+			tp_resp_log(resp, "seq", seq);
+		}
 		tp_paysession_publish_state(cfg, pk, res.data);
+	}
 	if (ctx.job.task) {
 		tp_task_join(ctx.job.task);
 		/* Only a request the written state relies on: after a

@@ -8,8 +8,12 @@
  */
 #include "twiliopay.h"
 
-static const char *const need[] = {"ACCOUNT_SID",  "AUTH_TOKEN",  "PAY_SYNC_SERVICE_SID",
-                                   "AGENT_SECRET", "AGENTS_FILE", NULL};
+static const char *const need[] = {"ACCOUNT_SID",
+                                   "AUTH_TOKEN",
+                                   "PAY_SYNC_SERVICE_SID",
+                                   "AGENT_SECRET",
+                                   "AGENTS_FILE|AGENTS_SYNC_MAP",
+                                   NULL};
 
 static void session(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {

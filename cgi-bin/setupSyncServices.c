@@ -40,7 +40,7 @@
 static const char *const need[] = {"ACCOUNT_SID", "AUTH_TOKEN", "ADMIN_TOKEN",
                                    "PAY_SYNC_SERVICE_NAME", NULL};
 
-#define MAX_MAPS 2
+#define MAX_MAPS 3
 
 typedef struct resource {
 	const char *name;
@@ -468,6 +468,16 @@ static void setup_sync(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		     "SYNC_PAY_MAP_NAME and SYNC_UUI_MAP_NAME are both %s; payments and "
 		     "call legs would share one map",
 		     cfg->sync_pay_map_name);
+
+	/* Several nodes keep their agents in Sync (lib/agentstore.c). */
+	if (cfg->agents_sync_map && !tp_str_eq(cfg->agents_sync_map, cfg->sync_pay_map_name) &&
+	    !tp_str_eq(cfg->agents_sync_map, cfg->sync_uui_map_name))
+		s.maps[s.nmaps++].name = cfg->agents_sync_map;
+	else if (cfg->agents_sync_map)
+		warn(&s,
+		     "AGENTS_SYNC_MAP is %s, a map of payments or call legs; agents need a map "
+		     "of their own",
+		     cfg->agents_sync_map);
 
 	if (ensure_service(&s) != TP_OK)
 		goto out;

@@ -35,8 +35,14 @@
 #include "twiliopay.h"
 
 static const char *const need[] = {
-    "ACCOUNT_SID",          "AUTH_TOKEN",   "SERVER_URL",  "PAYMENT_CONNECTOR",
-    "PAY_SYNC_SERVICE_SID", "AGENT_SECRET", "AGENTS_FILE", NULL,
+    "ACCOUNT_SID",
+    "AUTH_TOKEN",
+    "SERVER_URL",
+    "PAYMENT_CONNECTOR",
+    "PAY_SYNC_SERVICE_SID",
+    "AGENT_SECRET",
+    "AGENTS_FILE|AGENTS_SYNC_MAP",
+    NULL,
 };
 
 static bool create_payment(const tp_config *cfg, tp_resp *resp, const tp_start_input *in,

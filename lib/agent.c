@@ -202,35 +202,40 @@ static const char *dummy_hash(void)
 	return dummy;
 }
 
+tp_agent_rc tp_agent_verify_hash(const char *name, tp_agent_rc found, const char *hash,
+                                 const char *password, char tag[TP_AGENT_TAG_LEN + 1])
+{
+	bool ok;
+
+	tag[0] = '\0';
+	if (!password || strlen(password) > TP_AGENT_PASSWORD_MAX)
+		return found == TP_AGENT_OK ? TP_AGENT_BAD_PASSWORD : found;
+	if (found != TP_AGENT_OK || !hash || crypt_checksalt(hash) != CRYPT_SALT_OK) {
+		if (found == TP_AGENT_OK)
+			tp_log_kv(TP_LOG_ERROR,
+			          "agent has an unusable password hash (legacy method?)", "agent",
+			          name);
+		crypt_matches(password, dummy_hash());
+		return found == TP_AGENT_OK ? TP_AGENT_BAD_PASSWORD : TP_AGENT_UNKNOWN;
+	}
+	ok = crypt_matches(password, hash);
+	if (ok)
+		tp_agent_hash_tag(hash, tag);
+	return ok ? TP_AGENT_OK : TP_AGENT_BAD_PASSWORD;
+}
+
 tp_agent_rc tp_agent_check_password(const char *file, const char *name, const char *password,
                                     char tag[TP_AGENT_TAG_LEN + 1])
 {
 	char *hash = NULL;
 	tp_agent_rc rc;
-	bool ok;
 
 	tag[0] = '\0';
 	rc = tp_agent_lookup(file, name, &hash);
-	if (rc == TP_AGENT_FILE_ERROR)
-		return rc;
-	if (!password || strlen(password) > TP_AGENT_PASSWORD_MAX) {
-		free(hash);
-		return rc == TP_AGENT_OK ? TP_AGENT_BAD_PASSWORD : rc;
-	}
-	if (rc == TP_AGENT_UNKNOWN || crypt_checksalt(hash) != CRYPT_SALT_OK) {
-		if (rc == TP_AGENT_OK)
-			tp_log_kv(TP_LOG_ERROR,
-			          "agent has an unusable password hash (legacy method?)", "agent",
-			          name);
-		crypt_matches(password, dummy_hash());
-		free(hash);
-		return rc == TP_AGENT_OK ? TP_AGENT_BAD_PASSWORD : rc;
-	}
-	ok = crypt_matches(password, hash);
-	if (ok)
-		tp_agent_hash_tag(hash, tag);
+	if (rc != TP_AGENT_FILE_ERROR)
+		rc = tp_agent_verify_hash(name, rc, hash, password, tag);
 	free(hash);
-	return ok ? TP_AGENT_OK : TP_AGENT_BAD_PASSWORD;
+	return rc;
 }
 
 tp_rc tp_agent_hash_password(const char *password, char **hash)
@@ -531,6 +536,13 @@ tp_rc tp_session_token_issue(tp_buf *out, const char *secret, const char *agent,
 
 /* ------------------------------------------------------------ authorize */
 
+/* A numeric claim as a time (tp_token_verify checked it is a number). */
+static time_t claim_time(const cJSON *claims, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(claims, name);
+	return cJSON_IsNumber(v) ? (time_t)v->valuedouble : 0;
+}
+
 static const char *bearer_of(const char *h)
 {
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
@@ -556,12 +568,12 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 	tp_agent_rc arc;
 	bool ok = false;
 
-	if (!cfg->agent_secret || !cfg->agents_file) {
+	if (!cfg->agent_secret || (!cfg->agents_file && !tp_agent_store_is_sync(cfg))) {
 		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "not_configured",
 		               "agent authentication is not configured: set %s%s%s",
 		               cfg->agent_secret ? "" : "AGENT_SECRET",
 		               !cfg->agent_secret && !cfg->agents_file ? " and " : "",
-		               cfg->agents_file ? "" : "AGENTS_FILE");
+		               cfg->agents_file ? "" : "AGENTS_FILE or AGENTS_SYNC_MAP");
 		return false;
 	}
 	if (!tok) {
@@ -585,12 +597,12 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 		unauthorized(resp, "unauthorized", "the agent token is not valid; log in again");
 		goto out;
 	}
-	/* Deleting an agent or changing its password revokes its tokens. */
-	arc = tp_agent_tag_check(cfg->agents_file, sub, pwh);
-	if (arc == TP_AGENT_FILE_ERROR) {
-		tp_log_kv(TP_LOG_ERROR, "cannot read AGENTS_FILE", "path", cfg->agents_file);
-		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "agents_file",
-		               "the agents file cannot be read (AGENTS_FILE)");
+	/* The agent must still exist with the password the token was
+	 * issued for: deleting an agent or changing its password revokes
+	 * its tokens (on every node: lib/agentstore.c). */
+	arc = tp_agent_store_check_tag(cfg, sub, pwh, claim_time(claims, "iat"));
+	if (arc == TP_AGENT_FILE_ERROR || arc == TP_AGENT_UNAVAILABLE) {
+		tp_agent_store_reply(resp, cfg, arc);
 		goto out;
 	}
 	if (arc != TP_AGENT_OK) {

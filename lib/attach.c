@@ -161,11 +161,10 @@ out:
 bool tp_attach_agent_tag_or_reply(const tp_config *cfg, tp_resp *resp, const char *agent,
                                   char tag[TP_AGENT_TAG_LEN + 1])
 {
-	tp_agent_rc arc = tp_agent_current_tag(cfg->agents_file, agent, tag);
+	tp_agent_rc arc = tp_agent_store_tag(cfg, agent, tag);
 
-	if (arc == TP_AGENT_FILE_ERROR)
-		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "agents_file",
-		               "the agents file cannot be read (AGENTS_FILE)");
+	if (arc == TP_AGENT_FILE_ERROR || arc == TP_AGENT_UNAVAILABLE)
+		tp_agent_store_reply(resp, cfg, arc);
 	else if (arc != TP_AGENT_OK)
 		tp_reply_error(resp, TP_S_UNAUTHORIZED, "token_revoked",
 		               "the agent no longer exists; log in again");

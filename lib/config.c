@@ -42,6 +42,7 @@ typedef enum var_kind {
 	V_PATH,
 	V_CURRENCIES, /* comma list of ISO 4217 codes, stored upper case without blanks */
 	V_DIAL,       /* a lib/dial.c list, its tp_dial_list in `arg`[0] */
+	V_REDIS,      /* a lib/redis.c URL (may hold a password: never echoed) */
 } var_kind;
 
 typedef struct var_spec {
@@ -83,12 +84,17 @@ static const var_spec specs[] = {
     {"ADMIN_TOKEN", V_SECRET, F(admin_token), NULL, NULL},
     {"AGENT_SECRET", V_SECRET, F(agent_secret), NULL, NULL},
     {"AGENTS_FILE", V_PATH, F(agents_file), NULL, NULL},
+    {"AGENTS_SYNC_MAP", V_STR, F(agents_sync_map), NULL, NULL},
+    {"AGENTS_CACHE_S", V_LONG, F(agents_cache_s), "30", "0:300"},
     {"NCHAN_PUBLISH_URL", V_URL, F(nchan_publish_url), "http://localhost/pub", NULL},
     {"NCHAN_PUBLISH_SOCKET", V_PATH, F(nchan_socket), NULL, NULL},
     /* Relative to the handler's working directory: under systemd that is
      * eventsAuth's own RuntimeDirectory (/run/twiliopay/eventsAuth), so a
      * deployment needs no setting. */
     {"TICKETS_FILE", V_PATH, F(tickets_file), "spent-tickets", NULL},
+    /* The nodes' shared Redis (docs/multinode.md): nchan's engine
+     * (rendered into nginx) and, when set, where tickets are spent. */
+    {"NCHAN_REDIS_URL", V_REDIS, F(nchan_redis_url), NULL, NULL},
     {"HTTP_TIMEOUT_MS", V_LONG, F(http_timeout_ms), "10000", "100:120000"},
     /* Documented (docs/operating.md, .env.example) and used by lib/api.c, but was
      * never read: every call kept the built-in 12 s (found by
@@ -431,6 +437,18 @@ static bool set_var(tp_config *cfg, const var_spec *s, const char *v, tp_buf *er
 	case V_STR:
 	case V_PATH:
 		break;
+	case V_REDIS: {
+		tp_redis_url u;
+		if (tp_redis_url_parse(v, &u) != TP_OK) {
+			tp_buf_addf(err,
+			            "%s must be redis://[[user]:password@]host[:port][/db] or "
+			            "unix://[[user]:password@]/path/to/socket[?db=N] (not TLS)\n",
+			            s->name);
+			return false;
+		}
+		tp_redis_url_free(&u);
+		break;
+	}
 	}
 	{
 		char **slot = (char **)(base + s->off);
@@ -444,6 +462,25 @@ static bool set_var(tp_config *cfg, const var_spec *s, const char *v, tp_buf *er
 		*slot = tp_xstrndup(v, len);
 	}
 	return true;
+}
+
+/* A need is a name, or alternatives "A|B": any one of them set will do. */
+static bool need_met(const char *need)
+{
+	char name[64];
+	const char *p = need;
+
+	while (*p) {
+		size_t n = strcspn(p, "|");
+		if (n < sizeof name) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			if (tp_config_raw(name))
+				return true;
+		}
+		p += n + (p[n] == '|');
+	}
+	return false;
 }
 
 tp_rc tp_config_load(tp_config *cfg, const char *const *need, tp_buf *err)
@@ -496,8 +533,14 @@ tp_rc tp_config_load(tp_config *cfg, const char *const *need, tp_buf *err)
 		if (v && !set_var(cfg, s, v, err))
 			result = TP_EINVAL;
 	}
+	/* One agent store: a file (one node) or the Sync map (several). */
+	if (cfg->agents_file && cfg->agents_sync_map) {
+		tp_buf_adds(err, "AGENTS_FILE and AGENTS_SYNC_MAP are both set: agents live in "
+		                 "one of them (twiliopay-agent import moves a file into Sync)\n");
+		result = TP_EINVAL;
+	}
 	for (i = 0; need && need[i]; i++)
-		if (!tp_config_raw(need[i])) {
+		if (!need_met(need[i])) {
 			bool has_default = false;
 			size_t j;
 			for (j = 0; j < sizeof specs / sizeof specs[0]; j++)
@@ -506,7 +549,9 @@ tp_rc tp_config_load(tp_config *cfg, const char *const *need, tp_buf *err)
 			if (!has_default) {
 				tp_buf_addf(err,
 				            "%s is missing (set it in %s or the environment)\n",
-				            need[i], *cfg->env_path ? cfg->env_path : ".env");
+				            strchr(need[i], '|') ? "AGENTS_FILE or AGENTS_SYNC_MAP"
+				                                 : need[i],
+				            *cfg->env_path ? cfg->env_path : ".env");
 				result = TP_EINVAL;
 			}
 		}

@@ -16,22 +16,27 @@
  * agent's password-hash tag: a new password or a deleted agent voids it),
  * iat, exp, and jti, 128 random bits that name it in the spent list.
  *
- * Single use: TICKETS_FILE lists the spent ticket ids ("<exp> <jti>" per
- * line) until they expire.  Every worker of every eventsAuth process on
- * this node redeems through it, one at a time: flock(2) on TICKETS_FILE
- * ".lock", then the list is rewritten into a temporary file and renamed
- * over, so a worker killed halfway leaves the old list whole, and the lock
- * dies with its holder.  It stays small: an entry lives 60 s.  Rejected:
- * shared memory set up by the supervisor (no file, but a lock a killed
- * worker can leave held, and nothing an operator can look at).
+ * Single use, one node (NCHAN_REDIS_URL unset): TICKETS_FILE lists the
+ * spent ticket ids ("<exp> <jti>" per line) until they expire.  Every
+ * worker of every eventsAuth process on this node redeems through it,
+ * one at a time: flock(2) on TICKETS_FILE ".lock", then the list is
+ * rewritten into a temporary file and renamed over, so a worker killed
+ * halfway leaves the old list whole, and the lock dies with its holder.
+ * It stays small: an entry lives 60 s.  Rejected: shared memory set up by
+ * the supervisor (no file, but a lock a killed worker can leave held, and
+ * nothing an operator can look at).
  *
- * Per node, on purpose: a ticket is redeemed on the node that serves its
- * subscription.  Several nodes behind one load balancer verify each
- * other's tickets (same AGENT_SECRET), but each keeps its own spent list,
- * so there a ticket could be used once per node within its minute.  Until
- * the spent list moves to the nodes' shared Redis (SET jti NX EX 60, the
- * same check), that is what several nodes accept: a ticket only lets its
- * holder watch one payment's masked states for the rest of that minute.
+ * Single use, several nodes (NCHAN_REDIS_URL set): behind a load balancer
+ * any node may serve a subscription, and a per-node list would accept a
+ * ticket once per node.  So the spent list is the nodes' shared Redis
+ * (the one nchan already uses): SET tp:ticket:<jti> 1 NX EX <seconds to
+ * exp> - "+OK" means nobody had it, nil that someone did - atomic in
+ * Redis, so two nodes redeeming the same ticket at once get one "+OK".
+ * When Redis cannot be reached the ticket is refused (503
+ * tickets_unavailable): never the per-node file as a fallback, which would
+ * reopen the once-per-node hole exactly when nobody is looking.  The
+ * console then polls GET /aap/session, as it does whenever live updates
+ * are down (they are: nchan needs the same Redis).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,8 +48,10 @@
 
 #include "twiliopay.h"
 
-#define SPENT_FILE_MAX (4u << 20) /* ~90,000 entries: a minute of a very busy node */
-#define JTI_BYTES      16
+#define SPENT_FILE_MAX   (4u << 20) /* ~90,000 entries: a minute of a very busy node */
+#define REDIS_TIMEOUT_MS 1000       /* Redis answers in a millisecond when it is up */
+#define REDIS_KEY_PREFIX "tp:ticket:"
+#define JTI_BYTES        16
 
 tp_rc tp_ticket_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
                       const char *payment_sid, time_t now, long ttl_s)
@@ -157,6 +164,35 @@ out:
 	return rc;
 }
 
+tp_rc tp_spent_claim_redis(const char *url, const char *id, time_t exp, time_t now, bool *fresh,
+                           tp_buf *why)
+{
+	char key[sizeof REDIS_KEY_PREFIX + 64], ttl[24];
+	const char *argv[6] = {"SET", key, "1", "NX", "EX", ttl};
+	tp_redis_reply r;
+	tp_rc rc;
+
+	*fresh = false;
+	if (!*id || strlen(id) > 64 || strpbrk(id, " \r\n"))
+		return TP_EINVAL;
+	snprintf(key, sizeof key, REDIS_KEY_PREFIX "%s", id);
+	/* At least a second: EX 0 is an error, and an id spent in its last
+	 * second must still be known spent for that second. */
+	snprintf(ttl, sizeof ttl, "%lld", exp > now ? (long long)(exp - now) + 1 : 1LL);
+	rc = tp_redis_command(url, REDIS_TIMEOUT_MS, 6, argv, &r, why);
+	if (rc != TP_OK)
+		return TP_EIO;
+	if (r.type == TP_REDIS_STATUS && strcmp(r.str, "OK") == 0)
+		*fresh = true;
+	else if (r.type != TP_REDIS_NIL) {
+		tp_buf_addf(why, "Redis answered SET NX with %s",
+		            r.type == TP_REDIS_ERROR ? r.str : "something else");
+		rc = TP_EIO;
+	}
+	tp_redis_reply_free(&r);
+	return rc;
+}
+
 static const char *const ticket_rc_names[] = {
     [TP_TICKET_OK] = "ok",
     [TP_TICKET_MISSING] = "no ticket",
@@ -165,7 +201,11 @@ static const char *const ticket_rc_names[] = {
     [TP_TICKET_OTHER_PAYMENT] = "the ticket is for another payment",
     [TP_TICKET_REVOKED] = "the agent was removed or its password changed",
     [TP_TICKET_SPENT] = "the ticket has been used already",
-    [TP_TICKET_UNUSABLE] = "tickets cannot be checked (AGENT_SECRET, AGENTS_FILE, TICKETS_FILE)",
+    [TP_TICKET_UNUSABLE] = "tickets cannot be checked (AGENT_SECRET, AGENTS_FILE or "
+                           "AGENTS_SYNC_MAP, TICKETS_FILE)",
+    [TP_TICKET_AGENTS_UNAVAILABLE] = "the agent store (Twilio Sync) cannot be reached",
+    [TP_TICKET_STORE_UNAVAILABLE] = "the spent-tickets store (Redis, NCHAN_REDIS_URL) cannot be "
+                                    "reached",
 };
 
 const char *tp_ticket_rc_str(tp_ticket_rc rc)
@@ -180,13 +220,14 @@ tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const ch
 {
 	cJSON *claims = NULL;
 	const char *pwh, *jti;
-	const cJSON *exp;
+	const cJSON *exp, *iat;
 	tp_token_rc trc;
 	tp_agent_rc arc;
 	tp_ticket_rc rc = TP_TICKET_INVALID;
 	bool fresh;
 
-	if (!cfg->agent_secret || !cfg->agents_file || !cfg->tickets_file)
+	if (!cfg->agent_secret || (!cfg->agents_file && !tp_agent_store_is_sync(cfg)) ||
+	    !cfg->tickets_file)
 		return TP_TICKET_UNUSABLE;
 	trc = tp_token_verify(ticket, cfg->agent_secret, "ticket", now, &claims);
 	if (trc == TP_TOKEN_MISSING)
@@ -209,9 +250,15 @@ tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const ch
 		rc = TP_TICKET_OTHER_PAYMENT;
 		goto out;
 	}
-	arc = tp_agent_tag_check(cfg->agents_file, tp_claim_str(claims, "sub"), pwh);
+	iat = cJSON_GetObjectItemCaseSensitive(claims, "iat");
+	arc = tp_agent_store_check_tag(cfg, tp_claim_str(claims, "sub"), pwh,
+	                               cJSON_IsNumber(iat) ? (time_t)iat->valuedouble : 0);
 	if (arc == TP_AGENT_FILE_ERROR) {
 		rc = TP_TICKET_UNUSABLE;
+		goto out;
+	}
+	if (arc == TP_AGENT_UNAVAILABLE) {
+		rc = TP_TICKET_AGENTS_UNAVAILABLE;
 		goto out;
 	}
 	if (arc != TP_AGENT_OK) {
@@ -221,8 +268,20 @@ tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const ch
 	/* Checked last: a ticket refused for any other reason stays unspent
 	 * (it was no use to anyone), and the list only grows by tickets that
 	 * subscribed. */
-	if (tp_spent_claim(cfg->tickets_file, jti, (time_t)exp->valuedouble, now, &fresh) !=
-	    TP_OK) {
+	if (cfg->nchan_redis_url) {
+		tp_buf why;
+		tp_buf_init(&why, 1024);
+		if (tp_spent_claim_redis(cfg->nchan_redis_url, jti, (time_t)exp->valuedouble, now,
+		                         &fresh, &why) != TP_OK) {
+			tp_log_kv(TP_LOG_ERROR, "cannot spend a ticket in Redis (NCHAN_REDIS_URL)",
+			          "error", tp_buf_str(&why));
+			tp_buf_free(&why);
+			rc = TP_TICKET_STORE_UNAVAILABLE;
+			goto out;
+		}
+		tp_buf_free(&why);
+	} else if (tp_spent_claim(cfg->tickets_file, jti, (time_t)exp->valuedouble, now, &fresh) !=
+	           TP_OK) {
 		tp_log_kv(TP_LOG_ERROR, "cannot update the spent tickets list", "path",
 		          cfg->tickets_file);
 		rc = TP_TICKET_UNUSABLE;

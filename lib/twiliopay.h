@@ -255,10 +255,13 @@ typedef struct tp_config {
 	char *payment_gateway;    /* PAYMENT_GATEWAY, see lib/gateway.c */
 	char *admin_token;        /* ADMIN_TOKEN, bearer for admin endpoints */
 	char *agent_secret;       /* AGENT_SECRET, HMAC key for agent/session tokens */
-	char *agents_file;        /* AGENTS_FILE, agent credentials */
+	char *agents_file;        /* AGENTS_FILE, agent credentials (one node) */
+	char *agents_sync_map;    /* AGENTS_SYNC_MAP, or in this Sync map (several nodes) */
+	long agents_cache_s;      /* AGENTS_CACHE_S, default 30: Sync records kept that long */
 	char *nchan_publish_url;  /* NCHAN_PUBLISH_URL, publisher location + "/<PK>" */
 	char *nchan_socket;       /* NCHAN_PUBLISH_SOCKET, its unix socket, or NULL */
 	char *tickets_file;       /* TICKETS_FILE, spent live-update tickets (lib/ticket.c) */
+	char *nchan_redis_url;    /* NCHAN_REDIS_URL, the nodes' shared Redis, or NULL */
 	long http_timeout_ms;     /* HTTP_TIMEOUT_MS, default 10000 */
 	long api_retry_budget_ms; /* API_RETRY_BUDGET_MS, default 12000: all tries of one call */
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
@@ -1071,7 +1074,8 @@ typedef enum tp_agent_rc {
 	TP_AGENT_OK,
 	TP_AGENT_UNKNOWN,
 	TP_AGENT_BAD_PASSWORD,
-	TP_AGENT_FILE_ERROR, /* AGENTS_FILE unset or unreadable */
+	TP_AGENT_FILE_ERROR,  /* AGENTS_FILE unset or unreadable; the Sync store not configured */
+	TP_AGENT_UNAVAILABLE, /* the Sync store cannot be read now (try again) */
 } tp_agent_rc;
 
 /* 1-64 of [A-Za-z0-9._@-], starting with a letter or digit. */
@@ -1083,6 +1087,12 @@ tp_agent_rc tp_agent_lookup(const char *file, const char *name, char **hash);
  * TP_AGENT_OK `tag` is the stored hash's tag (for tokens). */
 tp_agent_rc tp_agent_check_password(const char *file, const char *name, const char *password,
                                     char tag[TP_AGENT_TAG_LEN + 1]);
+/* Verifies a password against a hash found by a lookup (`found`:
+ * TP_AGENT_OK with `hash`, or TP_AGENT_UNKNOWN with hash NULL, which
+ * burns the same time).  Returns TP_AGENT_OK (and `tag`), _BAD_PASSWORD
+ * or _UNKNOWN. */
+tp_agent_rc tp_agent_verify_hash(const char *name, tp_agent_rc found, const char *hash,
+                                 const char *password, char tag[TP_AGENT_TAG_LEN + 1]);
 /* A short hex tag of a stored hash: it changes when the password does. */
 void tp_agent_hash_tag(const char *hash, char tag[TP_AGENT_TAG_LEN + 1]);
 /* The tag of `name`'s stored hash now (tag "" unless TP_AGENT_OK). */
@@ -1103,6 +1113,42 @@ tp_rc tp_agent_hash_password(const char *password, char **hash);
 tp_rc tp_agents_file_set(const char *file, const char *name, const char *hash);
 /* Appends the agent names, one per line. */
 tp_rc tp_agents_file_list(const char *file, tp_buf *names);
+
+/* ---------------------------------------------------------------- agentstore.c */
+
+/* Where the agents live: AGENTS_FILE (one node) or the Sync map
+ * AGENTS_SYNC_MAP that every node shares (lib/agentstore.c explains the
+ * record, its MAC and the AGENTS_CACHE_S cache). */
+bool tp_agent_store_is_sync(const tp_config *cfg);
+/* The agent's stored hash (malloc'd), read now. */
+tp_agent_rc tp_agent_store_hash(const tp_config *cfg, const char *name, char **hash);
+/* The agent's current tag; from Sync at most AGENTS_CACHE_S old. */
+tp_agent_rc tp_agent_store_tag(const tp_config *cfg, const char *name,
+                               char tag[TP_AGENT_TAG_LEN + 1]);
+/* TP_AGENT_OK when a token's pwh is still the agent's tag; TP_AGENT_UNKNOWN
+ * when the agent is gone or its password changed (revoked); a store error
+ * otherwise.  iat: when the token was issued. */
+tp_agent_rc tp_agent_store_check_tag(const tp_config *cfg, const char *name, const char *pwh,
+                                     time_t iat);
+/* Login: the password against the store, read now. */
+tp_agent_rc tp_agent_store_login(const tp_config *cfg, const char *name, const char *password,
+                                 char tag[TP_AGENT_TAG_LEN + 1]);
+/* Adds or replaces (hash) or deletes (NULL; TP_ENOTFOUND if absent) an
+ * agent; TP_EIO with `err` when Sync refused or failed. */
+tp_rc tp_agent_store_set(const tp_config *cfg, const char *name, const char *hash,
+                         tp_twilio_error *err);
+/* Appends every agent's name, one a line. */
+tp_rc tp_agent_store_list(const tp_config *cfg, tp_buf *names, tp_twilio_error *err);
+/* Replies 500 (store not usable) or 503 + Retry-After (Sync unreachable). */
+void tp_agent_store_reply(tp_resp *resp, const tp_config *cfg, tp_agent_rc rc);
+/* A Sync record {"hash","mac"} (caller frees) and the check of one:
+ * TP_AGENT_OK and *hash (malloc'd) only when its MAC is right. */
+cJSON *tp_agent_record(const char *secret, const char *name, const char *hash);
+tp_agent_rc tp_agent_record_hash(const char *secret, const char *name, const cJSON *data,
+                                 char **hash);
+void tp_agent_record_mac(const char *secret, const char *name, const char *hash, char hex[65]);
+/* Forgets every cached record (tests). */
+void tp_agent_store_cache_clear(void);
 
 typedef enum tp_token_rc {
 	TP_TOKEN_OK,
@@ -1130,15 +1176,60 @@ tp_rc tp_session_token_issue(tp_buf *out, const char *secret, const char *agent,
                              const char *payment_sid, const char *call_sid, time_t now, long ttl_s);
 
 /* .authorize for agent endpoints: Authorization: Bearer <agent token>,
- * valid, unexpired, and the agent still in AGENTS_FILE with the same
- * password hash.  401 with a JSON body otherwise (500 when AGENT_SECRET or
- * AGENTS_FILE is not usable).  Sets req->auth_subject to the agent. */
+ * valid, unexpired, and the agent still in the agent store (AGENTS_FILE or
+ * AGENTS_SYNC_MAP) with the same password hash.  401 with a JSON body
+ * otherwise (500 when AGENT_SECRET or the store is not usable, 503 when
+ * Sync cannot be reached).  Sets req->auth_subject to the agent. */
 bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg);
 /* After tp_agent_authorize: the session token (X-Session-Token header, or
  * the sessionToken body field) must be valid for this PaymentSid and this
  * agent.  401 when absent, 403 when wrong; returns false after replying. */
 bool tp_session_authorize_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                                    const char *payment_sid);
+
+/* ---------------------------------------------------------------- redis.c */
+
+/* One Redis command over a fresh connection (lib/redis.c): the nodes'
+ * shared Redis, NCHAN_REDIS_URL. */
+typedef struct tp_redis_url {
+	char *host; /* TCP (redis://), or */
+	int port;
+	char *path; /* a unix socket (unix://) */
+	char *user, *password;
+	int db;
+} tp_redis_url;
+
+/* redis://[[user]:password@]host[:port][/db] or
+ * unix://[[user]:password@]/path[?db=N]; TP_EINVAL otherwise (rediss://,
+ * TLS, included).  tp_redis_url_free after TP_OK. */
+tp_rc tp_redis_url_parse(const char *url, tp_redis_url *u);
+void tp_redis_url_free(tp_redis_url *u);
+
+typedef enum tp_redis_type {
+	TP_REDIS_NIL,
+	TP_REDIS_STATUS, /* +OK: str */
+	TP_REDIS_ERROR,  /* -ERR ...: str */
+	TP_REDIS_INT,    /* integer */
+	TP_REDIS_BULK,   /* str, len */
+	TP_REDIS_ARRAY,  /* integer = its length; elements not read */
+} tp_redis_type;
+
+typedef struct tp_redis_reply {
+	tp_redis_type type;
+	long long integer;
+	char *str;
+	size_t len;
+} tp_redis_reply;
+
+/* Connects per `url` (AUTH, SELECT as it says), sends argv, reads the
+ * reply into *out (tp_redis_reply_free it), everything within timeout_ms.
+ * TP_OK when Redis answered (an error reply included); TP_EIO when it
+ * cannot be reached or does not answer in time, TP_EAUTH when it refused
+ * the URL's password or database, TP_EINVAL for a bad URL or a reply that
+ * is not RESP.  `why` gets a reason that never holds the password. */
+tp_rc tp_redis_command(const char *url, long timeout_ms, size_t argc, const char *const argv[],
+                       tp_redis_reply *out, tp_buf *why);
+void tp_redis_reply_free(tp_redis_reply *r);
 
 /* ---------------------------------------------------------------- ticket.c */
 
@@ -1152,19 +1243,23 @@ tp_rc tp_ticket_issue(tp_buf *out, const char *secret, const char *agent, const 
                       const char *payment_sid, time_t now, long ttl_s);
 
 typedef enum tp_ticket_rc {
-	TP_TICKET_OK,            /* valid, and spent now */
-	TP_TICKET_MISSING,       /* no ticket given */
-	TP_TICKET_INVALID,       /* malformed, forged, not a ticket */
-	TP_TICKET_EXPIRED,       /* past its exp */
-	TP_TICKET_OTHER_PAYMENT, /* for another PaymentSid */
-	TP_TICKET_REVOKED,       /* its agent was removed or changed password */
-	TP_TICKET_SPENT,         /* used before */
-	TP_TICKET_UNUSABLE,      /* AGENT_SECRET, AGENTS_FILE or TICKETS_FILE unusable */
+	TP_TICKET_OK,                 /* valid, and spent now */
+	TP_TICKET_MISSING,            /* no ticket given */
+	TP_TICKET_INVALID,            /* malformed, forged, not a ticket */
+	TP_TICKET_EXPIRED,            /* past its exp */
+	TP_TICKET_OTHER_PAYMENT,      /* for another PaymentSid */
+	TP_TICKET_REVOKED,            /* its agent was removed or changed password */
+	TP_TICKET_SPENT,              /* used before */
+	TP_TICKET_UNUSABLE,           /* AGENT_SECRET, the agent store or TICKETS_FILE unusable */
+	TP_TICKET_AGENTS_UNAVAILABLE, /* the Sync agent store cannot be read now */
+	TP_TICKET_STORE_UNAVAILABLE,  /* NCHAN_REDIS_URL set, Redis unreachable */
 } tp_ticket_rc;
 
 /* The subscription check: a ticket of ours for `payment_sid`, unexpired,
  * whose agent still exists with the same password, never used before; it
- * is spent in TICKETS_FILE (on this node) only when everything else holds. */
+ * is spent only when everything else holds: in the nodes' shared Redis
+ * when NCHAN_REDIS_URL is set (tp_spent_claim_redis), else in TICKETS_FILE
+ * (this node). */
 tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const char *payment_sid,
                               time_t now);
 const char *tp_ticket_rc_str(tp_ticket_rc rc);
@@ -1174,6 +1269,11 @@ const char *tp_ticket_rc_str(tp_ticket_rc rc);
  * on file ".lock"; the list replaced by rename).  TP_EIO / TP_ETOOBIG when
  * the list cannot be read or written: then nothing is spent. */
 tp_rc tp_spent_claim(const char *file, const char *id, time_t exp, time_t now, bool *fresh);
+/* The same in Redis: SET tp:ticket:<id> 1 NX EX <exp - now> ("+OK" fresh,
+ * nil spent).  TP_EIO when Redis cannot be reached or answers otherwise
+ * (then nothing is known spent or fresh: refuse); `why` says why. */
+tp_rc tp_spent_claim_redis(const char *url, const char *id, time_t exp, time_t now, bool *fresh,
+                           tp_buf *why);
 
 /* Publish tokens (the handlers -> nginx's nchan publisher):
  * "<unix time>.<hex HMAC-SHA256(AGENT_SECRET, "nchan-publish|time|PK")>". */

@@ -171,31 +171,37 @@ stack_sync_bootstrap() {
   stack_env_set "$env" PAY_SYNC_SERVICE_SID "$sid"
 }
 
-# The sandbox agent "agent": AGENTS_FILE (default RUN_DIR/agents, written
-# into the env file) gets it with a random password, kept in
-# RUN_DIR/agent-password (0600) and exported as STACK_AGENT_USER /
-# STACK_AGENT_PASSWORD for tests.  In the stack's own file a password that
-# no longer matches is replaced; an operator's file (a migrated .env's)
-# that already has an "agent" is left as it is (its password is theirs),
-# and then STACK_AGENT_USER / STACK_AGENT_PASSWORD are empty.
+# The sandbox agent "agent": in the agent store - AGENTS_SYNC_MAP when
+# the env file sets it (several nodes), else AGENTS_FILE (default
+# RUN_DIR/agents, written into the env file) - with a random password,
+# kept in RUN_DIR/agent-password (0600) and exported as STACK_AGENT_USER /
+# STACK_AGENT_PASSWORD for tests.  In the stack's own store a password
+# that no longer matches is replaced; an operator's file (a migrated
+# .env's) that already has an "agent" is left as it is (its password is
+# theirs), and then STACK_AGENT_USER / STACK_AGENT_PASSWORD are empty.
 stack_agent_setup() {
-  local env=$1 agents pwfile=$STACK_RUN/agent-password tool=$STACK_BUILD/bin/twiliopay-agent
+  local env=$1 agents syncmap pwfile=$STACK_RUN/agent-password tool=$STACK_BUILD/bin/twiliopay-agent
+  local where=()
   agents=$(sed -n 's/^AGENTS_FILE=//p' "$env" | tail -1)
-  if [[ -z $agents ]]; then
+  syncmap=$(sed -n 's/^AGENTS_SYNC_MAP=//p' "$env" | tail -1)
+  if [[ -z $agents && -z $syncmap ]]; then
     agents=$STACK_RUN/agents
     stack_env_set "$env" AGENTS_FILE "$agents"
   fi
+  [[ -n $agents ]] && where=(-f "$agents")
   STACK_AGENT_USER= STACK_AGENT_PASSWORD=
-  if [[ ! -s $pwfile ]] || ! "$tool" -f "$agents" check agent <"$pwfile" >/dev/null 2>&1; then
-    if [[ $agents != "$STACK_RUN/agents" ]] && "$tool" -f "$agents" list 2>/dev/null | grep -qx agent; then
+  if [[ ! -s $pwfile ]] ||
+     ! TWILIOPAY_ENV=$env "$tool" "${where[@]}" check agent <"$pwfile" >/dev/null 2>&1; then
+    if [[ -n $agents && $agents != "$STACK_RUN/agents" ]] &&
+       "$tool" -f "$agents" list 2>/dev/null | grep -qx agent; then
       echo "stack: $agents already has an agent named agent; its password is left as it is" \
         >>"$STACK_RUN/log/setup.log"
       export STACK_AGENT_USER STACK_AGENT_PASSWORD
       return 0
     fi
     (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$pwfile")
-    "$tool" -f "$agents" set agent <"$pwfile" 2>>"$STACK_RUN/log/setup.log" || {
-      echo "stack: could not create the sandbox agent in $agents; $STACK_RUN/log/setup.log ends:" >&2
+    TWILIOPAY_ENV=$env "$tool" "${where[@]}" set agent <"$pwfile" 2>>"$STACK_RUN/log/setup.log" || {
+      echo "stack: could not create the sandbox agent in ${agents:-the Sync map $syncmap}; $STACK_RUN/log/setup.log ends:" >&2
       stack_log_tail "$STACK_RUN/log/setup.log"
       return 1; }
   fi
@@ -238,6 +244,7 @@ stack_wait_ready() {
 
 stack_stop() {
   local p
+  stack_multi_stop
   for p in "${STACK_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${STACK_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   STACK_PIDS=()
@@ -260,4 +267,180 @@ stack_keep() {
   tar -C "$STACK_RUN" -cf - . 2>/dev/null | tar -C "$dest" -xf - 2>/dev/null
   echo "$STACK_RUN" >"$dest/ORIGIN"
   STACK_RUN=
+}
+
+# ---- several nodes (docs/multinode.md)
+#   stack_multi_start BUILD RUN ENV LB_PORT SIM_PORT NODES
+#       one redis-server (RUN/redis), the emulator (its webhooks go to
+#       the balancer), NODES full nodes - each RUN/node<i> with its own
+#       env file (a copy of ENV plus its own publisher socket), nginx and
+#       every handler - and a stock balancer (nginx upstream round-robin,
+#       RUN/lb) on LB_PORT in front of them.  ENV gets NCHAN_REDIS_URL,
+#       SERVER_URL (the balancer) and the shared agent store.
+#       STACK_PORT is the balancer's port, STACK_NODE_PORT[i] a node's.
+#   stack_node_stop I / stack_node_start I     one node away and back
+#   stack_redis_stop / stack_redis_start       Redis away and back
+# Every node shares only what a production node shares: the emulator
+# (Twilio and Sync) and Redis.
+declare -A STACK_NODE_PORT=() STACK_NODE_PIDS=()
+STACK_NODE_COUNT=0
+STACK_REDIS_PID=
+STACK_LB_PID=
+
+stack_multi_start() {
+  local build=$1 run=$2 env=$3 port=$4 simport=$5 nodes=$6 i
+  STACK_BUILD=$(cd "$build" && pwd)
+  mkdir -p "$run"
+  STACK_RUN=$(cd "$run" && pwd)
+  STACK_PORT=$port
+  STACK_SIM_PORT=$simport
+  STACK_NODE_COUNT=$nodes
+  export TWILIOPAY_ENV
+  TWILIOPAY_ENV=$(cd "$(dirname "$env")" && pwd)/$(basename "$env")
+  mkdir -p "$STACK_RUN/log"
+  STACK_REDIS_PORT=$(stack_free_port) || return 1
+  stack_redis_start || return 1
+  stack_env_set "$TWILIOPAY_ENV" NCHAN_REDIS_URL "redis://127.0.0.1:$STACK_REDIS_PORT"
+  stack_env_set "$TWILIOPAY_ENV" SERVER_URL "http://127.0.0.1:$port"
+  # Agents in Sync, where every node reads them (lib/agentstore.c); the
+  # Sync setup below creates the map.
+  if ! grep -q '^AGENTS_FILE=' "$TWILIOPAY_ENV"; then
+    grep -q '^AGENTS_SYNC_MAP=' "$TWILIOPAY_ENV" || stack_env_set "$TWILIOPAY_ENV" AGENTS_SYNC_MAP agentMap
+  fi
+  for ((i = 1; i <= nodes; i++)); do
+    STACK_NODE_PORT[$i]=$(stack_free_port) || return 1
+    while [[ ${STACK_NODE_PORT[$i]} == "$port" || ${STACK_NODE_PORT[$i]} == "$simport" ||
+             ${STACK_NODE_PORT[$i]} == "$STACK_REDIS_PORT" ]]; do
+      STACK_NODE_PORT[$i]=$(stack_free_port) || return 1
+    done
+  done
+  if [[ -x $STACK_BUILD/sim/twilio-sim ]]; then
+    "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$simport" --env "$TWILIOPAY_ENV" \
+      --server-url "http://127.0.0.1:$port" 2>>"$STACK_RUN/log/sim.log" &
+    STACK_PIDS+=($!)
+    STACK_LOG_OF[$!]=$STACK_RUN/log/sim.log
+    stack_wait_sim || return 1
+    if ! stack_sync_bootstrap "$TWILIOPAY_ENV"; then
+      echo "stack: the Sync setup in the emulator failed; $STACK_RUN/log/setup.log ends:" >&2
+      stack_log_tail "$STACK_RUN/log/setup.log"
+      return 1
+    fi
+  fi
+  stack_agent_setup "$TWILIOPAY_ENV" || return 1
+  for ((i = 1; i <= nodes; i++)); do
+    mkdir -p "$STACK_RUN/node$i/log" "$STACK_RUN/node$i/sock"
+    cp "$TWILIOPAY_ENV" "$STACK_RUN/node$i/env"
+    chmod 600 "$STACK_RUN/node$i/env"
+    stack_env_set "$STACK_RUN/node$i/env" NCHAN_PUBLISH_SOCKET "$STACK_RUN/node$i/sock/nchan-pub.sock"
+    # Its own run folder, as a real node has (its RuntimeDirectory): the
+    # handlers' working directory is shared here, so a relative default
+    # would make the nodes share what two machines never do.
+    stack_env_set "$STACK_RUN/node$i/env" TICKETS_FILE "$STACK_RUN/node$i/spent-tickets"
+    NCHAN_REDIS_URL=redis://127.0.0.1:$STACK_REDIS_PORT REAL_IP_FROM=${STACK_REAL_IP_FROM-127.0.0.1} \
+      "$STACK_TOP/scripts/render-nginx" "$STACK_RUN/node$i" "127.0.0.1:${STACK_NODE_PORT[$i]}" \
+      "$STACK_BUILD/www" || return 1
+    stack_node_start "$i" || return 1
+  done
+  stack_lb_start
+}
+
+# stack_node_start I: node I's handlers and nginx (its run folder and env
+# file made by stack_multi_start).
+stack_node_start() {
+  local i=$1 dir=$STACK_RUN/node$1 b name pids=""
+  for b in "$STACK_BUILD"/cgi-bin/*; do
+    [[ -x $b ]] || continue
+    name=$(basename "$b")
+    TWILIOPAY_ENV=$dir/env "$b" --listen "$dir/sock/$name.sock" --workers "${STACK_WORKERS:-2}" \
+      2>>"$dir/log/$name.log" &
+    pids+=" $!"
+  done
+  nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -e "$dir/log/nginx-error.log" \
+    2>>"$dir/log/nginx-error.log" &
+  pids+=" $!"
+  STACK_NODE_PIDS[$i]=$pids
+  stack_node_wait "$i"
+}
+
+# stack_node_wait I: node I answers /healthz itself (a minute at most: a
+# loaded machine; at once when its nginx has exited).
+stack_node_wait() {
+  local _ ngx=${STACK_NODE_PIDS[$1]##* }
+  for _ in $(seq 1 600); do
+    curl -fsS -o /dev/null "http://127.0.0.1:${STACK_NODE_PORT[$1]}/healthz" 2>/dev/null && return 0
+    kill -0 "$ngx" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "stack: node $1 does not answer /healthz; $STACK_RUN/node$1/log/nginx-error.log ends:" >&2
+  stack_log_tail "$STACK_RUN/node$1/log/nginx-error.log"
+  return 1
+}
+
+# stack_node_nginx_restart I: node I's nginx stopped gracefully (QUIT:
+# requests in progress finish) and started again on the same files, as
+# `systemctl restart nginx` does; its handlers stay up.
+stack_node_nginx_restart() {
+  local i=$1 dir=$STACK_RUN/node$1 ngx=${STACK_NODE_PIDS[$1]##* }
+  kill -QUIT "$ngx" 2>/dev/null || true
+  wait "$ngx" 2>/dev/null || true
+  nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -e "$dir/log/nginx-error.log" \
+    2>>"$dir/log/nginx-error.log" &
+  STACK_NODE_PIDS[$i]="${STACK_NODE_PIDS[$i]% *} $!"
+  stack_node_wait "$i"
+}
+
+# stack_node_stop I: every process of node I, and waits for them.
+stack_node_stop() {
+  local p
+  for p in ${STACK_NODE_PIDS[$1]:-}; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in ${STACK_NODE_PIDS[$1]:-}; do wait "$p" 2>/dev/null || true; done
+  STACK_NODE_PIDS[$1]=
+}
+
+stack_redis_start() {
+  if [[ -n $STACK_REDIS_PID ]] && kill -0 "$STACK_REDIS_PID" 2>/dev/null; then return 0; fi
+  mkdir -p "$STACK_RUN/redis"
+  # Nothing to keep: live updates are not stored (scripts/multinode-conf.sh).
+  redis-server --bind 127.0.0.1 --port "$STACK_REDIS_PORT" --dir "$STACK_RUN/redis" \
+    --save '' --appendonly no --daemonize no --logfile "$STACK_RUN/log/redis.log" &
+  STACK_REDIS_PID=$!
+  local _
+  for _ in $(seq 1 600); do
+    [[ $(redis-cli -p "$STACK_REDIS_PORT" ping 2>/dev/null) == PONG ]] && return 0
+    kill -0 "$STACK_REDIS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "stack: redis-server does not answer on :$STACK_REDIS_PORT; $STACK_RUN/log/redis.log ends:" >&2
+  stack_log_tail "$STACK_RUN/log/redis.log"
+  return 1
+}
+
+stack_redis_stop() {
+  [[ -n $STACK_REDIS_PID ]] || return 0
+  kill -TERM "$STACK_REDIS_PID" 2>/dev/null || true
+  wait "$STACK_REDIS_PID" 2>/dev/null || true
+  STACK_REDIS_PID=
+}
+
+# The balancer: stock nginx, round-robin over the nodes
+# (nginx/balancer.conf.in, scripts/render-balancer).
+stack_lb_start() {
+  local i servers=()
+  for ((i = 1; i <= STACK_NODE_COUNT; i++)); do servers+=("127.0.0.1:${STACK_NODE_PORT[$i]}"); done
+  "$STACK_TOP/scripts/render-balancer" "$STACK_RUN/lb" "127.0.0.1:$STACK_PORT" "${servers[@]}" || return 1
+  nginx -p "$STACK_RUN/lb" -c "$STACK_RUN/lb/nginx.conf" -e "$STACK_RUN/log/lb-error.log" \
+    2>>"$STACK_RUN/log/lb-error.log" &
+  STACK_LB_PID=$!
+}
+
+stack_multi_stop() {
+  local i
+  if [[ -n $STACK_LB_PID ]]; then
+    kill -TERM "$STACK_LB_PID" 2>/dev/null || true
+    wait "$STACK_LB_PID" 2>/dev/null || true
+    STACK_LB_PID=
+  fi
+  for ((i = 1; i <= STACK_NODE_COUNT; i++)); do stack_node_stop "$i"; done
+  stack_redis_stop
+  STACK_NODE_COUNT=0
 }

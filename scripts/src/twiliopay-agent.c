@@ -1,21 +1,29 @@
 /*
  * twiliopay-agent - manage the agents who may log in to the console
- * (AGENTS_FILE: "name:crypt-hash" lines, lib/agent.c).
+ * (lib/agent.c, lib/agentstore.c): in AGENTS_FILE ("name:crypt-hash"
+ * lines, one node) or in the Sync map AGENTS_SYNC_MAP (several nodes
+ * share it; docs/multinode.md).
  *
  *   twiliopay-agent [-f FILE] set NAME       add NAME or change its password
  *   twiliopay-agent [-f FILE] delete NAME    remove NAME (its tokens stop working)
  *   twiliopay-agent [-f FILE] list           print the names
  *   twiliopay-agent [-f FILE] check NAME     exit 0 when the password is right
+ *   twiliopay-agent import FILE              copy every agent of an agents
+ *                                            file into AGENTS_SYNC_MAP
  *
  * The password is read from standard input (one line), never from the
  * command line, where any user could read it in /proc or ps.  On a
- * terminal it is asked for twice without echo.  FILE defaults to
- * AGENTS_FILE from $TWILIOPAY_ENV / ./.env / the environment.  Changing a
- * password revokes every token issued with the old one.
+ * terminal it is asked for twice without echo.  Without -f the store is
+ * the configuration's ($TWILIOPAY_ENV / ./.env / the environment):
+ * AGENTS_SYNC_MAP when set (with the Twilio credentials, PAY_SYNC_SERVICE_SID
+ * and AGENT_SECRET, which seals each record), else AGENTS_FILE.  Changing
+ * a password revokes every token issued with the old one: at once with a
+ * file, within AGENTS_CACHE_S seconds on every node with Sync.
  *
  * Exit status: 0 done, 1 refused (wrong password, unknown agent), 2 usage
  * or I/O error.
  */
+#include <crypt.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +41,7 @@ static void usage(void)
 {
 	fputs("usage: twiliopay-agent [-f AGENTS_FILE] set|delete|check NAME\n"
 	      "       twiliopay-agent [-f AGENTS_FILE] list\n"
+	      "       twiliopay-agent import AGENTS_FILE     (into AGENTS_SYNC_MAP)\n"
 	      "The password is read from standard input.\n",
 	      stderr);
 	exit(2);
@@ -69,28 +78,77 @@ static bool read_password(const char *prompt, char *buf, size_t cap)
 	return true;
 }
 
-static char *agents_file_from_config(void)
+/* Where the agents are, as the store's name for messages. */
+static const char *where(const tp_config *cfg)
 {
-	tp_config cfg;
-	tp_buf err;
-	char *path = NULL;
+	return tp_agent_store_is_sync(cfg) ? cfg->agents_sync_map : cfg->agents_file;
+}
 
-	tp_buf_init(&err, 65536);
-	/* Only AGENTS_FILE matters here: a problem elsewhere in the
-	 * configuration must not stop an operator managing agents. */
-	tp_config_load(&cfg, NULL, &err);
-	if (tp_config_raw("AGENTS_FILE"))
-		path = tp_xstrdup(tp_config_raw("AGENTS_FILE"));
-	tp_config_free(&cfg);
-	tp_buf_free(&err);
-	return path;
+static void store_error(const tp_config *cfg, const char *what, const tp_twilio_error *err)
+{
+	if (tp_agent_store_is_sync(cfg))
+		fprintf(stderr, "twiliopay-agent: cannot %s the Sync map %s: %s\n", what,
+		        cfg->agents_sync_map,
+		        err && err->message[0]
+		            ? err->message
+		            : "PAY_SYNC_SERVICE_SID, ACCOUNT_SID, AUTH_TOKEN and "
+		              "AGENT_SECRET must be set");
+	else
+		fprintf(stderr, "twiliopay-agent: cannot %s %s: %s\n", what, cfg->agents_file,
+		        strerror(errno));
+}
+
+/* Copies every agent of `file` into the Sync store. */
+static int import_file(const tp_config *cfg, const char *file)
+{
+	tp_buf names;
+	const char *p;
+	int status = 0, n = 0;
+
+	if (!tp_agent_store_is_sync(cfg)) {
+		fputs("twiliopay-agent: import copies an agents file into AGENTS_SYNC_MAP, which "
+		      "is not set\n",
+		      stderr);
+		return 2;
+	}
+	tp_buf_init(&names, 1u << 20);
+	if (tp_agents_file_list(file, &names) != TP_OK) {
+		fprintf(stderr, "twiliopay-agent: cannot read %s: %s\n", file, strerror(errno));
+		tp_buf_free(&names);
+		return 2;
+	}
+	for (p = tp_buf_str(&names); *p && status == 0;) {
+		size_t len = strcspn(p, "\n");
+		char *name = tp_xstrndup(p, len), *hash = NULL;
+		tp_twilio_error err;
+		if (tp_agent_lookup(file, name, &hash) == TP_AGENT_OK &&
+		    crypt_checksalt(hash) == CRYPT_SALT_OK) {
+			if (tp_agent_store_set(cfg, name, hash, &err) == TP_OK)
+				n++;
+			else {
+				store_error(cfg, "write", &err);
+				status = 2;
+			}
+		} else if (tp_agent_name_valid(name)) {
+			fprintf(stderr, "twiliopay-agent: %s skipped: unusable hash\n", name);
+		}
+		free(hash);
+		free(name);
+		p += len + (p[len] == '\n');
+	}
+	tp_buf_free(&names);
+	fprintf(stderr, "twiliopay-agent: %d agents copied from %s into %s\n", n, file,
+	        cfg->agents_sync_map);
+	return status;
 }
 
 int main(int argc, char **argv)
 {
-	char *file = NULL;
+	tp_config cfg;
+	tp_buf cerr;
 	const char *cmd, *name = NULL;
 	char pw[TP_AGENT_PASSWORD_MAX + 2], again[TP_AGENT_PASSWORD_MAX + 2];
+	char *file = NULL;
 	int i = 1, status = 2;
 
 	tp_log_init("twiliopay-agent");
@@ -108,11 +166,33 @@ int main(int argc, char **argv)
 	}
 	if (i != argc)
 		usage();
-	if (!file)
-		file = agents_file_from_config();
-	if (!file) {
-		fputs("twiliopay-agent: no agents file: give -f FILE or set AGENTS_FILE\n", stderr);
-		return 2;
+	/* Only the store's variables matter here: a problem elsewhere in the
+	 * configuration must not stop an operator managing agents. */
+	tp_buf_init(&cerr, 65536);
+	tp_config_load(&cfg, NULL, &cerr);
+	tp_buf_free(&cerr);
+	if (file) {
+		/* -f: that file, whatever the configuration says. */
+		free(cfg.agents_file);
+		free(cfg.agents_sync_map);
+		cfg.agents_file = file;
+		cfg.agents_sync_map = NULL;
+		file = NULL;
+	} else if (!cfg.agents_file && !tp_agent_store_is_sync(&cfg)) {
+		if (tp_config_raw("AGENTS_FILE"))
+			cfg.agents_file = tp_xstrdup(tp_config_raw("AGENTS_FILE"));
+		else if (tp_config_raw("AGENTS_SYNC_MAP"))
+			cfg.agents_sync_map = tp_xstrdup(tp_config_raw("AGENTS_SYNC_MAP"));
+	}
+	if (strcmp(cmd, "import") == 0) {
+		status = import_file(&cfg, name);
+		goto out;
+	}
+	if (!cfg.agents_file && !tp_agent_store_is_sync(&cfg)) {
+		fputs("twiliopay-agent: no agent store: give -f FILE, or set AGENTS_FILE or "
+		      "AGENTS_SYNC_MAP\n",
+		      stderr);
+		goto out;
 	}
 	if (name && !tp_agent_name_valid(name)) {
 		fprintf(
@@ -125,10 +205,10 @@ int main(int argc, char **argv)
 
 	if (strcmp(cmd, "list") == 0) {
 		tp_buf names;
+		tp_twilio_error err;
 		tp_buf_init(&names, 1u << 20);
-		if (tp_agents_file_list(file, &names) != TP_OK) {
-			fprintf(stderr, "twiliopay-agent: cannot read %s: %s\n", file,
-			        strerror(errno));
+		if (tp_agent_store_list(&cfg, &names, &err) != TP_OK) {
+			store_error(&cfg, "read", &err);
 		} else {
 			fputs(tp_buf_str(&names), stdout);
 			status = 0;
@@ -136,6 +216,7 @@ int main(int argc, char **argv)
 		tp_buf_free(&names);
 	} else if (strcmp(cmd, "set") == 0) {
 		char *hash = NULL;
+		tp_twilio_error err;
 		tp_rc rc;
 		if (!read_password("New password: ", pw, sizeof pw)) {
 			fputs("twiliopay-agent: no password on standard input (or longer than "
@@ -161,25 +242,24 @@ int main(int argc, char **argv)
 			fputs("twiliopay-agent: hashing failed\n", stderr);
 			goto out;
 		}
-		rc = tp_agents_file_set(file, name, hash);
+		rc = tp_agent_store_set(&cfg, name, hash, &err);
 		free(hash);
 		if (rc != TP_OK) {
-			fprintf(stderr, "twiliopay-agent: cannot write %s: %s\n", file,
-			        strerror(errno));
+			store_error(&cfg, "write", &err);
 			goto out;
 		}
-		fprintf(stderr, "twiliopay-agent: %s set in %s\n", name, file);
+		fprintf(stderr, "twiliopay-agent: %s set in %s\n", name, where(&cfg));
 		status = 0;
 	} else if (strcmp(cmd, "delete") == 0) {
-		tp_rc rc = tp_agents_file_set(file, name, NULL);
+		tp_twilio_error err;
+		tp_rc rc = tp_agent_store_set(&cfg, name, NULL, &err);
 		if (rc == TP_ENOTFOUND) {
-			fprintf(stderr, "twiliopay-agent: no agent %s in %s\n", name, file);
+			fprintf(stderr, "twiliopay-agent: no agent %s in %s\n", name, where(&cfg));
 			status = 1;
 		} else if (rc != TP_OK) {
-			fprintf(stderr, "twiliopay-agent: cannot write %s: %s\n", file,
-			        strerror(errno));
+			store_error(&cfg, "write", &err);
 		} else {
-			fprintf(stderr, "twiliopay-agent: %s deleted from %s\n", name, file);
+			fprintf(stderr, "twiliopay-agent: %s deleted from %s\n", name, where(&cfg));
 			status = 0;
 		}
 	} else if (strcmp(cmd, "check") == 0) {
@@ -187,9 +267,9 @@ int main(int argc, char **argv)
 		tp_agent_rc rc;
 		if (!read_password("Password: ", pw, sizeof pw))
 			goto out;
-		rc = tp_agent_check_password(file, name, pw, tag);
-		if (rc == TP_AGENT_FILE_ERROR) {
-			fprintf(stderr, "twiliopay-agent: cannot read %s\n", file);
+		rc = tp_agent_store_login(&cfg, name, pw, tag);
+		if (rc == TP_AGENT_FILE_ERROR || rc == TP_AGENT_UNAVAILABLE) {
+			store_error(&cfg, "read", NULL);
 		} else {
 			puts(rc == TP_AGENT_OK ? "ok" : "wrong name or password");
 			status = rc == TP_AGENT_OK ? 0 : 1;
@@ -200,6 +280,7 @@ int main(int argc, char **argv)
 out:
 	OPENSSL_cleanse(pw, sizeof pw);
 	OPENSSL_cleanse(again, sizeof again);
+	tp_config_free(&cfg);
 	free(file);
 	return status;
 }

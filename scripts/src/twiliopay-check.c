@@ -60,29 +60,28 @@ extern char **environ;
  * and API_SECRET only sign Sync Access Tokens: they are required only
  * with ENABLE_SYNC_TOKENS=true (check_token_key). */
 static const char *const required[] = {
-    "ACCOUNT_SID",        "AUTH_TOKEN",
-    "SERVER_URL",         "SIP_DOMAIN_URI",
-    "PAYMENT_CONNECTOR",  "PAY_SYNC_SERVICE_SID",
-    "SYNC_PAY_MAP_NAME",  "SYNC_UUI_MAP_NAME",
-    "CONNECTOR_USERNAME", "CONNECTOR_PASSWORD",
-    "ADMIN_TOKEN",        "AGENT_SECRET",
-    "AGENTS_FILE",        NULL,
-};
-
-/* Variables whose value may be shown; every other one is a secret or may
- * hold one. */
-static const char *const showable[] = {
     "ACCOUNT_SID",
+    "AUTH_TOKEN",
     "SERVER_URL",
     "SIP_DOMAIN_URI",
     "PAYMENT_CONNECTOR",
     "PAY_SYNC_SERVICE_SID",
     "SYNC_PAY_MAP_NAME",
     "SYNC_UUI_MAP_NAME",
-    "API_KEY",
-    "AGENTS_FILE",
-    "NCHAN_PUBLISH_SOCKET",
+    "CONNECTOR_USERNAME",
+    "CONNECTOR_PASSWORD",
+    "ADMIN_TOKEN",
+    "AGENT_SECRET",
+    "AGENTS_FILE|AGENTS_SYNC_MAP",
     NULL,
+};
+
+/* Variables whose value may be shown; every other one is a secret or may
+ * hold one. */
+static const char *const showable[] = {
+    "ACCOUNT_SID",          "SERVER_URL",        "SIP_DOMAIN_URI",       "PAYMENT_CONNECTOR",
+    "PAY_SYNC_SERVICE_SID", "SYNC_PAY_MAP_NAME", "SYNC_UUI_MAP_NAME",    "API_KEY",
+    "AGENTS_FILE",          "AGENTS_SYNC_MAP",   "NCHAN_PUBLISH_SOCKET", NULL,
 };
 
 /* Configuration names that, set in this shell, would hide the file's
@@ -111,8 +110,11 @@ static const char *const config_names[] = {
     "ADMIN_TOKEN",
     "AGENT_SECRET",
     "AGENTS_FILE",
+    "AGENTS_SYNC_MAP",
+    "AGENTS_CACHE_S",
     "NCHAN_PUBLISH_URL",
     "NCHAN_PUBLISH_SOCKET",
+    "NCHAN_REDIS_URL",
     "HTTP_TIMEOUT_MS",
     "API_RETRY_BUDGET_MS",
     "MAX_BODY_BYTES",
@@ -309,7 +311,9 @@ static void check_variables(checks *c, const tp_config *cfg, const char *errors)
 	size_t i;
 
 	for (i = 0; required[i]; i++) {
-		size_t n = strlen(required[i]);
+		/* "A|B": either will do; the loader's complaint starts with A. */
+		size_t n = strcspn(required[i], "|");
+		char name[64];
 		bool bad = false;
 		for (p = errors; *p;) {
 			size_t len = strcspn(p, "\n");
@@ -321,16 +325,26 @@ static void check_variables(checks *c, const tp_config *cfg, const char *errors)
 		}
 		if (bad)
 			continue;
-		if (in_list(showable, required[i]))
-			ok(c, "%s = %s", required[i], shown_value(cfg, required[i]));
+		/* The alternative that is set (the first when none is). */
+		snprintf(name, sizeof name, "%.*s", (int)n, required[i]);
+		for (p = required[i]; *p && !tp_config_raw(name);) {
+			p += strcspn(p, "|");
+			p += *p == '|';
+			if (*p)
+				snprintf(name, sizeof name, "%.*s", (int)strcspn(p, "|"), p);
+		}
+		if (!tp_config_raw(name))
+			snprintf(name, sizeof name, "%.*s", (int)n, required[i]);
+		if (in_list(showable, name))
+			ok(c, "%s = %s", name, shown_value(cfg, name));
 		else
-			ok(c, "%s is set (not shown)", required[i]);
+			ok(c, "%s is set (not shown)", name);
 	}
 	for (p = errors; *p;) {
 		size_t len = strcspn(p, "\n"), j;
 		bool known = false;
 		for (j = 0; required[j]; j++) {
-			size_t n = strlen(required[j]);
+			size_t n = strcspn(required[j], "|");
 			if (len > n && strncmp(p, required[j], n) == 0 && p[n] == ' ')
 				known = true;
 		}
@@ -651,11 +665,14 @@ static void check_api_key(checks *c, const tp_config *cfg)
 	tp_buf_free(&userpwd);
 }
 
-/* GET /v1/Services/{sid}, then /Maps/{unique name} for both maps
- * (twilio-contract.md 6.1, 6.2: a map is fetched by SID or unique name). */
+/* GET /v1/Services/{sid}, then /Maps/{unique name} for both maps, and
+ * the agents' map when agents live in Sync (twilio-contract.md 6.1, 6.2: a
+ * map is fetched by SID or unique name). */
 static void check_sync(checks *c, const tp_config *cfg)
 {
-	const char *maps[2] = {cfg->sync_pay_map_name, cfg->sync_uui_map_name};
+	const char *maps[3] = {cfg->sync_pay_map_name, cfg->sync_uui_map_name,
+	                       cfg->agents_sync_map};
+	size_t nmaps = cfg->agents_sync_map ? 3 : 2;
 	tp_buf u, why;
 	tp_api_result r;
 	bool have_service;
@@ -697,7 +714,7 @@ static void check_sync(checks *c, const tp_config *cfg)
 			     tp_buf_str(&u), tp_buf_str(&why));
 	}
 	tp_api_result_free(&r);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < nmaps; i++) {
 		if (!have_service) {
 			skip(c, "Sync map %s exists: no Sync service", maps[i]);
 			continue;

@@ -21,12 +21,12 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
  * Starts the stack.  `env`: NAME=VALUE overrides of the sandbox env file;
  * `render`: environment for scripts/render-nginx (FRAME_ANCESTORS).
  */
-export async function startStack({ env = {}, render = {} } = {}) {
+export async function startStack({ env = {}, render = {}, nodes = 1 } = {}) {
   const run = fs.mkdtempSync(path.join(os.tmpdir(), 'genesyspay-browser-'));
   const child = spawn('bash', [path.join(top, 'tests/browser/stack-run.sh'), run,
     ...Object.entries(env).map(([k, v]) => `${k}=${v}`)], {
     cwd: top,
-    env: { ...process.env, ...render, B: process.env.B || 'build' },
+    env: { ...process.env, ...render, B: process.env.B || 'build', STACK_NODES: String(nodes) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -62,7 +62,7 @@ export async function startStack({ env = {}, render = {} } = {}) {
     sim: `http://127.0.0.1:${m[2]}`,
     env: envVars,
     agent: { username: 'agent', password: fs.existsSync(pwFile) ? fs.readFileSync(pwFile, 'utf8').trim() : '' },
-    /** nginx-stop / nginx-start */
+    /** nginx-stop / nginx-start; with nodes: node-stop N, node-start N, redis-stop, redis-start */
     async command(cmd) {
       child.stdin.write(cmd + '\n');
       const answer = await nextLine();

@@ -11,8 +11,13 @@
 # "fail CMD"):
 #   nginx-stop / nginx-start    take nginx away and bring it back (the
 #                               console must show the loss and recover)
+#   node-stop N / node-start N  with STACK_NODES=2: node N (its nginx and
+#                               handlers) away and back
+#   redis-stop / redis-start    with STACK_NODES=2: Redis away and back
 #   quit                        stop everything (so does EOF or SIGTERM)
-# Environment: B (build folder, default build).
+# Environment: B (build folder, default build); STACK_NODES (2 or more:
+# that many nodes behind a balancer, sharing Redis: scripts/stack.sh
+# stack_multi_start; NGINX_PORT is then the balancer's).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 run=$1
@@ -35,7 +40,13 @@ cleanup() { stack_stop; }
 trap cleanup EXIT
 trap 'exit 0' TERM INT
 
-if ! stack_start "$build" "$run" "$env" "$port" "$simport" || ! stack_wait_ready; then
+nodes=${STACK_NODES:-1}
+if (( nodes > 1 )); then
+  start=(stack_multi_start "$build" "$run" "$env" "$port" "$simport" "$nodes")
+else
+  start=(stack_start "$build" "$run" "$env" "$port" "$simport")
+fi
+if ! "${start[@]}" || ! stack_wait_ready; then
   echo "stack-run: the stack did not start; logs in $run/log" >&2
   tail -n 20 "$run"/log/*.log >&2 2>/dev/null || true
   exit 1
@@ -69,6 +80,14 @@ while read -r cmd; do
       STACK_PIDS+=($!)
       if stack_wait_ready; then echo "done $cmd"; else echo "fail $cmd"; fi
       ;;
+    node-stop\ [0-9]*)
+      stack_node_stop "${cmd#node-stop }"; echo "done $cmd" ;;
+    node-start\ [0-9]*)
+      if stack_node_start "${cmd#node-start }"; then echo "done $cmd"; else echo "fail $cmd"; fi ;;
+    redis-stop)
+      stack_redis_stop; echo "done $cmd" ;;
+    redis-start)
+      if stack_redis_start; then echo "done $cmd"; else echo "fail $cmd"; fi ;;
     quit) break ;;
     *) echo "fail $cmd" ;;
   esac

@@ -397,6 +397,19 @@ static void test_tickets(void **state)
 	cfg.agents_file = (char *)"/nonexistent/agents";
 	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_UNUSABLE);
 	cfg.agents_file = file;
+	/* Several nodes (NCHAN_REDIS_URL): spent in Redis only.  Redis
+	 * unreachable refuses a good ticket, and the per-node list is not
+	 * used instead (it would accept the ticket once per node). */
+	tp_buf_reset(&t);
+	assert_int_equal(tp_agent_check_password(file, "erin", "erin's new password", tag),
+	                 TP_AGENT_OK);
+	assert_int_equal(tp_ticket_issue(&t, SECRET, "erin", tag, PK, now, 60), TP_OK);
+	cfg.nchan_redis_url = (char *)"unix:///nonexistent/redis.sock";
+	unlink(spent);
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_STORE_UNAVAILABLE);
+	assert_int_equal(access(spent, F_OK), -1);
+	cfg.nchan_redis_url = NULL;
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_OK);
 	cfg.tickets_file = NULL;
 	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_UNUSABLE);
 	unlink(spent);
@@ -577,6 +590,48 @@ static void test_authorize(void **state)
 	tp_buf_free(&out);
 }
 
+/* The Sync store's record (lib/agentstore.c): sealed with AGENT_SECRET;
+ * a record written without it, for another name, or with a changed hash
+ * is no agent. */
+static void test_sync_record(void **state)
+{
+	char *hash = NULL, *got = NULL;
+	cJSON *rec, *forged;
+	char mac[65];
+	(void)state;
+
+	assert_int_equal(tp_agent_hash_password("a password long enough", &hash), TP_OK);
+	rec = tp_agent_record(SECRET, "frank", hash);
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", rec, &got), TP_AGENT_OK);
+	assert_string_equal(got, hash);
+	free(got);
+	/* the same record under another agent's name */
+	assert_int_equal(tp_agent_record_hash(SECRET, "grace", rec, &got), TP_AGENT_UNKNOWN);
+	assert_null(got);
+	/* checked with another secret */
+	assert_int_equal(tp_agent_record_hash("another secret", "frank", rec, &got),
+	                 TP_AGENT_UNKNOWN);
+	/* the hash replaced, the MAC kept */
+	forged = cJSON_Duplicate(rec, 1);
+	cJSON_ReplaceItemInObject(forged, "hash", cJSON_CreateString("$y$j9T$forged$forged"));
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", forged, &got), TP_AGENT_UNKNOWN);
+	cJSON_Delete(forged);
+	/* a MAC made by someone without the secret */
+	tp_agent_record_mac("guessed", "frank", hash, mac);
+	forged = cJSON_Duplicate(rec, 1);
+	cJSON_ReplaceItemInObject(forged, "mac", cJSON_CreateString(mac));
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", forged, &got), TP_AGENT_UNKNOWN);
+	cJSON_Delete(forged);
+	/* not a record at all */
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", NULL, &got), TP_AGENT_UNKNOWN);
+	forged = cJSON_CreateObject();
+	cJSON_AddNumberToObject(forged, "hash", 1);
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", forged, &got), TP_AGENT_UNKNOWN);
+	cJSON_Delete(forged);
+	cJSON_Delete(rec);
+	free(hash);
+}
+
 /* Two requests authorised one after the other, as two threads of one
  * worker do: each keeps its own agent (the subject lives in the request,
  * not in a buffer shared by the process). */
@@ -637,6 +692,7 @@ int main(void)
 	    cmocka_unit_test(test_tickets),
 	    cmocka_unit_test(test_spent_list),
 	    cmocka_unit_test(test_authorize),
+	    cmocka_unit_test(test_sync_record),
 	    cmocka_unit_test(test_authorize_subject_per_request),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

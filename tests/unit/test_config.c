@@ -126,6 +126,52 @@ static void test_load_reports_every_problem(void **state)
 	tp_buf_free(&err);
 }
 
+/* The agent store: AGENTS_FILE or AGENTS_SYNC_MAP ("A|B" in a need list:
+ * either will do), never both. */
+static void test_agent_store_need(void **state)
+{
+	static const char *const need[] = {"AGENT_SECRET", "AGENTS_FILE|AGENTS_SYNC_MAP", NULL};
+	tp_config c;
+	tp_buf err;
+	(void)state;
+
+	tp_buf_init(&err, 10000);
+	write_env(
+	    "AGENT_SECRET=0123456789abcdef0123\nAGENTS_SYNC_MAP=agentMap\nAGENTS_CACHE_S=5\n");
+	assert_int_equal(tp_config_load(&c, need, &err), TP_OK);
+	assert_string_equal(c.agents_sync_map, "agentMap");
+	assert_int_equal(c.agents_cache_s, 5);
+	assert_true(tp_agent_store_is_sync(&c));
+	tp_config_free(&c);
+	unlink(env_path);
+	write_env("AGENT_SECRET=0123456789abcdef0123\nAGENTS_FILE=/etc/twiliopay/agents\n");
+	assert_int_equal(tp_config_load(&c, need, &err), TP_OK);
+	assert_false(tp_agent_store_is_sync(&c));
+	assert_int_equal(c.agents_cache_s, 30);
+	tp_config_free(&c);
+	unlink(env_path);
+	write_env("AGENT_SECRET=0123456789abcdef0123\n");
+	assert_int_equal(tp_config_load(&c, need, &err), TP_EINVAL);
+	assert_non_null(strstr(tp_buf_str(&err), "AGENTS_FILE or AGENTS_SYNC_MAP is missing"));
+	tp_config_free(&c);
+	tp_buf_reset(&err);
+	unlink(env_path);
+	write_env("AGENT_SECRET=0123456789abcdef0123\nAGENTS_FILE=/x\nAGENTS_SYNC_MAP=agentMap\n");
+	assert_int_equal(tp_config_load(&c, need, &err), TP_EINVAL);
+	assert_non_null(strstr(tp_buf_str(&err), "AGENTS_FILE and AGENTS_SYNC_MAP are both set"));
+	tp_config_free(&c);
+	tp_buf_reset(&err);
+	unlink(env_path);
+	write_env(
+	    "AGENT_SECRET=0123456789abcdef0123\nAGENTS_SYNC_MAP=agentMap\nAGENTS_CACHE_S=301\n");
+	assert_int_equal(tp_config_load(&c, need, &err), TP_EINVAL);
+	assert_non_null(
+	    strstr(tp_buf_str(&err), "AGENTS_CACHE_S must be a whole number from 0 to 300"));
+	tp_config_free(&c);
+	unlink(env_path);
+	tp_buf_free(&err);
+}
+
 /* ALLOWED_CURRENCIES: upper-cased, blanks and repeats dropped, the
  * operator's order kept (its first is the default currency). */
 static void test_allowed_currencies(void **state)
@@ -200,6 +246,7 @@ int main(void)
 	    cmocka_unit_test(test_env_parse_bad_quote),
 	    cmocka_unit_test(test_load_defaults_and_override),
 	    cmocka_unit_test(test_load_reports_every_problem),
+	    cmocka_unit_test(test_agent_store_need),
 	    cmocka_unit_test(test_explicit_missing_file),
 	    cmocka_unit_test(test_allowed_currencies),
 	};

@@ -10,7 +10,7 @@
  * (never innerHTML), so nothing from the network is ever markup.
  */
 import { Api, ApiError, DEFAULT_CONFIG, currencyRule, type ServerConfig, type StartRequest } from './api.js';
-import { LiveFeed, type LinkState } from './live.js';
+import { LiveFeed, POLL_MS, type LinkState } from './live.js';
 import {
 	amountInput, announcement, apiErrorText, attachKey, canCancel, canSubmit, checkAttach, checkCurrency,
 	checkHolderName, errorInstruction, fieldLabel, fieldNoun, fieldRow, formatMoney, isFinal, numberStyle, outcome,
@@ -485,15 +485,16 @@ function startFeed(): void {
 		onLink: (st) => { if (app.feed === feed) setLink(st); },
 		resync: async () => {
 			try {
-				applyView(await api.session(ref));
-				return true;
+				const v = await api.session(ref);
+				applyView(v);
+				return { kind: 'ok', seq: v.seq };
 			} catch (e) {
 				if (e instanceof ApiError && (e.status === 401 || e.status === 403 || e.status === 404)) {
 					if (e.status !== 401)
 						sessionGone('The payment can no longer be watched: ' + errorText(e, 'read the payment'));
-					return false;
+					return { kind: 'gone' };
 				}
-				return true; /* unreachable: keep trying */
+				return { kind: 'unreachable' }; /* keep trying */
 			}
 		},
 	});
@@ -505,6 +506,7 @@ const LINK_TEXT: Record<LinkState, string> = {
 	connecting: 'Connecting\u2026',
 	live: 'Live',
 	reconnecting: 'Connection lost \u2014 reconnecting\u2026',
+	polling: `Live updates unavailable \u2014 checking every ${POLL_MS / 1000} s`,
 	stopped: '',
 };
 
@@ -522,8 +524,10 @@ function setLink(st: LinkState | null): void {
 	ui.link.textContent = LINK_TEXT[st];
 	if (st === 'reconnecting' && lastLink !== 'reconnecting')
 		announce('Connection to the payment server lost. Reconnecting.');
-	else if (st === 'live' && lastLink === 'reconnecting')
-		announce('Connection restored.');
+	else if (st === 'polling' && lastLink !== 'polling')
+		announce(`Live updates are unavailable. The payment is checked every ${POLL_MS / 1000} seconds.`);
+	else if (st === 'live' && (lastLink === 'reconnecting' || lastLink === 'polling'))
+		announce(lastLink === 'polling' ? 'Live updates are back.' : 'Connection restored.');
 	lastLink = st;
 }
 
