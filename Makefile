@@ -195,7 +195,7 @@ run: all
 	@if [ "$(NODES)" -gt 1 ]; then scripts/run-multinode $(B) $(NODES); else scripts/run-sandbox $(B); fi
 
 # The same stack without the emulator, against the Twilio account of
-# LIVE_ENV (default .env) through your tunnel (README "Developing against
+# LIVE_ENV (default .env) through your tunnel (docs/operating.md "Pointing it at
 # real Twilio").
 run-live: all
 	scripts/run-live $(B)
@@ -229,7 +229,7 @@ clean:
 	rm -rf build build-san
 
 # ======================================================================
-# install / uninstall (production deployment; README "Production
+# install / uninstall (production deployment; docs/operating.md "Production
 # deployment").  Everything goes under $(DESTDIR)$(PREFIX); binaries keep
 # their $ORIGIN/../lib rpath because the installed tree has the build
 # tree's shape:
@@ -293,7 +293,7 @@ install: all
 	REAL_IP_FROM="$(REAL_IP_FROM)" \
 	SYSTEMD_UNIT_DIR="$(SYSTEMD_UNIT_DIR)" SYSUSERS_DIR="$(SYSUSERS_DIR)" \
 	TMPFILES_DIR="$(TMPFILES_DIR)" scripts/render-deploy
-	@echo "installed under $(DESTDIR)$(PREFIX); next steps: README.md, \"Production deployment\""
+	@echo "installed under $(DESTDIR)$(PREFIX); next steps: $(PKGSHAREDIR)/docs/operating.md, \"Production deployment\""
 
 uninstall:
 	$(if $(filter /%,$(PREFIX)),,$(error PREFIX must be an absolute path))

@@ -84,7 +84,7 @@ await sleep(1000); // the emulator's own capture-start callbacks settle
 const lastSeq = new Array(nsub).fill(0);
 const waiters = [];
 const conns = [];
-// Each subscription takes its own ticket (README "Agent API": one use each).
+// Each subscription takes its own ticket (docs/api.md "Credentials": one use each).
 async function ticketUrl() {
   const t = await request('POST', '/aap/events-ticket',
     { 'Content-Type': 'application/json', Authorization: `Bearer ${agentToken}`, 'X-Session-Token': s.sessionToken },

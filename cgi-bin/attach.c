@@ -4,7 +4,7 @@
  * token.  For a console that lost what it kept (a reload where the
  * browser refuses storage to the embedded console, a second tab, another
  * browser): it finds the payment again instead of starting a new one.
- * README "Agent API".
+ * docs/api.md "Agent API".
  *
  *   200 {"paymentSid", "callSid", "sessionToken", "sessionExpiresAt",
  *        "eventsUrl", "ticketUrl", "stateUrl", "order", "state"}

@@ -6,7 +6,7 @@
  * on a call that is in progress (as the Node original checked).
  * Agent token and this session's token required.
  *
- *   202 {"state": {...}}   (README "Agent API")
+ *   202 {"state": {...}}   (docs/api.md "Agent API")
  */
 #include <string.h>
 

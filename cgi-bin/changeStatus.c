@@ -8,7 +8,7 @@
  * token and this session's token.  The Result arrives later through
  * paySyncUpdate and the live updates.
  *
- *   202 {"state": {...}}   (README "Agent API")
+ *   202 {"state": {...}}   (docs/api.md "Agent API")
  */
 #include <string.h>
 

@@ -6,7 +6,7 @@
  * URL configured in Console and names the operation in the JSON "method";
  * this binary therefore serves "tokenize" as well, and uses "charge" only when
  * the body names no method (the older connector, which posted to
- * .../charge).  Either path works as the Endpoint URL; the README
+ * .../charge).  Either path works as the Endpoint URL; docs/operating.md
  * recommends https://<host>/connector/charge.
  */
 #include "twiliopay.h"

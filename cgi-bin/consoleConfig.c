@@ -1,6 +1,6 @@
 /*
  * consoleConfig - GET /aap/config: what this server accepts for a
- * payment, so the agent console offers exactly that (README "Agent API").
+ * payment, so the agent console offers exactly that (docs/api.md "Agent API").
  * Agent token required: it says nothing secret, but nothing here is for
  * anyone but agents.
  *

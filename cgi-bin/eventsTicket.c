@@ -7,7 +7,7 @@
  * and this session's token required, as for GET /aap/session.
  *
  *   200 {"ticket", "eventsUrl": "/aap/events/PK...?ticket=...",
- *        "expiresIn": 60, "expiresAt"}      (README "Agent API")
+ *        "expiresIn": 60, "expiresAt"}      (docs/api.md "Agent API")
  */
 #include <time.h>
 

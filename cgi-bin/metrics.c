@@ -1,13 +1,13 @@
 /*
  * metrics - GET /metrics: this node's handlers in Prometheus' text
  * format (exposition format 0.0.4), read from the scoreboards every
- * handler keeps under METRICS_DIR (lib/metrics.c; README "Metrics").
+ * handler keeps under METRICS_DIR (lib/metrics.c; docs/operating.md "Metrics").
  *
  * Who may read it: a scraper on this host (a loopback REMOTE_ADDR), or
  * anyone with Authorization: Bearer ADMIN_TOKEN.  The counters hold no
  * card data and no identifiers, but they do show traffic, so the open
  * internet gets a 401.  (Behind a proxy on this same host every client
- * looks local: README "Metrics" says what to do then.)
+ * looks local: docs/operating.md "Metrics" says what to do then.)
  */
 #include "twiliopay.h"
 

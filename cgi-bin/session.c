@@ -3,7 +3,7 @@
  * state in one request, for a page that (re)loads before subscribing to
  * the live updates.  Agent token and this session's token (X-Session-Token).
  *
- *   200 {"state": {...}}   (README "Agent API"; the same object the live
+ *   200 {"state": {...}}   (docs/api.md "Agent API"; the same object the live
  *                           updates carry)
  */
 #include "twiliopay.h"

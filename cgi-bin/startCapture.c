@@ -1,7 +1,7 @@
 /*
  * startCapture - POST /aap/startCapture: an authenticated agent starts an
  * agent-assisted Payments session on a live call (twilio-contract.md
- * sections 3.1 and 11; README "Agent API").
+ * sections 3.1 and 11; docs/api.md "Agent API").
  *
  * Input (JSON or form, checked by lib/capture_input.c): callSid, or uui /
  * conversationId (looked up in uuiMap, written by uuiSyncUpdate when the

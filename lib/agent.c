@@ -25,7 +25,7 @@
  * payment.  Every token also carries jti, 128 random bits in hex: two
  * tokens minted for the same claims in the same second (a second tab
  * attaching to the payment a first tab just started) are still two
- * different tokens, as the README promises; iat alone has whole seconds.
+ * different tokens, as docs/api.md promises; iat alone has whole seconds.
  * lib/ticket.c makes a third kind, "ticket", the one-use credential of a
  * live-update subscription, whose jti names it in the spent list.
  */

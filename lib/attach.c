@@ -1,7 +1,7 @@
 /*
  * attach.c - an agent attaching to a call: naming it (callSid, or a UUI /
  * Genesys conversation id looked up in uuiMap), and finding the payment
- * running on it again (README "Agent API": startCapture, attach).
+ * running on it again (docs/api.md "Agent API": startCapture, attach).
  *
  * Finding it again without scanning payMap: startCapture also writes
  * payMap[<CallSid>] = {"callSid", "paymentSid", "agent", "startedAt"}

@@ -1,5 +1,5 @@
 /*
- * capture_input.c - what an agent may ask startCapture for (README "Agent
+ * capture_input.c - what an agent may ask startCapture for (docs/api.md "Agent
  * API", startCapture's fields; twilio-contract.md 3.1 for Twilio's own
  * limits): the call, currency, amount, payment method, token type,
  * description, bank account type and connector parameters, each checked

@@ -96,7 +96,7 @@ static const var_spec specs[] = {
      * (rendered into nginx) and, when set, where tickets are spent. */
     {"NCHAN_REDIS_URL", V_REDIS, F(nchan_redis_url), NULL, NULL},
     {"HTTP_TIMEOUT_MS", V_LONG, F(http_timeout_ms), "10000", "100:120000"},
-    /* Documented (README, .env.example) and used by lib/api.c, but was
+    /* Documented (docs/operating.md, .env.example) and used by lib/api.c, but was
      * never read: every call kept the built-in 12 s (found by
      * tests/integration/test_fault_recovery.sh). */
     {"API_RETRY_BUDGET_MS", V_LONG, F(api_retry_budget_ms), "12000", "100:600000"},

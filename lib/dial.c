@@ -10,7 +10,7 @@
  * for, or bridge the call to a SIP server of its own
  * (<sip:evil@attacker.example;transport=tls>), at our expense.
  *
- * The rule (README "Configuration", .env.example):
+ * The rule (docs/operating.md "Configuration", .env.example):
  *  - a number (<Number>) must be E.164, start with one of
  *    DIAL_ALLOWED_PREFIXES (unset or "any": every number) and with none of
  *    DIAL_DENIED_PREFIXES (default "premium": the ranges below);

@@ -64,7 +64,7 @@
  * read-only after; the rest of lib/ keeps nothing per process that a
  * request writes (http.c pools curl handles under a lock, the agent's
  * name lives in the request, crypt_rn and gmtime_r replace their static
- * buffers, OpenSSL 3 and libcurl are thread-safe).  README "How a handler
+ * buffers, OpenSSL 3 and libcurl are thread-safe).  docs/handlers.md "How a handler
  * runs" lists the audit.
  *
  * Drain (SIGTERM, also what a reload sends the old generation): the

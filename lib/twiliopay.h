@@ -891,8 +891,8 @@ const char *tp_voice_tollfree_location(const tp_req *req);
 /* ---------------------------------------------------------------- dial.c */
 
 /* The toll-fraud rule: every handler that answers with <Dial> passes each
- * target through tp_dial_allowed_or_reply before it answers (README
- * "Voice routing", "Configuration"; the why and the sources are in
+ * target through tp_dial_allowed_or_reply before it answers (docs/api.md
+ * "Toll fraud", docs/operating.md "Configuration"; the why and the sources are in
  * dial.c).
  *
  *   TP_DIAL_NUMBER  target is the E.164 number for <Number> ("+..." as
@@ -1018,13 +1018,13 @@ typedef struct tp_gw_test_number {
 	const char *error_message;
 } tp_gw_test_number;
 
-/* NULL-terminated tables (README "Payment connector and Sync setup"). */
+/* NULL-terminated tables (docs/api.md "The Pay Connector"). */
 extern const tp_gw_test_number tp_gateway_sandbox_cards[];
 extern const tp_gw_test_number tp_gateway_sandbox_accounts[];
 
 /* ================================================================ payment capture (issue 6)
  * Agent credentials, JWT / Access Tokens, the capture state machine and
- * the I/O around it.  README "Agent API" documents the HTTP side. */
+ * the I/O around it.  docs/api.md "Agent API" documents the HTTP side. */
 
 /* ---------------------------------------------------------------- fcgi.c (addition) */
 
@@ -1435,7 +1435,7 @@ void tp_capture_mask(const char *param, const char *value, tp_buf *out);
 void tp_capture_merge(cJSON *data, const tp_params *cb);
 /* Forgets a field's value (re-capture). */
 void tp_capture_clear_value(cJSON *data, tp_field f);
-/* The state object the console sees (README "Agent API"). */
+/* The state object the console sees (docs/api.md "Agent API"). */
 cJSON *tp_capture_view(const tp_capture *c, const cJSON *data, const char *payment_sid);
 
 /* ---------------------------------------------------------------- reference.c */
@@ -1562,7 +1562,7 @@ void tp_reply_state(tp_resp *resp, int status, const tp_capture *c, const cJSON 
 
 /* ================================================================ console support (issues 6 and 8)
  * What the server allows a payment to be (GET /aap/config) and finding the
- * payment running on a call again (POST /aap/attach).  README "Agent API". */
+ * payment running on a call again (POST /aap/attach).  docs/api.md "Agent API". */
 
 /* ---------------------------------------------------------------- card.c (addition) */
 
@@ -1584,7 +1584,7 @@ bool tp_payopts_currency_allowed(const tp_config *cfg, const char *code);
 void tp_payopts_default_currency(const tp_config *cfg, char out[4]);
 /* Appends the largest amount accepted with `places` decimals ("999999.99"). */
 void tp_payopts_max_amount(int places, tp_buf *out);
-/* The console's view of all of it (README "Agent API", GET /aap/config):
+/* The console's view of all of it (docs/api.md "Agent API", GET /aap/config):
  * currencies, defaultCurrency, currencyRules, paymentMethods, tokenTypes,
  * includeCvc, includePostalCode, captureOrder.  Caller frees. */
 cJSON *tp_payopts_json(const tp_config *cfg);
@@ -1671,7 +1671,7 @@ tp_task *tp_task_start(void (*fn)(void *), void *arg);
 void tp_task_join(tp_task *t);
 
 /* ================================================================ metrics
- * Counters an operator watches (README "Metrics"): kept per handler in a
+ * Counters an operator watches (docs/operating.md "Metrics"): kept per handler in a
  * shared-memory scoreboard (metrics.c) when the binary runs under
  * tp_serve, ignored otherwise (tests, tools). */
 

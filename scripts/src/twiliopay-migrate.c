@@ -288,8 +288,8 @@ static void add_new_settings(plan *p, const tp_dotenv *d, const char *agents_pat
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	tp_buf_addf(&p->text,
 	            "\n# ---- Added by twiliopay-migrate on %s: what GenesysPay in C needs\n"
-	            "# and the Node original did not have (README \"Configuration\").  The\n"
-	            "# secrets were generated at random for this server.\n",
+	            "# and the Node original did not have (docs/operating.md, \"Configuration\").\n"
+	            "# The secrets were generated at random for this server.\n",
 	            stamp);
 	if (!node_has(d, "CONNECTOR_USERNAME"))
 		add_generated(p, "CONNECTOR_USERNAME", random_hex("connector-", 4),

@@ -2,8 +2,8 @@
  * tp_reply_twilio_error): whatever body and status Twilio, Sync or
  * something in between sends back, the error is read without undefined
  * behaviour, its strings stay within their arrays, and what the agent gets
- * is a JSON object {"error", "code"[, "twilioCode"]} with a status the
- * README lists, holding no card number.
+ * is a JSON object {"error", "code"[, "twilioCode"]} with a status
+ * docs/api.md lists, holding no card number.
  *
  * Input: 2 bytes of HTTP status (big-endian, taken modulo 600), then the
  * body. */

@@ -141,7 +141,7 @@ t_eq "attach after the end: 404, the last payment completed" "404 no_running_pay
   "$(cat "$run/status") $(jget .code <<<"$out")"
 t_match "  ... saying so" 'the last one completed' "$(jget .error <<<"$out")"
 # A seq names one state: the same state may come twice (a writer that met
-# another in Sync publishes what it read, README "What happens"), two
+# another in Sync publishes what it read, docs/api.md "Live updates"), two
 # different states with one seq never.
 order=$("${sse[@]}" "$run/card.sse" | jq -rs '
   def at(f): (map(f) | index(true)) // -1;

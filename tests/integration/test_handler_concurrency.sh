@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The handlers' process and thread model (README "How a handler runs";
+# The handlers' process and thread model (docs/handlers.md "How a handler runs";
 # lib/fcgi.c) against a slow Twilio (the emulator's /sim/faults delay):
 #   0. the bounds and nginx's keepalive pools agree (scripts/handler-bounds);
 #   1. 64 requests in flight on one handler at once, every one answered;

@@ -12,7 +12,7 @@
 #   not ok - pci: <set>    followed by where and what was found
 #
 # Looked for, in every text file: the sandbox and gateway test card numbers
-# (README "Payment connector and Sync setup"; the Twilio tutorial's and the
+# (docs/api.md "Sandbox test numbers"; the Twilio tutorial's and the
 # common gateway test cards, twilio-contract.md 5), also grouped with
 # spaces, dashes, dots or slashes; the sandbox's test bank account numbers; and, in a field
 # context (a name like security code / CVV / CVC, account number, card

@@ -1,4 +1,4 @@
-/* Unit tests for lib/attach.c (README "Agent API": startCapture, attach):
+/* Unit tests for lib/attach.c (docs/api.md "Finding a payment again"):
  * naming the call (callSid, or uui / conversationId within its length and
  * characters), resolving a UUI through uuiMap against a scripted Sync
  * (not found, malformed, refused), the call's payment record and its

@@ -1,5 +1,5 @@
 /*
- * api.ts - the /aap/* calls (README "Agent API").
+ * api.ts - the /aap/* calls (docs/api.md "Agent API").
  *
  * Every call carries "Authorization: Bearer <agent token>" and, for a
  * running payment, "X-Session-Token: <session token>".  No cookies: the

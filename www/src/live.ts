@@ -4,7 +4,7 @@
  * drops or goes quiet, and polling while live updates are down.
  *
  * No lasting secret goes in a URL (a URL reaches logs a header does not),
- * so each connection's credential is a ticket (README "Agent API"): bought
+ * so each connection's credential is a ticket (docs/api.md "Agent API"): bought
  * with the session token in a POST right before the EventSource opens,
  * valid a minute, accepted once.  The browser's own EventSource retry
  * would send the spent ticket again and be refused, so every drop is
@@ -13,7 +13,7 @@
  * EventSource.  Every attempt, the polling mode's included, opens with a
  * ticket of its own (open()).
  *
- * The server replays nothing (README "What happens, and the live
+ * The server replays nothing (docs/api.md "Live
  * updates"): a subscriber gets only what is published after it
  * subscribed.  So every open is followed by one GET of the whole state
  * (resync), and nothing published before the subscription or missed while

@@ -5,7 +5,7 @@
  * exercises it directly (tests/node/console-model.test.mjs).
  *
  * The state object is the server's view of one payment session
- * (README "Agent API": GET /aap/session and each EventSource message):
+ * (docs/api.md "The state object": GET /aap/session and each EventSource message):
  *   {paymentSid, callSid, status, method, chargeAmount, currency,
  *    tokenType, capture, partial, attempt, stalled, required[], order[],
  *    fields {name: {state, value}}, cardType, errorType, errorField, result,

@@ -1,6 +1,6 @@
 /*
- * setup.ts - the Sync setup page (www/public/setup.html; README "Sync
- * setup").  A browser cannot send "Authorization: Bearer" from its address
+ * setup.ts - the Sync setup page (www/public/setup.html; docs/operating.md "The
+ * Sync service").  A browser cannot send "Authorization: Bearer" from its address
  * bar, so this page asks for ADMIN_TOKEN, repeats the request with it and
  * shows the JSON answer of /sync/setupSyncServices: each resource, the
  * .env line to copy, the warnings, or what failed.  The token is never put
