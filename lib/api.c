@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "internal.h"
-#include "twiliopay.h"
 
 void tp_api_result_free(tp_api_result *r)
 {

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 static const char *param_any(const tp_req *req, const char *a, const char *b)
 {

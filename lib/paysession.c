@@ -41,7 +41,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define UPDATE_TRIES       10
 #define PUBLISH_TIMEOUT_MS 2000

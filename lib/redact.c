@@ -17,7 +17,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define RUN_MAX 64 /* digits examined per run; longer runs are redacted */
 

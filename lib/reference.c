@@ -36,7 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define REF_LABEL "twiliopay-reference-v1"
 #define REF_BASE  27u

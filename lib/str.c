@@ -9,7 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 tp_rc tp_str_to_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {

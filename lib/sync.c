@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 /* A Sync resource: base/v1/Services[/{service}[/Maps[/{map}[/Items[/{key}]]]]] */
 typedef struct sync_res {

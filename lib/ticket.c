@@ -41,7 +41,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define SPENT_FILE_MAX (4u << 20) /* ~90,000 entries: a minute of a very busy node */
 #define JTI_BYTES      16
