@@ -45,7 +45,7 @@ static const char *const need[] = {"ACCOUNT_SID", "AUTH_TOKEN", "ADMIN_TOKEN",
 
 typedef struct resource {
 	const char *name;
-	char sid[40];
+	char sid[TP_SID_SIZE];
 	const char *status; /* "exists" or "created" */
 } resource;
 
@@ -319,7 +319,7 @@ static bool ensure_map(setup *s, resource *m)
 	} else if (ok) {
 		ok = sync_failed(s, &r, "create the Sync map %s", m->name);
 		snprintf(s->err.message, sizeof s->err.message, "the answer has no valid MP sid");
-	} else if (r.status == TP_S_CONFLICT || r.err.code == 54301) {
+	} else if (r.status == TP_S_CONFLICT || r.err.code == TP_TW_SYNC_NAME_EXISTS) {
 		/* Someone else created it between our fetch and create. */
 		ok = fetch_map(s, m, &missing);
 		if (ok)

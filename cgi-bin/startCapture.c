@@ -43,7 +43,7 @@ static const char *const need[] = {
 
 typedef struct start_input {
 	tp_attach_target target;
-	char call_sid[35]; /* the call, once resolved */
+	char call_sid[TP_SID_SIZE]; /* the call, once resolved */
 	char currency[4];
 	int places; /* decimals sent to Twilio */
 	int64_t minor;
@@ -258,7 +258,8 @@ static bool validate(const tp_req *req, tp_resp *resp, const tp_config *cfg, sta
 	return parameters_from(req, resp, in);
 }
 
-static bool create_payment(const tp_config *cfg, tp_resp *resp, const start_input *in, char pk[35])
+static bool create_payment(const tp_config *cfg, tp_resp *resp, const start_input *in,
+                           char pk[TP_SID_SIZE])
 {
 	tp_params f;
 	tp_buf cb, key;
@@ -307,7 +308,7 @@ static bool create_payment(const tp_config *cfg, tp_resp *resp, const start_inpu
 		               "Twilio created the payment but returned no valid PK SID");
 		goto out;
 	}
-	snprintf(pk, 35, "%s", sid->valuestring);
+	snprintf(pk, TP_SID_SIZE, "%s", sid->valuestring);
 	ok = true;
 out:
 	tp_api_result_free(&r);
@@ -377,7 +378,7 @@ static void run_attach_record(void *p)
 static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	start_input in;
-	char pk[35], tag[TP_AGENT_TAG_LEN + 1];
+	char pk[TP_SID_SIZE], tag[TP_AGENT_TAG_LEN + 1];
 	tp_capture c;
 	tp_capture_action act;
 	tp_paysession_result res = {0};

@@ -111,8 +111,13 @@ bool tp_str_prefix(const char *s, const char *prefix);
 bool tp_ct_streq(const char *a, const char *b);
 /* Parses "true"/"false"/"1"/"0"/"yes"/"no" (any case). */
 tp_rc tp_str_to_bool(const char *s, bool *out);
-/* True when s is 2 upper-case letters `prefix` followed by 32 hex digits
- * (Twilio SIDs, twilio-contract.md 1.3).  prefix may be NULL for any. */
+/* A Twilio SID is 2 upper-case letters naming the resource (CA a call, PK
+ * a payment, IS a Sync service...) and 32 hex digits (twilio-contract.md
+ * 1.3): TP_SID_LEN characters, TP_SID_SIZE bytes with the NUL. */
+#define TP_SID_LEN  34
+#define TP_SID_SIZE (TP_SID_LEN + 1)
+/* True when s is 2 upper-case letters `prefix` followed by 32 hex digits.
+ * prefix may be NULL for any. */
 bool tp_sid_valid(const char *s, const char *prefix);
 /* Fills out[0..n) with cryptographically random bytes (OpenSSL RAND). */
 void tp_random_bytes(void *out, size_t n);
@@ -550,6 +555,37 @@ typedef struct tp_twilio_error {
 	char message[256]; /* Twilio's message or transport error */
 	char more_info[128];
 } tp_twilio_error;
+
+/* The Twilio error codes the server acts on (tp_twilio_error.code), as
+ * Twilio's error pages (twilio.com/docs/api/errors/<code>) define them;
+ * twilio-contract.md 1.2, 3.3 and 6 say which are verified. */
+typedef enum tp_twilio_code {
+	TP_TW_AUTHENTICATE = 20003, /* bad or missing credentials (HTTP 401) */
+	TP_TW_NOT_FOUND = 20404,    /* no such resource, any API, any path (404) */
+	/* "Invalid call state": a realtime operation (a redirect, a payment)
+	 * on a call that is not in-progress. */
+	TP_TW_CALL_NOT_IN_PROGRESS = 21220,
+	/* Sync */
+	TP_TW_SYNC_ITEM_REVISION = 54205, /* Map Item revision mismatch: If-Match lost to
+	                                   * another write; read again and retry */
+	TP_TW_SYNC_ITEM_EXISTS = 54208,   /* Map Item already exists: a create with a key
+	                                   * in use (also a create sent twice) */
+	TP_TW_SYNC_NAME_EXISTS = 54301,   /* Unique name already exists (a Map's) */
+	/* Pay (the Payments resource and <Pay>) */
+	TP_TW_PAY_AMOUNT = 64003,            /* invalid ChargeAmount */
+	TP_TW_PAY_CONNECTOR = 64004,         /* no Pay Connector has that unique name */
+	TP_TW_PAY_CURRENCY = 64011,          /* currency not supported */
+	TP_TW_PAY_METHOD = 64013,            /* PaymentMethod not supported */
+	TP_TW_PAY_ACH_NAME = 64014,          /* ACH needs the account holder's name */
+	TP_TW_PAY_MISSING_PARAM = 64015,     /* a required parameter is missing */
+	TP_TW_PAY_BANK_ACCOUNT_TYPE = 64017, /* BankAccountType with a card payment */
+	TP_TW_PAY_CAPTURE_OR_STATUS = 64018, /* an update needs Capture or Status */
+	TP_TW_PAY_INCOMPLETE = 64019,        /* Status=complete before every required
+	                                      * field was captured */
+	TP_TW_PAY_BAD_VALUE = 64020,         /* a parameter's value is invalid */
+	TP_TW_PAY_INVALID_OPERATION = 64021, /* e.g. starting a payment on a call that
+	                                      * has one running */
+} tp_twilio_code;
 
 /* Fills err from a response body/status or a transport failure. */
 void tp_twilio_error_from(tp_twilio_error *err, tp_http_rc rc, const tp_http_resp *resp);
@@ -1055,7 +1091,7 @@ typedef struct tp_capture {
 	size_t nseen;
 	unsigned seq; /* writes so far: the live update's sequence number */
 	char agent[TP_AGENT_NAME_MAX + 1];
-	char call_sid[35];
+	char call_sid[TP_SID_SIZE];
 	char charge_amount[16]; /* as sent to Twilio; "" when tokenizing */
 	char currency[4];
 	char token_type[16];
@@ -1254,7 +1290,7 @@ bool tp_attach_target_or_reply(const tp_req *req, tp_resp *resp, tp_attach_targe
 /* The call's SID: callSid as given, or uuiMap[uui].pstnSid (404
  * uui_not_found, 502 uui_malformed, Sync errors mapped). */
 bool tp_attach_resolve_or_reply(const tp_config *cfg, tp_resp *resp, const tp_attach_target *t,
-                                char call_sid[35]);
+                                char call_sid[TP_SID_SIZE]);
 /* payMap[CallSid] = {"callSid","paymentSid","agent","startedAt"}, 12 h TTL:
  * the call's latest payment, so it is found again without scanning
  * payMap (Twilio's keys there are PaymentSids, PK..., so a CallSid key
@@ -1263,7 +1299,7 @@ bool tp_attach_record(const tp_config *cfg, const char *call_sid, const char *pa
                       const char *agent);
 /* The PaymentSid payMap[CallSid] names: TP_OK; TP_ENOTFOUND when there is
  * no record or it is malformed; TP_EIO with err filled when Sync fails. */
-tp_rc tp_attach_lookup(const tp_config *cfg, const char *call_sid, char payment_sid[35],
+tp_rc tp_attach_lookup(const tp_config *cfg, const char *call_sid, char payment_sid[TP_SID_SIZE],
                        tp_twilio_error *err);
 /* The agent's password-hash tag for a session token (401 token_revoked
  * when the agent is gone, 500 when AGENTS_FILE is unreadable). */
