@@ -248,6 +248,7 @@ SERVICE_USER ?= twiliopay
 NGINX_GROUP ?= www-data
 NGINX_LOG_DIR ?= /var/log/nginx
 FRAME_ANCESTORS ?= 'self'
+CONN_PER_ADDRESS ?= 256
 PKGLIBDIR := $(PREFIX)/lib/twiliopay
 PKGSHAREDIR := $(PREFIX)/share/twiliopay
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
@@ -273,6 +274,7 @@ install: all
 	RUNDIR="$(RUNDIR)" CONFIG="$(CONFIG)" SYSCONFDIR="$(SYSCONFDIR)" \
 	SERVICE_USER="$(SERVICE_USER)" NGINX_GROUP="$(NGINX_GROUP)" \
 	NGINX_LOG_DIR="$(NGINX_LOG_DIR)" FRAME_ANCESTORS="$(FRAME_ANCESTORS)" \
+	CONN_PER_ADDRESS="$(CONN_PER_ADDRESS)" \
 	SYSTEMD_UNIT_DIR="$(SYSTEMD_UNIT_DIR)" SYSUSERS_DIR="$(SYSUSERS_DIR)" \
 	TMPFILES_DIR="$(TMPFILES_DIR)" scripts/render-deploy
 	@echo "installed under $(DESTDIR)$(PREFIX); next steps: README.md, \"Production deployment\""

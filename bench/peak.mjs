@@ -172,6 +172,11 @@ async function customer(i) {
     rec.pk = s.json.paymentSid;
     rec.tStarted = now();
     progress();
+    // The EventSource's credential: a one-use ticket bought with the
+    // session token in a POST (no lasting secret in a URL), as the console does.
+    const tk = await apiRetrying('/aap/events-ticket', 'POST', { paymentSid: rec.pk },
+      { 'X-Session-Token': s.json.sessionToken });
+    if (tk.status !== 200 || !tk.json?.eventsUrl) throw new Error(`events-ticket: HTTP ${tk.status}${tk.json?.code ? ' ' + tk.json.code : ''}`);
     await new Promise((resolve) => {
       let lastSeq = -1, submitted = false, keying = null, finished = false;
       const started = new Set();
@@ -201,7 +206,7 @@ async function customer(i) {
           if (r.status !== 200) rec.keyErrors = (rec.keyErrors || 0) + 1;
         }
       }
-      sse = subscribe(new URL(s.json.eventsUrl, base), (st, t) => {
+      sse = subscribe(new URL(tk.json.eventsUrl, base), (st, t) => {
         progress();
         const f = st.capture;
         rec.msgs.push({ t, seq: st.seq, capture: f, partial: st.partial, attempt: st.attempt,

@@ -87,13 +87,17 @@ out=$(make -s -C "$top" B="$B" SANITIZE="${SANITIZE:-}" uninstall DESTDIR="$dest
 t_eq "make uninstall removes every file" "" "$(find "$dest" ! -type d)"
 out=$(make -s -C "$top" B="$B" SANITIZE="${SANITIZE:-}" install DESTDIR="$tmp/bad" FRAME_ANCESTORS="'self'; script-src *" 2>&1)
 t_match "a FRAME_ANCESTORS that would inject a CSP directive is refused" 'FRAME_ANCESTORS must be' "$out"
+out=$(make -s -C "$top" B="$B" SANITIZE="${SANITIZE:-}" install DESTDIR="$tmp/bad2" CONN_PER_ADDRESS="256; allow all" 2>&1)
+t_match "a CONN_PER_ADDRESS that is not a number is refused" 'CONN_PER_ADDRESS must be' "$out"
 
 # ------------------------------------------------------------ 2. real prefix
 pre=$tmp/prefix run=$tmp/run log=$tmp/log
 mkdir -p "$log"
 out=$(make -s -C "$top" B="$B" SANITIZE="${SANITIZE:-}" install PREFIX="$pre" RUNDIR="$run" NGINX_LOG_DIR="$log" \
-  FRAME_ANCESTORS="'self' https://apps.mypurecloud.com" 2>&1)
+  FRAME_ANCESTORS="'self' https://apps.mypurecloud.com" CONN_PER_ADDRESS=1000 2>&1)
 t_eq "make install PREFIX=... succeeds" 0 $?
+t_match "CONN_PER_ADDRESS sets the per-address limit" '^limit_conn twiliopay_conn 1000;' \
+  "$(cat "$pre/share/twiliopay/nginx/twiliopay-routes.conf")"
 U=$pre/lib/systemd/system
 v=$(cd "$tmp" && systemd-analyze verify "$U/twiliopay@healthz.socket" "$U/twiliopay@healthz.service" \
   "$U/twiliopay@callToSIP.socket" "$U/twiliopay@callToSIP.service" "$U/twiliopay.target" 2>&1)
