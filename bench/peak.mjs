@@ -128,9 +128,12 @@ let token = '';
 const results = [];
 let active = 0, maxActive = 0;
 
-function subscribe(url, onState, onEnd) {
+// Nothing is replayed to a new subscriber: onOpen reads the current state
+// (GET /aap/session), as the console does once its stream is open.
+function subscribe(url, onState, onEnd, onOpen) {
   const r = http.get(url, { agent: false, headers: { Accept: 'text/event-stream' } }, (res) => {
     if (res.statusCode !== 200) { res.resume(); onEnd(`subscribe HTTP ${res.statusCode}`); return; }
+    onOpen();
     let buf = '';
     res.setEncoding('utf8');
     res.on('data', (chunk) => {
@@ -206,11 +209,15 @@ async function customer(i) {
           if (r.status !== 200) rec.keyErrors = (rec.keyErrors || 0) + 1;
         }
       }
-      sse = subscribe(new URL(tk.json.eventsUrl, base), (st, t) => {
+      // A state from the stream, or (read) from GET /aap/session: only the
+      // stream's messages count for key -> agent.
+      const onState = (st, t, read = false) => {
         progress();
         const f = st.capture;
-        rec.msgs.push({ t, seq: st.seq, capture: f, partial: st.partial, attempt: st.attempt,
-          value: f && st.fields && st.fields[f] ? st.fields[f].value : null });
+        if (!read) {
+          rec.msgs.push({ t, seq: st.seq, capture: f, partial: st.partial, attempt: st.attempt,
+            value: f && st.fields && st.fields[f] ? st.fields[f].value : null });
+        }
         if (st.seq <= lastSeq) return;
         lastSeq = st.seq;
         if (st.status === 'completed' || st.status === 'failed' || st.status === 'cancelled') {
@@ -233,7 +240,15 @@ async function customer(i) {
           started.add(`${f}/${st.attempt}`);
           key(f, st.attempt).catch((e) => finish('failed', `keying: ${e.message}`));
         }
-      }, (why) => finish('failed', why));
+      };
+      sse = subscribe(new URL(tk.json.eventsUrl, base), onState, (why) => finish('failed', why), () => {
+        apiRetrying(`/aap/session?paymentSid=${rec.pk}`, 'GET', undefined, { 'X-Session-Token': s.json.sessionToken })
+          .then((r) => {
+            const st = r.json && (r.json.state || r.json);
+            if (r.status === 200 && st && typeof st.seq === 'number') onState(st, now(), true);
+            else finish('failed', `session: HTTP ${r.status}`);
+          }, (e) => finish('failed', `session: ${e.message}`));
+      });
     });
   } catch (e) {
     rec.outcome = 'failed';

@@ -71,36 +71,6 @@ static tp_paysession_decision reset(cJSON *data, bool exists, void *vctx)
 	return TP_PS_WRITE;
 }
 
-static bool reply_cap_err(tp_resp *resp, tp_cap_err e, const tp_capture *c, const char *field)
-{
-	tp_buf order;
-	size_t i;
-
-	switch (e) {
-	case TP_CAP_E_OK:
-		return false;
-	case TP_CAP_E_FINAL:
-		tp_reply_error(resp, TP_S_CONFLICT, "session_ended",
-		               "the payment session has ended (%s)", tp_cap_status_name(c->status));
-		break;
-	case TP_CAP_E_SUBMITTING:
-		tp_reply_error(resp, TP_S_CONFLICT, "submitting",
-		               "the payment is being submitted; wait for its result");
-		break;
-	case TP_CAP_E_NOT_IN_ORDER:
-	case TP_CAP_E_INCOMPLETE:
-		tp_buf_init(&order, 1024);
-		for (i = 0; i < c->norder; i++)
-			tp_buf_addf(&order, "%s%s", i ? ", " : "", tp_field_name(c->order[i]));
-		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
-		               "%s is not a field of this session; its fields are %s", field,
-		               tp_buf_str(&order));
-		tp_buf_free(&order);
-		break;
-	}
-	return true;
-}
-
 static void change_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	const char *pk = NULL, *name;
@@ -131,7 +101,8 @@ static void change_capture(const tp_req *req, tp_resp *resp, const tp_config *cf
 		return;
 	/* Refuse what cannot work before touching the call or Twilio. */
 	probe = c;
-	if (reply_cap_err(resp, tp_capture_reset(&probe, tp_field_from_name(name), &act), &c, name))
+	if (!tp_cap_ok_or_reply(resp, tp_capture_reset(&probe, tp_field_from_name(name), &act), &c,
+	                        name))
 		goto out;
 	if (!tp_call_in_progress_or_reply(cfg, resp, c.call_sid))
 		goto out;
@@ -151,7 +122,7 @@ static void change_capture(const tp_req *req, tp_resp *resp, const tp_config *cf
 		tp_reply_twilio_error(resp, &ctx.twerr, "asking Twilio to capture the field");
 		goto out;
 	}
-	if (reply_cap_err(resp, ctx.err, &ctx.c, name))
+	if (!tp_cap_ok_or_reply(resp, ctx.err, &ctx.c, name))
 		goto out;
 	tp_resp_log(resp, "capture", tp_field_name(ctx.field));
 	if (ctx.landed)

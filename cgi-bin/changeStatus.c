@@ -59,32 +59,6 @@ static tp_paysession_decision change(cJSON *data, bool exists, void *vctx)
 	return TP_PS_WRITE;
 }
 
-static void reply_err(tp_resp *resp, tp_cap_err e, const tp_capture *c)
-{
-	tp_buf miss;
-
-	switch (e) {
-	case TP_CAP_E_INCOMPLETE:
-		tp_buf_init(&miss, 1024);
-		tp_capture_missing(c, &miss);
-		tp_reply_error(resp, TP_S_CONFLICT, "incomplete",
-		               "not everything is captured yet; still required: %s",
-		               tp_buf_str(&miss));
-		tp_buf_free(&miss);
-		break;
-	case TP_CAP_E_SUBMITTING:
-		tp_reply_error(resp, TP_S_CONFLICT, "submitting",
-		               "the payment is already being submitted");
-		break;
-	case TP_CAP_E_FINAL:
-	case TP_CAP_E_NOT_IN_ORDER:
-	case TP_CAP_E_OK:
-		tp_reply_error(resp, TP_S_CONFLICT, "session_ended",
-		               "the payment session has ended (%s)", tp_cap_status_name(c->status));
-		break;
-	}
-}
-
 static void change_status(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	const char *pk = NULL, *status;
@@ -92,7 +66,6 @@ static void change_status(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	tp_capture c;
 	tp_paysession_result res = {0};
 	status_ctx ctx;
-	tp_cap_err e;
 
 	status = tp_req_param(req, "status");
 	if (!tp_str_eq(status, "complete") && !tp_str_eq(status, "cancel")) {
@@ -104,11 +77,8 @@ static void change_status(const tp_req *req, tp_resp *resp, const tp_config *cfg
 		return;
 	memset(&ctx, 0, sizeof ctx);
 	ctx.complete = tp_str_eq(status, "complete");
-	e = check(&c, ctx.complete);
-	if (e != TP_CAP_E_OK) {
-		reply_err(resp, e, &c);
+	if (!tp_cap_ok_or_reply(resp, check(&c, ctx.complete), &c, NULL))
 		goto out;
-	}
 	if (!tp_call_in_progress_or_reply(cfg, resp, c.call_sid))
 		goto out;
 	ctx.cfg = cfg;
@@ -124,10 +94,8 @@ static void change_status(const tp_req *req, tp_resp *resp, const tp_config *cfg
 	}
 	/* Our request went through but the session ended before we could
 	 * write (the Result came first): that is success, not a conflict. */
-	if (ctx.err != TP_CAP_E_OK && !ctx.acted) {
-		reply_err(resp, ctx.err, &ctx.c);
+	if (!ctx.acted && !tp_cap_ok_or_reply(resp, ctx.err, &ctx.c, NULL))
 		goto out;
-	}
 	tp_resp_log(resp, "status", status);
 	/* After a conflict the state read last may be our own write whose
 	 * answer was lost: publish it too (paySyncUpdate.c says why). */

@@ -24,24 +24,23 @@
  * browser (Accept), with the service SID ready to copy into .env.
  *
  * Admin only: Authorization: Bearer <ADMIN_TOKEN>.  A browser cannot send
- * that header from the address bar, so a browser without it gets a small
- * page that asks for the token and repeats the request with it (a token
- * in the URL would end up in histories and proxy logs).
+ * that header from the address bar, so nginx answers a browser without it
+ * with www/public/setup.html (401), a page that asks for the token and
+ * repeats the request with it (a token in the URL would end up in
+ * histories and proxy logs); nginx/twiliopay.conf.in says how.  Reached
+ * without nginx, the handler's own 401 page says where to go.
  *
  * PAY_SYNC_SERVICE_SID is deliberately not needed: this creates it.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "twiliopay.h"
 
 static const char *const need[] = {"ACCOUNT_SID", "AUTH_TOKEN", "ADMIN_TOKEN",
                                    "PAY_SYNC_SERVICE_NAME", NULL};
 
-#define MAX_PAGES 50 /* 5,000 services at PageSize=100 */
-#define MAX_MAPS  2
+#define MAX_MAPS 2
 
 typedef struct resource {
 	const char *name;
@@ -51,7 +50,6 @@ typedef struct resource {
 
 typedef struct setup {
 	const tp_config *cfg;
-	long budget_ms;
 	resource service;
 	bool acl;               /* the service's acl_enabled as found */
 	const char *acl_status; /* "on" (created so, or found so) or "turned-on" */
@@ -66,10 +64,16 @@ typedef struct setup {
 
 /* The setup is an admin action, not a webhook with Twilio's 15 s limit,
  * but it should not outlast one HTTP timeout per call either: a Sync that
- * is down is reported promptly and the admin simply runs it again. */
-static long budget_ms(const tp_config *cfg)
+ * is down is reported promptly and the admin simply runs it again.  The
+ * lib/sync.c calls take their budget from the configuration, so the setup
+ * runs on a copy whose API_RETRY_BUDGET_MS is capped by HTTP_TIMEOUT_MS. */
+static tp_config with_budget(const tp_config *cfg)
 {
-	return cfg->http_timeout_ms < TP_API_BUDGET_MS ? cfg->http_timeout_ms : TP_API_BUDGET_MS;
+	tp_config c = *cfg;
+	long b = tp_api_budget_ms(cfg);
+
+	c.api_retry_budget_ms = cfg->http_timeout_ms < b ? cfg->http_timeout_ms : b;
+	return c;
 }
 
 static void warn(setup *s, const char *fmt, ...) TP_PRINTF(2, 3);
@@ -84,9 +88,14 @@ static void warn(setup *s, const char *fmt, ...)
 	cJSON_AddItemToArray(s->warnings, cJSON_CreateString(msg));
 }
 
-/* Records why a Sync call failed; always returns false. */
-static bool sync_failed(setup *s, const tp_api_result *r, const char *fmt, ...) TP_PRINTF(3, 4);
-static bool sync_failed(setup *s, const tp_api_result *r, const char *fmt, ...)
+/* Records the step that failed and Sync's answer to it (s->step set
+ * means the setup stops and reply_failed answers).  `unusable`: Sync
+ * answered without error, but not with what we need (why, instead of
+ * Sync's message). */
+static void sync_failed(setup *s, const tp_api_result *r, const char *unusable, const char *fmt,
+                        ...) TP_PRINTF(4, 5);
+static void sync_failed(setup *s, const tp_api_result *r, const char *unusable, const char *fmt,
+                        ...)
 {
 	va_list ap;
 
@@ -95,13 +104,8 @@ static bool sync_failed(setup *s, const tp_api_result *r, const char *fmt, ...)
 	va_end(ap);
 	s->sync_status = r->status;
 	s->err = r->err;
-	return false;
-}
-
-static bool call(setup *s, const char *method, const char *url, const tp_params *form,
-                 tp_api_result *out)
-{
-	return tp_api_call(s->cfg, method, url, form, NULL, s->budget_ms, out);
+	if (unusable)
+		snprintf(s->err.message, sizeof s->err.message, "%s", unusable);
 }
 
 /* A "sid" of the expected prefix from a Sync answer, or false. */
@@ -115,224 +119,161 @@ static bool take_sid(const cJSON *obj, const char *prefix, char *out, size_t n)
 	return true;
 }
 
-static void services_url(tp_buf *u, const tp_config *cfg)
+/* Looks for the service by friendly_name over every page of the list:
+ * TP_OK (s->service.sid "" when there is none), TP_EIO when Sync failed. */
+static tp_rc find_service(setup *s)
 {
-	tp_buf_adds(u, cfg->twilio_sync_url);
-	tp_buf_adds(u, "/v1/Services");
-}
+	tp_sync_service_match m;
+	tp_api_result r;
+	tp_rc rc = TP_EIO;
 
-/* Looks for the service by friendly_name over every page of the list
- * (twilio-contract.md 1.4: Sync pages carry an absolute
- * meta.next_page_url).  Returns false only when Sync failed. */
-static bool find_service(setup *s)
-{
-	tp_buf url, prefix;
-	int page, matches = 0;
-	bool ok = true;
-
-	tp_buf_init(&url, 8192);
-	tp_buf_init(&prefix, 4096);
-	services_url(&prefix, s->cfg);
-	tp_buf_addf(&url, "%s?PageSize=100", tp_buf_str(&prefix));
-	for (page = 0; page < MAX_PAGES; page++) {
-		tp_api_result r;
-		const cJSON *list, *it, *meta, *next;
-
-		if (!call(s, "GET", tp_buf_str(&url), NULL, &r)) {
-			ok = sync_failed(s, &r, "list the Sync services");
-			tp_api_result_free(&r);
-			break;
-		}
-		list = cJSON_GetObjectItemCaseSensitive(r.json, "services");
-		cJSON_ArrayForEach (it, list) {
-			const cJSON *fn = cJSON_GetObjectItemCaseSensitive(it, "friendly_name");
-			if (!cJSON_IsString(fn) || !tp_str_eq(fn->valuestring, s->service.name))
-				continue;
-			if (matches++ == 0 &&
-			    !take_sid(it, "IS", s->service.sid, sizeof s->service.sid)) {
-				ok = sync_failed(s, &r, "read the Sync service list");
-				snprintf(s->err.message, sizeof s->err.message,
-				         "a service in the list has no valid IS sid");
-				break;
-			}
-			if (matches == 1)
-				s->acl = cJSON_IsTrue(
-				    cJSON_GetObjectItemCaseSensitive(it, "acl_enabled"));
-		}
-		meta = cJSON_GetObjectItemCaseSensitive(r.json, "meta");
-		next = cJSON_GetObjectItemCaseSensitive(meta, "next_page_url");
-		tp_buf_reset(&url);
-		/* Our credentials go wherever we follow: only to our own Sync. */
-		if (ok && cJSON_IsString(next) && *next->valuestring) {
-			if (tp_str_prefix(next->valuestring, tp_buf_str(&prefix)))
-				tp_buf_adds(&url, next->valuestring);
-			else
-				warn(s,
-				     "the service list continues at a URL outside %s; only "
-				     "the pages before it were searched",
-				     tp_buf_str(&prefix));
-		}
-		tp_api_result_free(&r);
-		if (!ok || url.len == 0)
-			break;
+	if (!tp_sync_service_find(s->cfg, s->service.name, &m, &r)) {
+		sync_failed(s, &r, NULL,
+		            r.status >= 200 && r.status < 300 ? "read the Sync service list"
+		                                              : "list the Sync services");
+		goto out;
 	}
-	if (ok && page == MAX_PAGES)
-		warn(s, "only the first %d pages of services were searched", MAX_PAGES);
-	if (matches > 1)
-		warn(s, "%d Sync services are named %s; using the first, %s", matches,
+	snprintf(s->service.sid, sizeof s->service.sid, "%s", m.sid);
+	s->acl = m.acl_enabled;
+	if (m.foreign_next)
+		warn(s,
+		     "the service list continues at a URL outside %s/v1/Services; only the pages "
+		     "before it were searched",
+		     s->cfg->twilio_sync_url);
+	if (!m.all_pages)
+		warn(s, "only the first %d pages of services were searched", TP_SYNC_MAX_PAGES);
+	if (m.matches > 1)
+		warn(s, "%d Sync services are named %s; using the first, %s", m.matches,
 		     s->service.name, s->service.sid);
-	tp_buf_free(&url);
-	tp_buf_free(&prefix);
-	return ok;
-}
-
-/* POST /v1/Services/{sid} AclEnabled=true, for a service found (or
- * created) without it; Sync must answer acl_enabled true. */
-static bool acl_turn_on(setup *s)
-{
-	tp_api_result r;
-	tp_params form;
-	tp_buf url;
-	bool ok;
-
-	tp_buf_init(&url, 4096);
-	tp_params_init(&form);
-	services_url(&url, s->cfg);
-	tp_api_add_segment(&url, s->service.sid);
-	tp_params_add(&form, "AclEnabled", "true");
-	ok = call(s, "POST", tp_buf_str(&url), &form, &r);
-	if (ok && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled"))) {
-		s->acl_status = "turned-on";
-	} else if (ok) {
-		ok =
-		    sync_failed(s, &r, "turn on access control (AclEnabled) of the Sync service %s",
-		                s->service.sid);
-		snprintf(s->err.message, sizeof s->err.message,
-		         "the answer does not say acl_enabled is true");
-	} else {
-		sync_failed(s, &r, "turn on access control (AclEnabled) of the Sync service %s",
-		            s->service.sid);
-	}
+	rc = TP_OK;
+out:
 	tp_api_result_free(&r);
-	tp_params_free(&form);
-	tp_buf_free(&url);
-	return ok;
+	return rc;
 }
 
-static bool ensure_service(setup *s)
+/* Turns AclEnabled on for a service found (or created) without it; Sync
+ * must answer acl_enabled true. */
+static tp_rc acl_turn_on(setup *s)
 {
 	tp_api_result r;
-	tp_params form;
-	tp_buf url;
-	bool ok;
+	tp_rc rc = TP_EIO;
 
-	if (!find_service(s))
-		return false;
+	if (!tp_sync_service_acl_on(s->cfg, s->service.sid, &r)) {
+		sync_failed(s, &r, NULL,
+		            "turn on access control (AclEnabled) of the Sync service %s",
+		            s->service.sid);
+		goto out;
+	}
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled"))) {
+		sync_failed(s, &r, "the answer does not say acl_enabled is true",
+		            "turn on access control (AclEnabled) of the Sync service %s",
+		            s->service.sid);
+		goto out;
+	}
+	s->acl_status = "turned-on";
+	rc = TP_OK;
+out:
+	tp_api_result_free(&r);
+	return rc;
+}
+
+static tp_rc ensure_service(setup *s)
+{
+	tp_api_result r;
+	tp_rc rc = find_service(s);
+
+	if (rc != TP_OK)
+		return rc;
 	if (s->service.sid[0]) {
 		s->service.status = "exists";
 		if (!s->acl)
 			return acl_turn_on(s);
 		s->acl_status = "on";
-		return true;
+		return TP_OK;
 	}
-	tp_buf_init(&url, 4096);
-	tp_params_init(&form);
-	services_url(&url, s->cfg);
-	tp_params_add(&form, "FriendlyName", s->service.name);
-	tp_params_add(&form, "AclEnabled", "true");
-	ok = call(s, "POST", tp_buf_str(&url), &form, &r);
-	if (ok && take_sid(r.json, "IS", s->service.sid, sizeof s->service.sid) &&
-	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled"))) {
-		s->service.status = "created";
+	rc = TP_EIO;
+	if (!tp_sync_service_create(s->cfg, s->service.name, &r)) {
+		sync_failed(s, &r, NULL, "create the Sync service %s", s->service.name);
+		goto out;
+	}
+	if (!take_sid(r.json, "IS", s->service.sid, sizeof s->service.sid)) {
+		sync_failed(s, &r, "the answer has no valid IS sid", "create the Sync service %s",
+		            s->service.name);
+		goto out;
+	}
+	s->service.status = "created";
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "acl_enabled"))) {
 		s->acl_status = "on";
-	} else if (ok && s->service.sid[0]) {
+		rc = TP_OK;
+	} else {
 		/* Created, but the answer does not show AclEnabled: make the
 		 * update a re-run would make (reported as turned-on). */
-		s->service.status = "created";
-		tp_api_result_free(&r);
-		tp_params_free(&form);
-		tp_buf_free(&url);
-		return acl_turn_on(s);
-	} else if (ok) {
-		ok = sync_failed(s, &r, "create the Sync service %s", s->service.name);
-		snprintf(s->err.message, sizeof s->err.message, "the answer has no valid IS sid");
-	} else {
-		sync_failed(s, &r, "create the Sync service %s", s->service.name);
+		rc = acl_turn_on(s);
 	}
+out:
 	tp_api_result_free(&r);
-	tp_params_free(&form);
-	tp_buf_free(&url);
-	return ok;
+	return rc;
 }
 
-/* GET .../Maps/{unique_name}: true with the sid when it exists, false
- * with *missing set on 404, false otherwise. */
-static bool fetch_map(setup *s, resource *m, bool *missing)
+/* The map by unique name: TP_OK with its sid, TP_ENOTFOUND on 404 (no
+ * step recorded), TP_EIO otherwise. */
+static tp_rc fetch_map(setup *s, resource *m)
 {
 	tp_api_result r;
-	tp_buf url;
-	bool ok;
+	tp_rc rc = TP_EIO;
 
-	*missing = false;
-	tp_buf_init(&url, 4096);
-	services_url(&url, s->cfg);
-	tp_api_add_segment(&url, s->service.sid);
-	tp_buf_adds(&url, "/Maps");
-	tp_api_add_segment(&url, m->name);
-	ok = call(s, "GET", tp_buf_str(&url), NULL, &r);
-	if (ok && !take_sid(r.json, "MP", m->sid, sizeof m->sid)) {
-		ok = sync_failed(s, &r, "fetch the Sync map %s", m->name);
-		snprintf(s->err.message, sizeof s->err.message, "the answer has no valid MP sid");
-	} else if (!ok && r.status == TP_S_NOT_FOUND) {
-		*missing = true;
-	} else if (!ok) {
-		sync_failed(s, &r, "fetch the Sync map %s", m->name);
+	if (!tp_sync_map_fetch(s->cfg, s->service.sid, m->name, &r)) {
+		if (r.status == TP_S_NOT_FOUND)
+			rc = TP_ENOTFOUND;
+		else
+			sync_failed(s, &r, NULL, "fetch the Sync map %s", m->name);
+		goto out;
 	}
+	if (!take_sid(r.json, "MP", m->sid, sizeof m->sid)) {
+		sync_failed(s, &r, "the answer has no valid MP sid", "fetch the Sync map %s",
+		            m->name);
+		goto out;
+	}
+	rc = TP_OK;
+out:
 	tp_api_result_free(&r);
-	tp_buf_free(&url);
-	return ok;
+	return rc;
 }
 
-static bool ensure_map(setup *s, resource *m)
+static tp_rc ensure_map(setup *s, resource *m)
 {
 	tp_api_result r;
-	tp_params form;
-	tp_buf url;
-	bool missing, ok;
+	tp_rc rc = fetch_map(s, m);
 
-	if (fetch_map(s, m, &missing)) {
+	if (rc == TP_OK)
 		m->status = "exists";
-		return true;
-	}
-	if (!missing)
-		return false;
-	tp_buf_init(&url, 4096);
-	tp_params_init(&form);
-	services_url(&url, s->cfg);
-	tp_api_add_segment(&url, s->service.sid);
-	tp_buf_adds(&url, "/Maps");
+	if (rc != TP_ENOTFOUND)
+		return rc;
+	rc = TP_EIO;
 	/* No TTL on the map itself: items carry theirs (contract 11). */
-	tp_params_add(&form, "UniqueName", m->name);
-	ok = call(s, "POST", tp_buf_str(&url), &form, &r);
-	if (ok && take_sid(r.json, "MP", m->sid, sizeof m->sid)) {
+	if (tp_sync_map_create(s->cfg, s->service.sid, m->name, &r)) {
+		if (!take_sid(r.json, "MP", m->sid, sizeof m->sid)) {
+			sync_failed(s, &r, "the answer has no valid MP sid",
+			            "create the Sync map %s", m->name);
+			goto out;
+		}
 		m->status = "created";
-	} else if (ok) {
-		ok = sync_failed(s, &r, "create the Sync map %s", m->name);
-		snprintf(s->err.message, sizeof s->err.message, "the answer has no valid MP sid");
-	} else if (r.status == TP_S_CONFLICT || r.err.code == TP_TW_SYNC_NAME_EXISTS) {
-		/* Someone else created it between our fetch and create. */
-		ok = fetch_map(s, m, &missing);
-		if (ok)
-			m->status = "exists";
-		else if (missing)
-			sync_failed(s, &r, "create the Sync map %s", m->name);
-	} else {
-		sync_failed(s, &r, "create the Sync map %s", m->name);
+		rc = TP_OK;
+		goto out;
 	}
+	if (r.status != TP_S_CONFLICT && r.err.code != TP_TW_SYNC_NAME_EXISTS) {
+		sync_failed(s, &r, NULL, "create the Sync map %s", m->name);
+		goto out;
+	}
+	/* Someone else created it between our fetch and create. */
+	rc = fetch_map(s, m);
+	if (rc == TP_OK)
+		m->status = "exists";
+	else if (rc == TP_ENOTFOUND)
+		sync_failed(s, &r, NULL, "create the Sync map %s", m->name);
+out:
 	tp_api_result_free(&r);
-	tp_params_free(&form);
-	tp_buf_free(&url);
-	return ok;
+	return rc;
 }
 
 /* ------------------------------------------------------------ answers */
@@ -380,26 +321,12 @@ static const char html_head[] = "<!doctype html>\n<html lang=\"en\"><head><meta 
                                 ".created{color:#06602a}.error{color:#a00000}</style>"
                                 "</head><body>\n";
 
-/* No script runs on our pages except the token form's, named by hash. */
-static void add_csp(tp_resp *resp, const char *script)
+/* No script runs on the pages this handler writes. */
+static void add_csp(tp_resp *resp)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
-	tp_buf h, csp;
-
-	tp_buf_init(&h, 256);
-	tp_buf_init(&csp, 1024);
-	if (script) {
-		EVP_Digest(script, strlen(script), md, &md_len, EVP_sha256(), NULL);
-		tp_b64_encode(&h, md, md_len);
-	}
-	tp_buf_addf(&csp,
-	            "default-src 'none'; style-src 'unsafe-inline'; connect-src 'self'; "
-	            "form-action 'none'; frame-ancestors 'none'; base-uri 'none'%s%s%s",
-	            script ? "; script-src 'sha256-" : "", tp_buf_str(&h), script ? "'" : "");
-	tp_resp_header(resp, "Content-Security-Policy", tp_buf_str(&csp));
-	tp_buf_free(&h);
-	tp_buf_free(&csp);
+	tp_resp_header(resp, "Content-Security-Policy",
+	               "default-src 'none'; style-src 'unsafe-inline'; connect-src 'self'; "
+	               "form-action 'none'; frame-ancestors 'none'; base-uri 'none'");
 }
 
 static void html_resources(tp_buf *b, const setup *s)
@@ -465,7 +392,7 @@ static void reply_ok(const tp_req *req, tp_resp *resp, const setup *s)
 		tp_buf_adds(&b, "</code></p>\n");
 		html_warnings(&b, s);
 		tp_buf_adds(&b, "</body></html>\n");
-		add_csp(resp, NULL);
+		add_csp(resp);
 		tp_reply_html(resp, TP_S_OK, tp_buf_str(&b));
 		tp_buf_free(&b);
 	}
@@ -515,7 +442,7 @@ static void reply_failed(const tp_req *req, tp_resp *resp, const setup *s)
 		                "answers.</p>\n");
 		html_resources(&b, s);
 		tp_buf_adds(&b, "</body></html>\n");
-		add_csp(resp, NULL);
+		add_csp(resp);
 		tp_reply_html(resp, status, tp_buf_str(&b));
 		tp_buf_free(&b);
 	}
@@ -525,12 +452,12 @@ static void reply_failed(const tp_req *req, tp_resp *resp, const setup *s)
 
 static void setup_sync(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
+	tp_config budgeted = with_budget(cfg);
 	setup s;
 	size_t i;
 
 	memset(&s, 0, sizeof s);
-	s.cfg = cfg;
-	s.budget_ms = budget_ms(cfg);
+	s.cfg = &budgeted;
 	s.warnings = cJSON_CreateArray();
 	s.service.name = cfg->pay_sync_service_name;
 	s.maps[s.nmaps++].name = cfg->sync_pay_map_name;
@@ -542,13 +469,13 @@ static void setup_sync(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		     "call legs would share one map",
 		     cfg->sync_pay_map_name);
 
-	if (!ensure_service(&s))
+	if (ensure_service(&s) != TP_OK)
 		goto out;
 	tp_resp_log(resp, "service", s.service.sid);
 	tp_resp_log(resp, "service_status", s.service.status);
 	tp_resp_log(resp, "acl", s.acl_status);
 	for (i = 0; i < s.nmaps; i++) {
-		if (!ensure_map(&s, &s.maps[i]))
+		if (ensure_map(&s, &s.maps[i]) != TP_OK)
 			goto out;
 		tp_resp_log(resp, "map", s.maps[i].name);
 		tp_resp_log(resp, "map_status", s.maps[i].status);
@@ -569,16 +496,6 @@ out:
 	cJSON_Delete(s.warnings);
 }
 
-/* The token form for a browser: it repeats the request with the header a
- * browser cannot send from its address bar, and shows the answer. */
-static const char token_script[] =
-    "document.getElementById('f').addEventListener('submit',async function(e){"
-    "e.preventDefault();var m=document.getElementById('m');m.textContent='Working...';"
-    "try{var r=await fetch(location.pathname,{method:'POST',headers:{'Authorization':"
-    "'Bearer '+document.getElementById('t').value,'Accept':'text/html'}});"
-    "var h=await r.text();document.open();document.write(h);document.close();}"
-    "catch(x){m.textContent='The request failed: '+x;}});";
-
 static bool authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	tp_buf b;
@@ -589,19 +506,13 @@ static bool authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 		return false; /* tp_admin_authorize's 401 JSON */
 	tp_buf_init(&b, 16384);
 	tp_buf_adds(&b, html_head);
-	tp_buf_adds(&b, "<h1>Sync setup</h1>\n<p>Creates the Sync service and maps if they are "
-	                "missing. Enter the <code>ADMIN_TOKEN</code> from the server's "
-	                "<code>.env</code>.</p>\n"
-	                "<form id=\"f\"><input id=\"t\" type=\"password\" autocomplete=\"off\" "
-	                "required placeholder=\"ADMIN_TOKEN\" size=\"40\"> "
-	                "<button>Run setup</button></form>\n<p id=\"m\"></p>\n"
-	                "<noscript><p>Without JavaScript: <code>curl -H 'Authorization: Bearer "
-	                "$ADMIN_TOKEN' -X POST ");
+	tp_buf_adds(&b, "<h1>Sync setup</h1>\n<p>This needs the <code>ADMIN_TOKEN</code> from the "
+	                "server's <code>.env</code>. Open this address through the server's nginx "
+	                "(it serves a page that asks for the token), or run <code>curl -H "
+	                "'Authorization: Bearer $ADMIN_TOKEN' -X POST ");
 	html_escape(&b, tp_req_public_url(req));
-	tp_buf_adds(&b, "</code></p></noscript>\n<script>");
-	tp_buf_adds(&b, token_script);
-	tp_buf_adds(&b, "</script>\n</body></html>\n");
-	add_csp(resp, token_script);
+	tp_buf_adds(&b, "</code></p>\n</body></html>\n");
+	add_csp(resp);
 	tp_reply_html(resp, TP_S_UNAUTHORIZED, tp_buf_str(&b));
 	tp_buf_free(&b);
 	return false;

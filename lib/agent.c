@@ -142,6 +142,28 @@ void tp_agent_hash_tag(const char *hash, char out[TP_AGENT_TAG_LEN + 1])
 	tp_hex(md, TP_AGENT_TAG_LEN / 2, out);
 }
 
+tp_agent_rc tp_agent_current_tag(const char *file, const char *name, char tag[TP_AGENT_TAG_LEN + 1])
+{
+	char *hash = NULL;
+	tp_agent_rc rc = tp_agent_lookup(file, name, &hash);
+
+	tag[0] = '\0';
+	if (rc == TP_AGENT_OK)
+		tp_agent_hash_tag(hash, tag);
+	free(hash);
+	return rc;
+}
+
+tp_agent_rc tp_agent_tag_check(const char *file, const char *name, const char *pwh)
+{
+	char tag[TP_AGENT_TAG_LEN + 1];
+	tp_agent_rc rc = tp_agent_current_tag(file, name, tag);
+
+	if (rc == TP_AGENT_OK && !(pwh && tp_ct_streq(pwh, tag)))
+		rc = TP_AGENT_BAD_PASSWORD;
+	return rc;
+}
+
 /* crypt_rn into a heap crypt_data (it is ~32 KiB); true when the
  * phrase hashes to `setting`'s full hash. */
 static bool crypt_matches(const char *password, const char *setting)
@@ -528,8 +550,6 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	const char *tok = bearer_of(req->h_authorization);
 	cJSON *claims = NULL;
-	char *hash = NULL;
-	char tag[TP_AGENT_TAG_LEN + 1];
 	const char *sub, *pwh;
 	tp_token_rc trc;
 	tp_agent_rc arc;
@@ -564,19 +584,15 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 		unauthorized(resp, "unauthorized", "the agent token is not valid; log in again");
 		goto out;
 	}
-	/* The agent must still exist with the password the token was
-	 * issued for: deleting an agent or changing its password revokes
-	 * its tokens. */
-	arc = tp_agent_lookup(cfg->agents_file, sub, &hash);
+	/* Deleting an agent or changing its password revokes its tokens. */
+	arc = tp_agent_tag_check(cfg->agents_file, sub, pwh);
 	if (arc == TP_AGENT_FILE_ERROR) {
 		tp_log_kv(TP_LOG_ERROR, "cannot read AGENTS_FILE", "path", cfg->agents_file);
 		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "agents_file",
 		               "the agents file cannot be read (AGENTS_FILE)");
 		goto out;
 	}
-	if (arc == TP_AGENT_OK)
-		tp_agent_hash_tag(hash, tag);
-	if (arc != TP_AGENT_OK || !tp_ct_streq(pwh, tag)) {
+	if (arc != TP_AGENT_OK) {
 		tp_resp_log(resp, "auth", "revoked");
 		unauthorized(resp, "token_revoked",
 		             "the agent was removed or its password changed; log in again");
@@ -586,7 +602,6 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 	tp_resp_log(resp, "agent", sub);
 	ok = true;
 out:
-	free(hash);
 	cJSON_Delete(claims);
 	return ok;
 }

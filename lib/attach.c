@@ -26,14 +26,6 @@
 
 #include "internal.h"
 
-static const char *param_any(const tp_req *req, const char *a, const char *b)
-{
-	const char *v = tp_req_param(req, a);
-	if ((!v || !*v) && b)
-		v = tp_req_param(req, b);
-	return v && *v ? v : NULL;
-}
-
 /* The characters startCapture has always accepted in a UUI: those of a
  * CallSid, a Genesys conversation id (a UUID) and a SIP user part. */
 static bool uui_ok(const char *s)
@@ -53,8 +45,8 @@ static bool uui_ok(const char *s)
 
 bool tp_attach_target_or_reply(const tp_req *req, tp_resp *resp, tp_attach_target *t)
 {
-	t->call_sid = param_any(req, "callSid", NULL);
-	t->uui = param_any(req, "uui", "conversationId");
+	t->call_sid = tp_req_param_any(req, "callSid", NULL);
+	t->uui = tp_req_param_any(req, "uui", "conversationId");
 	if (!t->call_sid && !t->uui) {
 		tp_reply_error(resp, TP_S_BAD_REQUEST, "missing_parameter",
 		               "give callSid, or uui (or conversationId) to find the call");
@@ -169,8 +161,7 @@ out:
 bool tp_attach_agent_tag_or_reply(const tp_config *cfg, tp_resp *resp, const char *agent,
                                   char tag[TP_AGENT_TAG_LEN + 1])
 {
-	char *hash = NULL;
-	tp_agent_rc arc = tp_agent_lookup(cfg->agents_file, agent, &hash);
+	tp_agent_rc arc = tp_agent_current_tag(cfg->agents_file, agent, tag);
 
 	if (arc == TP_AGENT_FILE_ERROR)
 		tp_reply_error(resp, TP_S_INTERNAL_SERVER_ERROR, "agents_file",
@@ -178,9 +169,6 @@ bool tp_attach_agent_tag_or_reply(const tp_config *cfg, tp_resp *resp, const cha
 	else if (arc != TP_AGENT_OK)
 		tp_reply_error(resp, TP_S_UNAUTHORIZED, "token_revoked",
 		               "the agent no longer exists; log in again");
-	else
-		tp_agent_hash_tag(hash, tag);
-	free(hash);
 	return arc == TP_AGENT_OK;
 }
 

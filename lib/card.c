@@ -285,6 +285,39 @@ int tp_currency_minor_units(const char *code)
 	return -1;
 }
 
+int tp_currency_code(const char *s, size_t len, char out[4])
+{
+	size_t i;
+	int units;
+
+	out[0] = '\0';
+	if (!s || len != 3)
+		return -1;
+	/* ASCII only: toupper would follow the locale. */
+	for (i = 0; i < 3; i++)
+		out[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 'a' + 'A' : s[i]);
+	out[3] = '\0';
+	units = tp_currency_minor_units(out);
+	if (units < 0)
+		out[0] = '\0';
+	return units;
+}
+
+int64_t tp_amount_limit_minor(int places)
+{
+	int64_t limit = TP_AMOUNT_LIMIT;
+	int i;
+
+	for (i = 0; i < places; i++)
+		limit *= 10;
+	return limit;
+}
+
+bool tp_amount_below_limit(int64_t minor, int places)
+{
+	return minor < tp_amount_limit_minor(places);
+}
+
 const char *tp_currency_code_at(size_t i)
 {
 	return i < sizeof currencies / sizeof currencies[0] ? currencies[i].code : NULL;

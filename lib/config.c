@@ -278,14 +278,11 @@ static bool currency_list(const char *v, tp_buf *out, tp_buf *err, const char *n
 	const char *p = v;
 
 	while (*p) {
-		size_t n = strcspn(p, ","), sl = n, i;
+		size_t n = strcspn(p, ","), sl = n;
 		const char *s = p;
-		char code[4] = "";
+		char code[4];
 		trim(&s, &sl);
-		for (i = 0; i < sl && i < 3; i++)
-			code[i] = (char)toupper((unsigned char)s[i]);
-		code[i] = '\0';
-		if (sl != 3 || tp_currency_minor_units(code) < 0) {
+		if (tp_currency_code(s, sl, code) < 0) {
 			tp_buf_addf(err,
 			            "%s must be a comma list of ISO 4217 currency codes such as "
 			            "USD,EUR,GBP (\"%.*s\" is not one)\n",

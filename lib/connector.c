@@ -42,8 +42,6 @@ const char *const tp_connector_need[] = {"CONNECTOR_USERNAME", "CONNECTOR_PASSWO
 
 #define TRANSACTION_ID_MAX 128
 #define POSTAL_CODE_MAX    10
-/* Twilio's ChargeAmount: 0 < x < 1,000,000 (twilio-contract.md 3.1). */
-#define AMOUNT_MAX_MAJOR 1000000
 
 static bool fail(tp_conn_error *err, const char *code, const char *fmt, ...) TP_PRINTF(3, 4);
 static bool fail(tp_conn_error *err, const char *code, const char *fmt, ...)
@@ -292,21 +290,13 @@ static bool parse_amount(const cJSON *json, tp_conn_req *r, tp_conn_error *err)
 	const char *amount, *cur, *dot;
 	int64_t minor;
 	field_rc rc;
-	size_t i;
-	int64_t limit = AMOUNT_MAX_MAJOR;
 
 	rc = field(json, "currency_code", NULL, 0, &cur);
 	if (rc == FIELD_BAD_TYPE)
 		return bad_type(err, "currency_code");
 	if (!cur)
 		cur = "USD"; /* Twilio's default Currency (twilio-contract.md 3.1) */
-	if (strlen(cur) != 3)
-		return fail(err, "invalid_currency",
-		            "currency_code must be a three-letter ISO 4217 code such as USD");
-	for (i = 0; i < 3; i++)
-		r->currency[i] = (char)(cur[i] >= 'a' && cur[i] <= 'z' ? cur[i] - 32 : cur[i]);
-	r->currency[3] = '\0';
-	r->currency_places = tp_currency_minor_units(r->currency);
+	r->currency_places = tp_currency_code(cur, strlen(cur), r->currency);
 	if (r->currency_places < 0)
 		return fail(err, "invalid_currency",
 		            "currency_code must be a three-letter ISO 4217 code such as USD");
@@ -329,9 +319,7 @@ static bool parse_amount(const cJSON *json, tp_conn_req *r, tp_conn_error *err)
 		return fail(
 		    err, "invalid_amount",
 		    "amount must be above zero (tokenize stores a card without charging it)");
-	for (i = 0; i < (size_t)r->currency_places; i++)
-		limit *= 10;
-	if (r->amount_minor >= limit)
+	if (!tp_amount_below_limit(r->amount_minor, r->currency_places))
 		return fail(err, "invalid_amount", "amount must be below 1,000,000");
 	return true;
 }

@@ -83,6 +83,11 @@ void tp_reply_json(tp_resp *resp, int status, const cJSON *json);
 /* A response body's maximum when the handler set none. */
 #define TP_RESP_BODY_MAX (1u << 20)
 
+/* Parameter a, else b (NULL: none), when not empty; NULL otherwise.  For
+ * fields the agent API accepts under two names (uui/conversationId,
+ * chargeAmount/amount). */
+const char *tp_req_param_any(const tp_req *req, const char *a, const char *b);
+
 /* tp_req is the first member, so a tp_req* handed to a handler can be
  * turned back into the private view. */
 typedef struct tp_req_priv {
@@ -138,17 +143,15 @@ size_t tp_http_pool_trim(void);
 
 /* ---------------------------------------------------------------- api.c */
 
-/* Twilio REST calls (twiliopay.h, api.c): the retry budget and the
- * Calls and Payments requests only the library's own helpers make. */
-
-/* The most one call may take with its retries: TP_API_BUDGET_MS, or
- * API_RETRY_BUDGET_MS when that is lower.  tp_api_call never goes past it. */
-long tp_api_budget_ms(const tp_config *cfg);
+/* Twilio REST calls (twiliopay.h, api.c): the Calls and Payments
+ * requests only the library's own helpers make. */
 
 /* Calls and Payments (2010 API). */
 bool tp_call_fetch(const tp_config *cfg, const char *call_sid, tp_api_result *out);
 bool tp_payment_update(const tp_config *cfg, const char *call_sid, const char *payment_sid,
                        const tp_params *form, tp_api_result *out);
+
+#define TP_API_BUDGET_MS 12000 /* inside Twilio's 15 s webhook timeout */
 
 /* ---------------------------------------------------------------- sync.c */
 
@@ -165,12 +168,6 @@ bool tp_sync_item_update(const tp_config *cfg, const char *service, const char *
                          tp_api_result *out);
 bool tp_sync_item_delete(const tp_config *cfg, const char *service, const char *map,
                          const char *key, tp_api_result *out);
-/* First page of services (key "services"). */
-bool tp_sync_service_list(const tp_config *cfg, tp_api_result *out);
-/* Creates the service with AclEnabled=true. */
-bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out);
-bool tp_sync_map_create(const tp_config *cfg, const char *service, const char *unique_name,
-                        tp_api_result *out);
 
 /* ---------------------------------------------------------------- card.c */
 
@@ -188,6 +185,12 @@ size_t tp_card_cvc_len(tp_card_brand b); /* 4 for amex, else 3 */
 /* The i-th active ISO 4217 code known to tp_currency_minor_units, in
  * alphabetical order; NULL past the last. */
 const char *tp_currency_code_at(size_t i);
+/* TP_AMOUNT_LIMIT in minor units of a currency with `places` decimals. */
+int64_t tp_amount_limit_minor(int places);
+
+/* Twilio's ChargeAmount is a decimal 0 < x < 1,000,000 (Payments
+ * resource, Create, ChargeAmount; twilio-contract.md 3.1). */
+#define TP_AMOUNT_LIMIT 1000000 /* major units; amounts are below it */
 
 /* ---------------------------------------------------------------- xml.c */
 
@@ -206,6 +209,37 @@ tp_rc tp_xml_close(tp_buf *out, const char *name);
 
 /* Voice routing (twiliopay.h, voice.c): URI parsing, the User-to-User
  * encoding and the TwiML documents behind the handler replies. */
+
+#define TP_VOICE_E164_SIZE 17 /* '+', at most 15 digits, NUL */
+
+/* A parsed sip:, sips: or tel: URI (RFC 3261 section 19.1.1, RFC 3966). */
+typedef struct tp_voice_uri {
+	char scheme[5];    /* "sip", "sips" or "tel", lower case */
+	char *user;        /* user part as written (escapes kept), without its
+	                    * ;parameters; tel: the number; "" if none */
+	char *user_params; /* ";..." inside the user part (RFC 3966 parameters
+	                    * of a user=phone number), "" if none */
+	char *host;        /* hostport as written; "" for tel: */
+	char *params;      /* ";name=value..." URI parameters as written, "" if none */
+	tp_params headers; /* "?name=value&..." URI headers, percent-decoded */
+} tp_voice_uri;
+
+/* A REFER target (ReferTransferTarget, twilio-contract.md 7.3). */
+typedef struct tp_voice_target {
+	bool sip;                        /* dial a SIP URI (else a number) */
+	char number[TP_VOICE_E164_SIZE]; /* !sip: the E.164 number */
+	tp_voice_uri uri;                /* sip: the target */
+	char *uui;                       /* decoded User-to-User the target carried, or NULL */
+} tp_voice_target;
+
+/* One <Dial> with one noun, as every voice handler answers. */
+typedef struct tp_voice_dial {
+	const char *caller_id; /* <Dial callerId>, NULL to leave it out */
+	const char *refer_url; /* non-NULL: answerOnBridge, referUrl, referMethod=POST */
+	bool sip;              /* <Sip> (true) or <Number> */
+	const char *target;    /* the SIP URI or E.164 number (text of the noun) */
+	const char *callback;  /* statusCallback for "answered", NULL for none */
+} tp_voice_dial;
 
 /* True when s is '+' then 2-15 digits, the first not 0: the Node
  * original's ^\+[1-9]\d{1,14}$ (ITU-T E.164 allows 15 digits). */
@@ -239,11 +273,67 @@ tp_rc tp_voice_twiml_dial(tp_buf *out, const tp_voice_dial *d);
 /* <Response><Reject reason="..."/></Response>; reason "rejected" or "busy". */
 tp_rc tp_voice_twiml_reject(tp_buf *out, const char *reason);
 
+/* The E.164 number a webhook value names: the user part of a sip:/sips:
+ * URI or the number of a tel: URI (both also inside <...>), or a bare
+ * number.  Escapes are decoded and RFC 3966 visual separators (- . ( ))
+ * dropped; a sip: user or a bare number without '+' gets one (Genesys
+ * sends both forms); a tel: number must be global (start with '+').
+ * TP_EINVAL when the value holds no valid E.164 number. */
+tp_rc tp_voice_number(const char *s, char out[TP_VOICE_E164_SIZE]);
+
+/* <server_url>/sync/uuiSyncUpdate?CallDirection=<direction>&UUI=<uui>,
+ * both values percent-encoded. */
+tp_rc tp_voice_callback_url(tp_buf *out, const char *server_url, const char *direction,
+                            const char *uui);
+
+/* Renders u for <Sip>: scheme, user, parameters, then as URI headers its
+ * X- headers (not X-Twilio-*, which Twilio refuses; others are dropped)
+ * and, when uui is not NULL, User-to-User = tp_voice_uui_encode(uui), every
+ * header percent-encoded.  TP_ETOOBIG when the headers part would reach
+ * 1024 characters (Twilio warning 21227). */
+tp_rc tp_voice_sip_uri(tp_buf *out, const tp_voice_uri *u, const char *uui);
+
+/* sip:/sips: URIs (bare or in <...>, with parameters and headers) are SIP
+ * targets; an all-digit user part gets a '+' as the Node original did
+ * (an alphanumeric user is left alone).  tel: URIs and bare numbers are
+ * PSTN targets and must be E.164.  TP_EINVAL otherwise.  On TP_OK free
+ * with tp_voice_target_free. */
+tp_rc tp_voice_refer_target(const char *s, tp_voice_target *out);
+
+void tp_voice_target_free(tp_voice_target *t);
+
+/* Handler replies (redis's ...OrReply idea: the response is written).
+ * reply_reject answers 200 with <Reject reason=...> (TwiML, so Twilio ends
+ * the call cleanly instead of reporting an application error), logs `why`
+ * as a warning and adds rejected=why to the request's log line.
+ * reply_dial answers 200 with tp_voice_twiml_dial(d). */
+void tp_voice_reply_reject(tp_resp *resp, const char *reason, const char *why);
+
+void tp_voice_reply_dial(tp_resp *resp, const tp_voice_dial *d);
+
 /* ---------------------------------------------------------------- dial.c */
 
-/* The toll-fraud rule (twiliopay.h, dial.c): the pure check behind
- * tp_dial_allowed_or_reply, and the lists config.c normalises at
- * start-up. */
+/* The toll-fraud rule: every handler that answers with <Dial> passes each
+ * target through tp_dial_allowed_or_reply before it answers (README
+ * "Voice routing", "Configuration"; the why and the sources are in
+ * dial.c).
+ *
+ *   TP_DIAL_NUMBER  target is the E.164 number for <Number> ("+..." as
+ *                   tp_voice_number gives it).  Allowed when it starts
+ *                   with a DIAL_ALLOWED_PREFIXES entry (any number when
+ *                   unset) and with no DIAL_DENIED_PREFIXES entry (default
+ *                   "premium": premium-rate and high-cost ranges).
+ *   TP_DIAL_SIP     target is the SIP URI for <Sip>, as it will be
+ *                   dialled.  Allowed when its host is SIP_DOMAIN_URI's or
+ *                   matches DIAL_ALLOWED_SIP_DOMAINS, and it has no maddr
+ *                   parameter.
+ *
+ * Usage, in a voice route (voice.c):
+ *     if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_NUMBER, number))
+ *             return;   // answered <Reject reason="rejected"/>, logged
+ */
+
+typedef enum tp_dial_kind { TP_DIAL_NUMBER, TP_DIAL_SIP } tp_dial_kind;
 
 /* NULL when `target` may be dialled; otherwise why not, a static phrase
  * ("a premium-rate or high-cost range ...") for logs.  Pure: no I/O. */
@@ -259,6 +349,12 @@ typedef enum tp_dial_list {
 	TP_DIAL_LIST_DOMAINS, /* host names, "*.example.com" */
 } tp_dial_list;
 bool tp_dial_list_normalise(tp_dial_list kind, const char *v, tp_buf *out);
+
+/* True when allowed.  Otherwise answers 200 <Reject reason="rejected"/>,
+ * logs a warning naming the rule, adds dial_target and rejected to the
+ * request's log line, and returns false. */
+bool tp_dial_allowed_or_reply(const tp_config *cfg, tp_resp *resp, tp_dial_kind kind,
+                              const char *target);
 
 /* ---------------------------------------------------------------- connector.c */
 
@@ -369,6 +465,16 @@ tp_rc tp_jwt_sign_hs256(tp_buf *out, const cJSON *header, const cJSON *payload, 
 
 #define TP_SESSION_TOKEN_TTL_S 14400 /* 4 h: far longer than any call */
 
+/* The tag of `name`'s stored hash now (tag "" unless TP_AGENT_OK). */
+tp_agent_rc tp_agent_current_tag(const char *file, const char *name,
+                                 char tag[TP_AGENT_TAG_LEN + 1]);
+/* The revocation check for every credential that carries a tag (agent
+ * tokens, tickets): TP_AGENT_OK while `name` exists with the password
+ * whose tag is `pwh` (compared in constant time); TP_AGENT_UNKNOWN once
+ * the agent is deleted, TP_AGENT_BAD_PASSWORD once its password changed,
+ * TP_AGENT_FILE_ERROR when AGENTS_FILE cannot be read. */
+tp_agent_rc tp_agent_tag_check(const char *file, const char *name, const char *pwh);
+
 typedef enum tp_token_rc {
 	TP_TOKEN_OK,
 	TP_TOKEN_MISSING,
@@ -432,6 +538,11 @@ void tp_capture_mask(const char *param, const char *value, tp_buf *out);
 /* The state object the console sees (README "Agent API"). */
 cJSON *tp_capture_view(const tp_capture *c, const cJSON *data, const char *payment_sid);
 
+const char *tp_cap_status_name(tp_cap_status s);
+
+/* Comma list of the fields still required (for a 409). */
+void tp_capture_missing(const tp_capture *c, tp_buf *out);
+
 /* ---------------------------------------------------------------- reference.c */
 
 /* A payment's short reference (twiliopay.h, reference.c): its alphabet,
@@ -484,6 +595,17 @@ bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const 
 
 /* Appends the largest amount accepted with `places` decimals ("999999.99"). */
 void tp_payopts_max_amount(int places, tp_buf *out);
+
+/* Decimals a ChargeAmount may have in `currency`: its ISO 4217 minor
+ * units, at most TP_AMOUNT_PLACES; -1 for an unknown code. */
+int tp_payopts_places(const char *currency);
+
+/* True when `code` (upper case) is known and in ALLOWED_CURRENCIES (any
+ * known code when that is unset). */
+bool tp_payopts_currency_allowed(const tp_config *cfg, const char *code);
+
+/* The first of ALLOWED_CURRENCIES, or USD when it is unset. */
+void tp_payopts_default_currency(const tp_config *cfg, char out[4]);
 
 /* ---------------------------------------------------------------- attach.c */
 

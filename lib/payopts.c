@@ -56,12 +56,7 @@ void tp_payopts_default_currency(const tp_config *cfg, char out[4])
 
 void tp_payopts_max_amount(int places, tp_buf *out)
 {
-	int64_t minor = TP_AMOUNT_LIMIT;
-	int p;
-
-	for (p = 0; p < places; p++)
-		minor *= 10;
-	tp_money_format(out, minor - 1, places);
+	tp_money_format(out, tp_amount_limit_minor(places) - 1, places);
 }
 
 static cJSON *names(const char *const *v, size_t n)

@@ -560,6 +560,45 @@ fail:
 	return false;
 }
 
+bool tp_cap_ok_or_reply(tp_resp *resp, tp_cap_err e, const tp_capture *c, const char *field)
+{
+	tp_buf list;
+	size_t i;
+
+	switch (e) {
+	case TP_CAP_E_OK:
+		return true;
+	case TP_CAP_E_FINAL:
+		tp_reply_error(resp, TP_S_CONFLICT, "session_ended",
+		               "the payment session has ended (%s)", tp_cap_status_name(c->status));
+		break;
+	case TP_CAP_E_SUBMITTING:
+		/* Whatever was asked (complete again, a field again): the
+		 * Result decides, and it reaches the agent by itself. */
+		tp_reply_error(resp, TP_S_CONFLICT, "submitting",
+		               "the payment is being submitted; wait for its result");
+		break;
+	case TP_CAP_E_INCOMPLETE:
+		tp_buf_init(&list, 1024);
+		tp_capture_missing(c, &list);
+		tp_reply_error(resp, TP_S_CONFLICT, "incomplete",
+		               "not everything is captured yet; still required: %s",
+		               tp_buf_str(&list));
+		tp_buf_free(&list);
+		break;
+	case TP_CAP_E_NOT_IN_ORDER:
+		tp_buf_init(&list, 1024);
+		for (i = 0; i < c->norder; i++)
+			tp_buf_addf(&list, "%s%s", i ? ", " : "", tp_field_name(c->order[i]));
+		tp_reply_error(resp, TP_S_BAD_REQUEST, "invalid_parameter",
+		               "%s is not a field of this session; its fields are %s",
+		               field ? field : "the field", tp_buf_str(&list));
+		tp_buf_free(&list);
+		break;
+	}
+	return false;
+}
+
 void tp_reply_state(tp_resp *resp, int status, const tp_capture *c, const cJSON *data,
                     const char *payment_sid)
 {

@@ -13,6 +13,14 @@ const char *tp_req_param(const tp_req *req, const char *name)
 	return v ? v : tp_params_get(&req->query_params, name);
 }
 
+const char *tp_req_param_any(const tp_req *req, const char *a, const char *b)
+{
+	const char *v = tp_req_param(req, a);
+	if ((!v || !*v) && b)
+		v = tp_req_param(req, b);
+	return v && *v ? v : NULL;
+}
+
 const char *tp_req_public_url(const tp_req *req)
 {
 	const tp_req_priv *p = (const tp_req_priv *)req;

@@ -136,29 +136,118 @@ bool tp_sync_item_delete(const tp_config *cfg, const char *service, const char *
 	return sync_call(cfg, "DELETE", &r, NULL, NULL, NULL, tp_api_budget_ms(cfg), out);
 }
 
-bool tp_sync_service_list(const tp_config *cfg, tp_api_result *out)
+bool tp_sync_service_find(const tp_config *cfg, const char *friendly_name, tp_sync_service_match *m,
+                          tp_api_result *out)
+{
+	sync_res res = {NULL, NULL, false, NULL};
+	tp_buf url, prefix;
+	int page;
+	bool ok = true;
+
+	memset(m, 0, sizeof *m);
+	memset(out, 0, sizeof *out);
+	tp_buf_init(&url, 8192);
+	tp_buf_init(&prefix, 4096);
+	sync_url(&prefix, cfg, &res);
+	tp_buf_addf(&url, "%s?PageSize=100", tp_buf_str(&prefix));
+	for (page = 0; page < TP_SYNC_MAX_PAGES; page++) {
+		const cJSON *it, *next;
+
+		tp_api_result_free(out);
+		if (!tp_api_call(cfg, "GET", tp_buf_str(&url), NULL, NULL, tp_api_budget_ms(cfg),
+		                 out)) {
+			ok = false;
+			break;
+		}
+		cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(out->json, "services")) {
+			const cJSON *fn = cJSON_GetObjectItemCaseSensitive(it, "friendly_name");
+			const cJSON *sid = cJSON_GetObjectItemCaseSensitive(it, "sid");
+			if (!cJSON_IsString(fn) || !tp_str_eq(fn->valuestring, friendly_name))
+				continue;
+			if (m->matches++ > 0)
+				continue;
+			if (!cJSON_IsString(sid) || !tp_sid_valid(sid->valuestring, "IS")) {
+				snprintf(out->err.message, sizeof out->err.message,
+				         "a service in the list has no valid IS sid");
+				ok = false;
+				break;
+			}
+			snprintf(m->sid, sizeof m->sid, "%s", sid->valuestring);
+			m->acl_enabled =
+			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "acl_enabled"));
+		}
+		if (!ok)
+			break;
+		/* Sync pages carry an absolute meta.next_page_url
+		 * (twilio-contract.md 1.4).  Our credentials go wherever we
+		 * follow: only to our own Sync. */
+		next = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(out->json, "meta"), "next_page_url");
+		tp_buf_reset(&url);
+		if (cJSON_IsString(next) && *next->valuestring) {
+			if (tp_str_prefix(next->valuestring, tp_buf_str(&prefix)))
+				tp_buf_adds(&url, next->valuestring);
+			else
+				m->foreign_next = true;
+		}
+		if (url.len == 0)
+			break;
+	}
+	if (ok) {
+		m->all_pages = page < TP_SYNC_MAX_PAGES;
+		tp_api_result_free(out);
+	}
+	tp_buf_free(&url);
+	tp_buf_free(&prefix);
+	return ok;
+}
+
+/* POST `f` to r's URL followed by `sub` and the segment `key` (either
+ * NULL: none), for the resources sync_form does not cover. */
+static bool post_form(const tp_config *cfg, const sync_res *r, const char *sub, const char *key,
+                      const tp_params *f, tp_api_result *out)
+{
+	tp_buf u;
+	bool ok;
+
+	tp_buf_init(&u, 4096);
+	sync_url(&u, cfg, r);
+	if (sub)
+		tp_buf_adds(&u, sub);
+	if (key)
+		tp_api_add_segment(&u, key);
+	ok = tp_api_call(cfg, "POST", tp_buf_str(&u), f, NULL, tp_api_budget_ms(cfg), out);
+	tp_buf_free(&u);
+	return ok;
+}
+
+/* POST to the Services list (a new service named friendly_name) or to
+ * one service, always with AclEnabled=true: cgi-bin/setupSyncServices.c
+ * says why. */
+static bool service_post(const tp_config *cfg, const char *service, const char *friendly_name,
+                         tp_api_result *out)
 {
 	sync_res r = {NULL, NULL, false, NULL};
-	return sync_call(cfg, "GET", &r, "?PageSize=100", NULL, NULL, tp_api_budget_ms(cfg), out);
+	tp_params f;
+	bool ok;
+
+	tp_params_init(&f);
+	if (friendly_name)
+		tp_params_add(&f, "FriendlyName", friendly_name);
+	tp_params_add(&f, "AclEnabled", "true");
+	ok = post_form(cfg, &r, NULL, service, &f, out);
+	tp_params_free(&f);
+	return ok;
 }
 
 bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out)
 {
-	sync_res r = {NULL, NULL, false, NULL};
-	tp_params f;
-	tp_buf u;
-	bool ok;
+	return service_post(cfg, NULL, friendly_name, out);
+}
 
-	/* Always with access control: cgi-bin/setupSyncServices.c says why. */
-	tp_params_init(&f);
-	tp_buf_init(&u, 4096);
-	sync_url(&u, cfg, &r);
-	tp_params_add(&f, "FriendlyName", friendly_name);
-	tp_params_add(&f, "AclEnabled", "true");
-	ok = tp_api_call(cfg, "POST", tp_buf_str(&u), &f, NULL, tp_api_budget_ms(cfg), out);
-	tp_params_free(&f);
-	tp_buf_free(&u);
-	return ok;
+bool tp_sync_service_acl_on(const tp_config *cfg, const char *service, tp_api_result *out)
+{
+	return service_post(cfg, service, NULL, out);
 }
 
 bool tp_sync_map_permission_set(const tp_config *cfg, const char *service, const char *map,
@@ -167,21 +256,15 @@ bool tp_sync_map_permission_set(const tp_config *cfg, const char *service, const
 {
 	sync_res r = {service, map, false, NULL};
 	tp_params f;
-	tp_buf u;
 	bool ok;
 
 	tp_params_init(&f);
-	tp_buf_init(&u, 4096);
-	sync_url(&u, cfg, &r);
-	tp_buf_adds(&u, "/Permissions");
-	tp_api_add_segment(&u, identity);
 	/* All three are required (Sync Map Permission resource, update). */
 	tp_params_add(&f, "Read", read ? "true" : "false");
 	tp_params_add(&f, "Write", write ? "true" : "false");
 	tp_params_add(&f, "Manage", manage ? "true" : "false");
-	ok = tp_api_call(cfg, "POST", tp_buf_str(&u), &f, NULL, tp_api_budget_ms(cfg), out);
+	ok = post_form(cfg, &r, "/Permissions", identity, &f, out);
 	tp_params_free(&f);
-	tp_buf_free(&u);
 	return ok;
 }
 

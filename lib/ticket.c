@@ -179,8 +179,6 @@ tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const ch
                               time_t now)
 {
 	cJSON *claims = NULL;
-	char *hash = NULL;
-	char tag[TP_AGENT_TAG_LEN + 1];
 	const char *pwh, *jti;
 	const cJSON *exp;
 	tp_token_rc trc;
@@ -211,14 +209,12 @@ tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const ch
 		rc = TP_TICKET_OTHER_PAYMENT;
 		goto out;
 	}
-	arc = tp_agent_lookup(cfg->agents_file, tp_claim_str(claims, "sub"), &hash);
+	arc = tp_agent_tag_check(cfg->agents_file, tp_claim_str(claims, "sub"), pwh);
 	if (arc == TP_AGENT_FILE_ERROR) {
 		rc = TP_TICKET_UNUSABLE;
 		goto out;
 	}
-	if (arc == TP_AGENT_OK)
-		tp_agent_hash_tag(hash, tag);
-	if (arc != TP_AGENT_OK || !tp_ct_streq(pwh, tag)) {
+	if (arc != TP_AGENT_OK) {
 		rc = TP_TICKET_REVOKED;
 		goto out;
 	}
@@ -234,7 +230,6 @@ tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const ch
 	}
 	rc = fresh ? TP_TICKET_OK : TP_TICKET_SPENT;
 out:
-	free(hash);
 	cJSON_Delete(claims);
 	return rc;
 }

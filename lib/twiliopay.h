@@ -601,8 +601,6 @@ void tp_twilio_error_from(tp_twilio_error *err, tp_http_rc rc, const tp_http_res
  * IdempotencyKey; a repeated Sync create ends as 54208, which callers
  * turn into an update). */
 
-#define TP_API_BUDGET_MS 12000 /* inside Twilio's 15 s webhook timeout */
-
 typedef struct tp_api_result {
 	long status;         /* HTTP status of the last attempt; 0 if none */
 	cJSON *json;         /* parsed body of a 2xx answer (NULL for 204), owned */
@@ -612,6 +610,9 @@ typedef struct tp_api_result {
 } tp_api_result;
 
 void tp_api_result_free(tp_api_result *r);
+/* The most one call may take with its retries: TP_API_BUDGET_MS, or
+ * API_RETRY_BUDGET_MS when that is lower.  tp_api_call never goes past it. */
+long tp_api_budget_ms(const tp_config *cfg);
 /* One REST call.  `url` is absolute; `form` may be NULL; `if_match` adds
  * If-Match.  Returns true for a 2xx answer.  `out` must be freed either
  * way. */
@@ -644,6 +645,30 @@ bool tp_sync_map_permission_set(const tp_config *cfg, const char *service, const
                                 tp_api_result *out);
 bool tp_sync_map_fetch(const tp_config *cfg, const char *service, const char *map,
                        tp_api_result *out);
+bool tp_sync_map_create(const tp_config *cfg, const char *service, const char *unique_name,
+                        tp_api_result *out);
+
+#define TP_SYNC_MAX_PAGES 50 /* service list pages read: 5,000 services */
+
+typedef struct tp_sync_service_match {
+	char sid[TP_SID_SIZE]; /* the first service with the name, "" when none */
+	bool acl_enabled;      /* its acl_enabled */
+	int matches;           /* services that carry the name */
+	bool all_pages;        /* false: TP_SYNC_MAX_PAGES pages were not the end */
+	bool foreign_next;     /* the list went on at a URL outside TWILIO_SYNC_URL,
+	                        * not followed (our credentials stay with our Sync) */
+} tp_sync_service_match;
+
+/* Looks for the service whose friendly_name is `friendly_name` over every
+ * page of the service list.  False when Sync failed (out holds its
+ * answer: status, err) or the first match has no valid IS sid (out's
+ * status is 2xx and err.message says so); out is the caller's to free. */
+bool tp_sync_service_find(const tp_config *cfg, const char *friendly_name, tp_sync_service_match *m,
+                          tp_api_result *out);
+/* Creates the service with AclEnabled=true. */
+bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out);
+/* Turns the service's access control on (AclEnabled=true). */
+bool tp_sync_service_acl_on(const tp_config *cfg, const char *service, tp_api_result *out);
 
 /* ---------------------------------------------------------------- card.c */
 
@@ -687,6 +712,13 @@ bool tp_aba_routing_ok(const char *routing);
 bool tp_bank_account_ok(const char *account);
 /* ISO 4217 minor units of an active currency code, -1 if unknown. */
 int tp_currency_minor_units(const char *code);
+/* The one reading of a currency code a client sent: s[0..len) must be
+ * three letters naming an active ISO 4217 code, in either case.  Writes
+ * the upper-case code to out and returns its minor units; -1 (out "")
+ * otherwise. */
+int tp_currency_code(const char *s, size_t len, char out[4]);
+/* The one amount limit check: minor < TP_AMOUNT_LIMIT major units. */
+bool tp_amount_below_limit(int64_t minor, int places);
 /* A plain decimal ("9.99", "10", no sign, no exponent) with at most
  * max_places decimals, below 10,000,000, into minor units. */
 tp_rc tp_money_parse(const char *s, int max_places, int64_t *minor_out);
@@ -709,29 +741,8 @@ tp_rc tp_xml_escape(tp_buf *out, const char *s);
  * never write past a buffer and are fuzz targets.  Strings and structs
  * they fill are owned by the caller (free with the matching _free). */
 
-#define TP_VOICE_E164_SIZE 17   /* '+', at most 15 digits, NUL */
-#define TP_VOICE_UUI_MAX   128  /* bytes of a plain UUI (Genesys: keep UUI <= 128) */
-#define TP_VOICE_URI_MAX   2048 /* longest SIP URI / REFER target we parse */
-
-/* A parsed sip:, sips: or tel: URI (RFC 3261 section 19.1.1, RFC 3966). */
-typedef struct tp_voice_uri {
-	char scheme[5];    /* "sip", "sips" or "tel", lower case */
-	char *user;        /* user part as written (escapes kept), without its
-	                    * ;parameters; tel: the number; "" if none */
-	char *user_params; /* ";..." inside the user part (RFC 3966 parameters
-	                    * of a user=phone number), "" if none */
-	char *host;        /* hostport as written; "" for tel: */
-	char *params;      /* ";name=value..." URI parameters as written, "" if none */
-	tp_params headers; /* "?name=value&..." URI headers, percent-decoded */
-} tp_voice_uri;
-
-/* The E.164 number a webhook value names: the user part of a sip:/sips:
- * URI or the number of a tel: URI (both also inside <...>), or a bare
- * number.  Escapes are decoded and RFC 3966 visual separators (- . ( ))
- * dropped; a sip: user or a bare number without '+' gets one (Genesys
- * sends both forms); a tel: number must be global (start with '+').
- * TP_EINVAL when the value holds no valid E.164 number. */
-tp_rc tp_voice_number(const char *s, char out[TP_VOICE_E164_SIZE]);
+#define TP_VOICE_UUI_MAX 128  /* bytes of a plain UUI (Genesys: keep UUI <= 128) */
+#define TP_VOICE_URI_MAX 2048 /* longest SIP URI / REFER target we parse */
 
 /* True when s can be a UUI: 1..TP_VOICE_UUI_MAX printable ASCII bytes,
  * no blanks or controls (markup characters are allowed: every output
@@ -754,49 +765,6 @@ const char *tp_voice_uui_source_str(tp_voice_uui_source s);
  * its source, TP_VOICE_UUI_NONE (out untouched) when there is none. */
 tp_voice_uui_source tp_voice_uui_select(const tp_req *req, tp_buf *out);
 
-/* <server_url>/sync/uuiSyncUpdate?CallDirection=<direction>&UUI=<uui>,
- * both values percent-encoded. */
-tp_rc tp_voice_callback_url(tp_buf *out, const char *server_url, const char *direction,
-                            const char *uui);
-/* Renders u for <Sip>: scheme, user, parameters, then as URI headers its
- * X- headers (not X-Twilio-*, which Twilio refuses; others are dropped)
- * and, when uui is not NULL, User-to-User = tp_voice_uui_encode(uui), every
- * header percent-encoded.  TP_ETOOBIG when the headers part would reach
- * 1024 characters (Twilio warning 21227). */
-tp_rc tp_voice_sip_uri(tp_buf *out, const tp_voice_uri *u, const char *uui);
-
-/* A REFER target (ReferTransferTarget, twilio-contract.md 7.3). */
-typedef struct tp_voice_target {
-	bool sip;                        /* dial a SIP URI (else a number) */
-	char number[TP_VOICE_E164_SIZE]; /* !sip: the E.164 number */
-	tp_voice_uri uri;                /* sip: the target */
-	char *uui;                       /* decoded User-to-User the target carried, or NULL */
-} tp_voice_target;
-
-/* sip:/sips: URIs (bare or in <...>, with parameters and headers) are SIP
- * targets; an all-digit user part gets a '+' as the Node original did
- * (an alphanumeric user is left alone).  tel: URIs and bare numbers are
- * PSTN targets and must be E.164.  TP_EINVAL otherwise.  On TP_OK free
- * with tp_voice_target_free. */
-tp_rc tp_voice_refer_target(const char *s, tp_voice_target *out);
-void tp_voice_target_free(tp_voice_target *t);
-
-/* One <Dial> with one noun, as every voice handler answers. */
-typedef struct tp_voice_dial {
-	const char *caller_id; /* <Dial callerId>, NULL to leave it out */
-	const char *refer_url; /* non-NULL: answerOnBridge, referUrl, referMethod=POST */
-	bool sip;              /* <Sip> (true) or <Number> */
-	const char *target;    /* the SIP URI or E.164 number (text of the noun) */
-	const char *callback;  /* statusCallback for "answered", NULL for none */
-} tp_voice_dial;
-
-/* Handler replies (redis's ...OrReply idea: the response is written).
- * reply_reject answers 200 with <Reject reason=...> (TwiML, so Twilio ends
- * the call cleanly instead of reporting an application error), logs `why`
- * as a warning and adds rejected=why to the request's log line.
- * reply_dial answers 200 with tp_voice_twiml_dial(d). */
-void tp_voice_reply_reject(tp_resp *resp, const char *reason, const char *why);
-void tp_voice_reply_dial(tp_resp *resp, const tp_voice_dial *d);
 /* True when a request path is one of the original's ...withRefer aliases. */
 bool tp_voice_refer_path(const char *path);
 
@@ -821,41 +789,18 @@ void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cf
  * one, per `r`.  The response is written. */
 void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                             const tp_voice_route *r);
+/* The REFER's answer (callTransfer): ReferTransferTarget dialled as <Sip>
+ * carrying the UUI (the Refer-To's own User-to-User, else
+ * tp_voice_uui_select) or as <Number>, with the answered callback and
+ * referUrl again; <Reject reason="busy"/> for a missing or undialable
+ * target, reason="rejected" when the toll-fraud rule refuses it.  The
+ * response is written. */
+void tp_voice_reply_transfer(const tp_req *req, tp_resp *resp, const tp_config *cfg);
 /* The call's TollFreeMobileOriginationLocation (Twilio adds it to calls to
  * a toll-free number from a mobile phone), borrowed from req; NULL when it
  * is absent or empty (a landline caller), or not 1..TP_VOICE_UUI_MAX
  * printable ASCII characters (logged). */
 const char *tp_voice_tollfree_location(const tp_req *req);
-
-/* ---------------------------------------------------------------- dial.c */
-
-/* The toll-fraud rule: every handler that answers with <Dial> passes each
- * target through tp_dial_allowed_or_reply before it answers (README
- * "Voice routing", "Configuration"; the why and the sources are in
- * dial.c).
- *
- *   TP_DIAL_NUMBER  target is the E.164 number for <Number> ("+..." as
- *                   tp_voice_number gives it).  Allowed when it starts
- *                   with a DIAL_ALLOWED_PREFIXES entry (any number when
- *                   unset) and with no DIAL_DENIED_PREFIXES entry (default
- *                   "premium": premium-rate and high-cost ranges).
- *   TP_DIAL_SIP     target is the SIP URI for <Sip>, as it will be
- *                   dialled.  Allowed when its host is SIP_DOMAIN_URI's or
- *                   matches DIAL_ALLOWED_SIP_DOMAINS, and it has no maddr
- *                   parameter.
- *
- * Usage, in a handler:
- *     if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_NUMBER, number))
- *             return;   // answered <Reject reason="rejected"/>, logged
- */
-
-typedef enum tp_dial_kind { TP_DIAL_NUMBER, TP_DIAL_SIP } tp_dial_kind;
-
-/* True when allowed.  Otherwise answers 200 <Reject reason="rejected"/>,
- * logs a warning naming the rule, adds dial_target and rejected to the
- * request's log line, and returns false. */
-bool tp_dial_allowed_or_reply(const tp_config *cfg, tp_resp *resp, tp_dial_kind kind,
-                              const char *target);
 
 /* ---------------------------------------------------------------- connector.c */
 
@@ -1118,7 +1063,6 @@ typedef struct tp_capture_params {
 const char *tp_field_name(tp_field f); /* "payment-card-number"... */
 /* Kebab-case or PascalCase, any case ("ExpirationDate"). */
 tp_field tp_field_from_name(const char *name);
-const char *tp_cap_status_name(tp_cap_status s);
 bool tp_cap_status_final(tp_cap_status s);
 
 /* A new session; *act is the Capture of the first field (step 1). */
@@ -1138,8 +1082,6 @@ tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_ac
 tp_cap_err tp_capture_reset(tp_capture *c, tp_field f, tp_capture_action *act);
 tp_cap_err tp_capture_can_complete(const tp_capture *c);
 tp_cap_err tp_capture_can_cancel(const tp_capture *c);
-/* Comma list of the fields still required (for a 409). */
-void tp_capture_missing(const tp_capture *c, tp_buf *out);
 /* IdempotencyKey of a Capture: PK-s<step>-<field>-a<attempt>[-nonce]. */
 void tp_capture_action_key(const tp_capture_action *act, const char *payment_sid, const char *nonce,
                            tp_buf *out);
@@ -1239,6 +1181,12 @@ bool tp_call_in_progress_or_reply(const tp_config *cfg, tp_resp *resp, const cha
  * given, naming its call (400 otherwise).  *data is the caller's. */
 bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                                  const char **payment_sid, cJSON **data, tp_capture *c);
+/* The one answer to a capture rule's refusal (tp_capture_reset,
+ * tp_capture_can_complete, tp_capture_can_cancel): true for TP_CAP_E_OK;
+ * else 409 session_ended, 409 submitting, 409 incomplete naming the
+ * fields still required, or 400 invalid_parameter when `field` (the name
+ * the agent sent) is not in c's order. */
+bool tp_cap_ok_or_reply(tp_resp *resp, tp_cap_err e, const tp_capture *c, const char *field);
 /* {"state": view} */
 void tp_reply_state(tp_resp *resp, int status, const tp_capture *c, const cJSON *data,
                     const char *payment_sid);
@@ -1256,16 +1204,6 @@ void tp_reply_state(tp_resp *resp, int status, const tp_capture *c, const cJSON 
  * default currency, amounts and their decimals, and the console's view
  * of it all (GET /aap/config, README "Agent API"). */
 
-#define TP_AMOUNT_LIMIT 1000000 /* ChargeAmount is below this, in major units */
-
-/* Decimals a ChargeAmount may have in `currency`: its ISO 4217 minor
- * units, at most TP_AMOUNT_PLACES; -1 for an unknown code. */
-int tp_payopts_places(const char *currency);
-/* True when `code` (upper case) is known and in ALLOWED_CURRENCIES (any
- * known code when that is unset). */
-bool tp_payopts_currency_allowed(const tp_config *cfg, const char *code);
-/* The first of ALLOWED_CURRENCIES, or USD when it is unset. */
-void tp_payopts_default_currency(const tp_config *cfg, char out[4]);
 /* The console's view of all of it (README "Agent API", GET /aap/config):
  * currencies, defaultCurrency, currencyRules, paymentMethods, tokenTypes,
  * includeCvc, includePostalCode, captureOrder.  Caller frees. */
@@ -1312,6 +1250,35 @@ bool tp_attach_agent_tag_or_reply(const tp_config *cfg, tp_resp *resp, const cha
 void tp_attach_reply(tp_resp *resp, int status, const tp_config *cfg, const char *agent,
                      const char *tag, const char *payment_sid, const tp_capture *c,
                      const cJSON *data, const char *warning);
+
+/* ---------------------------------------------------------------- capture_input.c */
+
+/* startCapture's request, read and checked in the library so it is unit
+ * tested and fuzzed: the call, the currency and amount against
+ * payopts.c's rules, the payment method, token type, description and
+ * Twilio Parameters. */
+
+/* Strings borrow from the request; amount and parameters are owned. */
+typedef struct tp_start_input {
+	tp_attach_target target;
+	char call_sid[TP_SID_SIZE]; /* the call, once resolved (the handler's) */
+	char currency[4];           /* upper case, allowed here */
+	int places;                 /* decimals sent to Twilio (tp_payopts_places) */
+	int64_t minor;              /* the amount in minor units; 0 tokenizes */
+	tp_buf amount;              /* ChargeAmount as sent, "" when tokenizing */
+	bool ach;
+	const char *token_type; /* one-time | reusable when minor == 0 */
+	const char *description;
+	const char *bank_account_type; /* ACH only */
+	char *parameters;              /* serialised flat JSON object or NULL */
+} tp_start_input;
+
+void tp_start_input_init(tp_start_input *in);
+void tp_start_input_free(tp_start_input *in);
+/* Reads and checks every field of startCapture's JSON or form body into
+ * `in` (initialised); false after a 400 naming the field. */
+bool tp_start_input_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                             tp_start_input *in);
 
 /* ---------------------------------------------------------------- task.c */
 

@@ -704,11 +704,52 @@ const char *tp_voice_tollfree_location(const tp_req *req)
 	return v;
 }
 
+/* The one <Dial> every route answers with: the toll-fraud rule on the
+ * target (lib/dial.c: the caller, the SIP side or a REFER chooses it),
+ * for a <Number> the caller ID from From, the answered callback when
+ * callback_uui is set, answerOnBridge and referUrl when refer.  The
+ * response is written. */
+static void reply_route(const tp_req *req, tp_resp *resp, const tp_config *cfg, bool sip,
+                        const char *target, const char *callback_uui, bool refer)
+{
+	char caller[TP_VOICE_E164_SIZE] = "";
+	tp_buf cb, refer_url;
+
+	if (!tp_dial_allowed_or_reply(cfg, resp, sip ? TP_DIAL_SIP : TP_DIAL_NUMBER, target))
+		return;
+	/* The caller ID must be a number; a SIP From such as
+	 * sip:agent@10.0.0.5 or "anonymous" has none, and then <Dial> goes
+	 * without callerId (Twilio's default) rather than with a made-up one. */
+	if (!sip && tp_voice_number(tp_req_param(req, "From"), caller) != TP_OK) {
+		caller[0] = '\0';
+		tp_log_kv(TP_LOG_WARN, "From holds no E.164 number; dialling without callerId",
+		          "call", tp_req_param(req, "CallSid"), "from", tp_req_param(req, "From"));
+	}
+	tp_buf_init(&cb, TP_VOICE_URI_MAX);
+	tp_buf_init(&refer_url, TP_VOICE_URI_MAX);
+	if (callback_uui)
+		tp_voice_callback_url(&cb, cfg->server_url, sip ? "toSIP" : "toPSTN", callback_uui);
+	tp_buf_addf(&refer_url, "%s/pv/callTransfer", cfg->server_url);
+	tp_resp_log(resp, "refer", refer ? "true" : "false");
+	{
+		const tp_voice_dial d = {
+		    .caller_id = caller[0] ? caller : NULL,
+		    .refer_url = refer ? tp_buf_str(&refer_url) : NULL,
+		    .sip = sip,
+		    .target = target,
+		    .callback = callback_uui ? tp_buf_str(&cb) : NULL,
+		};
+		tp_voice_reply_dial(resp, &d);
+	}
+	tp_buf_free(&cb);
+	tp_buf_free(&refer_url);
+}
+
 void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                            const tp_voice_route *r)
 {
 	const char *to = tp_req_param(req, "To");
-	tp_buf raw, sip, cb, refer_url;
+	tp_buf raw, sip;
 	tp_voice_uri uri;
 
 	/* A phone number's webhook always has an E.164 To; anything else
@@ -720,8 +761,6 @@ void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cf
 	}
 	tp_buf_init(&raw, TP_VOICE_URI_MAX);
 	tp_buf_init(&sip, TP_VOICE_URI_MAX);
-	tp_buf_init(&cb, TP_VOICE_URI_MAX);
-	tp_buf_init(&refer_url, TP_VOICE_URI_MAX);
 	/* The Node original built "<To>@<domain>" without the sip: scheme
 	 * (twilio-contract.md section 11). */
 	tp_buf_addf(&raw, "sip:%s@%s", to, cfg->sip_domain_uri);
@@ -734,38 +773,20 @@ void tp_voice_reply_to_sip(const tp_req *req, tp_resp *resp, const tp_config *cf
 	}
 	tp_voice_sip_uri(&sip, &uri, r->uui);
 	tp_voice_uri_free(&uri);
-	/* Always SIP_DOMAIN_URI here; checked like every dialled target so
-	 * the rule stays in one place (lib/dial.c). */
-	if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_SIP, tp_buf_str(&sip)))
-		goto out;
-	if (r->callback_uui)
-		tp_voice_callback_url(&cb, cfg->server_url, "toSIP", r->callback_uui);
-	tp_buf_addf(&refer_url, "%s/pv/callTransfer", cfg->server_url);
 	tp_resp_log(resp, "uui", r->uui ? r->uui : "-");
-	tp_resp_log(resp, "refer", r->refer ? "true" : "false");
-	{
-		const tp_voice_dial d = {
-		    .refer_url = r->refer ? tp_buf_str(&refer_url) : NULL,
-		    .sip = true,
-		    .target = tp_buf_str(&sip),
-		    .callback = r->callback_uui ? tp_buf_str(&cb) : NULL,
-		};
-		tp_voice_reply_dial(resp, &d);
-	}
+	/* Always SIP_DOMAIN_URI here; checked like every dialled target so
+	 * the rule stays in one place. */
+	reply_route(req, resp, cfg, true, tp_buf_str(&sip), r->callback_uui, r->refer);
 out:
 	tp_buf_free(&raw);
 	tp_buf_free(&sip);
-	tp_buf_free(&cb);
-	tp_buf_free(&refer_url);
 }
 
 void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                             const tp_voice_route *r)
 {
 	const char *to = tp_req_param(req, "To");
-	const char *from = tp_req_param(req, "From");
-	char number[TP_VOICE_E164_SIZE], caller[TP_VOICE_E164_SIZE];
-	tp_buf cb, refer_url;
+	char number[TP_VOICE_E164_SIZE];
 
 	if (tp_voice_number(to, number) != TP_OK) {
 		/* TwiML, never a 500: Twilio then ends the call with a clean
@@ -774,33 +795,47 @@ void tp_voice_reply_to_pstn(const tp_req *req, tp_resp *resp, const tp_config *c
 		tp_voice_reply_reject(resp, "rejected", "To holds no dialable E.164 number");
 		return;
 	}
-	/* Toll fraud: the SIP side chooses the number (lib/dial.c). */
-	if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_NUMBER, number))
+	reply_route(req, resp, cfg, false, number, r->callback_uui, r->refer);
+}
+
+void tp_voice_reply_transfer(const tp_req *req, tp_resp *resp, const tp_config *cfg)
+{
+	const char *target = tp_req_param(req, "ReferTransferTarget");
+	tp_voice_uui_source src;
+	tp_voice_target t;
+	tp_buf uui, sip;
+
+	tp_resp_log(resp, "target", target);
+	if (!target || !*target) {
+		tp_voice_reply_reject(resp, "busy", "ReferTransferTarget is missing");
 		return;
-	/* The caller ID must be a number; a SIP From such as
-	 * sip:agent@10.0.0.5 or "anonymous" has none, and then <Dial> goes
-	 * without callerId (Twilio's default) rather than with a made-up one. */
-	if (tp_voice_number(from, caller) != TP_OK) {
-		caller[0] = '\0';
-		tp_log_kv(TP_LOG_WARN, "From holds no E.164 number; dialling without callerId",
-		          "call", tp_req_param(req, "CallSid"), "from", from);
 	}
-	tp_buf_init(&cb, TP_VOICE_URI_MAX);
-	tp_buf_init(&refer_url, TP_VOICE_URI_MAX);
-	if (r->callback_uui)
-		tp_voice_callback_url(&cb, cfg->server_url, "toPSTN", r->callback_uui);
-	tp_buf_addf(&refer_url, "%s/pv/callTransfer", cfg->server_url);
-	tp_resp_log(resp, "refer", r->refer ? "true" : "false");
-	{
-		const tp_voice_dial d = {
-		    .caller_id = caller[0] ? caller : NULL,
-		    .refer_url = r->refer ? tp_buf_str(&refer_url) : NULL,
-		    .sip = false,
-		    .target = number,
-		    .callback = r->callback_uui ? tp_buf_str(&cb) : NULL,
-		};
-		tp_voice_reply_dial(resp, &d);
+	if (tp_voice_refer_target(target, &t) != TP_OK) {
+		tp_voice_reply_reject(
+		    resp, "busy", "ReferTransferTarget is neither a SIP URI nor an E.164 number");
+		return;
 	}
-	tp_buf_free(&cb);
-	tp_buf_free(&refer_url);
+	tp_buf_init(&uui, TP_VOICE_URI_MAX);
+	tp_buf_init(&sip, TP_VOICE_URI_MAX);
+	if (t.uui) {
+		tp_buf_adds(&uui, t.uui);
+		src = TP_VOICE_UUI_REFER_TO;
+	} else {
+		src = tp_voice_uui_select(req, &uui);
+	}
+	tp_resp_log(resp, "uui", tp_buf_str(&uui));
+	tp_resp_log(resp, "uui_source", tp_voice_uui_source_str(src));
+	/* referUrl again: a call transferred once can be transferred again
+	 * (without it a second REFER fails with Twilio error 13802). */
+	if (!t.sip) {
+		reply_route(req, resp, cfg, false, t.number, tp_buf_str(&uui), true);
+	} else if (tp_voice_sip_uri(&sip, &t.uri, tp_buf_str(&uui)) != TP_OK) {
+		tp_voice_reply_reject(
+		    resp, "busy", "ReferTransferTarget headers are too long for Twilio (21227)");
+	} else {
+		reply_route(req, resp, cfg, true, tp_buf_str(&sip), tp_buf_str(&uui), true);
+	}
+	tp_voice_target_free(&t);
+	tp_buf_free(&uui);
+	tp_buf_free(&sip);
 }

@@ -765,15 +765,10 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 
 	v = tp_params_get(&rq->form, "Currency");
 	{
-		char cur[4] = {0};
-		size_t i;
+		char cur[4];
 		if (!v)
 			v = "USD";
-		if (strlen(v) != 3)
-			return bad(rs, TP_TW_PAY_CURRENCY, "Currency is not supported");
-		for (i = 0; i < 3; i++)
-			cur[i] = (char)(v[i] >= 'a' && v[i] <= 'z' ? v[i] - 'a' + 'A' : v[i]);
-		if (tp_currency_minor_units(cur) < 0)
+		if (tp_currency_code(v, strlen(v), cur) < 0)
 			return bad(rs, TP_TW_PAY_CURRENCY, "Currency is not supported");
 		p->currency = tp_xstrdup(cur);
 	}
@@ -781,13 +776,11 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 	v = tp_params_get(&rq->form, "ChargeAmount");
 	if (v && *v) {
 		int places = tp_currency_minor_units(p->currency);
-		int64_t minor, limit = 1000000;
-		int i;
-		for (i = 0; i < places; i++)
-			limit *= 10;
-		/* 0 < x < 1,000,000 in the currency's minor units; 0 or
-		 * blank means tokenize (contract 3.1). */
-		if (tp_money_parse(v, places, &minor) != TP_OK || minor >= limit)
+		int64_t minor;
+		/* 0 < x < 1,000,000 (TP_AMOUNT_LIMIT) in the currency's minor
+		 * units; 0 or blank means tokenize (contract 3.1). */
+		if (tp_money_parse(v, places, &minor) != TP_OK ||
+		    !tp_amount_below_limit(minor, places))
 			return bad(rs, TP_TW_PAY_AMOUNT, "Invalid charge amount");
 		if (minor > 0) {
 			tp_buf a;

@@ -192,8 +192,11 @@ function stage(jsDir, publicDir, stageDir) {
       const target = local(rel, src);
       if (!target || !deps.has(target))
         die(rel + ': the module script ' + src + ' is not a compiled module');
+      /* An absolute reference stays absolute: a page nginx serves at
+       * another path (setup.html, at /sync/setupSyncServices) needs it. */
+      const ref = (d) => (src.startsWith('/') ? '/' + d : relTo(rel, d));
       const preload = [...closure(target)].sort()
-        .map((d) => '\n<link rel="modulepreload" href="' + relTo(rel, d) + '">');
+        .map((d) => '\n<link rel="modulepreload" href="' + ref(d) + '">');
       return tag + preload.join('');
     });
     html = html.replace(ATTR, (all, attr, ref) => {
@@ -202,6 +205,8 @@ function stage(jsDir, publicDir, stageDir) {
         return all;
       if (!names.has(target))
         die(rel + ': ' + attr + '="' + ref + '" names no file of the console');
+      if (ref.startsWith('/'))
+        return attr + '="/' + names.get(target) + '"';
       return attr + '="' + relTo(rel, names.get(target)).replace(/^\.\//, '') + '"';
     });
     out.set(rel, Buffer.from(html, 'utf8'));
@@ -220,9 +225,9 @@ function stage(jsDir, publicDir, stageDir) {
 }
 
 /**
- * The files one generation consists of: DIR/index.html, what it names,
- * what those modules import, and each one's .gz.  Null when DIR has no
- * index.html.
+ * The files one generation consists of: DIR/index.html and the other
+ * pages beside it (setup.html), what they name, what those modules
+ * import, and each one's .gz.  Null when DIR has no index.html.
  */
 function generation(dir) {
   const index = path.join(dir, 'index.html');
@@ -253,6 +258,9 @@ function generation(dir) {
     }
   };
   add('index.html');
+  for (const f of fs.readdirSync(dir).sort())
+    if (f.endsWith('.html'))
+      add(f);
   return set;
 }
 
@@ -278,7 +286,9 @@ function publish(fromDir, toDir) {
     die(fromDir + ' has no index.html');
   fs.mkdirSync(toDir, { recursive: true, mode: 0o755 });
   const before = generation(toDir);
-  const last = ['index.html.gz', 'index.html'];
+  /* The pages last, index.html the very last. */
+  const pages = [...next].filter((r) => !r.includes('/') && /\.html(\.gz)?$/.test(r) && !r.startsWith('index.html')).sort();
+  const last = [...pages, 'index.html.gz', 'index.html'];
   for (const rel of [...next].filter((r) => !last.includes(r)).sort()) {
     /* A hashed name holds the same bytes wherever it exists. */
     if (!sameFile(path.join(fromDir, rel), path.join(toDir, rel)))

@@ -160,9 +160,20 @@ t_eq "connector down: Sync holds the failure" "failed" "$(item payMap "$PK_down"
 sse_stop down
 # Slow, then gone (Twilio gives up on it).
 pay_to_ready slow || t_fail "connector slow: the payment gets ready"
-arm '{"target":"connector","delay_ms":2500,"status":504,"count":1}'
+# Long enough (Twilio waits 15 s) for the two requests below to meet the
+# session while it is being submitted.
+arm '{"target":"connector","delay_ms":5000,"status":504,"count":1}'
 cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_slow\",\"status\":\"complete\"}" "$ST_slow" >/dev/null
 wait_state slow 's.status === "submitting"' "connector slow: the agent sees the payment being submitted"
+# While it is submitted, completing again and capturing a field again get
+# one and the same answer.
+again=$(cap_api POST /aap/changeStatus "{\"paymentSid\":\"$PK_slow\",\"status\":\"complete\"}" "$ST_slow")
+t_eq "connector slow: complete again while submitting (409)" 409 "$(cat "$run/status")"
+recap=$(cap_api POST /aap/changeCapture "{\"paymentSid\":\"$PK_slow\",\"captureType\":\"security-code\"}" "$ST_slow")
+t_eq "connector slow: a field again while submitting (409)" 409 "$(cat "$run/status")"
+t_eq "connector slow: complete again says submitting" \
+  '{"error":"the payment is being submitted; wait for its result","code":"submitting"}' "$again"
+t_eq "connector slow: a field again says the same, in the same words" "$again" "$recap"
 wait_state slow 's.status === "failed" && s.result === "payment-connector-error" && /answered 504/.test(s.paymentError)' \
   "connector slow: then a clear failure (the provider answered 504)"
 sse_stop slow

@@ -119,6 +119,14 @@ t_match "browser: each resource says exists" '<td>map</td><td>uuiMap</td><td><co
 code=$(curl -s -o "$run/form" -w '%{http_code}' -H 'Accept: text/html' "$base/sync/setupSyncServices")
 t_eq "browser without the token: 401" 401 "$code"
 t_match "browser without the token: a form asks for it" '<input id="t" type="password"' "$(cat "$run/form")"
+t_nomatch "browser without the token: the page has no inline script" '<script>|<script [^>]*>[^<]|\son[a-z]+=' "$(cat "$run/form")"
+js=$(sed -n 's/.*<script type="module" src="\(\/[^"]*\)".*/\1/p' "$run/form")
+t_eq "browser without the token: the page's script is served from www/" "200 text/javascript" \
+  "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$base$js")"
+t_match "browser without the token: its 401 challenges for the token" 'WWW-Authenticate: Bearer realm="twiliopay-admin"' \
+  "$(curl -s -o /dev/null -D - -H 'Accept: text/html' "$base/sync/setupSyncServices" | tr -d '\r')"
+t_eq "curl without the token: the handler's JSON 401" 'unauthorized' \
+  "$(curl -s -H 'Accept: application/json' "$base/sync/setupSyncServices" | sed -n 's/.*"code":"\([a-z_]*\)".*/\1/p')"
 t_eq "a wrong token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer ${admin}x" "$base/sync/setupSyncServices")"
 stack_stop
 t_nomatch "the admin token is in no log" "$admin" "$(cat "$run"/stack/log/*.log)"

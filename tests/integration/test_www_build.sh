@@ -58,7 +58,8 @@ for g in 1 2; do
 done
 served=$tmp/served
 node "$top/www/assemble.mjs" publish "$tmp/stage1" "$served"
-names() { grep -o '\(src\|href\)="[^"]*"' "$1/index.html" | cut -d'"' -f2 | sort; }
+# What the pages name (index.html and setup.html, whose names are absolute).
+names() { cat "$1"/*.html | grep -o '\(src\|href\)="[^"]*"' | cut -d'"' -f2 | sed 's|^/||' | sort -u; }
 gen1=$(names "$served")
 node "$top/www/assemble.mjs" publish "$tmp/stage2" "$served"
 gen2=$(names "$served")
@@ -69,7 +70,7 @@ t_eq "after a publish, the files of the page it replaced are still there" "" "$m
 node "$top/www/assemble.mjs" publish "$tmp/stage1" "$served"
 node "$top/www/assemble.mjs" publish "$tmp/stage2" "$served"
 left=$(cd "$served" && find . -type f | sed 's|^\./||' | sort)
-want=$( (names "$served"; names "$tmp/stage1"; echo index.html) | sort -u)
+want=$( (names "$served"; names "$tmp/stage1"; cd "$served" && ls ./*.html | sed 's|^\./||') | sort -u)
 t_eq "older generations are removed; the last two stay" \
   "$(for f in $want; do echo "$f"; [[ -f $served/$f.gz ]] && echo "$f.gz"; done | sort | paste -sd ' ')" \
   "$(paste -sd ' ' <<<"$left")"

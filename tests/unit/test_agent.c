@@ -188,6 +188,43 @@ static void test_delete_last_agent(void **state)
 	unlink(only);
 }
 
+/* The revocation rule every tagged credential is checked by: the agent
+ * exists and its hash still has the tag the credential carries. */
+static void test_tag_check(void **state)
+{
+	char tfile[160], missing[170], tag[TP_AGENT_TAG_LEN + 1], old[TP_AGENT_TAG_LEN + 1];
+	char *hash = NULL;
+	(void)state;
+
+	snprintf(tfile, sizeof tfile, "%s/tagcheck", dir);
+	snprintf(missing, sizeof missing, "%s/none/agents", dir);
+	assert_int_equal(tp_agent_hash_password("first password", &hash), TP_OK);
+	assert_int_equal(tp_agents_file_set(tfile, "carol", hash), TP_OK);
+	free(hash);
+	assert_int_equal(tp_agent_current_tag(tfile, "carol", old), TP_AGENT_OK);
+	assert_int_equal(strlen(old), TP_AGENT_TAG_LEN);
+	assert_int_equal(tp_agent_tag_check(tfile, "carol", old), TP_AGENT_OK);
+	assert_int_equal(tp_agent_tag_check(tfile, "carol", "0123456789abcdef"),
+	                 TP_AGENT_BAD_PASSWORD);
+	assert_int_equal(tp_agent_tag_check(tfile, "carol", NULL), TP_AGENT_BAD_PASSWORD);
+	assert_int_equal(tp_agent_tag_check(tfile, "dave", old), TP_AGENT_UNKNOWN);
+	assert_int_equal(tp_agent_current_tag(tfile, "dave", tag), TP_AGENT_UNKNOWN);
+	assert_string_equal(tag, "");
+	assert_int_equal(tp_agent_tag_check(missing, "carol", old), TP_AGENT_FILE_ERROR);
+	/* A new password: the old tag is revoked, the new one holds. */
+	assert_int_equal(tp_agent_hash_password("second password", &hash), TP_OK);
+	assert_int_equal(tp_agents_file_set(tfile, "carol", hash), TP_OK);
+	free(hash);
+	assert_int_equal(tp_agent_tag_check(tfile, "carol", old), TP_AGENT_BAD_PASSWORD);
+	assert_int_equal(tp_agent_current_tag(tfile, "carol", tag), TP_AGENT_OK);
+	assert_string_not_equal(tag, old);
+	assert_int_equal(tp_agent_tag_check(tfile, "carol", tag), TP_AGENT_OK);
+	/* Deleted: revoked. */
+	assert_int_equal(tp_agents_file_set(tfile, "carol", NULL), TP_OK);
+	assert_int_equal(tp_agent_tag_check(tfile, "carol", tag), TP_AGENT_UNKNOWN);
+	unlink(tfile);
+}
+
 static void test_tokens(void **state)
 {
 	tp_buf t, bad;
@@ -592,6 +629,7 @@ int main(void)
 	    cmocka_unit_test(test_password_file),
 	    cmocka_unit_test(test_legacy_hash_refused),
 	    cmocka_unit_test(test_delete_last_agent),
+	    cmocka_unit_test(test_tag_check),
 	    cmocka_unit_test(test_tokens),
 	    cmocka_unit_test(test_tokens_unique),
 	    cmocka_unit_test(test_publish_tokens),

@@ -121,12 +121,61 @@ static void test_money(void **state)
 	tp_buf_free(&b);
 }
 
+/* One reading of a currency code for config, connector, startCapture and
+ * the emulator: three letters, either case, an active code. */
+static void test_currency_code(void **state)
+{
+	static const struct {
+		int line;
+		const char *in;
+		size_t len;
+		int units;
+		const char *out;
+	} cases[] = {
+	    {__LINE__, "USD", 3, 2, "USD"},  {__LINE__, "usd", 3, 2, "USD"},
+	    {__LINE__, "jPy", 3, 0, "JPY"},  {__LINE__, "kwd", 3, 3, "KWD"},
+	    {__LINE__, "USDX", 3, 2, "USD"}, /* only len bytes are read */
+	    {__LINE__, "USDX", 4, -1, ""},   {__LINE__, "US", 2, -1, ""},
+	    {__LINE__, "", 0, -1, ""},       {__LINE__, "XXX", 3, -1, ""},
+	    {__LINE__, "u5d", 3, -1, ""},    {__LINE__, "\xe9sd", 3, -1, ""},
+	};
+	size_t i;
+	char out[4];
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memcpy(out, "???", 4);
+		if (tp_currency_code(cases[i].in, cases[i].len, out) != cases[i].units ||
+		    strcmp(out, cases[i].out) != 0)
+			fail_msg("line %d: \"%s\" -> \"%s\"", cases[i].line, cases[i].in, out);
+	}
+	assert_int_equal(tp_currency_code(NULL, 3, out), -1);
+	assert_string_equal(out, "");
+}
+
+/* The one amount limit: below 1,000,000 major units, whatever the places. */
+static void test_amount_limit(void **state)
+{
+	(void)state;
+	assert_int_equal(TP_AMOUNT_LIMIT, 1000000);
+	assert_true(tp_amount_limit_minor(0) == 1000000);
+	assert_true(tp_amount_limit_minor(2) == 100000000);
+	assert_true(tp_amount_limit_minor(4) == 10000000000LL);
+	assert_true(tp_amount_below_limit(99999999, 2));
+	assert_false(tp_amount_below_limit(100000000, 2));
+	assert_true(tp_amount_below_limit(999999, 0));
+	assert_false(tp_amount_below_limit(1000000, 0));
+	assert_false(tp_amount_below_limit(1000000000, 3));
+	assert_true(tp_amount_below_limit(0, 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_numbers), cmocka_unit_test(test_cvc_mask),
-	    cmocka_unit_test(test_expiry),  cmocka_unit_test(test_bank),
-	    cmocka_unit_test(test_money),
+	    cmocka_unit_test(test_numbers),      cmocka_unit_test(test_cvc_mask),
+	    cmocka_unit_test(test_expiry),       cmocka_unit_test(test_bank),
+	    cmocka_unit_test(test_money),        cmocka_unit_test(test_currency_code),
+	    cmocka_unit_test(test_amount_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,12 +124,71 @@ static void test_other_payment_or_key(void **state)
 	cJSON_Delete(d);
 }
 
+/* One answer per capture refusal, the same from changeCapture and
+ * changeStatus (they used to word "submitting" each their own way). */
+static void test_cap_ok_or_reply(void **state)
+{
+	static const struct {
+		int line;
+		tp_cap_err e;
+		const char *field;
+		int status;
+		const char *body;
+	} cases[] = {
+	    {__LINE__, TP_CAP_E_FINAL, NULL, 409,
+	     "{\"error\":\"the payment session has ended "
+	     "(cancelled)\",\"code\":\"session_ended\"}"},
+	    {__LINE__, TP_CAP_E_SUBMITTING, NULL, 409,
+	     "{\"error\":\"the payment is being submitted; wait "
+	     "for its result\",\"code\":\"submitting\"}"},
+	    {__LINE__, TP_CAP_E_SUBMITTING, "security-code", 409,
+	     "{\"error\":\"the payment is being submitted; wait "
+	     "for its result\",\"code\":\"submitting\"}"},
+	    {__LINE__, TP_CAP_E_INCOMPLETE, NULL, 409,
+	     "{\"error\":\"not everything is captured yet; still "
+	     "required: "
+	     "payment-card-number,security-code,expiration-date\",\"code\":\"incomplete\"}"},
+	    {__LINE__, TP_CAP_E_NOT_IN_ORDER, "bank-routing-number", 400,
+	     "{\"error\":\"bank-routing-number is not a "
+	     "field of this session; its fields are payment-card-number, security-code, "
+	     "expiration-date\",\"code\":\"invalid_parameter\"}"},
+	};
+	tp_capture c;
+	tp_capture_action act;
+	tp_capture_params p = {
+	    false,  true,  false, "payment-card-number,security-code,expiration-date", "alice", CA,
+	    "9.99", "USD", ""};
+	tp_resp r;
+	size_t i;
+	(void)state;
+
+	tp_capture_start(&c, &p, &act);
+	c.status = TP_CAP_CANCELLED;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memset(&r, 0, sizeof r);
+		tp_buf_init(&r.body, 65536);
+		tp_params_init(&r.log);
+		if (tp_cap_ok_or_reply(&r, cases[i].e, &c, cases[i].field) ||
+		    r.status != cases[i].status || !strstr(tp_buf_str(&r.body), cases[i].body))
+			fail_msg("line %d: %d %s", cases[i].line, r.status, tp_buf_str(&r.body));
+		tp_buf_free(&r.body);
+		tp_params_free(&r.log);
+	}
+	memset(&r, 0, sizeof r);
+	tp_buf_init(&r.body, 65536);
+	assert_true(tp_cap_ok_or_reply(&r, TP_CAP_E_OK, &c, NULL));
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.body.len, 0);
+	tp_buf_free(&r.body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_tampered),
 	    cmocka_unit_test(test_other_payment_or_key),
+	    cmocka_unit_test(test_cap_ok_or_reply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
