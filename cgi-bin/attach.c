@@ -36,7 +36,7 @@ static void none_running(tp_resp *resp, const char *call_sid, const char *why)
 static void attach(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	tp_attach_target t;
-	char call[35], pk[35], tag[TP_AGENT_TAG_LEN + 1];
+	char call[TP_SID_SIZE], pk[TP_SID_SIZE], tag[TP_AGENT_TAG_LEN + 1];
 	tp_twilio_error err;
 	cJSON *data = NULL;
 	tp_capture c;
@@ -57,7 +57,7 @@ static void attach(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 	}
 	tp_resp_log(resp, "payment", pk);
 	if (!tp_paysession_fetch(cfg, pk, &data, NULL, &err)) {
-		if (err.status == 404)
+		if (err.status == TP_S_NOT_FOUND)
 			none_running(resp, call, " (its last payment has expired)");
 		else
 			tp_reply_twilio_error(resp, &err, "reading the session from Sync");

@@ -4,7 +4,7 @@
  * state to its live-update channel, and drive the capture forward
  * (lib/capture.c decides; this file does the I/O).
  *
- * What it guarantees (issue 6): the item has a 12 h TTL; a final state (a
+ * What it guarantees: the item has a 12 h TTL; a final state (a
  * Result) is never overwritten by a late or duplicate progress callback;
  * a duplicate or an older (DateUpdated) callback changes nothing; two
  * workers handling callbacks of one payment at once never lose an update

@@ -44,7 +44,7 @@ static const char *const need[] = {"ACCOUNT_SID", "AUTH_TOKEN", "ADMIN_TOKEN",
 
 typedef struct resource {
 	const char *name;
-	char sid[40];
+	char sid[TP_SID_SIZE];
 	const char *status; /* "exists" or "created" */
 } resource;
 
@@ -261,7 +261,7 @@ static tp_rc ensure_map(setup *s, resource *m)
 		rc = TP_OK;
 		goto out;
 	}
-	if (r.status != TP_S_CONFLICT && r.err.code != 54301) {
+	if (r.status != TP_S_CONFLICT && r.err.code != TP_TW_SYNC_NAME_EXISTS) {
 		sync_failed(s, &r, NULL, "create the Sync map %s", m->name);
 		goto out;
 	}

@@ -46,7 +46,7 @@ static const char *const need[] = {
 };
 
 static bool create_payment(const tp_config *cfg, tp_resp *resp, const tp_start_input *in,
-                           char pk[35])
+                           char pk[TP_SID_SIZE])
 {
 	tp_params f;
 	tp_buf cb, key;
@@ -95,7 +95,7 @@ static bool create_payment(const tp_config *cfg, tp_resp *resp, const tp_start_i
 		               "Twilio created the payment but returned no valid PK SID");
 		goto out;
 	}
-	snprintf(pk, 35, "%s", sid->valuestring);
+	snprintf(pk, TP_SID_SIZE, "%s", sid->valuestring);
 	ok = true;
 out:
 	tp_api_result_free(&r);
@@ -165,7 +165,7 @@ static void run_attach_record(void *p)
 static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	tp_start_input in;
-	char pk[35], tag[TP_AGENT_TAG_LEN + 1];
+	char pk[TP_SID_SIZE], tag[TP_AGENT_TAG_LEN + 1];
 	tp_capture c;
 	tp_capture_action act;
 	tp_paysession_result res = {0};

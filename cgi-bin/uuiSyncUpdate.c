@@ -101,7 +101,8 @@ static void uui_sync_update(const tp_req *req, tp_resp *resp, const tp_config *c
 	cJSON_AddStringToObject(data, "pstnSid", pstn_sid);
 	if (!tp_sync_item_upsert(cfg, cfg->pay_sync_service_sid, cfg->sync_uui_map_name, uui, data,
 	                         TP_SYNC_TTL_12H, &r)) {
-		bool transient = r.status == 0 || r.status == 429 || r.status >= 500;
+		bool transient =
+		    r.status == 0 || r.status == TP_S_TOO_MANY_REQUESTS || r.status >= 500;
 		char code[24];
 		snprintf(code, sizeof code, "%ld", r.err.code);
 		tp_resp_log(resp, "sync_status", r.status ? "error" : "unreachable");

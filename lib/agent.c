@@ -44,7 +44,6 @@
 #include <openssl/evp.h>
 
 #include "internal.h"
-#include "twiliopay.h"
 
 #define AGENTS_FILE_MAX (1u << 20)
 #define TOKEN_MAX_LEN   2048

@@ -41,7 +41,7 @@
 
 #include <openssl/crypto.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define CACHE_SLOTS      256
 #define CLOCK_SKEW_S     5 /* between the nodes' clocks (NTP keeps them closer) */

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 static void oom(size_t n)
 {

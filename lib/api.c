@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "internal.h"
-#include "twiliopay.h"
 
 void tp_api_result_free(tp_api_result *r)
 {
@@ -27,7 +26,9 @@ static bool transient(tp_http_rc rc, long status)
 	if (rc == TP_HTTP_ECONNECT || rc == TP_HTTP_ETIMEOUT || rc == TP_HTTP_EOTHER)
 		return true;
 	return rc == TP_HTTP_OK &&
-	       (status == 429 || status == 500 || status == 502 || status == 503 || status == 504);
+	       (status == TP_S_TOO_MANY_REQUESTS || status == TP_S_INTERNAL_SERVER_ERROR ||
+	        status == TP_S_BAD_GATEWAY || status == TP_S_SERVICE_UNAVAILABLE ||
+	        status == TP_S_GATEWAY_TIMEOUT);
 }
 
 static double now_ms(void)

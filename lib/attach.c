@@ -66,21 +66,21 @@ bool tp_attach_target_or_reply(const tp_req *req, tp_resp *resp, tp_attach_targe
 }
 
 bool tp_attach_resolve_or_reply(const tp_config *cfg, tp_resp *resp, const tp_attach_target *t,
-                                char call_sid[35])
+                                char call_sid[TP_SID_SIZE])
 {
 	tp_api_result r;
 	const cJSON *d, *pstn;
 	bool ok = false;
 
 	if (t->call_sid) {
-		snprintf(call_sid, 35, "%s", t->call_sid);
+		snprintf(call_sid, TP_SID_SIZE, "%s", t->call_sid);
 		return true;
 	}
 	/* uuiMap[uui].pstnSid, written by uuiSyncUpdate when the call was
 	 * answered (original-README "Sync Map Structure"). */
 	if (!tp_sync_item_fetch(cfg, cfg->pay_sync_service_sid, cfg->sync_uui_map_name, t->uui,
 	                        &r)) {
-		if (r.err.status == 404)
+		if (r.err.status == TP_S_NOT_FOUND)
 			tp_reply_error(resp, TP_S_NOT_FOUND, "uui_not_found",
 			               "no call is known for UUI %s (uuiMap gets it when the call "
 			               "is answered)",
@@ -96,7 +96,7 @@ bool tp_attach_resolve_or_reply(const tp_config *cfg, tp_resp *resp, const tp_at
 		               "uuiMap item %s has no valid pstnSid", t->uui);
 		goto out;
 	}
-	snprintf(call_sid, 35, "%s", pstn->valuestring);
+	snprintf(call_sid, TP_SID_SIZE, "%s", pstn->valuestring);
 	ok = true;
 out:
 	tp_api_result_free(&r);
@@ -129,7 +129,7 @@ bool tp_attach_record(const tp_config *cfg, const char *call_sid, const char *pa
 	return ok;
 }
 
-tp_rc tp_attach_lookup(const tp_config *cfg, const char *call_sid, char payment_sid[35],
+tp_rc tp_attach_lookup(const tp_config *cfg, const char *call_sid, char payment_sid[TP_SID_SIZE],
                        tp_twilio_error *err)
 {
 	tp_api_result r;
@@ -139,7 +139,7 @@ tp_rc tp_attach_lookup(const tp_config *cfg, const char *call_sid, char payment_
 	payment_sid[0] = '\0';
 	if (!tp_sync_item_fetch(cfg, cfg->pay_sync_service_sid, cfg->sync_pay_map_name, call_sid,
 	                        &r)) {
-		if (r.err.status != 404) {
+		if (r.err.status != TP_S_NOT_FOUND) {
 			*err = r.err;
 			rc = TP_EIO;
 		}
@@ -150,7 +150,7 @@ tp_rc tp_attach_lookup(const tp_config *cfg, const char *call_sid, char payment_
 	call = cJSON_GetObjectItemCaseSensitive(d, "callSid");
 	if (cJSON_IsString(pk) && tp_sid_valid(pk->valuestring, "PK") && cJSON_IsString(call) &&
 	    tp_str_eq(call->valuestring, call_sid)) {
-		snprintf(payment_sid, 35, "%s", pk->valuestring);
+		snprintf(payment_sid, TP_SID_SIZE, "%s", pk->valuestring);
 		rc = TP_OK;
 	}
 out:

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 tp_rc tp_basic_auth_parse(const char *header, char **user, char **pass)
 {

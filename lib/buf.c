@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 void tp_buf_init(tp_buf *b, size_t max)
 {

@@ -47,7 +47,7 @@
 
 #include <openssl/evp.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 /* ------------------------------------------------------------ names */
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 static const char *const brand_names[] = {
     [TP_BRAND_UNKNOWN] = "unknown",       [TP_BRAND_VISA] = "visa",

@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "twiliopay.h"
 
 #define ENV_FILE_MAX (256u << 10)
 

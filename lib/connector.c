@@ -36,7 +36,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 const char *const tp_connector_need[] = {"CONNECTOR_USERNAME", "CONNECTOR_PASSWORD", NULL};
 

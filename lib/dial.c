@@ -58,7 +58,6 @@
 #include <strings.h>
 
 #include "internal.h"
-#include "twiliopay.h"
 
 static const char *const premium[] = {
     "+1900",  "+1xxx976", "+449",   "+61190", "+64900", "+49900", "+49137", "+3389", "+39899",

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define LINE_MAX_BYTES (64u << 10)
 

@@ -127,7 +127,6 @@
 #include <curl/curl.h>
 
 #include "internal.h"
-#include "twiliopay.h"
 
 #define EX_CONFIG 78 /* sysexits.h: configuration error */
 

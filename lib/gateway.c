@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 typedef void (*submit_fn)(const tp_config *cfg, const tp_conn_req *rq, tp_gw_result *out);
 

@@ -27,7 +27,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define ID_LABEL     "twiliopay-sandbox-v1"
 #define ID_HEX_BYTES 16 /* 32 hex digits */

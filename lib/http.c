@@ -42,7 +42,6 @@
 #include <curl/curl.h>
 
 #include "internal.h"
-#include "twiliopay.h"
 
 #define RESP_BODY_MAX (1u << 20)
 #define ORIGIN_MAX    300

@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define JWT_MAX_LEN 8192 /* far above any token we issue or accept */
 

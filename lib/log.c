@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define LINE_MAX_BYTES 8192
 

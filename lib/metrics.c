@@ -40,7 +40,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "twiliopay.h"
 
 #define SB_MAGIC   0x7470736275ULL /* "tpsbu" */
 #define SB_VERSION 1

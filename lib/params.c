@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 void tp_params_init(tp_params *p)
 {

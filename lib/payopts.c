@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 int tp_payopts_places(const char *currency)
 {

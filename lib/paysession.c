@@ -41,7 +41,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define UPDATE_TRIES       10
 #define PUBLISH_TIMEOUT_MS 2000
@@ -131,7 +131,7 @@ bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_pays
 		bool ok, was_final;
 
 		if (!exists) {
-			if (err.status != 404) {
+			if (err.status != TP_S_NOT_FOUND) {
 				out->err = err;
 				return false;
 			}
@@ -160,8 +160,9 @@ bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_pays
 		cJSON_Delete(data);
 		/* Lost the race: 412/54205 on update, 409/54208 on create.
 		 * Read again and recompute. */
-		if (w.err.status == 412 || w.err.code == 54205 || w.err.status == 409 ||
-		    w.err.code == 54208) {
+		if (w.err.status == TP_S_PRECONDITION_FAILED ||
+		    w.err.code == TP_TW_SYNC_ITEM_REVISION || w.err.status == TP_S_CONFLICT ||
+		    w.err.code == TP_TW_SYNC_ITEM_EXISTS) {
 			tp_api_result_free(&w);
 			out->conflicts++;
 			continue;
@@ -172,7 +173,7 @@ bool tp_paysession_update(const tp_config *cfg, const char *payment_sid, tp_pays
 	}
 	snprintf(out->err.message, sizeof out->err.message,
 	         "payMap item kept changing under us (%d conflicting writes)", UPDATE_TRIES);
-	out->err.status = 409;
+	out->err.status = TP_S_CONFLICT;
 	return false;
 }
 
@@ -198,7 +199,7 @@ bool tp_paysession_update_new(const tp_config *cfg, const char *payment_sid, tp_
 		return true;
 	}
 	cJSON_Delete(data);
-	if (w.err.status == 409 || w.err.code == 54208) {
+	if (w.err.status == TP_S_CONFLICT || w.err.code == TP_TW_SYNC_ITEM_EXISTS) {
 		/* It exists after all (an early callback, or our own create
 		 * whose answer was lost): read, recompute, write. */
 		tp_api_result_free(&w);
@@ -422,44 +423,47 @@ void tp_reply_twilio_error(tp_resp *resp, const tp_twilio_error *err, const char
 	if (err->status == 0) {
 		code = "twilio_unreachable";
 		tp_buf_addf(&msg, "%s: Twilio could not be reached (%s)", what, err->message);
-	} else if (err->status == 401 || err->status == 403 || err->code == 20003) {
+	} else if (err->status == TP_S_UNAUTHORIZED || err->status == TP_S_FORBIDDEN ||
+	           err->code == TP_TW_AUTHENTICATE) {
 		code = "twilio_auth";
 		tp_buf_addf(&msg,
 		            "%s: Twilio refused our credentials (check ACCOUNT_SID and "
 		            "AUTH_TOKEN)",
 		            what);
-	} else if (err->code == 64021) {
+	} else if (err->code == TP_TW_PAY_INVALID_OPERATION) {
 		status = TP_S_CONFLICT;
 		/* 64021 "Invalid Operation": a second session on a call, or an
 		 * update to a session that has ended; Twilio's words say which. */
 		code = "payment_in_progress";
 		tp_buf_addf(&msg, "%s: Twilio refused (%s)", what, err->message);
-	} else if (err->code == 64019) {
+	} else if (err->code == TP_TW_PAY_INCOMPLETE) {
 		status = TP_S_CONFLICT;
 		code = "incomplete";
 		tp_buf_addf(&msg, "%s: Twilio says required payment information is incomplete",
 		            what);
-	} else if (err->code == 21220) {
+	} else if (err->code == TP_TW_CALL_NOT_IN_PROGRESS) {
 		status = TP_S_CONFLICT;
 		code = "call_not_in_progress";
 		tp_buf_addf(&msg, "%s: the call is not in progress", what);
-	} else if (err->code == 64004) {
+	} else if (err->code == TP_TW_PAY_CONNECTOR) {
 		code = "connector_unknown";
 		tp_buf_addf(&msg,
 		            "%s: Twilio does not know the Pay Connector named by "
 		            "PAYMENT_CONNECTOR",
 		            what);
-	} else if (err->code == 64003 || err->code == 64011 || err->code == 64013 ||
-	           err->code == 64014 || err->code == 64015 || err->code == 64017 ||
-	           err->code == 64018 || err->code == 64020) {
+	} else if (err->code == TP_TW_PAY_AMOUNT || err->code == TP_TW_PAY_CURRENCY ||
+	           err->code == TP_TW_PAY_METHOD || err->code == TP_TW_PAY_ACH_NAME ||
+	           err->code == TP_TW_PAY_MISSING_PARAM ||
+	           err->code == TP_TW_PAY_BANK_ACCOUNT_TYPE ||
+	           err->code == TP_TW_PAY_CAPTURE_OR_STATUS || err->code == TP_TW_PAY_BAD_VALUE) {
 		status = TP_S_BAD_REQUEST;
 		code = "rejected_by_twilio";
 		tp_buf_addf(&msg, "%s: %s", what, err->message);
-	} else if (err->status == 404 || err->code == 20404) {
+	} else if (err->status == TP_S_NOT_FOUND || err->code == TP_TW_NOT_FOUND) {
 		status = TP_S_NOT_FOUND;
 		code = "not_found";
 		tp_buf_addf(&msg, "%s: Twilio says it does not exist", what);
-	} else if (err->status == 429) {
+	} else if (err->status == TP_S_TOO_MANY_REQUESTS) {
 		status = TP_S_SERVICE_UNAVAILABLE;
 		code = "twilio_busy";
 		tp_buf_addf(&msg, "%s: Twilio is rate limiting us; try again", what);
@@ -485,7 +489,7 @@ bool tp_call_in_progress_or_reply(const tp_config *cfg, tp_resp *resp, const cha
 	bool ok = false;
 
 	if (!tp_call_fetch(cfg, call_sid, &r)) {
-		if (r.err.status == 404 || r.err.code == 20404)
+		if (r.err.status == TP_S_NOT_FOUND || r.err.code == TP_TW_NOT_FOUND)
 			tp_reply_error(resp, TP_S_NOT_FOUND, "call_not_found",
 			               "there is no call %s", call_sid);
 		else
@@ -518,7 +522,7 @@ bool tp_paysession_open_or_reply(const tp_req *req, tp_resp *resp, const tp_conf
 	*payment_sid = pk;
 	tp_resp_log(resp, "payment", pk);
 	if (!tp_paysession_fetch(cfg, pk, data, NULL, &err)) {
-		if (err.status == 404)
+		if (err.status == TP_S_NOT_FOUND)
 			tp_reply_error(resp, TP_S_NOT_FOUND, "session_not_found",
 			               "no capture session %s (it ended more than 12 hours ago, "
 			               "or never started)",

@@ -17,7 +17,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define RUN_MAX 64 /* digits examined per run; longer runs are redacted */
 
@@ -43,14 +43,14 @@ static bool sid_at(const char *s, size_t i, size_t len)
 {
 	size_t k;
 
-	if (len - i < 34 || (i > 0 && isalnum((unsigned char)s[i - 1])))
+	if (len - i < TP_SID_LEN || (i > 0 && isalnum((unsigned char)s[i - 1])))
 		return false;
 	if (!isupper((unsigned char)s[i]) || !isupper((unsigned char)s[i + 1]))
 		return false;
-	for (k = i + 2; k < i + 34; k++)
+	for (k = i + 2; k < i + TP_SID_LEN; k++)
 		if (!isxdigit((unsigned char)s[k]))
 			return false;
-	return i + 34 == len || !isalnum((unsigned char)s[i + 34]);
+	return i + TP_SID_LEN == len || !isalnum((unsigned char)s[i + TP_SID_LEN]);
 }
 
 tp_rc tp_redact_text(tp_buf *out, const char *s)
@@ -63,8 +63,8 @@ tp_rc tp_redact_text(tp_buf *out, const char *s)
 		size_t nd = 0, j = i, end = i;
 
 		if (sid_at(s, i, len)) {
-			rc = tp_buf_add(out, s + i, 34);
-			i += 34;
+			rc = tp_buf_add(out, s + i, TP_SID_LEN);
+			i += TP_SID_LEN;
 			continue;
 		}
 		if (!isdigit((unsigned char)s[i])) {

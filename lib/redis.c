@@ -40,7 +40,7 @@
 
 #include <openssl/crypto.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define REPLY_MAX (64u * 1024) /* a status, an integer or a short string */
 

@@ -36,7 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define REF_LABEL "twiliopay-reference-v1"
 #define REF_BASE  27u
@@ -139,7 +139,7 @@ static tp_ref_take take_in_sync(const char *ref, void *vctx)
 		res = TP_REF_MINE;
 		goto out;
 	}
-	if (r.err.code != 54208 && r.err.status != 409) {
+	if (r.err.code != TP_TW_SYNC_ITEM_EXISTS && r.err.status != TP_S_CONFLICT) {
 		t->err = r.err;
 		goto out;
 	}

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "twiliopay.h"
 #include "internal.h"
 
 const char *tp_req_param(const tp_req *req, const char *name)

@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 typedef struct pair_ref {
 	const char *name;

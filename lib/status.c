@@ -2,7 +2,7 @@
  * status.c - reason phrases, a table indexed by the status code itself
  * (designated initialisers, as suckless quark's http.c does).
  */
-#include "twiliopay.h"
+#include "internal.h"
 
 static const char *const reason[600] = {
     [TP_S_OK] = "OK",

@@ -9,7 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 tp_rc tp_str_to_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
@@ -94,7 +94,7 @@ bool tp_sid_valid(const char *s, const char *prefix)
 {
 	size_t i;
 
-	if (!s || strlen(s) != 34)
+	if (!s || strlen(s) != TP_SID_LEN)
 		return false;
 	if (prefix) {
 		if (strncmp(s, prefix, 2) != 0)
@@ -102,7 +102,7 @@ bool tp_sid_valid(const char *s, const char *prefix)
 	} else if (s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z') {
 		return false;
 	}
-	for (i = 2; i < 34; i++) {
+	for (i = 2; i < TP_SID_LEN; i++) {
 		char c = s[i];
 		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
 			return false;

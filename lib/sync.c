@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 /* A Sync resource: base/v1/Services[/{service}[/Maps[/{map}[/Items[/{key}]]]]] */
 typedef struct sync_res {
@@ -120,7 +120,7 @@ bool tp_sync_item_upsert(const tp_config *cfg, const char *service, const char *
 
 	if (sync_call(cfg, "POST", &r, NULL, &f, NULL, tp_api_budget_ms(cfg), out))
 		return true;
-	if (out->err.code != 54208 && out->status != 409)
+	if (out->err.code != TP_TW_SYNC_ITEM_EXISTS && out->status != TP_S_CONFLICT)
 		return false;
 	left = tp_api_budget_ms(cfg) - (long)(mono_ms() - start);
 	tp_api_result_free(out);

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 
 #include "internal.h"
-#include "twiliopay.h"
 
 #define TASK_STACK (512u << 10) /* as the worker's threads (fcgi.c) */
 

@@ -46,7 +46,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define SPENT_FILE_MAX   (4u << 20) /* ~90,000 entries: a minute of a very busy node */
 #define REDIS_TIMEOUT_MS 1000       /* Redis answers in a millisecond when it is up */

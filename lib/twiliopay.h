@@ -1,9 +1,13 @@
 /*
  * twiliopay.h - the one public header of libtwiliopay.
  *
- * Handlers (cgi-bin/<function>.c), the emulator (sim/) and the tools
- * (scripts/) include only this file.  Each section below is one module of
- * lib/, named by its prefix (tp_buf_*, tp_form_*, tp_sig_* ...).
+ * Handlers (cgi-bin/<function>.c), the emulator (sim/), the tools
+ * (scripts/src/) and the test tools (tests/tools/) include only this file,
+ * and it declares only what they call.  What the library uses between its
+ * own modules is in lib/internal.h (which the unit tests and the fuzz
+ * harnesses include too).  Each section below is one module of lib/, one
+ * lib/<module>.c, named by its prefix (tp_buf_*, tp_form_*, tp_sig_* ...),
+ * in the order they build on each other.
  *
  * Memory policy, stated once: allocation failure aborts the process
  * (tp_xmalloc and friends, also installed as cJSON's hooks).  Every binary
@@ -35,6 +39,7 @@
 
 /* Library-level result codes.  Handlers translate these into HTTP statuses;
  * the HTTP client has its own enum (tp_http_rc) one layer up. */
+
 typedef enum tp_rc {
 	TP_OK = 0,
 	TP_EINVAL = -1,  /* malformed input (bad encoding, bad syntax) */
@@ -46,13 +51,18 @@ typedef enum tp_rc {
 
 /* ---------------------------------------------------------------- alloc.c */
 
-void *tp_xmalloc(size_t n);
+/* Allocation that cannot fail: out of memory aborts the process (the
+ * memory policy above).  The same functions are cJSON's hooks. */
+
 void *tp_xcalloc(size_t nmemb, size_t size);
 void *tp_xrealloc(void *p, size_t n);
 char *tp_xstrdup(const char *s);
 char *tp_xstrndup(const char *s, size_t n);
 
 /* ---------------------------------------------------------------- buf.c */
+
+/* The one growable byte buffer every string of the library is built in,
+ * and reading a small file into one. */
 
 /* A growable byte buffer with a hard maximum fixed at init (curl's dynbuf).
  * Invariant: when ptr != NULL, ptr[len] == '\0'.  An append that would pass
@@ -86,7 +96,9 @@ tp_rc tp_buf_add_file(tp_buf *b, const char *path);
 
 /* ---------------------------------------------------------------- str.c */
 
-/* Cursor-based parsing helpers (curl STRPARSE style): no atoi/sscanf. */
+/* String helpers: cursor-based number parsing (curl STRPARSE style: no
+ * atoi/sscanf), comparisons (one in constant time, for secrets), the
+ * shape of a Twilio SID, random bytes and hex. */
 
 /* Parses a decimal unsigned integer that fills all of s[0..len) and is at
  * most `max`.  Returns TP_EINVAL on any non-digit, empty input or overflow. */
@@ -99,17 +111,23 @@ bool tp_str_prefix(const char *s, const char *prefix);
 bool tp_ct_streq(const char *a, const char *b);
 /* Parses "true"/"false"/"1"/"0"/"yes"/"no" (any case). */
 tp_rc tp_str_to_bool(const char *s, bool *out);
-/* True when s is 2 upper-case letters `prefix` followed by 32 hex digits
- * (Twilio SIDs, twilio-contract.md 1.3).  prefix may be NULL for any. */
+/* A Twilio SID is 2 upper-case letters naming the resource (CA a call, PK
+ * a payment, IS a Sync service...) and 32 hex digits (twilio-contract.md
+ * 1.3): TP_SID_LEN characters, TP_SID_SIZE bytes with the NUL. */
+#define TP_SID_LEN  34
+#define TP_SID_SIZE (TP_SID_LEN + 1)
+/* True when s is 2 upper-case letters `prefix` followed by 32 hex digits.
+ * prefix may be NULL for any. */
 bool tp_sid_valid(const char *s, const char *prefix);
 /* Fills out[0..n) with cryptographically random bytes (OpenSSL RAND). */
 void tp_random_bytes(void *out, size_t n);
 /* Writes 2*n lower-case hex digits plus NUL into hex. */
 void tp_hex(const void *mem, size_t n, char *hex);
-/* Value of one hex digit (either case), or -1. */
-int tp_hex_digit(int c);
 
 /* ---------------------------------------------------------------- url.c */
+
+/* Percent-encoding and decoding (RFC 3986) of URL parts, query strings
+ * and form values. */
 
 /* Percent-encodes every byte outside RFC 3986 "unreserved" (A-Z a-z 0-9
  * - . _ ~).  Safe for query values, form values and path segments. */
@@ -120,6 +138,9 @@ tp_rc tp_url_encode(tp_buf *out, const char *s);
 tp_rc tp_url_decode(const char *s, size_t len, bool plus_is_space, char **out);
 
 /* ---------------------------------------------------------------- params.c */
+
+/* Ordered name/value lists: form bodies and query strings as parsed
+ * from a request, and the forms sent to Twilio. */
 
 /* An ordered list of name/value pairs: a parsed form or query string.
  * Names may repeat (Twilio sends repeated keys for lists).  Owns its
@@ -134,8 +155,6 @@ typedef struct tp_params {
 	size_t n;
 	size_t cap;
 } tp_params;
-
-#define TP_PARAMS_MAX 256 /* pairs accepted from one form/query string */
 
 void tp_params_init(tp_params *p);
 void tp_params_free(tp_params *p);
@@ -154,24 +173,20 @@ const char *tp_params_get_case(const tp_params *p, const char *name);
 tp_rc tp_form_parse(tp_params *out, const char *s, size_t len);
 /* Serialises as a form body (names and values percent-encoded). */
 tp_rc tp_form_encode(tp_buf *out, const tp_params *p);
-/* Adds every scalar member of a JSON object as a string pair: strings
- * as-is, integers exactly, other numbers with 15 significant digits,
- * booleans as true/false.  null, objects and arrays are skipped (they stay
- * reachable through tp_req.json).  TP_EINVAL when obj is not an object. */
-tp_rc tp_params_from_json(tp_params *out, const cJSON *obj);
 
 /* ---------------------------------------------------------------- b64.c */
+
+/* Base64 encoding (RFC 4648) in the standard and the URL-safe alphabet. */
 
 /* Standard alphabet with '=' padding (RFC 4648 section 4). */
 tp_rc tp_b64_encode(tp_buf *out, const void *mem, size_t len);
 /* URL-safe alphabet, no padding (RFC 4648 section 5), as JWT wants. */
 tp_rc tp_b64url_encode(tp_buf *out, const void *mem, size_t len);
-/* Decodes standard base64 (padding optional); TP_EINVAL on bad input. */
-tp_rc tp_b64_decode(tp_buf *out, const char *s, size_t len);
 
 /* ---------------------------------------------------------------- sig.c */
 
-/* Twilio request signatures (twilio-contract.md section 9). */
+/* Twilio request signatures (twilio-contract.md section 9): the
+ * X-Twilio-Signature of a URL and its form parameters. */
 
 #define TP_SIG_LEN 28 /* base64 of a 20-byte HMAC-SHA1 */
 
@@ -182,15 +197,11 @@ tp_rc tp_b64_decode(tp_buf *out, const char *s, size_t len);
  * bytes. */
 void tp_sig_compute(const char *url, const tp_params *form, const char *auth_token,
                     char out[TP_SIG_LEN + 1]);
-/* True when `header` is the signature of url+form under auth_token, where
- * the URL is tried as given, with its port removed and with the scheme's
- * default port added (Twilio's validators accept each form).  When the URL
- * carries bodySHA256 (JSON webhooks), `body` must hash to it and the form
- * is ignored.  Constant-time in the comparison. */
-bool tp_sig_valid(const char *url, const tp_params *form, const char *body, size_t body_len,
-                  const char *auth_token, const char *header);
 
 /* ---------------------------------------------------------------- redact.c */
+
+/* PCI redaction: what keeps card numbers, security codes and bank
+ * numbers out of every log line and error body. */
 
 /* PCI redaction for anything that may reach a log line or an error body:
  * replaces every run of 12-19 digits (optionally separated by single spaces
@@ -204,16 +215,15 @@ bool tp_redact_is_secret_name(const char *name);
 
 /* ---------------------------------------------------------------- log.c */
 
-typedef enum tp_log_level { TP_LOG_DEBUG, TP_LOG_INFO, TP_LOG_WARN, TP_LOG_ERROR } tp_log_level;
-
 /* Structured logging: one logfmt line to stderr per call,
  *   ts=2026-11-27T13:37:04.123Z level=info fn=callToSIP msg="..." k=v ...
  * Every value passes tp_redact_text; values of secret-named keys are
  * replaced by "[redacted]".  `fn` comes from tp_log_init. */
+
+typedef enum tp_log_level { TP_LOG_DEBUG, TP_LOG_INFO, TP_LOG_WARN, TP_LOG_ERROR } tp_log_level;
+
 void tp_log_init(const char *fn_name);
 void tp_log_set_level(tp_log_level min);
-/* True when a line at lvl would be written (skip building one otherwise). */
-bool tp_log_enabled(tp_log_level lvl);
 /* kv is a NULL-terminated list of name, value pairs (values may be NULL). */
 void tp_logv_kv(tp_log_level lvl, const char *msg, const char *const *kv);
 void tp_log(tp_log_level lvl, const char *fmt, ...) TP_PRINTF(2, 3);
@@ -229,6 +239,7 @@ void tp_log(tp_log_level lvl, const char *fmt, ...) TP_PRINTF(2, 3);
  * interfaces"), plus our own.  Read from the file named by TWILIOPAY_ENV
  * (default ./.env), then overridden by the process environment.  The
  * struct is filled once at start-up and is read-only afterwards. */
+
 typedef struct tp_config {
 	/* Node original */
 	char *account_sid;           /* ACCOUNT_SID, AC + 32 hex */
@@ -258,10 +269,10 @@ typedef struct tp_config {
 	char *agents_file;        /* AGENTS_FILE, agent credentials (one node) */
 	char *agents_sync_map;    /* AGENTS_SYNC_MAP, or in this Sync map (several nodes) */
 	long agents_cache_s;      /* AGENTS_CACHE_S, default 30: Sync records kept that long */
+	char *nchan_redis_url;    /* NCHAN_REDIS_URL, the nodes' shared Redis, or NULL */
 	char *nchan_publish_url;  /* NCHAN_PUBLISH_URL, publisher location + "/<PK>" */
 	char *nchan_socket;       /* NCHAN_PUBLISH_SOCKET, its unix socket, or NULL */
 	char *tickets_file;       /* TICKETS_FILE, spent live-update tickets (lib/ticket.c) */
-	char *nchan_redis_url;    /* NCHAN_REDIS_URL, the nodes' shared Redis, or NULL */
 	long http_timeout_ms;     /* HTTP_TIMEOUT_MS, default 10000 */
 	long api_retry_budget_ms; /* API_RETRY_BUDGET_MS, default 12000: all tries of one call */
 	long max_body_bytes;      /* MAX_BODY_BYTES, default 65536 */
@@ -276,12 +287,6 @@ typedef struct tp_config {
 	char *env_path;
 } tp_config;
 
-/* Names of the variables a binary cannot work without; checked by
- * tp_config_load, which reports every missing or malformed one. */
-typedef struct tp_config_need {
-	const char *const *names; /* NULL-terminated, may be NULL */
-} tp_config_need;
-
 /* Loads the configuration.  On failure writes one line per problem to
  * `err` (e.g. "ACCOUNT_SID is missing", "SERVER_URL must start with http://
  * or https://") and returns TP_EINVAL.  Well-formedness is checked for every
@@ -294,10 +299,15 @@ tp_rc tp_env_parse(tp_params *out, const char *text, size_t len, tp_buf *err);
 /* True when `name` is one of the variables tp_config_load reads. */
 bool tp_config_known(const char *name);
 
+/* Value of a raw variable by name (environment first, then .env); NULL if
+ * unset or empty.  Only valid after tp_config_load. */
+const char *tp_config_raw(const char *name);
+
 /* ---------------------------------------------------------------- dotenv.c */
 
 /* The Node original's .env, line by line, as its runtime (twilio-run,
  * dotenv 6.2) read it; for twiliopay-migrate.  dotenv.c states the rules. */
+
 typedef enum tp_dotenv_kind {
 	TP_DOTENV_BLANK,   /* nothing but blanks */
 	TP_DOTENV_COMMENT, /* starts with '#' */
@@ -332,11 +342,11 @@ bool tp_env_line_reads(const char *line, const char *key, const char *value);
  * double quotes with \\, \" and \n escapes.  TP_EINVAL when no line can
  * (a carriage return in the value; '=', '#' or a line break in the key). */
 tp_rc tp_env_format(tp_buf *out, const char *key, const char *value);
-/* Value of a raw variable by name (environment first, then .env); NULL if
- * unset or empty.  Only valid after tp_config_load. */
-const char *tp_config_raw(const char *name);
 
 /* ---------------------------------------------------------------- status.c */
+
+/* HTTP status codes (an enum whose values are the codes) and their
+ * reason phrases. */
 
 /* The enum values are the HTTP status codes (suckless quark http.h). */
 typedef enum tp_status {
@@ -367,7 +377,11 @@ typedef enum tp_status {
 /* Reason phrase, "Unknown" for codes not in the table. */
 const char *tp_status_str(int status);
 
-/* ---------------------------------------------------------------- req.c / resp.c */
+/* ---------------------------------------------------------------- req.c */
+
+/* The request as a handler sees it (parameters, headers, the URL Twilio
+ * signed) and the response it writes: status, headers, and the
+ * tp_reply_* bodies, error messages redacted. */
 
 /* One HTTP request as the handler sees it.  Everything is copied out of
  * FastCGI before the handler runs (fcgiapp.h: FCGX_GetParam strings die at
@@ -417,12 +431,7 @@ void tp_resp_header(tp_resp *resp, const char *name, const char *value);
 /* Adds a pair to this request's log line (redacted like every log value). */
 void tp_resp_log(tp_resp *resp, const char *name, const char *value);
 
-/* Sets status + Content-Type and replaces the body. */
-void tp_reply_text(tp_resp *resp, int status, const char *text);
 void tp_reply_html(tp_resp *resp, int status, const char *html);
-void tp_reply_xml(tp_resp *resp, int status, const char *xml);
-/* Serialises `json` (not consumed) compactly. */
-void tp_reply_json(tp_resp *resp, int status, const cJSON *json);
 /* Takes ownership of `json` and frees it. */
 void tp_reply_json_take(tp_resp *resp, int status, cJSON *json);
 /* Writes {"error": message, "code": code} with `status`.  The message is
@@ -438,6 +447,12 @@ const char *tp_req_require_sid_or_reply(const tp_req *req, tp_resp *resp, const 
                                         const char *prefix);
 
 /* ---------------------------------------------------------------- fcgi.c */
+
+/* The life of a handler binary: command line, configuration, worker
+ * processes and their threads under a supervisor, and the one request
+ * pipeline every handler shares (method, body cap, parsing, signature and
+ * authorisation as its tp_handler table says, then the handler, the
+ * response and one log line). */
 
 /* What the loop checks before it calls the handler. */
 enum {
@@ -475,14 +490,16 @@ typedef struct tp_handler {
  * serves until SIGTERM/SIGINT.  Returns the process exit status. */
 int tp_serve(int argc, char **argv, const tp_handler *h);
 
-/* Exposed for tests: run one request through the full pipeline (body cap,
- * parsing, auth/signature, handler) from CGI-style variables.  `env` is a
- * NULL-terminated "NAME=value" list; the CGI response (status line,
- * headers, body) is appended to `out`. */
-void tp_process_cgi(const tp_handler *h, const tp_config *cfg, const char *const *env,
-                    const char *body, size_t body_len, tp_buf *out);
+/* A raw request variable (a FastCGI/CGI param such as
+ * "HTTP_X_SESSION_TOKEN" or one nginx sets with fastcgi_param), valid
+ * while the handler runs; NULL when absent. */
+const char *tp_req_getenv(const tp_req *req, const char *name);
 
 /* ---------------------------------------------------------------- auth.c */
+
+/* The authorisation steps of admin endpoints (a bearer ADMIN_TOKEN) and
+ * of the payment connector (HTTP Basic, as Twilio's Generic Pay
+ * Connector sends it). */
 
 /* Authorization: Bearer <ADMIN_TOKEN> (constant-time); 401 otherwise. */
 bool tp_admin_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg);
@@ -533,15 +550,6 @@ void tp_http_resp_free(tp_http_resp *r);
  * even for 4xx/5xx; out must be freed with tp_http_resp_free. */
 tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out);
 const char *tp_http_rc_str(tp_http_rc rc);
-/* curl_global_init and the pool's shared DNS/TLS-session cache, once per
- * process (tp_http_do calls it; call it before starting threads when
- * libcurl lacks CURL_VERSION_THREADSAFE). */
-void tp_http_init(void);
-/* Idle handles in the pool (each holds its connections). */
-size_t tp_http_pool_idle(void);
-/* Closes the handles idle for longer than the pool keeps them (15 s);
- * returns how many. */
-size_t tp_http_pool_trim(void);
 
 /* Twilio's error JSON (twilio-contract.md 1.2). */
 typedef struct tp_twilio_error {
@@ -550,6 +558,37 @@ typedef struct tp_twilio_error {
 	char message[256]; /* Twilio's message or transport error */
 	char more_info[128];
 } tp_twilio_error;
+
+/* The Twilio error codes the server acts on (tp_twilio_error.code), as
+ * Twilio's error pages (twilio.com/docs/api/errors/<code>) define them;
+ * twilio-contract.md 1.2, 3.3 and 6 say which are verified. */
+typedef enum tp_twilio_code {
+	TP_TW_AUTHENTICATE = 20003, /* bad or missing credentials (HTTP 401) */
+	TP_TW_NOT_FOUND = 20404,    /* no such resource, any API, any path (404) */
+	/* "Invalid call state": a realtime operation (a redirect, a payment)
+	 * on a call that is not in-progress. */
+	TP_TW_CALL_NOT_IN_PROGRESS = 21220,
+	/* Sync */
+	TP_TW_SYNC_ITEM_REVISION = 54205, /* Map Item revision mismatch: If-Match lost to
+	                                   * another write; read again and retry */
+	TP_TW_SYNC_ITEM_EXISTS = 54208,   /* Map Item already exists: a create with a key
+	                                   * in use (also a create sent twice) */
+	TP_TW_SYNC_NAME_EXISTS = 54301,   /* Unique name already exists (a Map's) */
+	/* Pay (the Payments resource and <Pay>) */
+	TP_TW_PAY_AMOUNT = 64003,            /* invalid ChargeAmount */
+	TP_TW_PAY_CONNECTOR = 64004,         /* no Pay Connector has that unique name */
+	TP_TW_PAY_CURRENCY = 64011,          /* currency not supported */
+	TP_TW_PAY_METHOD = 64013,            /* PaymentMethod not supported */
+	TP_TW_PAY_ACH_NAME = 64014,          /* ACH needs the account holder's name */
+	TP_TW_PAY_MISSING_PARAM = 64015,     /* a required parameter is missing */
+	TP_TW_PAY_BANK_ACCOUNT_TYPE = 64017, /* BankAccountType with a card payment */
+	TP_TW_PAY_CAPTURE_OR_STATUS = 64018, /* an update needs Capture or Status */
+	TP_TW_PAY_INCOMPLETE = 64019,        /* Status=complete before every required
+	                                      * field was captured */
+	TP_TW_PAY_BAD_VALUE = 64020,         /* a parameter's value is invalid */
+	TP_TW_PAY_INVALID_OPERATION = 64021, /* e.g. starting a payment on a call that
+	                                      * has one running */
+} tp_twilio_code;
 
 /* Fills err from a response body/status or a transport failure. */
 void tp_twilio_error_from(tp_twilio_error *err, tp_http_rc rc, const tp_http_resp *resp);
@@ -564,8 +603,6 @@ void tp_twilio_error_from(tp_twilio_error *err, tp_http_rc rc, const tp_http_res
  * processed, and every write we make is safe to repeat (Payments carry an
  * IdempotencyKey; a repeated Sync create ends as 54208, which callers
  * turn into an update). */
-
-#define TP_API_BUDGET_MS 12000 /* inside Twilio's 15 s webhook timeout */
 
 typedef struct tp_api_result {
 	long status;         /* HTTP status of the last attempt; 0 if none */
@@ -587,42 +624,42 @@ bool tp_api_call(const tp_config *cfg, const char *method, const char *url, cons
 /* Appends a path segment, percent-encoded (keys may hold any character). */
 tp_rc tp_api_add_segment(tp_buf *url, const char *segment);
 
-/* Calls and Payments (2010 API). */
-bool tp_call_fetch(const tp_config *cfg, const char *call_sid, tp_api_result *out);
+/* Starts a payment on call_sid (Payments resource, 2010 API). */
 bool tp_payment_create(const tp_config *cfg, const char *call_sid, const tp_params *form,
                        tp_api_result *out);
-bool tp_payment_update(const tp_config *cfg, const char *call_sid, const char *payment_sid,
-                       const tp_params *form, tp_api_result *out);
 
 /* ---------------------------------------------------------------- sync.c */
 
 /* Sync v1 (twilio-contract.md section 6).  `map` is a map SID or unique
  * name; `service` a service SID.  ttl_s: 0 = no expiry, < 0 = leave as is
  * (updates only).  `data` is serialised as the Data parameter. */
+
 #define TP_SYNC_TTL_12H 43200
 
-bool tp_sync_item_fetch(const tp_config *cfg, const char *service, const char *map, const char *key,
-                        tp_api_result *out);
-bool tp_sync_item_create(const tp_config *cfg, const char *service, const char *map,
-                         const char *key, const cJSON *data, long ttl_s, tp_api_result *out);
-bool tp_sync_item_update(const tp_config *cfg, const char *service, const char *map,
-                         const char *key, const cJSON *data, long ttl_s, const char *if_match,
-                         tp_api_result *out);
 /* Create, and when the key exists (54208) update instead: the upsert the
  * Node original lacked. */
 bool tp_sync_item_upsert(const tp_config *cfg, const char *service, const char *map,
                          const char *key, const cJSON *data, long ttl_s, tp_api_result *out);
-bool tp_sync_item_delete(const tp_config *cfg, const char *service, const char *map,
-                         const char *key, tp_api_result *out);
+/* Sync Map Permission of `identity` on `map` (all three flags are sent;
+ * with the service's ACL on, a token identity reaches only what this
+ * grants). */
+bool tp_sync_map_permission_set(const tp_config *cfg, const char *service, const char *map,
+                                const char *identity, bool read, bool write, bool manage,
+                                tp_api_result *out);
+bool tp_sync_map_fetch(const tp_config *cfg, const char *service, const char *map,
+                       tp_api_result *out);
+bool tp_sync_map_create(const tp_config *cfg, const char *service, const char *unique_name,
+                        tp_api_result *out);
+
 #define TP_SYNC_MAX_PAGES 50 /* service list pages read: 5,000 services */
 
 typedef struct tp_sync_service_match {
-	char sid[35];      /* the first service with the name, "" when none */
-	bool acl_enabled;  /* its acl_enabled */
-	int matches;       /* services that carry the name */
-	bool all_pages;    /* false: TP_SYNC_MAX_PAGES pages were not the end */
-	bool foreign_next; /* the list went on at a URL outside TWILIO_SYNC_URL,
-	                    * not followed (our credentials stay with our Sync) */
+	char sid[TP_SID_SIZE]; /* the first service with the name, "" when none */
+	bool acl_enabled;      /* its acl_enabled */
+	int matches;           /* services that carry the name */
+	bool all_pages;        /* false: TP_SYNC_MAX_PAGES pages were not the end */
+	bool foreign_next;     /* the list went on at a URL outside TWILIO_SYNC_URL,
+	                        * not followed (our credentials stay with our Sync) */
 } tp_sync_service_match;
 
 /* Looks for the service whose friendly_name is `friendly_name` over every
@@ -635,21 +672,12 @@ bool tp_sync_service_find(const tp_config *cfg, const char *friendly_name, tp_sy
 bool tp_sync_service_create(const tp_config *cfg, const char *friendly_name, tp_api_result *out);
 /* Turns the service's access control on (AclEnabled=true). */
 bool tp_sync_service_acl_on(const tp_config *cfg, const char *service, tp_api_result *out);
-/* Sync Map Permission of `identity` on `map` (all three flags are sent;
- * with the service's ACL on, a token identity reaches only what this
- * grants). */
-bool tp_sync_map_permission_set(const tp_config *cfg, const char *service, const char *map,
-                                const char *identity, bool read, bool write, bool manage,
-                                tp_api_result *out);
-bool tp_sync_map_fetch(const tp_config *cfg, const char *service, const char *map,
-                       tp_api_result *out);
-bool tp_sync_map_create(const tp_config *cfg, const char *service, const char *unique_name,
-                        tp_api_result *out);
 
 /* ---------------------------------------------------------------- card.c */
 
 /* Card, bank and money rules (twilio-contract.md 4.1, 5).  Inputs are
  * digit strings without separators.  Nothing here logs or stores. */
+
 typedef enum tp_card_brand {
 	TP_BRAND_UNKNOWN,
 	TP_BRAND_VISA,
@@ -672,14 +700,8 @@ typedef enum tp_card_check {
  * enroute ("unknown" otherwise). */
 const char *tp_card_brand_name(tp_card_brand b);
 tp_card_brand tp_card_brand_from_name(const char *name);
-tp_card_brand tp_card_brand_of(const char *digits);
-bool tp_card_length_ok(tp_card_brand b, size_t ndigits);
-bool tp_card_luhn_ok(const char *digits);
-/* The same over d[0..n), which need not be NUL-terminated. */
-bool tp_luhn_ok(const char *d, size_t n);
 /* Digits only, 12-19 long, known brand, brand's length, Luhn. */
 tp_card_check tp_card_number_check(const char *digits, tp_card_brand *brand);
-size_t tp_card_cvc_len(tp_card_brand b); /* 4 for amex, else 3 */
 bool tp_card_cvc_ok(tp_card_brand b, const char *cvc);
 /* MMYY, MM/YY, MMYYYY or MM/YYYY; year is four digits on return. */
 tp_rc tp_card_expiry_parse(const char *s, int *month, int *year);
@@ -698,11 +720,6 @@ int tp_currency_minor_units(const char *code);
  * the upper-case code to out and returns its minor units; -1 (out "")
  * otherwise. */
 int tp_currency_code(const char *s, size_t len, char out[4]);
-/* Twilio's ChargeAmount is a decimal 0 < x < 1,000,000 (Payments
- * resource, Create, ChargeAmount; twilio-contract.md 3.1). */
-#define TP_AMOUNT_LIMIT 1000000 /* major units; amounts are below it */
-/* TP_AMOUNT_LIMIT in minor units of a currency with `places` decimals. */
-int64_t tp_amount_limit_minor(int places);
 /* The one amount limit check: minor < TP_AMOUNT_LIMIT major units. */
 bool tp_amount_below_limit(int64_t minor, int places);
 /* A plain decimal ("9.99", "10", no sign, no exponent) with at most
@@ -715,14 +732,8 @@ tp_rc tp_money_format(tp_buf *out, int64_t minor, int places);
 /* A small XML/TwiML writer.  Every attribute value and text node is escaped
  * (& < > " ') so caller-controlled values can never break the markup
  * (twilio-contract.md section 8). */
+
 tp_rc tp_xml_escape(tp_buf *out, const char *s);
-/* Appends <?xml version="1.0" encoding="UTF-8"?>\n */
-tp_rc tp_xml_decl(tp_buf *out);
-/* attrs: NULL-terminated name, value list; pairs with a NULL value are
- * skipped.  `empty` writes <name .../>. */
-tp_rc tp_xml_open(tp_buf *out, const char *name, const char *const *attrs, bool empty);
-tp_rc tp_xml_text(tp_buf *out, const char *text);
-tp_rc tp_xml_close(tp_buf *out, const char *name);
 
 /* ---------------------------------------------------------------- voice.c */
 
@@ -733,60 +744,13 @@ tp_rc tp_xml_close(tp_buf *out, const char *name);
  * never write past a buffer and are fuzz targets.  Strings and structs
  * they fill are owned by the caller (free with the matching _free). */
 
-#define TP_VOICE_E164_SIZE 17   /* '+', at most 15 digits, NUL */
-#define TP_VOICE_UUI_MAX   128  /* bytes of a plain UUI (Genesys: keep UUI <= 128) */
-#define TP_VOICE_URI_MAX   2048 /* longest SIP URI / REFER target we parse */
-
-/* True when s is '+' then 2-15 digits, the first not 0: the Node
- * original's ^\+[1-9]\d{1,14}$ (ITU-T E.164 allows 15 digits). */
-bool tp_voice_e164_valid(const char *s);
-
-/* A parsed sip:, sips: or tel: URI (RFC 3261 section 19.1.1, RFC 3966). */
-typedef struct tp_voice_uri {
-	char scheme[5];    /* "sip", "sips" or "tel", lower case */
-	char *user;        /* user part as written (escapes kept), without its
-	                    * ;parameters; tel: the number; "" if none */
-	char *user_params; /* ";..." inside the user part (RFC 3966 parameters
-	                    * of a user=phone number), "" if none */
-	char *host;        /* hostport as written; "" for tel: */
-	char *params;      /* ";name=value..." URI parameters as written, "" if none */
-	tp_params headers; /* "?name=value&..." URI headers, percent-decoded */
-} tp_voice_uri;
-
-/* Parses a URI, optionally inside <...> (a display name before '<' and
- * header parameters after '>' are ignored) and surrounded by blanks; the
- * scheme matches in any case.  TP_EINVAL for another scheme, an empty
- * host, a truncated %-escape, or any character the grammar does not allow
- * unescaped (blanks, controls, < > " { } ...); TP_ETOOBIG past
- * TP_VOICE_URI_MAX.  On TP_OK free `out` with tp_voice_uri_free; on error
- * it holds nothing. */
-tp_rc tp_voice_uri_parse(const char *s, tp_voice_uri *out);
-void tp_voice_uri_free(tp_voice_uri *u);
-
-/* The E.164 number a webhook value names: the user part of a sip:/sips:
- * URI or the number of a tel: URI (both also inside <...>), or a bare
- * number.  Escapes are decoded and RFC 3966 visual separators (- . ( ))
- * dropped; a sip: user or a bare number without '+' gets one (Genesys
- * sends both forms); a tel: number must be global (start with '+').
- * TP_EINVAL when the value holds no valid E.164 number. */
-tp_rc tp_voice_number(const char *s, char out[TP_VOICE_E164_SIZE]);
+#define TP_VOICE_UUI_MAX 128  /* bytes of a plain UUI (Genesys: keep UUI <= 128) */
+#define TP_VOICE_URI_MAX 2048 /* longest SIP URI / REFER target we parse */
 
 /* True when s can be a UUI: 1..TP_VOICE_UUI_MAX printable ASCII bytes,
  * no blanks or controls (markup characters are allowed: every output
  * escapes them). */
 bool tp_voice_uui_valid(const char *s);
-/* Appends the User-to-User header value that carries `uui` to Genesys
- * Cloud, unescaped: "04" + upper-case hex of the bytes + ";encoding=hex".
- * (Why: see voice.c.)  Percent-encode it when placing it in a URI. */
-tp_rc tp_voice_uui_encode(tp_buf *out, const char *uui);
-/* The plain UUI inside a received User-to-User header value, i.e. what
- * Genesys would show: hex (the default when no encoding parameter is
- * given) decodes, and the leading protocol discriminator octet is dropped
- * unless a pd parameter carries it; ascii is taken as is.  A value that
- * does not decode to printable text is taken as written (without its
- * parameters), so a bare CallSid from the Node original still matches.
- * TP_EINVAL when the result is not a valid UUI. */
-tp_rc tp_voice_uui_decode(tp_buf *out, const char *header);
 
 typedef enum tp_voice_uui_source {
 	TP_VOICE_UUI_NONE = 0,
@@ -804,53 +768,6 @@ const char *tp_voice_uui_source_str(tp_voice_uui_source s);
  * its source, TP_VOICE_UUI_NONE (out untouched) when there is none. */
 tp_voice_uui_source tp_voice_uui_select(const tp_req *req, tp_buf *out);
 
-/* <server_url>/sync/uuiSyncUpdate?CallDirection=<direction>&UUI=<uui>,
- * both values percent-encoded. */
-tp_rc tp_voice_callback_url(tp_buf *out, const char *server_url, const char *direction,
-                            const char *uui);
-/* Renders u for <Sip>: scheme, user, parameters, then as URI headers its
- * X- headers (not X-Twilio-*, which Twilio refuses; others are dropped)
- * and, when uui is not NULL, User-to-User = tp_voice_uui_encode(uui), every
- * header percent-encoded.  TP_ETOOBIG when the headers part would reach
- * 1024 characters (Twilio warning 21227). */
-tp_rc tp_voice_sip_uri(tp_buf *out, const tp_voice_uri *u, const char *uui);
-
-/* A REFER target (ReferTransferTarget, twilio-contract.md 7.3). */
-typedef struct tp_voice_target {
-	bool sip;                        /* dial a SIP URI (else a number) */
-	char number[TP_VOICE_E164_SIZE]; /* !sip: the E.164 number */
-	tp_voice_uri uri;                /* sip: the target */
-	char *uui;                       /* decoded User-to-User the target carried, or NULL */
-} tp_voice_target;
-
-/* sip:/sips: URIs (bare or in <...>, with parameters and headers) are SIP
- * targets; an all-digit user part gets a '+' as the Node original did
- * (an alphanumeric user is left alone).  tel: URIs and bare numbers are
- * PSTN targets and must be E.164.  TP_EINVAL otherwise.  On TP_OK free
- * with tp_voice_target_free. */
-tp_rc tp_voice_refer_target(const char *s, tp_voice_target *out);
-void tp_voice_target_free(tp_voice_target *t);
-
-/* One <Dial> with one noun, as every voice handler answers. */
-typedef struct tp_voice_dial {
-	const char *caller_id; /* <Dial callerId>, NULL to leave it out */
-	const char *refer_url; /* non-NULL: answerOnBridge, referUrl, referMethod=POST */
-	bool sip;              /* <Sip> (true) or <Number> */
-	const char *target;    /* the SIP URI or E.164 number (text of the noun) */
-	const char *callback;  /* statusCallback for "answered", NULL for none */
-} tp_voice_dial;
-
-/* Appends a whole TwiML document; every value is XML-escaped. */
-tp_rc tp_voice_twiml_dial(tp_buf *out, const tp_voice_dial *d);
-/* <Response><Reject reason="..."/></Response>; reason "rejected" or "busy". */
-tp_rc tp_voice_twiml_reject(tp_buf *out, const char *reason);
-/* Handler replies (redis's ...OrReply idea: the response is written).
- * reply_reject answers 200 with <Reject reason=...> (TwiML, so Twilio ends
- * the call cleanly instead of reporting an application error), logs `why`
- * as a warning and adds rejected=why to the request's log line.
- * reply_dial answers 200 with tp_voice_twiml_dial(d). */
-void tp_voice_reply_reject(tp_resp *resp, const char *reason, const char *why);
-void tp_voice_reply_dial(tp_resp *resp, const tp_voice_dial *d);
 /* True when a request path is one of the original's ...withRefer aliases. */
 bool tp_voice_refer_path(const char *path);
 
@@ -888,38 +805,6 @@ void tp_voice_reply_transfer(const tp_req *req, tp_resp *resp, const tp_config *
  * printable ASCII characters (logged). */
 const char *tp_voice_tollfree_location(const tp_req *req);
 
-/* ---------------------------------------------------------------- dial.c */
-
-/* The toll-fraud rule: every handler that answers with <Dial> passes each
- * target through tp_dial_allowed_or_reply before it answers (docs/api.md
- * "Toll fraud", docs/operating.md "Configuration"; the why and the sources are in
- * dial.c).
- *
- *   TP_DIAL_NUMBER  target is the E.164 number for <Number> ("+..." as
- *                   tp_voice_number gives it).  Allowed when it starts
- *                   with a DIAL_ALLOWED_PREFIXES entry (any number when
- *                   unset) and with no DIAL_DENIED_PREFIXES entry (default
- *                   "premium": premium-rate and high-cost ranges).
- *   TP_DIAL_SIP     target is the SIP URI for <Sip>, as it will be
- *                   dialled.  Allowed when its host is SIP_DOMAIN_URI's or
- *                   matches DIAL_ALLOWED_SIP_DOMAINS, and it has no maddr
- *                   parameter.
- *
- * Usage, in a handler:
- *     if (!tp_dial_allowed_or_reply(cfg, resp, TP_DIAL_NUMBER, number))
- *             return;   // answered <Reject reason="rejected"/>, logged
- */
-typedef enum tp_dial_kind { TP_DIAL_NUMBER, TP_DIAL_SIP } tp_dial_kind;
-
-/* NULL when `target` may be dialled; otherwise why not, a static phrase
- * ("a premium-rate or high-cost range ...") for logs.  Pure: no I/O. */
-const char *tp_dial_refusal(const tp_config *cfg, tp_dial_kind kind, const char *target);
-/* True when allowed.  Otherwise answers 200 <Reject reason="rejected"/>,
- * logs a warning naming the rule, adds dial_target and rejected to the
- * request's log line, and returns false. */
-bool tp_dial_allowed_or_reply(const tp_config *cfg, tp_resp *resp, tp_dial_kind kind,
-                              const char *target);
-
 /* ---------------------------------------------------------------- connector.c */
 
 /* The merchant side of Twilio's Generic Pay Connector (twilio-contract.md
@@ -931,47 +816,9 @@ bool tp_dial_allowed_or_reply(const tp_config *cfg, tp_resp *resp, tp_dial_kind 
  * one Endpoint URL and names the operation in "method"; the older
  * connector posted to .../charge and .../tokenize.  Both binaries accept
  * both: "method" wins, the path is the default when it is absent. */
+
 typedef enum tp_conn_method { TP_CONN_CHARGE, TP_CONN_TOKENIZE } tp_conn_method;
 
-/* A validated request.  Pointers borrow from the request JSON (never
- * copied, so card data lives only in the request buffers); the buffers
- * hold values that arrived as JSON numbers. */
-typedef struct tp_conn_req {
-	tp_conn_method method;
-	bool ach;                   /* bank debit (ach-debit) instead of a card */
-	const char *transaction_id; /* Twilio's id: the idempotency key */
-	/* card: never logged; only brand and last4 may be */
-	const char *cardnumber;
-	const char *cvv;         /* NULL when not captured */
-	const char *postal_code; /* NULL when not captured */
-	tp_card_brand brand;
-	int expiry_month; /* 1-12 */
-	int expiry_year;  /* four digits */
-	char last4[5];
-	/* ACH: never logged */
-	const char *routing_number;
-	const char *account_number;
-	const char *account_type; /* consumer-checking, consumer-savings, commercial-checking */
-	/* charge */
-	int64_t amount_minor; /* > 0, in the currency's minor units */
-	int currency_places;  /* ISO 4217 minor units */
-	char currency[4];     /* upper case */
-	/* tokenize */
-	const char *token_type; /* one-time, reusable, payment-method */
-	char amount_buf[32], month_buf[8], year_buf[8];
-} tp_conn_req;
-
-/* A validation failure or a decline, in the contract's terms. */
-typedef struct tp_conn_error {
-	const char *code;  /* static: "invalid_number", "card_declined"... */
-	char message[200]; /* never holds request data */
-} tp_conn_error;
-
-/* Validates a connector request body.  `default_method` applies when the
- * body has no "method"; `now` decides whether the card has expired.
- * Returns true, or false with err filled. */
-bool tp_connector_parse(const cJSON *json, tp_conn_method default_method, time_t now,
-                        tp_conn_req *out, tp_conn_error *err);
 /* The whole handler of cgi-bin/charge and cgi-bin/tokenize: `path_method`
  * is the binary's own operation, used when the body names none. */
 void tp_connector_handle(const tp_req *req, tp_resp *resp, const tp_config *cfg,
@@ -984,64 +831,18 @@ extern const char *const tp_connector_need[];
 /* The seam where a real payment gateway goes: the connector hands every
  * validated request to tp_gateway_submit and relays what comes back.  The
  * only gateway built in is the sandbox (gateway_sandbox.c). */
-typedef struct tp_gw_result {
-	bool approved;
-	char id[48];               /* "ch_..." / "tok_..." when approved, else "" */
-	const char *error_code;    /* static; NULL when approved */
-	const char *error_message; /* static; NULL when approved */
-} tp_gw_result;
 
 /* Chooses the gateway from PAYMENT_GATEWAY (environment, then .env).
  * Unset means "sandbox" unless TWILIO_API_URL is Twilio's own: the sandbox
  * approves without moving money, so against real Twilio it must be asked
  * for by name.  Returns false (after logging why) to stop start-up. */
 bool tp_gateway_init(const tp_config *cfg);
-void tp_gateway_submit(const tp_config *cfg, const tp_conn_req *rq, tp_gw_result *out);
-
-/* ---------------------------------------------------------------- gateway_sandbox.c */
-
-/* The sandbox gateway: approves every valid request except the documented
- * test numbers below, stores nothing, and derives its ids from the
- * request's transaction_id with a keyed hash (HMAC-SHA256 under
- * CONNECTOR_PASSWORD), so a retried transaction gets the same answer from
- * whichever worker or node serves it and ids cannot be guessed. */
-void tp_gateway_sandbox_submit(const tp_config *cfg, const tp_conn_req *rq, tp_gw_result *out);
-/* "ch_"/"tok_" + the first 16 bytes, in hex, of
- * HMAC-SHA256(key, "twiliopay-sandbox-v1|" method "|" transaction_id). */
-void tp_gateway_sandbox_id(const char *key, tp_conn_method m, const char *transaction_id, char *out,
-                           size_t out_len);
-
-/* One documented sandbox test number and what it does. */
-typedef struct tp_gw_test_number {
-	const char *number; /* card number or bank account number */
-	const char *error_code;
-	const char *error_message;
-} tp_gw_test_number;
-
-/* NULL-terminated tables (docs/api.md "The Pay Connector"). */
-extern const tp_gw_test_number tp_gateway_sandbox_cards[];
-extern const tp_gw_test_number tp_gateway_sandbox_accounts[];
-
-/* ================================================================ payment capture (issue 6)
- * Agent credentials, JWT / Access Tokens, the capture state machine and
- * the I/O around it.  docs/api.md "Agent API" documents the HTTP side. */
-
-/* ---------------------------------------------------------------- fcgi.c (addition) */
-
-/* A raw request variable (a FastCGI/CGI param such as
- * "HTTP_X_SESSION_TOKEN" or one nginx sets with fastcgi_param), valid
- * while the handler runs; NULL when absent. */
-const char *tp_req_getenv(const tp_req *req, const char *name);
 
 /* ---------------------------------------------------------------- jwt.c */
 
-/* HMAC-SHA256 with a NUL-terminated key. */
-void tp_hmac_sha256(const char *key, const void *msg, size_t len, unsigned char out[32]);
-/* Base64url without padding (RFC 4648 section 5); TP_EINVAL on '+', '/',
- * '=' or any other character outside the alphabet. */
-tp_rc tp_b64url_decode(tp_buf *out, const char *s, size_t len);
-/* Appends header.payload.signature (RFC 7515 compact form, HS256). */
-tp_rc tp_jwt_sign_hs256(tp_buf *out, const cJSON *header, const cJSON *payload, const char *key);
+/* JSON Web Tokens signed with HMAC-SHA256 (RFC 7519, RFC 7515) and the
+ * Twilio Access Token built on them (twilio-contract.md section 10). */
+
 /* Checks the HS256 signature in constant time, then that the header says
  * "alg":"HS256" (no other alg is accepted).  On TP_OK *payload (and
  * *header when not NULL) are the caller's to cJSON_Delete.  Claims such as
@@ -1049,8 +850,7 @@ tp_rc tp_jwt_sign_hs256(tp_buf *out, const cJSON *header, const cJSON *payload, 
 tp_rc tp_jwt_verify_hs256(const char *token, const char *key, cJSON **header, cJSON **payload);
 
 /* Twilio Access Token with a Sync grant (twilio-contract.md section 10). */
-#define TP_ACCESS_TOKEN_TTL_S     3600
-#define TP_ACCESS_TOKEN_MAX_TTL_S 86400 /* Twilio errors 20157 / 20104 */
+#define TP_ACCESS_TOKEN_TTL_S 3600
 typedef struct tp_access_token_req {
 	const char *account_sid; /* sub */
 	const char *api_key;     /* iss, and the jti prefix */
@@ -1064,11 +864,15 @@ tp_rc tp_access_token_sync(tp_buf *out, const tp_access_token_req *r);
 
 /* ---------------------------------------------------------------- agent.c */
 
-#define TP_AGENT_NAME_MAX      64
-#define TP_AGENT_PASSWORD_MAX  1024
-#define TP_AGENT_TAG_LEN       16    /* hex chars of the stored-hash tag */
-#define TP_AGENT_TOKEN_TTL_S   36000 /* 10 h: one shift */
-#define TP_SESSION_TOKEN_TTL_S 14400 /* 4 h: far longer than any call */
+/* Agent credentials: the agents file (AGENTS_FILE, crypt(3) hashes), the
+ * bearer tokens the console carries (an agent token after login, a
+ * session token per payment) and the authorisation steps that check
+ * them; also the tokens handlers present to nginx's nchan publisher. */
+
+#define TP_AGENT_NAME_MAX     64
+#define TP_AGENT_PASSWORD_MAX 1024
+#define TP_AGENT_TAG_LEN      16    /* hex chars of the stored-hash tag */
+#define TP_AGENT_TOKEN_TTL_S  36000 /* 10 h: one shift */
 
 typedef enum tp_agent_rc {
 	TP_AGENT_OK,
@@ -1087,23 +891,8 @@ tp_agent_rc tp_agent_lookup(const char *file, const char *name, char **hash);
  * TP_AGENT_OK `tag` is the stored hash's tag (for tokens). */
 tp_agent_rc tp_agent_check_password(const char *file, const char *name, const char *password,
                                     char tag[TP_AGENT_TAG_LEN + 1]);
-/* Verifies a password against a hash found by a lookup (`found`:
- * TP_AGENT_OK with `hash`, or TP_AGENT_UNKNOWN with hash NULL, which
- * burns the same time).  Returns TP_AGENT_OK (and `tag`), _BAD_PASSWORD
- * or _UNKNOWN. */
-tp_agent_rc tp_agent_verify_hash(const char *name, tp_agent_rc found, const char *hash,
-                                 const char *password, char tag[TP_AGENT_TAG_LEN + 1]);
 /* A short hex tag of a stored hash: it changes when the password does. */
 void tp_agent_hash_tag(const char *hash, char tag[TP_AGENT_TAG_LEN + 1]);
-/* The tag of `name`'s stored hash now (tag "" unless TP_AGENT_OK). */
-tp_agent_rc tp_agent_current_tag(const char *file, const char *name,
-                                 char tag[TP_AGENT_TAG_LEN + 1]);
-/* The revocation check for every credential that carries a tag (agent
- * tokens, tickets): TP_AGENT_OK while `name` exists with the password
- * whose tag is `pwh` (compared in constant time); TP_AGENT_UNKNOWN once
- * the agent is deleted, TP_AGENT_BAD_PASSWORD once its password changed,
- * TP_AGENT_FILE_ERROR when AGENTS_FILE cannot be read. */
-tp_agent_rc tp_agent_tag_check(const char *file, const char *name, const char *pwh);
 /* A fresh yescrypt hash of password (malloc'd). */
 tp_rc tp_agent_hash_password(const char *password, char **hash);
 /* Adds or replaces `name` (hash != NULL) or deletes it (hash == NULL,
@@ -1114,60 +903,6 @@ tp_rc tp_agents_file_set(const char *file, const char *name, const char *hash);
 /* Appends the agent names, one per line. */
 tp_rc tp_agents_file_list(const char *file, tp_buf *names);
 
-/* ---------------------------------------------------------------- agentstore.c */
-
-/* Where the agents live: AGENTS_FILE (one node) or the Sync map
- * AGENTS_SYNC_MAP that every node shares (lib/agentstore.c explains the
- * record, its MAC and the AGENTS_CACHE_S cache). */
-bool tp_agent_store_is_sync(const tp_config *cfg);
-/* The agent's stored hash (malloc'd), read now. */
-tp_agent_rc tp_agent_store_hash(const tp_config *cfg, const char *name, char **hash);
-/* The agent's current tag; from Sync at most AGENTS_CACHE_S old. */
-tp_agent_rc tp_agent_store_tag(const tp_config *cfg, const char *name,
-                               char tag[TP_AGENT_TAG_LEN + 1]);
-/* TP_AGENT_OK when a token's pwh is still the agent's tag; TP_AGENT_UNKNOWN
- * when the agent is gone or its password changed (revoked); a store error
- * otherwise.  iat: when the token was issued. */
-tp_agent_rc tp_agent_store_check_tag(const tp_config *cfg, const char *name, const char *pwh,
-                                     time_t iat);
-/* Login: the password against the store, read now. */
-tp_agent_rc tp_agent_store_login(const tp_config *cfg, const char *name, const char *password,
-                                 char tag[TP_AGENT_TAG_LEN + 1]);
-/* Adds or replaces (hash) or deletes (NULL; TP_ENOTFOUND if absent) an
- * agent; TP_EIO with `err` when Sync refused or failed. */
-tp_rc tp_agent_store_set(const tp_config *cfg, const char *name, const char *hash,
-                         tp_twilio_error *err);
-/* Appends every agent's name, one a line. */
-tp_rc tp_agent_store_list(const tp_config *cfg, tp_buf *names, tp_twilio_error *err);
-/* Replies 500 (store not usable) or 503 + Retry-After (Sync unreachable). */
-void tp_agent_store_reply(tp_resp *resp, const tp_config *cfg, tp_agent_rc rc);
-/* A Sync record {"hash","mac"} (caller frees) and the check of one:
- * TP_AGENT_OK and *hash (malloc'd) only when its MAC is right. */
-cJSON *tp_agent_record(const char *secret, const char *name, const char *hash);
-tp_agent_rc tp_agent_record_hash(const char *secret, const char *name, const cJSON *data,
-                                 char **hash);
-void tp_agent_record_mac(const char *secret, const char *name, const char *hash, char hex[65]);
-/* Forgets every cached record (tests). */
-void tp_agent_store_cache_clear(void);
-
-typedef enum tp_token_rc {
-	TP_TOKEN_OK,
-	TP_TOKEN_MISSING,
-	TP_TOKEN_MALFORMED,
-	TP_TOKEN_BAD_SIGNATURE,
-	TP_TOKEN_EXPIRED,
-	TP_TOKEN_WRONG_KIND,
-} tp_token_rc;
-
-/* base64url(claims JSON) "." base64url(HMAC-SHA256(secret, first part)). */
-tp_rc tp_token_issue(tp_buf *out, const char *secret, const cJSON *claims);
-/* Checks the MAC (constant time) before parsing, then kind, sub, iat and
- * exp > now.  On TP_TOKEN_OK *claims is the caller's to cJSON_Delete. */
-tp_token_rc tp_token_verify(const char *token, const char *secret, const char *kind, time_t now,
-                            cJSON **claims);
-const char *tp_token_rc_str(tp_token_rc rc);
-/* A string claim, or NULL. */
-const char *tp_claim_str(const cJSON *claims, const char *name);
 /* {sub, kind:"agent", iat, exp, pwh, jti}; jti is random (unique tokens) */
 tp_rc tp_agent_token_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
                            time_t now, long ttl_s);
@@ -1187,54 +922,36 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg);
 bool tp_session_authorize_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
                                    const char *payment_sid);
 
-/* ---------------------------------------------------------------- redis.c */
+/* Publish tokens (the handlers -> nginx's nchan publisher, checked by
+ * eventsAuth): "<unix time>.<hex HMAC-SHA256(AGENT_SECRET,
+ * "nchan-publish|time|PK")>".  True when `token` is one for payment_sid,
+ * made within a minute of now. */
+bool tp_publish_token_ok(const char *secret, const char *token, const char *payment_sid,
+                         time_t now);
 
-/* One Redis command over a fresh connection (lib/redis.c): the nodes'
- * shared Redis, NCHAN_REDIS_URL. */
-typedef struct tp_redis_url {
-	char *host; /* TCP (redis://), or */
-	int port;
-	char *path; /* a unix socket (unix://) */
-	char *user, *password;
-	int db;
-} tp_redis_url;
+/* ---------------------------------------------------------------- agentstore.c */
 
-/* redis://[[user]:password@]host[:port][/db] or
- * unix://[[user]:password@]/path[?db=N]; TP_EINVAL otherwise (rediss://,
- * TLS, included).  tp_redis_url_free after TP_OK. */
-tp_rc tp_redis_url_parse(const char *url, tp_redis_url *u);
-void tp_redis_url_free(tp_redis_url *u);
-
-typedef enum tp_redis_type {
-	TP_REDIS_NIL,
-	TP_REDIS_STATUS, /* +OK: str */
-	TP_REDIS_ERROR,  /* -ERR ...: str */
-	TP_REDIS_INT,    /* integer */
-	TP_REDIS_BULK,   /* str, len */
-	TP_REDIS_ARRAY,  /* integer = its length; elements not read */
-} tp_redis_type;
-
-typedef struct tp_redis_reply {
-	tp_redis_type type;
-	long long integer;
-	char *str;
-	size_t len;
-} tp_redis_reply;
-
-/* Connects per `url` (AUTH, SELECT as it says), sends argv, reads the
- * reply into *out (tp_redis_reply_free it), everything within timeout_ms.
- * TP_OK when Redis answered (an error reply included); TP_EIO when it
- * cannot be reached or does not answer in time, TP_EAUTH when it refused
- * the URL's password or database, TP_EINVAL for a bad URL or a reply that
- * is not RESP.  `why` gets a reason that never holds the password. */
-tp_rc tp_redis_command(const char *url, long timeout_ms, size_t argc, const char *const argv[],
-                       tp_redis_reply *out, tp_buf *why);
-void tp_redis_reply_free(tp_redis_reply *r);
+/* Where the agents live: AGENTS_FILE (one node) or the Sync map
+ * AGENTS_SYNC_MAP that every node shares (lib/agentstore.c explains the
+ * record, its MAC and the AGENTS_CACHE_S cache). */
+bool tp_agent_store_is_sync(const tp_config *cfg);
+/* Login: the password against the store, read now. */
+tp_agent_rc tp_agent_store_login(const tp_config *cfg, const char *name, const char *password,
+                                 char tag[TP_AGENT_TAG_LEN + 1]);
+/* Adds or replaces (hash) or deletes (NULL; TP_ENOTFOUND if absent) an
+ * agent; TP_EIO with `err` when Sync refused or failed. */
+tp_rc tp_agent_store_set(const tp_config *cfg, const char *name, const char *hash,
+                         tp_twilio_error *err);
+/* Appends every agent's name, one a line. */
+tp_rc tp_agent_store_list(const tp_config *cfg, tp_buf *names, tp_twilio_error *err);
+/* Replies 500 (store not usable) or 503 + Retry-After (Sync unreachable). */
+void tp_agent_store_reply(tp_resp *resp, const tp_config *cfg, tp_agent_rc rc);
 
 /* ---------------------------------------------------------------- ticket.c */
 
 /* Live-update tickets (lib/ticket.c): the one-use, short-lived credential
  * an EventSource carries in its URL instead of the session token. */
+
 #define TP_TICKET_TTL_S 60
 
 /* {sub, kind:"ticket", pk, pwh, jti (128 random bits, hex), iat, exp},
@@ -1258,33 +975,18 @@ typedef enum tp_ticket_rc {
 /* The subscription check: a ticket of ours for `payment_sid`, unexpired,
  * whose agent still exists with the same password, never used before; it
  * is spent only when everything else holds: in the nodes' shared Redis
- * when NCHAN_REDIS_URL is set (tp_spent_claim_redis), else in TICKETS_FILE
- * (this node). */
+ * when NCHAN_REDIS_URL is set, else in TICKETS_FILE (this node). */
 tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const char *payment_sid,
                               time_t now);
 const char *tp_ticket_rc_str(tp_ticket_rc rc);
 
-/* Adds `id` (no blanks) to the spent list `file` until `exp`, unless a live
- * entry has it already: *fresh tells which.  Safe across processes (flock
- * on file ".lock"; the list replaced by rename).  TP_EIO / TP_ETOOBIG when
- * the list cannot be read or written: then nothing is spent. */
-tp_rc tp_spent_claim(const char *file, const char *id, time_t exp, time_t now, bool *fresh);
-/* The same in Redis: SET tp:ticket:<id> 1 NX EX <exp - now> ("+OK" fresh,
- * nil spent).  TP_EIO when Redis cannot be reached or answers otherwise
- * (then nothing is known spent or fresh: refuse); `why` says why. */
-tp_rc tp_spent_claim_redis(const char *url, const char *id, time_t exp, time_t now, bool *fresh,
-                           tp_buf *why);
-
-/* Publish tokens (the handlers -> nginx's nchan publisher):
- * "<unix time>.<hex HMAC-SHA256(AGENT_SECRET, "nchan-publish|time|PK")>". */
-#define TP_PUBLISH_TOKEN_SKEW_S 60
-void tp_publish_token(const char *secret, const char *payment_sid, time_t now, tp_buf *out);
-bool tp_publish_token_ok(const char *secret, const char *token, const char *payment_sid,
-                         time_t now);
-
 /* ---------------------------------------------------------------- capture.c */
 
-/* The fields of an agent-assisted capture (twilio-contract.md 3.2). */
+/* The agent-assisted capture state machine (twilio-contract.md 3.2,
+ * 4.1, 4.2), with no I/O: which field Twilio is asked for next, what one
+ * status callback changes, and the session's stored and displayed
+ * forms.  capture.c's header states the rules. */
+
 typedef enum tp_field {
 	TP_FIELD_NONE = -1,
 	TP_FIELD_CARD_NUMBER,
@@ -1334,9 +1036,8 @@ typedef enum tp_cap_err {
 	TP_CAP_E_INCOMPLETE,   /* fields are still required */
 } tp_cap_err;
 
-#define TP_CAPTURE_MAX_ATTEMPTS 4 /* Capture requests per field per step */
-#define TP_CAPTURE_SEEN         16
-#define TP_CAPTURE_FP_LEN       16 /* hex chars of a callback fingerprint */
+#define TP_CAPTURE_SEEN   16
+#define TP_CAPTURE_FP_LEN 16 /* hex chars of a callback fingerprint */
 
 /* One session's state (stored as payMap[PaymentSid]._session). */
 typedef struct tp_capture {
@@ -1361,7 +1062,7 @@ typedef struct tp_capture {
 	size_t nseen;
 	unsigned seq; /* writes so far: the live update's sequence number */
 	char agent[TP_AGENT_NAME_MAX + 1];
-	char call_sid[35];
+	char call_sid[TP_SID_SIZE];
 	char charge_amount[16]; /* as sent to Twilio; "" when tokenizing */
 	char currency[4];
 	char token_type[16];
@@ -1385,22 +1086,11 @@ typedef struct tp_capture_params {
 	const char *agent, *call_sid, *charge_amount, *currency, *token_type;
 } tp_capture_params;
 
-const char *tp_field_name(tp_field f);         /* "payment-card-number"... */
-const char *tp_field_twilio_param(tp_field f); /* "PaymentCardNumber"... */
+const char *tp_field_name(tp_field f); /* "payment-card-number"... */
 /* Kebab-case or PascalCase, any case ("ExpirationDate"). */
 tp_field tp_field_from_name(const char *name);
-const char *tp_cap_status_name(tp_cap_status s);
 bool tp_cap_status_final(tp_cap_status s);
-/* Milliseconds since the epoch of an ISO 8601 UTC time, -1 if malformed. */
-int64_t tp_iso8601_ms(const char *s);
-/* Order-independent digest of a callback's fields. */
-void tp_capture_fingerprint(const tp_params *cb, char out[TP_CAPTURE_FP_LEN + 1]);
 
-/* The field order: PAYMENT_CAPTURE_ORDER filtered to what applies, then
- * the applicable fields it left out. */
-void tp_capture_order_build(tp_capture *c, const char *order_cfg, bool ach, bool cvc, bool postal);
-/* True when the session asks for `f`. */
-bool tp_capture_in_order(const tp_capture *c, tp_field f);
 /* A new session; *act is the Capture of the first field (step 1). */
 void tp_capture_start(tp_capture *c, const tp_capture_params *p, tp_capture_action *act);
 /* NULL when every parameter of a status callback holds a value Twilio
@@ -1418,25 +1108,14 @@ tp_cb_outcome tp_capture_apply(tp_capture *c, const tp_params *cb, tp_capture_ac
 tp_cap_err tp_capture_reset(tp_capture *c, tp_field f, tp_capture_action *act);
 tp_cap_err tp_capture_can_complete(const tp_capture *c);
 tp_cap_err tp_capture_can_cancel(const tp_capture *c);
-/* Comma list of the fields still required (for a 409). */
-void tp_capture_missing(const tp_capture *c, tp_buf *out);
 /* IdempotencyKey of a Capture: PK-s<step>-<field>-a<attempt>[-nonce]. */
 void tp_capture_action_key(const tp_capture_action *act, const char *payment_sid, const char *nonce,
                            tp_buf *out);
-cJSON *tp_capture_to_json(const tp_capture *c);
-/* TP_EINVAL on anything malformed. */
-tp_rc tp_capture_from_json(tp_capture *c, const cJSON *o);
-/* Appends `value` as it may be stored or shown: PaymentCardNumber keeps
- * its last 4 digits, BankAccountNumber its last 2, SecurityCode none;
- * anything else passes tp_redact_text. */
-void tp_capture_mask(const char *param, const char *value, tp_buf *out);
 /* Merges a callback's fields (masked) into payMap data; Capture,
  * PartialResult, Required and ErrorType are dropped when absent. */
 void tp_capture_merge(cJSON *data, const tp_params *cb);
 /* Forgets a field's value (re-capture). */
 void tp_capture_clear_value(cJSON *data, tp_field f);
-/* The state object the console sees (docs/api.md "Agent API"). */
-cJSON *tp_capture_view(const tp_capture *c, const cJSON *data, const char *payment_sid);
 
 /* ---------------------------------------------------------------- reference.c */
 
@@ -1444,43 +1123,24 @@ cJSON *tp_capture_view(const tp_capture *c, const cJSON *data, const char *payme
  * tp_reference_alphabet in two groups, derived from the connector's id
  * with HMAC-SHA256 (AGENT_SECRET) and claimed unique in payMap
  * ("ref:K7QM-4XTR", a year).  Design and odds in reference.c. */
-#define TP_REFERENCE_CHARS      8
-#define TP_REFERENCE_LEN        9         /* with the dash */
-#define TP_REFERENCE_TRIES      8         /* candidates tried before giving up */
-#define TP_REFERENCE_TTL_S      31536000L /* a year: Sync's longest item TTL */
-#define TP_REFERENCE_KEY_PREFIX "ref:"
 
-extern const char tp_reference_alphabet[]; /* 27 symbols, no look-alikes */
+#define TP_REFERENCE_LEN 9 /* with the dash */
 
-/* Candidate number `attempt` (0, 1...) for connector id `id`. */
-void tp_reference_make(const char *key, const char *id, unsigned attempt,
-                       char out[TP_REFERENCE_LEN + 1]);
-/* True for a well-formed reference ("K7QM-4XTR"). */
-bool tp_reference_valid(const char *s);
-
-typedef enum tp_ref_take {
-	TP_REF_MINE,  /* claimed now, or already held for this id */
-	TP_REF_TAKEN, /* held for another id: a collision */
-	TP_REF_ERROR, /* could not tell */
-} tp_ref_take;
-typedef tp_ref_take (*tp_reference_take_fn)(const char *ref, void *ctx);
-
-/* Tries the candidates in order until `take` says one is this id's:
- * TP_OK with it in out (and its attempt number), TP_EIO when `take`
- * failed, TP_ENOTFOUND when every candidate was taken. */
-tp_rc tp_reference_claim(const char *key, const char *id, tp_reference_take_fn take, void *ctx,
-                         char out[TP_REFERENCE_LEN + 1], unsigned *attempt_out);
 /* tp_reference_claim against payMap; err says why when not TP_OK. */
 tp_rc tp_reference_claim_sync(const tp_config *cfg, const char *payment_sid, const char *id,
                               char out[TP_REFERENCE_LEN + 1], tp_twilio_error *err);
 
 /* ---------------------------------------------------------------- paysession.c */
 
+/* The I/O around the capture state machine: payMap[PaymentSid] in Sync
+ * as the session's record (read-modify-write with If-Match), the
+ * Payments requests the machine asks for, the live update to the
+ * session's nchan channel, and the handler helpers built on them. */
+
 #define TP_SESSION_KEY  "_session"
 #define TP_REVISION_MAX 80
 #define TP_ISO8601_LEN  24
 
-void tp_iso8601_now(char out[TP_ISO8601_LEN + 1]); /* with milliseconds */
 void tp_iso8601_from(time_t t, char out[TP_ISO8601_LEN + 1]);
 
 typedef enum tp_paysession_decision { TP_PS_KEEP, TP_PS_WRITE } tp_paysession_decision;
@@ -1530,9 +1190,6 @@ bool tp_paysession_capture(const tp_config *cfg, const tp_capture *c, const char
                            const tp_capture_action *act, const char *nonce, tp_twilio_error *err);
 bool tp_paysession_status(const tp_config *cfg, const tp_capture *c, const char *payment_sid,
                           const char *status, tp_twilio_error *err);
-/* POSTs a view to the session's nchan channel (NCHAN_PUBLISH_URL/<PK>,
- * over NCHAN_PUBLISH_SOCKET when set).  Failures are logged. */
-bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const cJSON *view);
 /* Builds the view from data and publishes it. */
 bool tp_paysession_publish_state(const tp_config *cfg, const char *payment_sid, const cJSON *data);
 
@@ -1560,36 +1217,30 @@ bool tp_cap_ok_or_reply(tp_resp *resp, tp_cap_err e, const tp_capture *c, const 
 void tp_reply_state(tp_resp *resp, int status, const tp_capture *c, const cJSON *data,
                     const char *payment_sid);
 
-/* ================================================================ console support (issues 6 and 8)
- * What the server allows a payment to be (GET /aap/config) and finding the
- * payment running on a call again (POST /aap/attach).  docs/api.md "Agent API". */
-
-/* ---------------------------------------------------------------- card.c (addition) */
-
-/* The i-th active ISO 4217 code known to tp_currency_minor_units, in
- * alphabetical order; NULL past the last. */
-const char *tp_currency_code_at(size_t i);
+/* payMap item data key holding the nonce of the last agent request that
+ * wrote the session (startCapture, changeCapture).  When Sync acts on a
+ * write but its answer is lost, the retry meets a conflict with that very
+ * write; finding its own nonce there, the handler knows the write landed
+ * instead of doing the work twice. */
+#define TP_REQUEST_KEY "_request"
 
 /* ---------------------------------------------------------------- payopts.c */
 
-#define TP_AMOUNT_PLACES 2 /* at most this many decimals, whatever ISO allows */
+/* What the server accepts for a payment, in one place: currencies, the
+ * default currency, amounts and their decimals, and the console's view
+ * of it all (GET /aap/config, docs/api.md "Agent API"). */
 
-/* Decimals a ChargeAmount may have in `currency`: its ISO 4217 minor
- * units, at most TP_AMOUNT_PLACES; -1 for an unknown code. */
-int tp_payopts_places(const char *currency);
-/* True when `code` (upper case) is known and in ALLOWED_CURRENCIES (any
- * known code when that is unset). */
-bool tp_payopts_currency_allowed(const tp_config *cfg, const char *code);
-/* The first of ALLOWED_CURRENCIES, or USD when it is unset. */
-void tp_payopts_default_currency(const tp_config *cfg, char out[4]);
-/* Appends the largest amount accepted with `places` decimals ("999999.99"). */
-void tp_payopts_max_amount(int places, tp_buf *out);
 /* The console's view of all of it (docs/api.md "Agent API", GET /aap/config):
  * currencies, defaultCurrency, currencyRules, paymentMethods, tokenTypes,
  * includeCvc, includePostalCode, captureOrder.  Caller frees. */
 cJSON *tp_payopts_json(const tp_config *cfg);
 
 /* ---------------------------------------------------------------- attach.c */
+
+/* An agent attaching to a call: naming it (callSid, or a UUI / Genesys
+ * conversation id looked up in uuiMap), finding the payment running on
+ * it again, and the answer startCapture and attach share (docs/api.md
+ * "Agent API"). */
 
 /* The call an agent names: callSid, or uui / conversationId.  Pointers
  * borrow from the request. */
@@ -1598,36 +1249,12 @@ typedef struct tp_attach_target {
 	const char *uui;      /* when call_sid is NULL: a uuiMap key */
 } tp_attach_target;
 
-#define TP_ATTACH_UUI_MAX 128
-
 /* Reads and checks the target (400 naming the parameter otherwise). */
 bool tp_attach_target_or_reply(const tp_req *req, tp_resp *resp, tp_attach_target *t);
-/* startCapture's request, checked (lib/capture_input.c).  Strings
- * borrow from the request; amount and parameters are owned. */
-typedef struct tp_start_input {
-	tp_attach_target target;
-	char call_sid[35]; /* the call, once resolved (the handler's) */
-	char currency[4];  /* upper case, allowed here */
-	int places;        /* decimals sent to Twilio (tp_payopts_places) */
-	int64_t minor;     /* the amount in minor units; 0 tokenizes */
-	tp_buf amount;     /* ChargeAmount as sent, "" when tokenizing */
-	bool ach;
-	const char *token_type; /* one-time | reusable when minor == 0 */
-	const char *description;
-	const char *bank_account_type; /* ACH only */
-	char *parameters;              /* serialised flat JSON object or NULL */
-} tp_start_input;
-
-void tp_start_input_init(tp_start_input *in);
-void tp_start_input_free(tp_start_input *in);
-/* Reads and checks every field of startCapture's JSON or form body into
- * `in` (initialised); false after a 400 naming the field. */
-bool tp_start_input_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
-                             tp_start_input *in);
 /* The call's SID: callSid as given, or uuiMap[uui].pstnSid (404
  * uui_not_found, 502 uui_malformed, Sync errors mapped). */
 bool tp_attach_resolve_or_reply(const tp_config *cfg, tp_resp *resp, const tp_attach_target *t,
-                                char call_sid[35]);
+                                char call_sid[TP_SID_SIZE]);
 /* payMap[CallSid] = {"callSid","paymentSid","agent","startedAt"}, 12 h TTL:
  * the call's latest payment, so it is found again without scanning
  * payMap (Twilio's keys there are PaymentSids, PK..., so a CallSid key
@@ -1636,7 +1263,7 @@ bool tp_attach_record(const tp_config *cfg, const char *call_sid, const char *pa
                       const char *agent);
 /* The PaymentSid payMap[CallSid] names: TP_OK; TP_ENOTFOUND when there is
  * no record or it is malformed; TP_EIO with err filled when Sync fails. */
-tp_rc tp_attach_lookup(const tp_config *cfg, const char *call_sid, char payment_sid[35],
+tp_rc tp_attach_lookup(const tp_config *cfg, const char *call_sid, char payment_sid[TP_SID_SIZE],
                        tp_twilio_error *err);
 /* The agent's password-hash tag for a session token (401 token_revoked
  * when the agent is gone, 500 when AGENTS_FILE is unreadable). */
@@ -1650,14 +1277,34 @@ void tp_attach_reply(tp_resp *resp, int status, const tp_config *cfg, const char
                      const char *tag, const char *payment_sid, const tp_capture *c,
                      const cJSON *data, const char *warning);
 
-/* ================================================================ faults (issue 10) */
+/* ---------------------------------------------------------------- capture_input.c */
 
-/* payMap item data key holding the nonce of the last agent request that
- * wrote the session (startCapture, changeCapture).  When Sync acts on a
- * write but its answer is lost, the retry meets a conflict with that very
- * write; finding its own nonce there, the handler knows the write landed
- * instead of doing the work twice. */
-#define TP_REQUEST_KEY "_request"
+/* startCapture's request, read and checked in the library so it is unit
+ * tested and fuzzed: the call, the currency and amount against
+ * payopts.c's rules, the payment method, token type, description and
+ * Twilio Parameters. */
+
+/* Strings borrow from the request; amount and parameters are owned. */
+typedef struct tp_start_input {
+	tp_attach_target target;
+	char call_sid[TP_SID_SIZE]; /* the call, once resolved (the handler's) */
+	char currency[4];           /* upper case, allowed here */
+	int places;                 /* decimals sent to Twilio (tp_payopts_places) */
+	int64_t minor;              /* the amount in minor units; 0 tokenizes */
+	tp_buf amount;              /* ChargeAmount as sent, "" when tokenizing */
+	bool ach;
+	const char *token_type; /* one-time | reusable when minor == 0 */
+	const char *description;
+	const char *bank_account_type; /* ACH only */
+	char *parameters;              /* serialised flat JSON object or NULL */
+} tp_start_input;
+
+void tp_start_input_init(tp_start_input *in);
+void tp_start_input_free(tp_start_input *in);
+/* Reads and checks every field of startCapture's JSON or form body into
+ * `in` (initialised); false after a 400 naming the field. */
+bool tp_start_input_or_reply(const tp_req *req, tp_resp *resp, const tp_config *cfg,
+                             tp_start_input *in);
 
 /* ---------------------------------------------------------------- task.c */
 
@@ -1666,30 +1313,19 @@ void tp_attach_reply(tp_resp *resp, int status, const tp_config *cfg, const char
  * it runs fn(arg) before returning.  tp_task_join waits for it and frees
  * it (NULL does nothing); every started task must be joined, by the
  * request that started it. */
+
 typedef struct tp_task tp_task;
 tp_task *tp_task_start(void (*fn)(void *), void *arg);
 void tp_task_join(tp_task *t);
 
-/* ================================================================ metrics
- * Counters an operator watches (docs/operating.md "Metrics"): kept per handler in a
- * shared-memory scoreboard (metrics.c) when the binary runs under
- * tp_serve, ignored otherwise (tests, tools). */
+/* ---------------------------------------------------------------- metrics.c */
 
-typedef enum tp_metrics_kind {
-	TP_METRICS_REST, /* api.twilio.com: Calls, Payments */
-	TP_METRICS_SYNC, /* sync.twilio.com */
-	TP_METRICS_KINDS
-} tp_metrics_kind;
+/* Counters an operator watches (docs/operating.md "Metrics"): kept per handler in
+ * a shared-memory scoreboard when the binary runs under tp_serve,
+ * ignored otherwise (tests, tools). */
 
-/* One Twilio HTTP request (one attempt) took `seconds`; ok is false for
- * no answer, a timeout, 429 or 5xx. */
-void tp_metrics_twilio(tp_metrics_kind kind, double seconds, bool ok);
 /* A status callback's outcome: applied duplicate stale final recorded. */
 void tp_metrics_callback(const char *outcome);
-/* A payment session ended: completed failed cancelled. */
-void tp_metrics_payment(const char *result);
-/* A live update was published (ok) or refused/unreachable. */
-void tp_metrics_publish(bool ok);
 /* Appends the Prometheus text exposition (version 0.0.4) of every
  * handler's scoreboard found in dir (METRICS_DIR). */
 tp_rc tp_metrics_render(const char *dir, tp_buf *out);

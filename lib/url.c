@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 static bool unreserved(unsigned char c)
 {

@@ -30,7 +30,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 /* Largest number of URI headers we keep from one URI. */
 #define URI_HEADERS_MAX 32

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 /* True for a byte that goes out as it is. */
 static bool plain(unsigned char c)

@@ -76,7 +76,7 @@ bool sim_auth_check(sim_req *rq, sim_resp *rs, bool token_ok)
 		long code = token_check(rq);
 		if (code == 0)
 			return true;
-		sim_resp_twilio_error(rs, 401, code,
+		sim_resp_twilio_error(rs, TP_S_UNAUTHORIZED, code,
 		                      code == 20104
 		                          ? "Access Token expired or expiration date invalid"
 		                          : "Invalid Access Token");
@@ -96,7 +96,7 @@ bool sim_auth_check(sim_req *rq, sim_resp *rs, bool token_ok)
 	free(pass);
 	if (ok)
 		return true;
-	sim_resp_twilio_error(rs, 401, 20003, "Authenticate");
+	sim_resp_twilio_error(rs, TP_S_UNAUTHORIZED, TP_TW_AUTHENTICATE, "Authenticate");
 	/* Twilio adds a human-readable "detail" to its 401s (contract 1.2);
 	 * clients read code/message/status and ignore it. */
 	{
@@ -104,7 +104,7 @@ bool sim_auth_check(sim_req *rq, sim_resp *rs, bool token_ok)
 		if (j) {
 			cJSON_AddStringToObject(j, "detail",
 			                        "Your AccountSid or AuthToken was incorrect.");
-			sim_resp_json(rs, 401, j);
+			sim_resp_json(rs, TP_S_UNAUTHORIZED, j);
 		}
 	}
 	sim_resp_header(rs, "WWW-Authenticate", "Basic realm=\"Twilio API\"");

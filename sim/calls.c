@@ -699,7 +699,7 @@ static void calls_list(const sim_req *rq, sim_resp *rs)
 	if ((ps && (!sim_parse_long(ps, 1000, &size) || size < 1)) ||
 	    (pg && !sim_parse_long(pg, 1000000, &page))) {
 		cJSON_Delete(j);
-		sim_resp_twilio_error(rs, 400, 20001, "Invalid PageSize or Page");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001, "Invalid PageSize or Page");
 		return;
 	}
 	a = cJSON_AddArrayToObject(j, "calls");
@@ -741,7 +741,7 @@ static void calls_list(const sim_req *rq, sim_resp *rs)
 		cJSON_AddNullToObject(j, "previous_page_uri");
 	}
 	tp_buf_free(&u);
-	sim_resp_json(rs, 200, j);
+	sim_resp_json(rs, TP_S_OK, j);
 }
 
 /* POST .../Calls/{Sid}.json (contract 2: Status, Url, Twiml, Method). */
@@ -753,15 +753,17 @@ static void call_update(const sim_req *rq, sim_resp *rs, sim_leg *l)
 	const char *method = sim_req_param(rq, "Method");
 
 	if (st && strcmp(st, "completed") != 0 && strcmp(st, "canceled") != 0) {
-		sim_resp_twilio_error(rs, 400, 21218, "Invalid Status: completed or canceled");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 21218,
+		                      "Invalid Status: completed or canceled");
 		return;
 	}
 	if (url && twiml) {
-		sim_resp_twilio_error(rs, 400, 21205, "Url and Twiml are mutually exclusive");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 21205,
+		                      "Url and Twiml are mutually exclusive");
 		return;
 	}
 	if (method && !tp_str_caseeq(method, "GET") && !tp_str_caseeq(method, "POST")) {
-		sim_resp_twilio_error(rs, 400, 21204, "Method must be GET or POST");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 21204, "Method must be GET or POST");
 		return;
 	}
 	if (st) {
@@ -774,12 +776,13 @@ static void call_update(const sim_req *rq, sim_resp *rs, sim_leg *l)
 		size_t i;
 
 		if (url && !abs) {
-			sim_resp_twilio_error(rs, 400, 21205, "Url is not a valid URL");
+			sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 21205,
+			                      "Url is not a valid URL");
 			return;
 		}
 		if (strcmp(l->status, "in-progress") != 0) {
 			free(abs);
-			sim_resp_twilio_error(rs, 400, 21220,
+			sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, TP_TW_CALL_NOT_IN_PROGRESS,
 			                      "Call is not in-progress. Cannot redirect.");
 			return;
 		}
@@ -795,7 +798,7 @@ static void call_update(const sim_req *rq, sim_resp *rs, sim_leg *l)
 			run_twiml(l, twiml, strlen(twiml));
 		}
 	}
-	sim_resp_json(rs, 200, call_json(l));
+	sim_resp_json(rs, TP_S_OK, call_json(l));
 }
 
 /* Strips ".json" from the last segment; false if it is not there. */
@@ -831,7 +834,7 @@ static void account_fetch(sim_resp *rs)
 	snprintf(uri, sizeof uri, "/2010-04-01/Accounts/%s/Calls.json", sim_conf.account_sid);
 	cJSON_AddStringToObject(sub, "calls", uri);
 	cJSON_AddItemToObject(o, "subresource_uris", sub);
-	sim_resp_json(rs, 200, o);
+	sim_resp_json(rs, TP_S_OK, o);
 }
 
 void sim_calls_api(sim_req *rq, sim_resp *rs)
@@ -844,7 +847,8 @@ void sim_calls_api(sim_req *rq, sim_resp *rs)
 		if (get)
 			account_fetch(rs);
 		else
-			sim_resp_twilio_error(rs, 405, 20004, "Method not allowed");
+			sim_resp_twilio_error(rs, TP_S_METHOD_NOT_ALLOWED, 20004,
+			                      "Method not allowed");
 		return;
 	}
 
@@ -853,8 +857,8 @@ void sim_calls_api(sim_req *rq, sim_resp *rs)
 	    strcmp(rq->seg[2], sim_conf.account_sid) != 0 || !strip_json(rq->seg[rq->nseg - 1]) ||
 	    strcmp(rq->seg[3], "Calls") != 0 || rq->nseg > 7 ||
 	    (rq->nseg >= 6 && strcmp(rq->seg[5], "Payments") != 0)) {
-		sim_resp_twilio_error(rs, 404, 20404, "The requested resource %s was not found",
-		                      rq->path);
+		sim_resp_twilio_error(rs, TP_S_NOT_FOUND, TP_TW_NOT_FOUND,
+		                      "The requested resource %s was not found", rq->path);
 		return;
 	}
 	pthread_mutex_lock(&sim_lock);
@@ -862,28 +866,29 @@ void sim_calls_api(sim_req *rq, sim_resp *rs)
 		if (get)
 			calls_list(rq, rs);
 		else
-			sim_resp_twilio_error(rs, 405, 20004,
+			sim_resp_twilio_error(rs, TP_S_METHOD_NOT_ALLOWED, 20004,
 			                      "Method not allowed: the emulator places no "
 			                      "outbound-api calls");
 		goto out;
 	}
 	l = sim_leg_find(rq->seg[4]);
 	if (!l) {
-		sim_resp_twilio_error(rs, 404, 20404, "The requested resource %s was not found",
-		                      rq->path);
+		sim_resp_twilio_error(rs, TP_S_NOT_FOUND, TP_TW_NOT_FOUND,
+		                      "The requested resource %s was not found", rq->path);
 		goto out;
 	}
 	if (rq->nseg == 5) {
 		if (get)
-			sim_resp_json(rs, 200, call_json(l));
+			sim_resp_json(rs, TP_S_OK, call_json(l));
 		else if (post)
 			call_update(rq, rs, l);
 		else
-			sim_resp_twilio_error(rs, 405, 20004, "Method not allowed");
+			sim_resp_twilio_error(rs, TP_S_METHOD_NOT_ALLOWED, 20004,
+			                      "Method not allowed");
 		goto out;
 	}
 	if (!post) {
-		sim_resp_twilio_error(rs, 405, 20004, "Method not allowed");
+		sim_resp_twilio_error(rs, TP_S_METHOD_NOT_ALLOWED, 20004, "Method not allowed");
 		goto out;
 	}
 	sim_payments_api(rq, rs, l, rq->nseg == 7 ? rq->seg[6] : NULL);
@@ -914,7 +919,7 @@ static void reply_view(sim_resp *rs, int status, const char *sid)
 	if (l)
 		sim_resp_json(rs, status, call_view(l));
 	else
-		sim_resp_ctl_error(rs, 404, "no call %s", sid);
+		sim_resp_ctl_error(rs, TP_S_NOT_FOUND, "no call %s", sid);
 	pthread_mutex_unlock(&sim_lock);
 }
 
@@ -1012,7 +1017,8 @@ void sim_ctl_call_create(sim_req *rq, sim_resp *rs)
 	tp_params hdrs, extra;
 
 	if (!cJSON_IsObject(o)) {
-		sim_resp_ctl_error(rs, 400, "body must be a JSON object {\"from\", \"to\"}");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
+		                   "body must be a JSON object {\"from\", \"to\"}");
 		return;
 	}
 	jf = cJSON_GetObjectItemCaseSensitive(o, "from");
@@ -1021,27 +1027,30 @@ void sim_ctl_call_create(sim_req *rq, sim_resp *rs)
 	jv = cJSON_GetObjectItemCaseSensitive(o, "voiceUrl");
 	jp = cJSON_GetObjectItemCaseSensitive(o, "params");
 	if (!cJSON_IsString(jf) || !text_ok(jf->valuestring, 256)) {
-		sim_resp_ctl_error(rs, 400, "from must be a phone number or a SIP URI");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
+		                   "from must be a phone number or a SIP URI");
 		return;
 	}
 	if (jt && (!cJSON_IsString(jt) || !text_ok(jt->valuestring, 256))) {
-		sim_resp_ctl_error(rs, 400, "to must be a phone number or a SIP URI");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST, "to must be a phone number or a SIP URI");
 		return;
 	}
 	from = jf->valuestring;
 	to = jt ? jt->valuestring : sim_conf.phone_number;
 	sip = is_sip_uri(to);
 	if (!sip && strcmp(to, sim_conf.phone_number) != 0) {
-		sim_resp_ctl_error(rs, 404, "%s is not a number of this emulator (it has %s)", to,
+		sim_resp_ctl_error(rs, TP_S_NOT_FOUND,
+		                   "%s is not a number of this emulator (it has %s)", to,
 		                   sim_conf.phone_number);
 		return;
 	}
 	if (sip && (!strchr(to, '@') || strchr(to, '?'))) {
-		sim_resp_ctl_error(rs, 400, "to must be a SIP URI sip:user@domain");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST, "to must be a SIP URI sip:user@domain");
 		return;
 	}
 	if (jh && (!sip || !cJSON_IsObject(jh))) {
-		sim_resp_ctl_error(rs, 400, "sipHeaders is an object, for calls to a SIP URI");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
+		                   "sipHeaders is an object, for calls to a SIP URI");
 		return;
 	}
 	tp_params_init(&hdrs);
@@ -1049,7 +1058,8 @@ void sim_ctl_call_create(sim_req *rq, sim_resp *rs)
 		if (!header_name_ok(h->string) || !cJSON_IsString(h) ||
 		    !text_ok(h->valuestring, 1024)) {
 			tp_params_free(&hdrs);
-			sim_resp_ctl_error(rs, 400, "sipHeaders: names X-..., string values (%s)",
+			sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
+			                   "sipHeaders: names X-..., string values (%s)",
 			                   h->string);
 			return;
 		}
@@ -1063,20 +1073,21 @@ void sim_ctl_call_create(sim_req *rq, sim_resp *rs)
 	           !tp_str_prefix(jv->valuestring, sim_conf.server_url) ||
 	           jv->valuestring[strlen(sim_conf.server_url)] != '/')) {
 		tp_params_free(&hdrs);
-		sim_resp_ctl_error(rs, 400, "voiceUrl must be a URL below %s", sim_conf.server_url);
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST, "voiceUrl must be a URL below %s",
+		                   sim_conf.server_url);
 		return;
 	}
 	if (jv)
 		voice_url = jv->valuestring;
 	if (!voice_url) {
 		tp_params_free(&hdrs);
-		sim_resp_ctl_error(rs, 409, "no voice URL configured for %s calls",
+		sim_resp_ctl_error(rs, TP_S_CONFLICT, "no voice URL configured for %s calls",
 		                   sip ? "SIP" : "PSTN");
 		return;
 	}
 	if (!extra_params(jp, &extra)) {
 		tp_params_free(&hdrs);
-		sim_resp_ctl_error(rs, 400,
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
 		                   "params is an object of further voice-request parameters: "
 		                   "names A-Z a-z 0-9 starting with a capital, not one Twilio "
 		                   "already sends, string values");
@@ -1086,7 +1097,8 @@ void sim_ctl_call_create(sim_req *rq, sim_resp *rs)
 	if (params_clash(from, to, sip, &hdrs, &extra)) {
 		tp_params_free(&hdrs);
 		tp_params_free(&extra);
-		sim_resp_ctl_error(rs, 400, "params may not replace a parameter Twilio sends");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
+		                   "params may not replace a parameter Twilio sends");
 		return;
 	}
 
@@ -1103,12 +1115,12 @@ void sim_ctl_call_create(sim_req *rq, sim_resp *rs)
 	tp_log_kv(TP_LOG_INFO, "call placed", "call", sid, "origin", sip ? "sip" : "pstn");
 	if (ctl_wait(rq))
 		sim_out_wait_call(sid, CTL_WAIT_MS);
-	reply_view(rs, 201, sid);
+	reply_view(rs, TP_S_CREATED, sid);
 }
 
 void sim_ctl_call_get(const char *sid, sim_resp *rs)
 {
-	reply_view(rs, 200, sid);
+	reply_view(rs, TP_S_OK, sid);
 }
 
 void sim_ctl_calls_list(sim_resp *rs)
@@ -1121,7 +1133,7 @@ void sim_ctl_calls_list(sim_resp *rs)
 		if (!legs[i - 1]->parent[0])
 			cJSON_AddItemToArray(a, call_view(legs[i - 1]));
 	pthread_mutex_unlock(&sim_lock);
-	sim_resp_json(rs, 200, j);
+	sim_resp_json(rs, TP_S_OK, j);
 }
 
 void sim_ctl_digits(const char *sid, sim_req *rq, sim_resp *rs)
@@ -1133,13 +1145,13 @@ void sim_ctl_digits(const char *sid, sim_req *rq, sim_resp *rs)
 	sim_sid root;
 
 	if (!cJSON_IsString(d)) {
-		sim_resp_ctl_error(rs, 400, "body must be {\"digits\": \"...\"}");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST, "body must be {\"digits\": \"...\"}");
 		return;
 	}
 	keys = d->valuestring;
 	n = strlen(keys);
 	if (n == 0 || n > 64 || strspn(keys, "0123456789*#") != n) {
-		sim_resp_ctl_error(rs, 400, "digits: 1 to 64 DTMF keys 0-9 * #");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST, "digits: 1 to 64 DTMF keys 0-9 * #");
 		return;
 	}
 	pthread_mutex_lock(&sim_lock);
@@ -1147,12 +1159,12 @@ void sim_ctl_digits(const char *sid, sim_req *rq, sim_resp *rs)
 	pstn = l ? sim_leg_pstn(l) : NULL;
 	if (!l) {
 		pthread_mutex_unlock(&sim_lock);
-		sim_resp_ctl_error(rs, 404, "no call %s", sid);
+		sim_resp_ctl_error(rs, TP_S_NOT_FOUND, "no call %s", sid);
 		return;
 	}
 	if (!pstn || strcmp(pstn->status, "in-progress") != 0) {
 		pthread_mutex_unlock(&sim_lock);
-		sim_resp_ctl_error(rs, 409, "the call has no PSTN leg in progress");
+		sim_resp_ctl_error(rs, TP_S_CONFLICT, "the call has no PSTN leg in progress");
 		return;
 	}
 	memcpy(root, l->root, sizeof root);
@@ -1161,7 +1173,7 @@ void sim_ctl_digits(const char *sid, sim_req *rq, sim_resp *rs)
 	pthread_mutex_unlock(&sim_lock);
 	if (ctl_wait(rq))
 		sim_out_wait_call(root, CTL_WAIT_MS);
-	reply_view(rs, 200, root);
+	reply_view(rs, TP_S_OK, root);
 }
 
 static void on_refer(void *ctx, const sim_out_result *res)
@@ -1230,7 +1242,8 @@ void sim_ctl_refer(const char *sid, sim_req *rq, sim_resp *rs)
 	sim_sid rsid;
 
 	if (!cJSON_IsString(t) || !text_ok(t->valuestring, 1024)) {
-		sim_resp_ctl_error(rs, 400, "body must be {\"target\": \"sip:...\" or a number}");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
+		                   "body must be {\"target\": \"sip:...\" or a number}");
 		return;
 	}
 	pthread_mutex_lock(&sim_lock);
@@ -1238,7 +1251,7 @@ void sim_ctl_refer(const char *sid, sim_req *rq, sim_resp *rs)
 	root = l ? sim_leg_find(l->root) : NULL;
 	if (!root || !leg_live(root)) {
 		pthread_mutex_unlock(&sim_lock);
-		sim_resp_ctl_error(rs, 404, "no call %s in progress", sid);
+		sim_resp_ctl_error(rs, TP_S_NOT_FOUND, "no call %s in progress", sid);
 		return;
 	}
 	for (i = 0; i < nlegs; i++)
@@ -1246,14 +1259,16 @@ void sim_ctl_refer(const char *sid, sim_req *rq, sim_resp *rs)
 			child = legs[i];
 	if (!child) {
 		pthread_mutex_unlock(&sim_lock);
-		sim_resp_ctl_error(rs, 409, "the call has no dialled leg to send a REFER");
+		sim_resp_ctl_error(rs, TP_S_CONFLICT,
+		                   "the call has no dialled leg to send a REFER");
 		return;
 	}
 	if (!root->refer_url) {
 		/* 13802: REFER on a <Dial> without referUrl. */
 		set_str(&root->refer_result, "failed: 13802 no referUrl on the <Dial>");
 		pthread_mutex_unlock(&sim_lock);
-		sim_resp_ctl_error(rs, 409, "13802: the <Dial> of this call has no referUrl");
+		sim_resp_ctl_error(rs, TP_S_CONFLICT,
+		                   "13802: the <Dial> of this call has no referUrl");
 		return;
 	}
 	w = tp_xcalloc(1, sizeof *w);
@@ -1272,7 +1287,7 @@ void sim_ctl_refer(const char *sid, sim_req *rq, sim_resp *rs)
 	pthread_mutex_unlock(&sim_lock);
 	if (ctl_wait(rq))
 		sim_out_wait_call(rsid, CTL_WAIT_MS);
-	reply_view(rs, 200, rsid);
+	reply_view(rs, TP_S_OK, rsid);
 }
 
 void sim_ctl_hangup(const char *sid, sim_resp *rs)
@@ -1284,12 +1299,12 @@ void sim_ctl_hangup(const char *sid, sim_resp *rs)
 	l = sim_leg_find(sid);
 	if (!l) {
 		pthread_mutex_unlock(&sim_lock);
-		sim_resp_ctl_error(rs, 404, "no call %s", sid);
+		sim_resp_ctl_error(rs, TP_S_NOT_FOUND, "no call %s", sid);
 		return;
 	}
 	memcpy(root, l->root, sizeof root);
 	end_call(l, "completed");
 	pthread_mutex_unlock(&sim_lock);
 	sim_out_wait_call(root, CTL_WAIT_MS);
-	reply_view(rs, 200, root);
+	reply_view(rs, TP_S_OK, root);
 }

@@ -41,7 +41,7 @@ static void health(sim_resp *rs)
 	                        sim_conf.connector_url ? sim_conf.connector_url : "");
 	cJSON_AddStringToObject(j, "payment_connector",
 	                        sim_conf.connector_name ? sim_conf.connector_name : "");
-	sim_resp_json(rs, 200, j);
+	sim_resp_json(rs, TP_S_OK, j);
 }
 
 void sim_control(sim_req *rq, sim_resp *rs)
@@ -51,7 +51,7 @@ void sim_control(sim_req *rq, sim_resp *rs)
 
 	/* Bodies, when any, are JSON. */
 	if (post && rq->body.len && !rq->json) {
-		sim_resp_ctl_error(rs, 400, "the body must be JSON");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST, "the body must be JSON");
 		return;
 	}
 	if (rq->nseg == 2 && strcmp(rq->seg[1], "health") == 0 && get) {
@@ -68,16 +68,16 @@ void sim_control(sim_req *rq, sim_resp *rs)
 		else if (post)
 			sim_ctl_call_create(rq, rs);
 		else
-			sim_resp_ctl_error(rs, 405, "GET or POST");
+			sim_resp_ctl_error(rs, TP_S_METHOD_NOT_ALLOWED, "GET or POST");
 	} else if (rq->nseg == 3 && strcmp(rq->seg[1], "calls") == 0) {
 		if (get)
 			sim_ctl_call_get(rq->seg[2], rs);
 		else
-			sim_resp_ctl_error(rs, 405, "GET");
+			sim_resp_ctl_error(rs, TP_S_METHOD_NOT_ALLOWED, "GET");
 	} else if (rq->nseg == 4 && strcmp(rq->seg[1], "calls") == 0) {
 		const char *sid = rq->seg[2], *verb = rq->seg[3];
 		if (!post)
-			sim_resp_ctl_error(rs, 405, "POST");
+			sim_resp_ctl_error(rs, TP_S_METHOD_NOT_ALLOWED, "POST");
 		else if (strcmp(verb, "digits") == 0)
 			sim_ctl_digits(sid, rq, rs);
 		else if (strcmp(verb, "refer") == 0)
@@ -85,8 +85,8 @@ void sim_control(sim_req *rq, sim_resp *rs)
 		else if (strcmp(verb, "hangup") == 0)
 			sim_ctl_hangup(sid, rs);
 		else
-			sim_resp_ctl_error(rs, 404, "no control call %s", verb);
+			sim_resp_ctl_error(rs, TP_S_NOT_FOUND, "no control call %s", verb);
 	} else {
-		sim_resp_ctl_error(rs, 404, "no control call %s", rq->path);
+		sim_resp_ctl_error(rs, TP_S_NOT_FOUND, "no control call %s", rq->path);
 	}
 }

@@ -110,7 +110,7 @@ static void list(sim_resp *rs)
 	for (i = 0; i < nslots; i++)
 		cJSON_AddItemToArray(a, slot_json(&slots[i]));
 	pthread_mutex_unlock(&faults_lock);
-	sim_resp_json(rs, 200, j);
+	sim_resp_json(rs, TP_S_OK, j);
 }
 
 /* Reads an optional integer member in [lo, hi]; false when present and
@@ -150,7 +150,7 @@ static void arm(const sim_req *rq, sim_resp *rs)
 
 	memset(&s, 0, sizeof s);
 	if (!cJSON_IsObject(o)) {
-		sim_resp_ctl_error(rs, 400, "body must be a JSON object");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST, "body must be a JSON object");
 		return;
 	}
 	tv = cJSON_GetObjectItemCaseSensitive(o, "target");
@@ -158,7 +158,8 @@ static void arm(const sim_req *rq, sim_resp *rs)
 		if (cJSON_IsString(tv) && strcmp(tv->valuestring, target_names[t]) == 0)
 			break;
 	if (t == SIM_T_COUNT) {
-		sim_resp_ctl_error(rs, 400, "target must be api, sync, connector or webhooks");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
+		                   "target must be api, sync, connector or webhooks");
 		return;
 	}
 	s.target = (sim_target)t;
@@ -166,39 +167,41 @@ static void arm(const sim_req *rq, sim_resp *rs)
 	    !get_int(o, "delay_ms", 0, 60000, &s.f.delay_ms) || !get_bool(o, "drop", &s.f.drop) ||
 	    !get_bool(o, "duplicate", &s.f.duplicate) ||
 	    !get_bool(o, "lose_answer", &s.f.lose_answer)) {
-		sim_resp_ctl_error(rs, 400,
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
 		                   "count 1-1000, status 400-599, delay_ms 0-60000, drop, "
 		                   "duplicate and lose_answer booleans");
 		return;
 	}
 	if (status && status < 400) {
-		sim_resp_ctl_error(rs, 400, "status must be an error status (400-599)");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
+		                   "status must be an error status (400-599)");
 		return;
 	}
 	s.f.status = (int)status;
 	if (s.f.duplicate && s.target != SIM_T_WEBHOOKS) {
-		sim_resp_ctl_error(rs, 400, "duplicate applies to webhooks only");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST, "duplicate applies to webhooks only");
 		return;
 	}
 	if (s.f.lose_answer &&
 	    (s.target == SIM_T_WEBHOOKS || s.target == SIM_T_CONNECTOR || s.f.status || s.f.drop)) {
-		sim_resp_ctl_error(rs, 400,
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
 		                   "lose_answer applies to api and sync, without status or drop");
 		return;
 	}
 	if (!s.f.status && !s.f.delay_ms && !s.f.drop && !s.f.duplicate && !s.f.lose_answer) {
 		sim_resp_ctl_error(
-		    rs, 400, "a fault needs status, delay_ms, drop, duplicate or lose_answer");
+		    rs, TP_S_BAD_REQUEST,
+		    "a fault needs status, delay_ms, drop, duplicate or lose_answer");
 		return;
 	}
 	mv = cJSON_GetObjectItemCaseSensitive(o, "match");
 	if (mv && !cJSON_IsString(mv)) {
-		sim_resp_ctl_error(rs, 400, "match must be a string");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST, "match must be a string");
 		return;
 	}
 	mt = cJSON_GetObjectItemCaseSensitive(o, "method");
 	if (mt && !cJSON_IsString(mt)) {
-		sim_resp_ctl_error(rs, 400, "method must be a string");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST, "method must be a string");
 		return;
 	}
 	s.count = count;
@@ -212,7 +215,7 @@ static void arm(const sim_req *rq, sim_resp *rs)
 	pthread_mutex_lock(&faults_lock);
 	if (nslots == MAX_FAULTS) {
 		pthread_mutex_unlock(&faults_lock);
-		sim_resp_ctl_error(rs, 409, "too many armed faults (%d)", MAX_FAULTS);
+		sim_resp_ctl_error(rs, TP_S_CONFLICT, "too many armed faults (%d)", MAX_FAULTS);
 		return;
 	}
 	s.id = next_id++;
@@ -220,7 +223,7 @@ static void arm(const sim_req *rq, sim_resp *rs)
 	s.method = mt ? tp_xstrdup(mt->valuestring) : NULL;
 	slots[nslots++] = s;
 	pthread_mutex_unlock(&faults_lock);
-	sim_resp_json(rs, 201, slot_json(&s));
+	sim_resp_json(rs, TP_S_CREATED, slot_json(&s));
 }
 
 void sim_faults_control(const sim_req *rq, sim_resp *rs)
@@ -234,8 +237,8 @@ void sim_faults_control(const sim_req *rq, sim_resp *rs)
 		while (nslots)
 			remove_slot(nslots - 1);
 		pthread_mutex_unlock(&faults_lock);
-		sim_resp_text(rs, 204, NULL, "");
+		sim_resp_text(rs, TP_S_NO_CONTENT, NULL, "");
 	} else {
-		sim_resp_ctl_error(rs, 405, "GET, POST or DELETE");
+		sim_resp_ctl_error(rs, TP_S_METHOD_NOT_ALLOWED, "GET, POST or DELETE");
 	}
 }

@@ -223,7 +223,8 @@ static void req_free(sim_req *rq)
 
 static void not_found(const sim_req *rq, sim_resp *rs)
 {
-	sim_resp_twilio_error(rs, 404, 20404, "The requested resource %s was not found", rq->path);
+	sim_resp_twilio_error(rs, TP_S_NOT_FOUND, TP_TW_NOT_FOUND,
+	                      "The requested resource %s was not found", rq->path);
 }
 
 /* The REST APIs: the network's latency, faults, then auth, then the
@@ -248,15 +249,17 @@ static void rest(sim_req *rq, sim_resp *rs, sim_target t)
 			/* 20429 / 20500 / 20503: "the request was not
 			 * processed" (20429 page), so retrying is safe. */
 			sim_resp_twilio_error(rs, f.status, 20000L + f.status, "%s",
-			                      f.status == 429 ? "Too Many Requests"
-			                                      : tp_status_str(f.status));
+			                      f.status == TP_S_TOO_MANY_REQUESTS
+			                          ? "Too Many Requests"
+			                          : tp_status_str(f.status));
 			return;
 		}
 	}
 	if (!sim_auth_check(rq, rs, t == SIM_T_SYNC))
 		return;
 	if (rq->bad_encoding) {
-		sim_resp_twilio_error(rs, 400, 20001, "Malformed percent-encoding in the request");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001,
+		                      "Malformed percent-encoding in the request");
 		return;
 	}
 	if (t == SIM_T_API)
@@ -280,7 +283,7 @@ static const char *route(sim_req *rq, sim_resp *rs)
 	}
 	if (rq->nseg >= 1 && strcmp(rq->seg[0], "sim") == 0) {
 		if (rq->bad_encoding)
-			sim_resp_ctl_error(rs, 400, "malformed percent-encoding");
+			sim_resp_ctl_error(rs, TP_S_BAD_REQUEST, "malformed percent-encoding");
 		else
 			sim_control(rq, rs);
 		return "control";
@@ -323,7 +326,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, sim_resp *rs)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
-	char rid[SIM_SID_LEN + 1];
+	char rid[TP_SID_SIZE];
 	size_t i;
 
 	if (rs->stream) {
@@ -377,11 +380,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 
 	memset(&rs, 0, sizeof rs);
-	rs.status = 200;
+	rs.status = TP_S_OK;
 	tp_buf_init(&rs.body, 8u << 20);
 	tp_params_init(&rs.headers);
 	if (cx->too_big) {
-		sim_resp_twilio_error(&rs, 413, 20413, "Request entity too large");
+		sim_resp_twilio_error(&rs, TP_S_PAYLOAD_TOO_LARGE, 20413,
+		                      "Request entity too large");
 		api = "other";
 	} else {
 		parse_request(c, &cx->rq);

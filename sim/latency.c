@@ -138,7 +138,7 @@ static void set(const sim_req *rq, sim_resp *rs)
 	int t;
 
 	if (!cJSON_IsObject(rq->json) || !rq->json->child) {
-		sim_resp_ctl_error(rs, 400,
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
 		                   "body must be a JSON object naming api, sync, connector, "
 		                   "webhooks or all");
 		return;
@@ -151,13 +151,14 @@ static void set(const sim_req *rq, sim_resp *rs)
 				break;
 		if (!all && t == SIM_T_COUNT) {
 			sim_resp_ctl_error(
-			    rs, 400, "unknown target %.64s: api, sync, connector, webhooks or all",
+			    rs, TP_S_BAD_REQUEST,
+			    "unknown target %.64s: api, sync, connector, webhooks or all",
 			    c->string);
 			return;
 		}
 		if (!read_setting(c, &l)) {
 			sim_resp_ctl_error(
-			    rs, 400,
+			    rs, TP_S_BAD_REQUEST,
 			    "%.64s: milliseconds 0-%ld as a number, [mean, jitter] or "
 			    "{\"mean_ms\", \"jitter_ms\"}",
 			    c->string, LATENCY_MAX_MS);
@@ -175,19 +176,19 @@ static void set(const sim_req *rq, sim_resp *rs)
 			lat[t] = want[t];
 	pthread_mutex_unlock(&lat_lock);
 	tp_log(TP_LOG_INFO, "latency changed");
-	sim_resp_json(rs, 200, settings_json());
+	sim_resp_json(rs, TP_S_OK, settings_json());
 }
 
 void sim_latency_control(const sim_req *rq, sim_resp *rs)
 {
 	if (strcmp(rq->method, "GET") == 0) {
-		sim_resp_json(rs, 200, settings_json());
+		sim_resp_json(rs, TP_S_OK, settings_json());
 	} else if (strcmp(rq->method, "POST") == 0) {
 		set(rq, rs);
 	} else if (strcmp(rq->method, "DELETE") == 0) {
 		sim_latency_set_all(0, 0);
-		sim_resp_json(rs, 200, settings_json());
+		sim_resp_json(rs, TP_S_OK, settings_json());
 	} else {
-		sim_resp_ctl_error(rs, 405, "GET, POST or DELETE");
+		sim_resp_ctl_error(rs, TP_S_METHOD_NOT_ALLOWED, "GET, POST or DELETE");
 	}
 }

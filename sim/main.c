@@ -287,9 +287,9 @@ static int configure(int argc, char **argv)
 		}
 		free(in);
 	}
-	sim_conf.phone_sid = tp_xcalloc(1, SIM_SID_LEN + 1);
+	sim_conf.phone_sid = tp_xcalloc(1, TP_SID_SIZE);
 	sim_new_sid(sim_conf.phone_sid, "PN");
-	sim_conf.sip_domain_sid = tp_xcalloc(1, SIM_SID_LEN + 1);
+	sim_conf.sip_domain_sid = tp_xcalloc(1, TP_SID_SIZE);
 	sim_new_sid(sim_conf.sip_domain_sid, "SD");
 	if (!ok) {
 		const char *p = tp_buf_str(&err);

@@ -281,7 +281,7 @@ static void send_once(CURL *c, sim_out *o, const char *url, const char *body, co
 	}
 	h = curl_slist_append(h, "Expect:");
 	if (sig) {
-		char line[TP_SIG_LEN + 64], token[SIM_SID_LEN + 1];
+		char line[TP_SIG_LEN + 64], token[TP_SID_SIZE];
 		snprintf(line, sizeof line, "X-Twilio-Signature: %s", sig);
 		h = curl_slist_append(h, line);
 		/* Twilio identifies each webhook attempt; a handler may use it

@@ -696,7 +696,7 @@ static void replay(const idem *i, sim_resp *rs)
 
 static bool bad(sim_resp *rs, long code, const char *msg)
 {
-	sim_resp_twilio_error(rs, 400, code, "%s", msg);
+	sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, code, "%s", msg);
 	return false;
 }
 
@@ -709,7 +709,7 @@ static bool read_bool_param(const sim_req *rq, sim_resp *rs, const char *name, b
 		tp_buf m;
 		tp_buf_init(&m, 256);
 		tp_buf_addf(&m, "Invalid parameter value: %s must be true or false", name);
-		bad(rs, 64020, tp_buf_str(&m));
+		bad(rs, TP_TW_PAY_BAD_VALUE, tp_buf_str(&m));
 		tp_buf_free(&m);
 		return false;
 	}
@@ -744,15 +744,15 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 
 	v = tp_params_get(&rq->form, "PaymentMethod");
 	if (v && !one_of(v, methods))
-		return bad(rs, 64013, "Invalid paymentMethod: credit-card or ach-debit");
+		return bad(rs, TP_TW_PAY_METHOD, "Invalid paymentMethod: credit-card or ach-debit");
 	p->method = tp_xstrdup(v ? v : "credit-card");
 
 	v = tp_params_get(&rq->form, "BankAccountType");
 	if (v && strcmp(p->method, "credit-card") == 0)
-		return bad(rs, 64017,
+		return bad(rs, TP_TW_PAY_BANK_ACCOUNT_TYPE,
 		           "BankAccountType is not allowed with PaymentMethod=credit-card");
 	if (v && !one_of(v, bank_types))
-		return bad(rs, 64020, "Invalid parameter value: BankAccountType");
+		return bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: BankAccountType");
 	if (strcmp(p->method, "ach-debit") == 0)
 		p->bank_account_type = tp_xstrdup(v ? v : "consumer-checking");
 
@@ -760,7 +760,7 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 	if (!v)
 		v = "Default";
 	if (!sim_conf.connector_name || strcmp(v, sim_conf.connector_name) != 0)
-		return bad(rs, 64004, "Invalid paymentConnector attribute");
+		return bad(rs, TP_TW_PAY_CONNECTOR, "Invalid paymentConnector attribute");
 	p->connector = tp_xstrdup(v);
 
 	v = tp_params_get(&rq->form, "Currency");
@@ -769,7 +769,7 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 		if (!v)
 			v = "USD";
 		if (tp_currency_code(v, strlen(v), cur) < 0)
-			return bad(rs, 64011, "Currency is not supported");
+			return bad(rs, TP_TW_PAY_CURRENCY, "Currency is not supported");
 		p->currency = tp_xstrdup(cur);
 	}
 
@@ -781,7 +781,7 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 		 * units; 0 or blank means tokenize (contract 3.1). */
 		if (tp_money_parse(v, places, &minor) != TP_OK ||
 		    !tp_amount_below_limit(minor, places))
-			return bad(rs, 64003, "Invalid charge amount");
+			return bad(rs, TP_TW_PAY_AMOUNT, "Invalid charge amount");
 		if (minor > 0) {
 			tp_buf a;
 			tp_buf_init(&a, 64);
@@ -793,7 +793,7 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 
 	v = tp_params_get(&rq->form, "TokenType");
 	if (v && !one_of(v, token_types))
-		return bad(rs, 64020, "Invalid parameter value: TokenType");
+		return bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: TokenType");
 	p->token_type = tp_xstrdup(v ? v : "reusable");
 
 	v = tp_params_get(&rq->form, "Description");
@@ -802,19 +802,20 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 
 	v = tp_params_get(&rq->form, "Input");
 	if (v && !tp_str_caseeq(v, "dtmf"))
-		return bad(rs, 64020, "Invalid parameter value: Input must be dtmf");
+		return bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: Input must be dtmf");
 
 	v = tp_params_get(&rq->form, "Timeout");
 	p->timeout_s = 5;
 	if (v && (!sim_parse_long(v, 600, &l) || l < 1))
-		return bad(rs, 64020, "Invalid parameter value: Timeout is 1 to 600 seconds");
+		return bad(rs, TP_TW_PAY_BAD_VALUE,
+		           "Invalid parameter value: Timeout is 1 to 600 seconds");
 	if (v)
 		p->timeout_s = l;
 
 	v = tp_params_get(&rq->form, "MinPostalCodeLength");
 	p->min_postal = 1;
 	if (v && (!sim_parse_long(v, 10, &l)))
-		return bad(rs, 64020, "Invalid parameter value: MinPostalCodeLength");
+		return bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: MinPostalCodeLength");
 	if (v && l > 0)
 		p->min_postal = l;
 
@@ -832,16 +833,19 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 			if (!n)
 				break;
 			if (n >= sizeof name)
-				return bad(rs, 64020, "Invalid parameter value: ValidCardTypes");
+				return bad(rs, TP_TW_PAY_BAD_VALUE,
+				           "Invalid parameter value: ValidCardTypes");
 			memcpy(name, s, n);
 			name[n] = '\0';
 			if (tp_card_brand_from_name(name) == TP_BRAND_UNKNOWN)
-				return bad(rs, 64020, "Invalid parameter value: ValidCardTypes");
+				return bad(rs, TP_TW_PAY_BAD_VALUE,
+				           "Invalid parameter value: ValidCardTypes");
 			any = true;
 			s += n;
 		}
 		if (!any)
-			return bad(rs, 64020, "Invalid parameter value: ValidCardTypes");
+			return bad(rs, TP_TW_PAY_BAD_VALUE,
+			           "Invalid parameter value: ValidCardTypes");
 	}
 
 	v = tp_params_get(&rq->form, "Parameter");
@@ -849,22 +853,23 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 		const cJSON *c;
 		p->parameter = cJSON_Parse(v);
 		if (!cJSON_IsObject(p->parameter))
-			return bad(rs, 64020,
+			return bad(rs, TP_TW_PAY_BAD_VALUE,
 			           "Invalid parameter value: Parameter must be a JSON object");
 		cJSON_ArrayForEach (c, p->parameter) {
 			if (cJSON_IsObject(c) || cJSON_IsArray(c))
 				return bad(
-				    rs, 64020,
+				    rs, TP_TW_PAY_BAD_VALUE,
 				    "Invalid parameter value: Parameter must be a single-level "
 				    "JSON object");
 		}
 	}
 	if (strcmp(p->method, "ach-debit") == 0 && !p->parameter)
-		return bad(rs, 64015, "Missing parameter: Parameter is required for ach-debit");
+		return bad(rs, TP_TW_PAY_MISSING_PARAM,
+		           "Missing parameter: Parameter is required for ach-debit");
 
 	v = tp_params_get(&rq->form, "RequireMatchingInputs");
 	if (v)
-		return bad(rs, 64020,
+		return bad(rs, TP_TW_PAY_BAD_VALUE,
 		           "Invalid parameter value: RequireMatchingInputs is not supported by "
 		           "this emulator");
 
@@ -903,12 +908,12 @@ static void pay_free(payment *p)
 static bool require_common(const sim_req *rq, sim_resp *rs)
 {
 	if (!tp_params_get(&rq->form, "IdempotencyKey")) {
-		sim_resp_twilio_error(rs, 400, 20001,
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001,
 		                      "Missing required parameter IdempotencyKey in the post body");
 		return false;
 	}
 	if (!tp_params_get(&rq->form, "StatusCallback")) {
-		sim_resp_twilio_error(rs, 400, 20001,
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001,
 		                      "Missing required parameter StatusCallback in the post body");
 		return false;
 	}
@@ -919,7 +924,8 @@ static bool call_in_progress(const sim_leg *leg, sim_resp *rs)
 {
 	if (strcmp(leg->status, "in-progress") == 0)
 		return true;
-	sim_resp_twilio_error(rs, 400, 21220, "Call is not in-progress. Cannot start a payment.");
+	sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, TP_TW_CALL_NOT_IN_PROGRESS,
+	                      "Call is not in-progress. Cannot start a payment.");
 	return false;
 }
 
@@ -939,7 +945,7 @@ static void pay_create(const sim_req *rq, sim_resp *rs, sim_leg *leg)
 		return;
 	for (i = 0; i < npays; i++)
 		if (pays[i]->state != PAY_ENDED && strcmp(pays[i]->root, leg->root) == 0) {
-			sim_resp_twilio_error(rs, 400, 64021,
+			sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, TP_TW_PAY_INVALID_OPERATION,
 			                      "Invalid Operation: a payment session is already in "
 			                      "progress on this call");
 			return;
@@ -978,7 +984,7 @@ static void pay_create(const sim_req *rq, sim_resp *rs, sim_leg *leg)
 	}
 	tp_log_kv(TP_LOG_INFO, "payment created", "payment", p->sid, "call", p->call_sid, "method",
 	          p->method, "charge", p->charge_amount ? p->charge_amount : "tokenize");
-	sim_resp_json(rs, 201, pay_resource(p));
+	sim_resp_json(rs, TP_S_CREATED, pay_resource(p));
 	if (ncidems == capcidems) {
 		capcidems = capcidems ? 2 * capcidems : 16;
 		cidems = tp_xrealloc(cidems, capcidems * sizeof *cidems);
@@ -1012,12 +1018,12 @@ static void pay_update(const sim_req *rq, sim_resp *rs, sim_leg *leg, payment *p
 			return;
 		}
 	if ((capture && status) || (!capture && !status)) {
-		sim_resp_twilio_error(rs, 400, 64018,
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, TP_TW_PAY_CAPTURE_OR_STATUS,
 		                      "A value is needed for either Capture or Status parameters");
 		return;
 	}
 	if (p->state != PAY_ACTIVE) {
-		sim_resp_twilio_error(rs, 400, 64021,
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, TP_TW_PAY_INVALID_OPERATION,
 		                      "Invalid Operation: the payment session has %s",
 		                      p->state == PAY_PROCESSING ? "been completed" : "ended");
 		return;
@@ -1026,7 +1032,7 @@ static void pay_update(const sim_req *rq, sim_resp *rs, sim_leg *leg, payment *p
 		return;
 	cb = sim_abs_url(sim_conf.server_url, tp_params_get(&rq->form, "StatusCallback"));
 	if (!cb) {
-		sim_resp_twilio_error(rs, 400, 64016, "Invalid statusCallback URL");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 64016, "Invalid statusCallback URL");
 		return;
 	}
 	if (capture) {
@@ -1036,7 +1042,7 @@ static void pay_update(const sim_req *rq, sim_resp *rs, sim_leg *leg, payment *p
 		    (f == F_CVC && !p->want_cvc) || (f == F_POSTAL && !p->want_postal)) {
 			free(cb);
 			sim_resp_twilio_error(
-			    rs, 400, 64020,
+			    rs, TP_S_BAD_REQUEST, TP_TW_PAY_BAD_VALUE,
 			    "Invalid parameter value: Capture=%s is not a field of "
 			    "this payment",
 			    capture);
@@ -1058,7 +1064,7 @@ static void pay_update(const sim_req *rq, sim_resp *rs, sim_leg *leg, payment *p
 	} else if (strcmp(status, "complete") == 0) {
 		if (p->required) {
 			free(cb);
-			sim_resp_twilio_error(rs, 400, 64019,
+			sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, TP_TW_PAY_INCOMPLETE,
 			                      "Required payment information incomplete");
 			return;
 		}
@@ -1074,12 +1080,12 @@ static void pay_update(const sim_req *rq, sim_resp *rs, sim_leg *leg, payment *p
 		send_final(p, "cancelled", NULL, NULL, NULL, NULL, NULL);
 	} else {
 		free(cb);
-		sim_resp_twilio_error(rs, 400, 64020,
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, TP_TW_PAY_BAD_VALUE,
 		                      "Invalid parameter value: Status must be complete or cancel");
 		return;
 	}
 	touch(p);
-	sim_resp_json(rs, 202, pay_resource(p));
+	sim_resp_json(rs, TP_S_ACCEPTED, pay_resource(p));
 	p->idems = tp_xrealloc(p->idems, (p->nidems + 1) * sizeof *p->idems);
 	remember(&p->idems[p->nidems++], key, rs);
 }
@@ -1096,8 +1102,8 @@ void sim_payments_api(sim_req *rq, sim_resp *rs, sim_leg *leg, const char *pk)
 	}
 	p = find_pay(pk);
 	if (!p || !sim_leg_same_call(sim_leg_find(p->call_sid), leg)) {
-		sim_resp_twilio_error(rs, 404, 20404, "The requested resource %s was not found",
-		                      rq->path);
+		sim_resp_twilio_error(rs, TP_S_NOT_FOUND, TP_TW_NOT_FOUND,
+		                      "The requested resource %s was not found", rq->path);
 		return;
 	}
 	pay_update(rq, rs, leg, p);

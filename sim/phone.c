@@ -472,11 +472,11 @@ bool sim_phone(const sim_req *rq, sim_resp *rs)
 		return false;
 	}
 	if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
-		sim_resp_ctl_error(rs, 405, "GET");
+		sim_resp_ctl_error(rs, TP_S_METHOD_NOT_ALLOWED, "GET");
 		return true;
 	}
 	if (events) {
-		rs->status = 200;
+		rs->status = TP_S_OK;
 		rs->content_type = ctype;
 		rs->stream = tp_xcalloc(1, sizeof *rs->stream);
 		tp_buf_init(&rs->stream->pending, 16u << 20);
@@ -485,7 +485,7 @@ bool sim_phone(const sim_req *rq, sim_resp *rs)
 	}
 	tp_buf_init(&b, 1u << 20);
 	join(&b, body);
-	sim_resp_text(rs, 200, ctype, tp_buf_str(&b));
+	sim_resp_text(rs, TP_S_OK, ctype, tp_buf_str(&b));
 	tp_buf_free(&b);
 	headers(rs);
 	return true;

@@ -377,22 +377,23 @@ void sim_reqlog_control(const sim_req *rq, sim_resp *rs)
 			rings[d].evicted_seq = 0;
 		}
 		pthread_mutex_unlock(&log_lock);
-		sim_resp_text(rs, 204, NULL, "");
+		sim_resp_text(rs, TP_S_NO_CONTENT, NULL, "");
 		return;
 	}
 	if (strcmp(rq->method, "GET") != 0) {
-		sim_resp_ctl_error(rs, 405, "GET or DELETE");
+		sim_resp_ctl_error(rs, TP_S_METHOD_NOT_ALLOWED, "GET or DELETE");
 		return;
 	}
 	if ((tp_params_get(&rq->query, "since") &&
 	     !sim_parse_long(tp_params_get(&rq->query, "since"), 1L << 40, &since)) ||
 	    (tp_params_get(&rq->query, "limit") &&
 	     !sim_parse_long(tp_params_get(&rq->query, "limit"), 1000000, &limit))) {
-		sim_resp_ctl_error(rs, 400, "since and limit must be non-negative integers");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST,
+		                   "since and limit must be non-negative integers");
 		return;
 	}
 	if (dir && strcmp(dir, "in") != 0 && strcmp(dir, "out") != 0) {
-		sim_resp_ctl_error(rs, 400, "dir must be in or out");
+		sim_resp_ctl_error(rs, TP_S_BAD_REQUEST, "dir must be in or out");
 		return;
 	}
 	if (dir) {
@@ -430,5 +431,5 @@ void sim_reqlog_control(const sim_req *rq, sim_resp *rs)
 	pthread_mutex_unlock(&log_lock);
 	cJSON_AddBoolToObject(j, "truncated", truncated);
 	free(sel);
-	sim_resp_json(rs, 200, j);
+	sim_resp_json(rs, TP_S_OK, j);
 }

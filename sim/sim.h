@@ -50,12 +50,11 @@
 
 #include "twiliopay.h"
 
-#define SIM_SID_LEN    34
 #define SIM_BODY_MAX   (1u << 20) /* inbound request bodies */
 #define SIM_TWIML_MAX  65536      /* TwiML replies; Twilio's 64 kB limit (error 11750) */
 #define SIM_WEBHOOK_MS 15000      /* Twilio's webhook timeout */
 
-typedef char sim_sid[SIM_SID_LEN + 1];
+typedef char sim_sid[TP_SID_SIZE];
 
 /* ---------------------------------------------------------------- main.c */
 

@@ -360,13 +360,13 @@ static bool read_page(const sim_req *rq, sim_resp *rs, page *pg)
 	pg->size = PAGE_DEF;
 	pg->index = 0;
 	if (ps && (!sim_parse_long(ps, 1000000, &pg->size) || pg->size < 1)) {
-		sim_resp_twilio_error(rs, 400, 20001, "Invalid PageSize");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001, "Invalid PageSize");
 		return false;
 	}
 	if (pg->size > PAGE_MAX)
 		pg->size = PAGE_MAX;
 	if (pi && !sim_parse_long(pi, 1000000, &pg->index)) {
-		sim_resp_twilio_error(rs, 400, 20001, "Invalid Page");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001, "Invalid Page");
 		return false;
 	}
 	return true;
@@ -419,8 +419,8 @@ static bool read_ttl(const sim_req *rq, sim_resp *rs, const char *name, bool *se
 	if (!v)
 		return true;
 	if (!sim_parse_long(v, TTL_MAX, ttl)) {
-		sim_resp_twilio_error(rs, 400, 20001, "Invalid %s: seconds, 0 to %ld", name,
-		                      TTL_MAX);
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001, "Invalid %s: seconds, 0 to %ld",
+		                      name, TTL_MAX);
 		return false;
 	}
 	*set = true;
@@ -439,7 +439,8 @@ static bool read_bool(const sim_req *rq, sim_resp *rs, const char *name, bool *o
 	if (!v)
 		return true;
 	if (tp_str_to_bool(v, out) != TP_OK) {
-		sim_resp_twilio_error(rs, 400, 20001, "Invalid %s: true or false", name);
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001, "Invalid %s: true or false",
+		                      name);
 		return false;
 	}
 	return true;
@@ -453,19 +454,19 @@ static cJSON *read_data(const sim_req *rq, sim_resp *rs, bool required)
 
 	if (!v) {
 		if (required)
-			sim_resp_twilio_error(rs, 400, 54206,
+			sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 54206,
 			                      "Invalid Map Item data: Data is required");
 		return NULL;
 	}
 	if (strlen(v) > DATA_MAX) {
-		sim_resp_twilio_error(rs, 413, 54006,
+		sim_resp_twilio_error(rs, TP_S_PAYLOAD_TOO_LARGE, 54006,
 		                      "Request entity too large: Data exceeds 16 KiB");
 		return NULL;
 	}
 	d = cJSON_Parse(v);
 	if (!cJSON_IsObject(d)) {
 		cJSON_Delete(d);
-		sim_resp_twilio_error(rs, 400, 54206,
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 54206,
 		                      "Invalid Map Item data: Data must be a JSON object");
 		return NULL;
 	}
@@ -514,7 +515,7 @@ static void services_list(const sim_req *rq, sim_resp *rs)
 	    j, "meta",
 	    meta_json("services", tp_buf_str(&base), "", &pg, nservices > start + (size_t)pg.size));
 	tp_buf_free(&base);
-	sim_resp_json(rs, 200, j);
+	sim_resp_json(rs, TP_S_OK, j);
 }
 
 static bool service_fields(const sim_req *rq, sim_resp *rs, service *s)
@@ -526,15 +527,16 @@ static bool service_fields(const sim_req *rq, sim_resp *rs, service *s)
 	long w = s->debouncing_window;
 
 	if ((fn && strlen(fn) > 255) || (un && strlen(un) > NAME_MAX_)) {
-		sim_resp_twilio_error(rs, 400, 20001, "FriendlyName or UniqueName too long");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001,
+		                      "FriendlyName or UniqueName too long");
 		return false;
 	}
 	if (wh && *wh && !sim_is_http_url(wh)) {
-		sim_resp_twilio_error(rs, 400, 20001, "WebhookUrl is not a valid URL");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001, "WebhookUrl is not a valid URL");
 		return false;
 	}
 	if (dw && (!sim_parse_long(dw, 30000, &w) || w < 1000)) {
-		sim_resp_twilio_error(rs, 400, 20001,
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001,
 		                      "ReachabilityDebouncingWindow must be 1000 to 30000 ms");
 		return false;
 	}
@@ -548,7 +550,8 @@ static bool service_fields(const sim_req *rq, sim_resp *rs, service *s)
 		for (i = 0; i < nservices; i++)
 			if (services[i] != s && services[i]->unique_name &&
 			    strcmp(services[i]->unique_name, un) == 0) {
-				sim_resp_twilio_error(rs, 409, 54301, "Unique name already exists");
+				sim_resp_twilio_error(rs, TP_S_CONFLICT, TP_TW_SYNC_NAME_EXISTS,
+				                      "Unique name already exists");
 				return false;
 			}
 		free(s->unique_name);
@@ -582,7 +585,7 @@ static void service_create(const sim_req *rq, sim_resp *rs, time_t now)
 		services = tp_xrealloc(services, capservices * sizeof *services);
 	}
 	services[nservices++] = s;
-	sim_resp_json(rs, 201, service_json(s));
+	sim_resp_json(rs, TP_S_CREATED, service_json(s));
 }
 
 /* ---------------------------------------------------------------- maps */
@@ -608,7 +611,7 @@ static void maps_list(const sim_req *rq, sim_resp *rs, const service *s)
 	    j, "meta",
 	    meta_json("maps", tp_buf_str(&base), "", &pg, s->n > start + (size_t)pg.size));
 	tp_buf_free(&base);
-	sim_resp_json(rs, 200, j);
+	sim_resp_json(rs, TP_S_OK, j);
 }
 
 static bool map_ttl(const sim_req *rq, sim_resp *rs, smap *m, time_t now)
@@ -632,16 +635,18 @@ static void map_create(const sim_req *rq, sim_resp *rs, service *s, time_t now)
 	smap *m;
 
 	if (un && (!*un || strlen(un) > NAME_MAX_)) {
-		sim_resp_twilio_error(rs, 400, 20001, "Invalid UniqueName");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001, "Invalid UniqueName");
 		return;
 	}
 	if (un && tp_sid_valid(un, NULL)) {
 		/* A unique name that looks like a SID would shadow one. */
-		sim_resp_twilio_error(rs, 400, 20001, "UniqueName must not look like a SID");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001,
+		                      "UniqueName must not look like a SID");
 		return;
 	}
 	if (un && find_map(s, un, NULL)) {
-		sim_resp_twilio_error(rs, 409, 54301, "Unique name already exists");
+		sim_resp_twilio_error(rs, TP_S_CONFLICT, TP_TW_SYNC_NAME_EXISTS,
+		                      "Unique name already exists");
 		return;
 	}
 	m = tp_xcalloc(1, sizeof *m);
@@ -657,7 +662,7 @@ static void map_create(const sim_req *rq, sim_resp *rs, service *s, time_t now)
 		s->maps = tp_xrealloc(s->maps, s->cap * sizeof *s->maps);
 	}
 	s->maps[s->n++] = m;
-	reply_object(rs, 201, map_json(s, m));
+	reply_object(rs, TP_S_CREATED, map_json(s, m));
 }
 
 /* ---------------------------------------------------------------- items */
@@ -695,11 +700,12 @@ static void items_list(const sim_req *rq, sim_resp *rs, const service *s, const 
 	tp_buf base, extra;
 
 	if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0) {
-		sim_resp_twilio_error(rs, 400, 20001, "Order must be asc or desc");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001, "Order must be asc or desc");
 		return;
 	}
 	if (bounds && strcmp(bounds, "inclusive") != 0 && strcmp(bounds, "exclusive") != 0) {
-		sim_resp_twilio_error(rs, 400, 20001, "Bounds must be inclusive or exclusive");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001,
+		                      "Bounds must be inclusive or exclusive");
 		return;
 	}
 	if (!read_page(rq, rs, &pg))
@@ -750,7 +756,7 @@ static void items_list(const sim_req *rq, sim_resp *rs, const service *s, const 
 	                                count > skip + (size_t)pg.size));
 	tp_buf_free(&base);
 	tp_buf_free(&extra);
-	sim_resp_json(rs, 200, j);
+	sim_resp_json(rs, TP_S_OK, j);
 }
 
 static void item_create(const sim_req *rq, sim_resp *rs, const service *s, smap *m, time_t now)
@@ -762,12 +768,13 @@ static void item_create(const sim_req *rq, sim_resp *rs, const service *s, smap 
 	bool changed = false;
 
 	if (!key || !*key) {
-		sim_resp_twilio_error(rs, 400, 20001,
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001,
 		                      "Missing required parameter Key in the post body");
 		return;
 	}
 	if (strlen(key) > KEY_MAX) {
-		sim_resp_twilio_error(rs, 400, 20001, "Key is longer than %d characters", KEY_MAX);
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001,
+		                      "Key is longer than %d characters", KEY_MAX);
 		return;
 	}
 	data = read_data(rq, rs, true);
@@ -775,7 +782,8 @@ static void item_create(const sim_req *rq, sim_resp *rs, const service *s, smap 
 		return;
 	if (find_item(m, key, &pos)) {
 		cJSON_Delete(data);
-		sim_resp_twilio_error(rs, 409, 54208, "Map Item with Key=%s already exists", key);
+		sim_resp_twilio_error(rs, TP_S_CONFLICT, TP_TW_SYNC_ITEM_EXISTS,
+		                      "Map Item with Key=%s already exists", key);
 		return;
 	}
 	it = tp_xcalloc(1, sizeof *it);
@@ -795,7 +803,7 @@ static void item_create(const sim_req *rq, sim_resp *rs, const service *s, smap 
 	m->n++;
 	m->rev++;
 	m->updated = now;
-	reply_object(rs, 201, item_json(s, m, it));
+	reply_object(rs, TP_S_CREATED, item_json(s, m, it));
 }
 
 static void item_update(const sim_req *rq, sim_resp *rs, const service *s, smap *m, item *it,
@@ -806,7 +814,7 @@ static void item_update(const sim_req *rq, sim_resp *rs, const service *s, smap 
 	time_t old_item = it->expires, old_map = m->expires;
 
 	if (!if_match_ok(rq, it->rev)) {
-		sim_resp_twilio_error(rs, 412, 54205,
+		sim_resp_twilio_error(rs, TP_S_PRECONDITION_FAILED, TP_TW_SYNC_ITEM_REVISION,
 		                      "The revision of the Map Item does not match the If-Match "
 		                      "header");
 		return;
@@ -823,7 +831,8 @@ static void item_update(const sim_req *rq, sim_resp *rs, const service *s, smap 
 		return;
 	}
 	if (!data && !changed) {
-		sim_resp_twilio_error(rs, 400, 20001, "Nothing to update: send Data or a TTL");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001,
+		                      "Nothing to update: send Data or a TTL");
 		return;
 	}
 	if (data) {
@@ -834,7 +843,7 @@ static void item_update(const sim_req *rq, sim_resp *rs, const service *s, smap 
 	it->updated = now;
 	m->rev++;
 	m->updated = now;
-	reply_object(rs, 200, item_json(s, m, it));
+	reply_object(rs, TP_S_OK, item_json(s, m, it));
 }
 
 /* ---------------------------------------------------------------- access */
@@ -869,7 +878,7 @@ static bool allowed(const sim_req *rq, sim_resp *rs, const service *s, smap *m, 
 	else
 		ok = n == NEED_READ ? p->read : n == NEED_WRITE ? p->write : p->manage;
 	if (!ok)
-		sim_resp_twilio_error(rs, 403, 54007, "Access forbidden for identity %s",
+		sim_resp_twilio_error(rs, TP_S_FORBIDDEN, 54007, "Access forbidden for identity %s",
 		                      rq->token_identity);
 	return ok;
 }
@@ -916,7 +925,7 @@ static void perms_list(const sim_req *rq, sim_resp *rs, const service *s, const 
 	                      meta_json("permissions", tp_buf_str(&base), "", &pg,
 	                                m->nperms > start + (size_t)pg.size));
 	tp_buf_free(&base);
-	sim_resp_json(rs, 200, j);
+	sim_resp_json(rs, TP_S_OK, j);
 }
 
 /* GET / POST (Read, Write, Manage: all required) / DELETE (all false). */
@@ -927,11 +936,12 @@ static void perm_one(const sim_req *rq, sim_resp *rs, const service *s, smap *m,
 	perm none = {(char *)identity, false, false, false};
 
 	if (strlen(identity) > 256) {
-		sim_resp_twilio_error(rs, 400, 20001, "Identity is longer than 256 characters");
+		sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, 20001,
+		                      "Identity is longer than 256 characters");
 		return;
 	}
 	if (strcmp(rq->method, "GET") == 0) {
-		sim_resp_json(rs, 200, perm_json(s, m, p ? p : &none));
+		sim_resp_json(rs, TP_S_OK, perm_json(s, m, p ? p : &none));
 	} else if (strcmp(rq->method, "POST") == 0) {
 		static const char *const names[] = {"Read", "Write", "Manage"};
 		bool v[3];
@@ -939,7 +949,7 @@ static void perm_one(const sim_req *rq, sim_resp *rs, const service *s, smap *m,
 		for (i = 0; i < 3; i++) {
 			if (!tp_params_get(&rq->form, names[i])) {
 				sim_resp_twilio_error(
-				    rs, 400, 20001,
+				    rs, TP_S_BAD_REQUEST, 20001,
 				    "Missing required parameter %s in the post body", names[i]);
 				return;
 			}
@@ -958,15 +968,15 @@ static void perm_one(const sim_req *rq, sim_resp *rs, const service *s, smap *m,
 		p->read = v[0];
 		p->write = v[1];
 		p->manage = v[2];
-		sim_resp_json(rs, 200, perm_json(s, m, p));
+		sim_resp_json(rs, TP_S_OK, perm_json(s, m, p));
 	} else if (strcmp(rq->method, "DELETE") == 0) {
 		if (p) {
 			free(p->identity);
 			*p = m->perms[--m->nperms];
 		}
-		sim_resp_text(rs, 204, NULL, "");
+		sim_resp_text(rs, TP_S_NO_CONTENT, NULL, "");
 	} else {
-		sim_resp_twilio_error(rs, 405, 20004, "Method not allowed");
+		sim_resp_twilio_error(rs, TP_S_METHOD_NOT_ALLOWED, 20004, "Method not allowed");
 	}
 }
 
@@ -974,14 +984,14 @@ static void perm_one(const sim_req *rq, sim_resp *rs, const service *s, smap *m,
 
 static void method_not_allowed(sim_resp *rs)
 {
-	sim_resp_twilio_error(rs, 405, 20004, "Method not allowed");
+	sim_resp_twilio_error(rs, TP_S_METHOD_NOT_ALLOWED, 20004, "Method not allowed");
 }
 
 static void not_found(const sim_req *rq, sim_resp *rs)
 {
 	/* The path without the /v1 prefix, as Twilio words it. */
-	sim_resp_twilio_error(rs, 404, 20404, "The requested resource %s was not found",
-	                      rq->path + 3);
+	sim_resp_twilio_error(rs, TP_S_NOT_FOUND, TP_TW_NOT_FOUND,
+	                      "The requested resource %s was not found", rq->path + 3);
 }
 
 void sim_sync_api(sim_req *rq, sim_resp *rs)
@@ -1020,11 +1030,11 @@ void sim_sync_api(sim_req *rq, sim_resp *rs)
 		if (!allowed(rq, rs, s, NULL, NEED_ADMIN))
 			goto out;
 		if (get) {
-			sim_resp_json(rs, 200, service_json(s));
+			sim_resp_json(rs, TP_S_OK, service_json(s));
 		} else if (post) {
 			if (service_fields(rq, rs, s)) {
 				s->updated = now;
-				sim_resp_json(rs, 200, service_json(s));
+				sim_resp_json(rs, TP_S_OK, service_json(s));
 			}
 		} else if (del) {
 			size_t i;
@@ -1034,7 +1044,7 @@ void sim_sync_api(sim_req *rq, sim_resp *rs)
 			        (nservices - i - 1) * sizeof *services);
 			nservices--;
 			service_free(s);
-			sim_resp_text(rs, 204, NULL, "");
+			sim_resp_text(rs, TP_S_NO_CONTENT, NULL, "");
 		} else {
 			method_not_allowed(rs);
 		}
@@ -1068,19 +1078,19 @@ void sim_sync_api(sim_req *rq, sim_resp *rs)
 		if (!allowed(rq, rs, s, mp, get ? NEED_READ : NEED_MANAGE))
 			goto out;
 		if (get) {
-			reply_object(rs, 200, map_json(s, mp));
+			reply_object(rs, TP_S_OK, map_json(s, mp));
 		} else if (post) {
 			if (map_ttl(rq, rs, mp, now)) {
 				mp->updated = now;
 				mp->rev++;
-				reply_object(rs, 200, map_json(s, mp));
+				reply_object(rs, TP_S_OK, map_json(s, mp));
 			}
 		} else if (del) {
 			memmove(&s->maps[idx], &s->maps[idx + 1],
 			        (s->n - idx - 1) * sizeof *s->maps);
 			s->n--;
 			map_free(mp);
-			sim_resp_text(rs, 204, NULL, "");
+			sim_resp_text(rs, TP_S_NO_CONTENT, NULL, "");
 		} else {
 			method_not_allowed(rs);
 		}
@@ -1119,12 +1129,13 @@ void sim_sync_api(sim_req *rq, sim_resp *rs)
 			goto out;
 		}
 		if (get) {
-			reply_object(rs, 200, item_json(s, mp, it));
+			reply_object(rs, TP_S_OK, item_json(s, mp, it));
 		} else if (post) {
 			item_update(rq, rs, s, mp, it, now);
 		} else if (del) {
 			if (!if_match_ok(rq, it->rev)) {
-				sim_resp_twilio_error(rs, 412, 54205,
+				sim_resp_twilio_error(rs, TP_S_PRECONDITION_FAILED,
+				                      TP_TW_SYNC_ITEM_REVISION,
 				                      "The revision of the Map Item does not match "
 				                      "the If-Match header");
 				goto out;
@@ -1135,7 +1146,7 @@ void sim_sync_api(sim_req *rq, sim_resp *rs)
 			item_free(it);
 			mp->rev++;
 			mp->updated = now;
-			sim_resp_text(rs, 204, NULL, "");
+			sim_resp_text(rs, TP_S_NO_CONTENT, NULL, "");
 		} else {
 			method_not_allowed(rs);
 		}

@@ -553,7 +553,7 @@ static void describe(const tp_api_result *r, tp_buf *out)
  * the credentials this way. */
 static bool authenticated_404(long status, long code)
 {
-	return status == 404 && code == 20404;
+	return status == TP_S_NOT_FOUND && code == TP_TW_NOT_FOUND;
 }
 
 static void account_url(tp_buf *u, const tp_config *cfg)
@@ -587,7 +587,7 @@ static void check_credentials(checks *c, const tp_config *cfg)
 			   "Twilio accepts ACCOUNT_SID/AUTH_TOKEN (%s does not serve the Account "
 			   "resource, so its status is not checked)",
 			   cfg->twilio_api_url);
-		else if (r.status == 401)
+		else if (r.status == TP_S_UNAUTHORIZED)
 			fail(c,
 			     "Twilio rejects ACCOUNT_SID/AUTH_TOKEN (%s): copy both from the "
 			     "Console's Account Info",
@@ -651,9 +651,9 @@ static void check_api_key(checks *c, const tp_config *cfg)
 	if (rc != TP_HTTP_OK)
 		fail(c, "Twilio API key check, GET %s: no answer: %s", tp_buf_str(&u),
 		     resp.error[0] ? resp.error : tp_http_rc_str(rc));
-	else if (resp.status == 200 || authenticated_404(resp.status, err.code))
+	else if (resp.status == TP_S_OK || authenticated_404(resp.status, err.code))
 		ok(c, "Twilio accepts API_KEY/API_SECRET");
-	else if (resp.status == 401 || resp.status == 403)
+	else if (resp.status == TP_S_UNAUTHORIZED || resp.status == TP_S_FORBIDDEN)
 		fail(c,
 		     "Twilio rejects API_KEY/API_SECRET (HTTP %ld): create a standard API key "
 		     "in this account and copy its SID and secret",
@@ -704,7 +704,7 @@ static void check_sync(checks *c, const tp_config *cfg)
 			     cfg->pay_sync_service_sid);
 	} else {
 		describe(&r, &why);
-		if (r.status == 404)
+		if (r.status == TP_S_NOT_FOUND)
 			fail(c,
 			     "Sync service %s not found (%s): POST /sync/setupSyncServices "
 			     "creates it; put the SID it answers in PAY_SYNC_SERVICE_SID",
@@ -724,7 +724,7 @@ static void check_sync(checks *c, const tp_config *cfg)
 			ok(c, "Sync map %s exists", maps[i]);
 		} else {
 			describe(&r, &why);
-			if (r.status == 404)
+			if (r.status == TP_S_NOT_FOUND)
 				fail(c,
 				     "Sync map %s not found in service %s (%s): POST "
 				     "/sync/setupSyncServices creates it",

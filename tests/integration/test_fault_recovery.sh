@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Faults (issue 10), injected through the emulator's /sim/faults into the
+# Faults, injected through the emulator's /sim/faults into the
 # real stack (nginx, nchan, every handler, the emulator):
 #  1. Sync answers 429 / 500 / 503, times out without acting, acts but the
 #     answer is lost, or acts late, on a share of the uuiMap and payMap

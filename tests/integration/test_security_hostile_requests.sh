@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Security cases (issue 10) through the real nginx, handlers and emulator:
+# Security cases through the real nginx, handlers and emulator:
 #  1. every signed endpoint (callToSIP, callToPSTN, tollfreeCallToSIP,
 #     simpleCallToPSTN, callTransfer, uuiSyncUpdate, paySyncUpdate and the
 #     ...withRefer aliases) takes a

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Security: what the server trusts, through the real nginx, handlers and
-# emulator (the attacks of issue 15 items 2, 4, 5 and 7, each replayed):
+# emulator (each attack below replayed):
 #  T. toll fraud: a SIP-side call to a premium-rate number, a REFER to a
 #     SIP server of the attacker's and to a premium-rate tel: URI are
 #     refused (<Reject>, nothing dialled, a log line); a malformed list

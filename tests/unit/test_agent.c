@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "internal.h"
 
 #define SECRET "unit-agent-secret-0000000000000000000000"
 #define PK     "PK0123456789abcdef0123456789abcdef"

@@ -861,7 +861,7 @@ static void test_callback_check(void **state)
 	          "&Capture=bank-account-number&Required=bank-account-number",
 	     NULL},
 	    {__LINE__, BASE "&PaymentCardPostalCode=94109&Currency=usd", NULL},
-	    /* The re-split of the issue: PartialResult=true and what follows
+	    /* The re-split this check stops: PartialResult=true and what follows
 	     * up to Required, cut as Partial= + Result=true...  Same bytes,
 	     * same signature. */
 	    {__LINE__,

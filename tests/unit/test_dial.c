@@ -1,7 +1,6 @@
 /* Unit tests for lib/dial.c: the toll-fraud rule (numbers by prefix, the
  * built-in premium-rate list, SIP hosts) and its configuration lists.
  * Table-driven; a failing row names its line. */
-#include "internal.h"
 #include "unit.h"
 
 typedef struct row {

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "twiliopay.h"
+#include "internal.h"
 
 #define ROW_FAIL(line, ...)                                                                        \
 	do {                                                                                       \
