@@ -977,10 +977,18 @@ tp_rc tp_capture_from_json(tp_capture *c, const cJSON *o)
 	c->keyed = jbool(o, "keyed");
 	copy_str(c->error_type, sizeof c->error_type, jstr(o, "errorType"));
 	if (c->error_type[0]) {
-		/* A state stored before errorField existed: the error was the
-		 * current field's. */
+		/* errorField as stored, null included (an error with no field
+		 * of its own stays so: what is loaded must be what was stored,
+		 * the session's MAC covers both); only a state stored before
+		 * errorField existed, without the key, takes the current
+		 * field's. */
+		const cJSON *ef = cJSON_GetObjectItemCaseSensitive(o, "errorField");
 		tp_field f = tp_field_from_name(jstr(o, "errorField"));
-		c->err_field = f != TP_FIELD_NONE && tp_capture_in_order(c, f) ? f : c->current;
+
+		if (!ef)
+			c->err_field = c->current;
+		else
+			c->err_field = f != TP_FIELD_NONE && tp_capture_in_order(c, f) ? f : TP_FIELD_NONE;
 	}
 	s = jstr(o, "stalled");
 	for (i = 1; s && i < sizeof stall_names / sizeof stall_names[0]; i++)
