@@ -486,30 +486,29 @@ const char *tp_claim_str(const cJSON *claims, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* The token's own id: 16 random bytes, hex. */
-static void add_jti(cJSON *c)
+cJSON *tp_claims_new(const char *kind, const char *agent, const char *tag, time_t now, long ttl_s)
 {
-	unsigned char r[16];
-	char hex[2 * sizeof r + 1];
+	cJSON *c = cJSON_CreateObject();
+	unsigned char r[TP_TOKEN_JTI_BYTES];
+	char jti[2 * TP_TOKEN_JTI_BYTES + 1];
 
 	tp_random_bytes(r, sizeof r);
-	tp_hex(r, sizeof r, hex);
-	cJSON_AddStringToObject(c, "jti", hex);
+	tp_hex(r, sizeof r, jti);
+	cJSON_AddStringToObject(c, "sub", agent);
+	cJSON_AddStringToObject(c, "kind", kind);
+	cJSON_AddStringToObject(c, "pwh", tag);
+	cJSON_AddStringToObject(c, "jti", jti);
+	cJSON_AddNumberToObject(c, "iat", (double)now);
+	cJSON_AddNumberToObject(c, "exp", (double)(now + ttl_s));
+	return c;
 }
 
 tp_rc tp_agent_token_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
                            time_t now, long ttl_s)
 {
-	cJSON *c = cJSON_CreateObject();
-	tp_rc rc;
+	cJSON *c = tp_claims_new("agent", agent, tag, now, ttl_s);
+	tp_rc rc = tp_token_issue(out, secret, c);
 
-	cJSON_AddStringToObject(c, "sub", agent);
-	cJSON_AddStringToObject(c, "kind", "agent");
-	cJSON_AddNumberToObject(c, "iat", (double)now);
-	cJSON_AddNumberToObject(c, "exp", (double)(now + ttl_s));
-	cJSON_AddStringToObject(c, "pwh", tag);
-	add_jti(c);
-	rc = tp_token_issue(out, secret, c);
 	cJSON_Delete(c);
 	return rc;
 }
@@ -517,17 +516,11 @@ tp_rc tp_agent_token_issue(tp_buf *out, const char *secret, const char *agent, c
 tp_rc tp_session_token_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
                              const char *payment_sid, const char *call_sid, time_t now, long ttl_s)
 {
-	cJSON *c = cJSON_CreateObject();
+	cJSON *c = tp_claims_new("session", agent, tag, now, ttl_s);
 	tp_rc rc;
 
-	cJSON_AddStringToObject(c, "sub", agent);
-	cJSON_AddStringToObject(c, "kind", "session");
 	cJSON_AddStringToObject(c, "pk", payment_sid);
 	cJSON_AddStringToObject(c, "call", call_sid);
-	cJSON_AddStringToObject(c, "pwh", tag);
-	cJSON_AddNumberToObject(c, "iat", (double)now);
-	cJSON_AddNumberToObject(c, "exp", (double)(now + ttl_s));
-	add_jti(c);
 	rc = tp_token_issue(out, secret, c);
 	cJSON_Delete(c);
 	return rc;

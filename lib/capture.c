@@ -988,7 +988,8 @@ tp_rc tp_capture_from_json(tp_capture *c, const cJSON *o)
 		if (!ef)
 			c->err_field = c->current;
 		else
-			c->err_field = f != TP_FIELD_NONE && tp_capture_in_order(c, f) ? f : TP_FIELD_NONE;
+			c->err_field =
+			    f != TP_FIELD_NONE && tp_capture_in_order(c, f) ? f : TP_FIELD_NONE;
 	}
 	s = jstr(o, "stalled");
 	for (i = 1; s && i < sizeof stall_names / sizeof stall_names[0]; i++)

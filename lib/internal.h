@@ -558,6 +558,13 @@ typedef enum tp_token_rc {
 	TP_TOKEN_WRONG_KIND,
 } tp_token_rc;
 
+/* The claims every token of ours starts with: sub (the agent), kind, pwh
+ * (the agent's password-hash tag: a new password or a deleted agent voids
+ * the token), jti (TP_TOKEN_JTI_BYTES random bytes, hex: every token is
+ * unique, and a ticket's jti names it in the spent list), iat, exp.  The
+ * caller adds its own and frees the object. */
+#define TP_TOKEN_JTI_BYTES 16
+cJSON *tp_claims_new(const char *kind, const char *agent, const char *tag, time_t now, long ttl_s);
 /* base64url(claims JSON) "." base64url(HMAC-SHA256(secret, first part)). */
 tp_rc tp_token_issue(tp_buf *out, const char *secret, const cJSON *claims);
 /* Checks the MAC (constant time) before parsing, then kind, sub, iat and

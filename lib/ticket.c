@@ -51,25 +51,15 @@
 #define SPENT_FILE_MAX   (4u << 20) /* ~90,000 entries: a minute of a very busy node */
 #define REDIS_TIMEOUT_MS 1000       /* Redis answers in a millisecond when it is up */
 #define REDIS_KEY_PREFIX "tp:ticket:"
-#define JTI_BYTES        16
+#define JTI_BYTES        TP_TOKEN_JTI_BYTES
 
 tp_rc tp_ticket_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
                       const char *payment_sid, time_t now, long ttl_s)
 {
-	unsigned char raw[JTI_BYTES];
-	char jti[2 * JTI_BYTES + 1];
-	cJSON *c = cJSON_CreateObject();
+	cJSON *c = tp_claims_new("ticket", agent, tag, now, ttl_s);
 	tp_rc rc;
 
-	tp_random_bytes(raw, sizeof raw);
-	tp_hex(raw, sizeof raw, jti);
-	cJSON_AddStringToObject(c, "sub", agent);
-	cJSON_AddStringToObject(c, "kind", "ticket");
 	cJSON_AddStringToObject(c, "pk", payment_sid);
-	cJSON_AddStringToObject(c, "pwh", tag);
-	cJSON_AddStringToObject(c, "jti", jti);
-	cJSON_AddNumberToObject(c, "iat", (double)now);
-	cJSON_AddNumberToObject(c, "exp", (double)(now + ttl_s));
 	rc = tp_token_issue(out, secret, c);
 	cJSON_Delete(c);
 	return rc;
