@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,6 +436,25 @@ static size_t load_boards(const char *dir, board *b, size_t max)
 	return n;
 }
 
+/* One counter family with a label, summed over every handler: the
+ * `count` counters at `field` (an offsetof into tp_scoreboard), labelled
+ * label="names[k]". */
+static void labelled_sum(tp_buf *out, const board *b, size_t n, size_t field, size_t count,
+                         const char *metric, const char *help, const char *label_name,
+                         const char *const *names)
+{
+	size_t i, k;
+
+	family(out, metric, "counter", help);
+	for (k = 0; k < count; k++) {
+		uint64_t v = 0;
+		for (i = 0; i < n; i++)
+			v += get((const counter *)((const char *)b[i].sb + field) + k);
+		tp_buf_addf(out, "%s{%s=\"%s\"} %llu\n", metric, label_name, names[k],
+		            (unsigned long long)v);
+	}
+}
+
 tp_rc tp_metrics_render(const char *dir, tp_buf *out)
 {
 	board b[256];
@@ -501,33 +521,16 @@ tp_rc tp_metrics_render(const char *dir, tp_buf *out)
 		            "twiliopay_twilio_request_duration_seconds_count{kind=\"%s\"} %llu\n",
 		            kind_name[k], (unsigned long long)cum);
 	}
-	family(out, "twiliopay_twilio_request_errors_total", "counter",
-	       "Twilio requests that failed (no answer, timeout, 429 or 5xx), by kind.");
-	for (k = 0; k < TP_METRICS_KINDS; k++) {
-		uint64_t v = 0;
-		for (i = 0; i < n; i++)
-			v += get(&b[i].sb->twilio_errors[k]);
-		tp_buf_addf(out, "twiliopay_twilio_request_errors_total{kind=\"%s\"} %llu\n",
-		            kind_name[k], (unsigned long long)v);
-	}
-	family(out, "twiliopay_callbacks_total", "counter",
-	       "Payments status callbacks, by what they did to the session.");
-	for (k = 0; k < NOUTCOMES; k++) {
-		uint64_t v = 0;
-		for (i = 0; i < n; i++)
-			v += get(&b[i].sb->callbacks[k]);
-		tp_buf_addf(out, "twiliopay_callbacks_total{outcome=\"%s\"} %llu\n",
-		            outcome_name[k], (unsigned long long)v);
-	}
-	family(out, "twiliopay_payments_total", "counter",
-	       "Payment sessions that ended, by result.");
-	for (k = 0; k < NRESULTS; k++) {
-		uint64_t v = 0;
-		for (i = 0; i < n; i++)
-			v += get(&b[i].sb->payments[k]);
-		tp_buf_addf(out, "twiliopay_payments_total{result=\"%s\"} %llu\n", result_name[k],
-		            (unsigned long long)v);
-	}
+	labelled_sum(out, b, n, offsetof(tp_scoreboard, twilio_errors), TP_METRICS_KINDS,
+	             "twiliopay_twilio_request_errors_total",
+	             "Twilio requests that failed (no answer, timeout, 429 or 5xx), by kind.",
+	             "kind", kind_name);
+	labelled_sum(
+	    out, b, n, offsetof(tp_scoreboard, callbacks), NOUTCOMES, "twiliopay_callbacks_total",
+	    "Payments status callbacks, by what they did to the session.", "outcome", outcome_name);
+	labelled_sum(out, b, n, offsetof(tp_scoreboard, payments), NRESULTS,
+	             "twiliopay_payments_total", "Payment sessions that ended, by result.",
+	             "result", result_name);
 	{
 		uint64_t pub = 0, fail = 0;
 		for (i = 0; i < n; i++) {
