@@ -156,8 +156,14 @@ test('webhooks: one call in order, one at a time; other calls are not held up', 
   await recv.until(() => recv.at('/payA').length === 6, "A's callbacks after the release");
   assert.deepEqual(recv.at('/payA').map((r) => r.form.PaymentCardNumber ?? '-'),
     ['-', '-', 'x', 'xx', 'xxx', 'xxxx'], 'A: in the order Twilio generated them');
-  const out = (await requests('?dir=out')).requests.filter((r) => r.kind === 'payment-status');
-  assert.ok(out.length >= 10);
+  // The emulator records a delivery once the answer is back, a moment
+  // after the receiver counted the request: wait for the records.
+  let out = [];
+  for (const deadline = Date.now() + 20000; ; await new Promise((r) => setTimeout(r, 50))) {
+    out = (await requests('?dir=out')).requests.filter((r) => r.kind === 'payment-status');
+    if (out.length >= 10 || Date.now() > deadline) break;
+  }
+  assert.ok(out.length >= 10, `${out.length} payment-status deliveries recorded, 10 expected`);
   for (const r of out) {
     assert.equal(r.dir, 'out');
     assert.equal(r.outcome, 'delivered');
