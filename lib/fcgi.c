@@ -175,14 +175,14 @@ static void req_free(tp_req_priv *p)
 	memset(p, 0, sizeof *p);
 }
 
-static void resp_init(tp_resp *r)
+void tp_resp_init(tp_resp *r)
 {
 	memset(r, 0, sizeof *r);
 	tp_buf_init(&r->body, TP_RESP_BODY_MAX);
 	tp_params_init(&r->log);
 }
 
-static void resp_free(tp_resp *r)
+void tp_resp_free(tp_resp *r)
 {
 	size_t i;
 
@@ -550,12 +550,12 @@ static void process(const tp_handler *h, const tp_config *cfg, const req_source 
 	double t0 = now_ms();
 
 	memset(&p, 0, sizeof p);
-	resp_init(&resp);
+	tp_resp_init(&resp);
 	handle(h, cfg, src, &p, &resp);
 	serialise(&resp, tp_str_eq(p.pub.method, "HEAD"), out);
 	log_request(&p.pub, &resp, now_ms() - t0);
 	tp_sb_request(resp.status, false);
-	resp_free(&resp);
+	tp_resp_free(&resp);
 	req_free(&p);
 }
 
@@ -822,7 +822,7 @@ static void reject_busy(const req_source *src, tp_buf *out)
 	int64_t t0 = mono_ms();
 
 	memset(&p, 0, sizeof p);
-	resp_init(&resp);
+	tp_resp_init(&resp);
 	p.pub.method = keep(&p, src->get(src->ctx, "REQUEST_METHOD"));
 	p.pub.path = keep(&p, src->get(src->ctx, "DOCUMENT_URI"));
 	p.pub.h_request_id = keep(&p, src->get(src->ctx, "HTTP_X_REQUEST_ID"));
@@ -839,7 +839,7 @@ static void reject_busy(const req_source *src, tp_buf *out)
 	serialise(&resp, tp_str_eq(p.pub.method, "HEAD"), out);
 	log_request(&p.pub, &resp, (double)(mono_ms() - t0));
 	tp_sb_request(resp.status, true);
-	resp_free(&resp);
+	tp_resp_free(&resp);
 	req_free(&p);
 }
 

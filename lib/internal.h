@@ -82,6 +82,10 @@ void tp_reply_json(tp_resp *resp, int status, const cJSON *json);
 
 /* A response body's maximum when the handler set none. */
 #define TP_RESP_BODY_MAX (1u << 20)
+/* An empty response with a body of up to TP_RESP_BODY_MAX, and its end
+ * (headers, body, log fields): the pipeline's, and the unit tests'. */
+void tp_resp_init(tp_resp *r);
+void tp_resp_free(tp_resp *r);
 
 /* Parameter a, else b (NULL: none), when not empty; NULL otherwise.  For
  * fields the agent API accepts under two names (uui/conversationId,

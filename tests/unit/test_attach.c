@@ -60,22 +60,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void resp_new(tp_resp *r)
-{
-	memset(r, 0, sizeof *r);
-	tp_buf_init(&r->body, 1u << 20);
-	tp_params_init(&r->log);
-}
-
-static void resp_free(tp_resp *r)
-{
-	size_t i;
-	for (i = 0; i < r->nheaders; i++)
-		free(r->headers[i]);
-	tp_buf_free(&r->body);
-	tp_params_free(&r->log);
-}
-
 /* The "code" of the response's JSON body. */
 static char *code_of(const tp_resp *r)
 {
@@ -145,7 +129,7 @@ static void test_target(void **state)
 		tp_params_init(&q.body_params);
 		tp_params_init(&q.query_params);
 		assert_int_equal(tp_form_parse(&q.body_params, b, strlen(b)), TP_OK);
-		resp_new(&r);
+		tp_resp_init(&r);
 		ok = tp_attach_target_or_reply(&q, &r, &t);
 		if (want_code) {
 			if (ok || r.status != 400 || strcmp(code_of(&r), want_code) != 0)
@@ -156,7 +140,7 @@ static void test_target(void **state)
 			ROW_FAIL(line, "refused or wrong target: %d %s\n", r.status,
 			         tp_buf_str(&r.body));
 		}
-		resp_free(&r);
+		tp_resp_free(&r);
 		tp_params_free(&q.body_params);
 		tp_params_free(&q.query_params);
 	}
@@ -190,7 +174,7 @@ static void test_resolve(void **state)
 		tp_resp r;
 		bool ok;
 		ss_script(&rows[i].answer, 1);
-		resp_new(&r);
+		tp_resp_init(&r);
 		ok = tp_attach_resolve_or_reply(&cfg, &r, &t, call);
 		if (strncmp(ss_request(0),
 		            "GET /v1/Services/" IS "/Maps/uuiMap/Items/conv-1%40pbx ",
@@ -204,7 +188,7 @@ static void test_resolve(void **state)
 			ROW_FAIL(rows[i].line, "expected %d %s, got %d %s\n", rows[i].status,
 			         rows[i].code ? rows[i].code : "", r.status, tp_buf_str(&r.body));
 		}
-		resp_free(&r);
+		tp_resp_free(&r);
 	}
 	/* A callSid needs no Sync at all, and wins over a uui. */
 	ss_script(NULL, 0);
@@ -212,11 +196,11 @@ static void test_resolve(void **state)
 		tp_attach_target c = {CA, "conv-1@pbx"};
 		char call[35] = "";
 		tp_resp r;
-		resp_new(&r);
+		tp_resp_init(&r);
 		assert_true(tp_attach_resolve_or_reply(&cfg, &r, &c, call));
 		assert_string_equal(call, CA);
 		assert_int_equal(ss_served, 0);
-		resp_free(&r);
+		tp_resp_free(&r);
 	}
 }
 
@@ -280,7 +264,7 @@ static void test_agent_tag(void **state)
 	char *saved = cfg.agents_file;
 	char missing[] = "/nonexistent/agents";
 	(void)state;
-	resp_new(&r);
+	tp_resp_init(&r);
 	assert_true(tp_attach_agent_tag_or_reply(&cfg, &r, "agent", tag));
 	assert_int_equal(strlen(tag), TP_AGENT_TAG_LEN);
 	assert_int_equal(r.status, 0);
@@ -294,7 +278,7 @@ static void test_agent_tag(void **state)
 	assert_int_equal(r.status, 500);
 	assert_string_equal(code_of(&r), "agents_file");
 	cfg.agents_file = saved;
-	resp_free(&r);
+	tp_resp_free(&r);
 }
 
 static void test_reply(void **state)
@@ -309,7 +293,7 @@ static void test_reply(void **state)
 	const char *tok, *events;
 	(void)state;
 	tp_capture_start(&c, &p, &act);
-	resp_new(&r);
+	tp_resp_init(&r);
 	tp_attach_reply(&r, 201, &cfg, "agent", "tag0", PK, &c, NULL, "Sync is slow");
 	assert_int_equal(r.status, 201);
 	j = cJSON_Parse(tp_buf_str(&r.body));
@@ -333,7 +317,7 @@ static void test_reply(void **state)
 	j = cJSON_Parse(tp_buf_str(&r.body));
 	assert_null(cJSON_GetObjectItem(j, "warning"));
 	cJSON_Delete(j);
-	resp_free(&r);
+	tp_resp_free(&r);
 }
 
 int main(void)

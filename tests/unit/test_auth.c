@@ -5,22 +5,6 @@
  * WWW-Authenticate challenge and a JSON body. */
 #include "unit.h"
 
-static void resp_new(tp_resp *r)
-{
-	memset(r, 0, sizeof *r);
-	tp_buf_init(&r->body, 1u << 20);
-	tp_params_init(&r->log);
-}
-
-static void resp_free(tp_resp *r)
-{
-	size_t i;
-	for (i = 0; i < r->nheaders; i++)
-		free(r->headers[i]);
-	tp_buf_free(&r->body);
-	tp_params_free(&r->log);
-}
-
 static void test_basic_parse(void **state)
 {
 	static const struct {
@@ -114,7 +98,7 @@ static void test_admin(void **state)
 		}
 		memset(&q, 0, sizeof q);
 		q.h_authorization = rows[i].header;
-		resp_new(&r);
+		tp_resp_init(&r);
 		if (tp_admin_authorize(&q, &r, &cfg) != rows[i].ok)
 			ROW_FAIL(rows[i].line, "expected %s\n", rows[i].ok ? "admin" : "refused");
 		if (rows[i].ok) {
@@ -124,7 +108,7 @@ static void test_admin(void **state)
 			refused(rows[i].line, &q, &r,
 			        "WWW-Authenticate: Bearer realm=\"twiliopay-admin\"");
 		}
-		resp_free(&r);
+		tp_resp_free(&r);
 	}
 }
 
@@ -165,7 +149,7 @@ static void test_connector(void **state)
 		}
 		memset(&q, 0, sizeof q);
 		q.h_authorization = rows[i].header;
-		resp_new(&r);
+		tp_resp_init(&r);
 		if (tp_connector_authorize(&q, &r, &cfg) != rows[i].ok)
 			ROW_FAIL(rows[i].line, "expected %s\n",
 			         rows[i].ok ? "accepted" : "refused");
@@ -176,7 +160,7 @@ static void test_connector(void **state)
 			refused(rows[i].line, &q, &r,
 			        "WWW-Authenticate: Basic realm=\"twiliopay-connector\"");
 		}
-		resp_free(&r);
+		tp_resp_free(&r);
 	}
 }
 

@@ -21,20 +21,12 @@ static void req_free(tp_req *q)
 	tp_params_free(&q->query_params);
 }
 
+/* A response whose body holds at most max bytes. */
 static void resp_new(tp_resp *r, size_t max)
 {
-	memset(r, 0, sizeof *r);
-	tp_buf_init(&r->body, max);
-	tp_params_init(&r->log);
-}
-
-static void resp_free(tp_resp *r)
-{
-	size_t i;
-	for (i = 0; i < r->nheaders; i++)
-		free(r->headers[i]);
+	tp_resp_init(r);
 	tp_buf_free(&r->body);
-	tp_params_free(&r->log);
+	tp_buf_init(&r->body, max);
 }
 
 /* The response body as JSON; the caller frees it. */
@@ -128,7 +120,7 @@ static void test_reply_error(void **state)
 	j = body_json(&r);
 	assert_string_equal(jstr(j, "error"), "a \"quoted\"\n\\value");
 	cJSON_Delete(j);
-	resp_free(&r);
+	tp_resp_free(&r);
 }
 
 static void test_body_over_cap(void **state)
@@ -151,7 +143,7 @@ static void test_body_over_cap(void **state)
 	j = body_json(&r);
 	assert_string_equal(jstr(j, "error"), "response too large");
 	cJSON_Delete(j);
-	resp_free(&r);
+	tp_resp_free(&r);
 }
 
 static void test_reply_types(void **state)
@@ -172,7 +164,7 @@ static void test_reply_types(void **state)
 	tp_resp_header(&r, "Retry-After", "1");
 	assert_int_equal(r.nheaders, 1);
 	assert_string_equal(r.headers[0], "Retry-After: 1");
-	resp_free(&r);
+	tp_resp_free(&r);
 }
 
 static void test_require_or_reply(void **state)
@@ -225,7 +217,7 @@ static void test_require_or_reply(void **state)
 				ROW_FAIL(rows[i].line, "body %s\n", tp_buf_str(&r.body));
 			cJSON_Delete(j);
 		}
-		resp_free(&r);
+		tp_resp_free(&r);
 		req_free(&q);
 	}
 }
