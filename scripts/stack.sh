@@ -32,6 +32,22 @@ stack_free_port() {
   return 1
 }
 
+# stack_sim_start SIM_PORT PORT: the emulator on SIM_PORT, its webhooks
+# to PORT, then the Sync service and maps created in it (handlers need
+# PAY_SYNC_SERVICE_SID at start-up).
+stack_sim_start() {
+  "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$1" --env "$TWILIOPAY_ENV" \
+    --server-url "http://127.0.0.1:$2" 2>>"$STACK_RUN/log/sim.log" &
+  STACK_PIDS+=($!)
+  STACK_LOG_OF[$!]=$STACK_RUN/log/sim.log
+  stack_wait_sim || return 1
+  if ! stack_sync_bootstrap "$TWILIOPAY_ENV"; then
+    echo "stack: the Sync setup in the emulator failed; $STACK_RUN/log/setup.log ends:" >&2
+    stack_log_tail "$STACK_RUN/log/setup.log"
+    return 1
+  fi
+}
+
 stack_start() {
   local build=$1 run=$2 env=$3 port=$4 simport=${5:-} b name
   STACK_BUILD=$(cd "$build" && pwd)
@@ -54,18 +70,7 @@ stack_start() {
   fi
 
   if [[ -n $simport && -x $STACK_BUILD/sim/twilio-sim ]]; then
-    "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$simport" --env "$TWILIOPAY_ENV" \
-      --server-url "http://127.0.0.1:$port" 2>>"$STACK_RUN/log/sim.log" &
-    STACK_PIDS+=($!)
-    STACK_LOG_OF[$!]=$STACK_RUN/log/sim.log
-    stack_wait_sim || return 1
-    # Handlers need PAY_SYNC_SERVICE_SID at start-up: create the Sync
-    # service and maps in the emulator first.
-    if ! stack_sync_bootstrap "$TWILIOPAY_ENV"; then
-      echo "stack: the Sync setup in the emulator failed; $STACK_RUN/log/setup.log ends:" >&2
-      stack_log_tail "$STACK_RUN/log/setup.log"
-      return 1
-    fi
+    stack_sim_start "$simport" "$port" || return 1
   fi
   # A busy handler holds a descriptor per connection (nginx's, Twilio's):
   # as production's unit does (LimitNOFILE), lift the soft limit.
@@ -315,16 +320,7 @@ stack_multi_start() {
     done
   done
   if [[ -x $STACK_BUILD/sim/twilio-sim ]]; then
-    "$STACK_BUILD/sim/twilio-sim" --listen "127.0.0.1:$simport" --env "$TWILIOPAY_ENV" \
-      --server-url "http://127.0.0.1:$port" 2>>"$STACK_RUN/log/sim.log" &
-    STACK_PIDS+=($!)
-    STACK_LOG_OF[$!]=$STACK_RUN/log/sim.log
-    stack_wait_sim || return 1
-    if ! stack_sync_bootstrap "$TWILIOPAY_ENV"; then
-      echo "stack: the Sync setup in the emulator failed; $STACK_RUN/log/setup.log ends:" >&2
-      stack_log_tail "$STACK_RUN/log/setup.log"
-      return 1
-    fi
+    stack_sim_start "$simport" "$port" || return 1
   fi
   stack_agent_setup "$TWILIOPAY_ENV" || return 1
   for ((i = 1; i <= nodes; i++)); do
@@ -344,6 +340,15 @@ stack_multi_start() {
   stack_lb_start
 }
 
+# stack_node_nginx_start I: node I's nginx, in the background; its pid in
+# STACK_NGINX_PID.
+stack_node_nginx_start() {
+  local dir=$STACK_RUN/node$1
+  nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -e "$dir/log/nginx-error.log" \
+    2>>"$dir/log/nginx-error.log" &
+  STACK_NGINX_PID=$!
+}
+
 # stack_node_start I: node I's handlers and nginx (its run folder and env
 # file made by stack_multi_start).
 stack_node_start() {
@@ -355,9 +360,8 @@ stack_node_start() {
       2>>"$dir/log/$name.log" &
     pids+=" $!"
   done
-  nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -e "$dir/log/nginx-error.log" \
-    2>>"$dir/log/nginx-error.log" &
-  pids+=" $!"
+  stack_node_nginx_start "$i"
+  pids+=" $STACK_NGINX_PID"
   STACK_NODE_PIDS[$i]=$pids
   stack_node_wait "$i"
 }
@@ -380,12 +384,11 @@ stack_node_wait() {
 # requests in progress finish) and started again on the same files, as
 # `systemctl restart nginx` does; its handlers stay up.
 stack_node_nginx_restart() {
-  local i=$1 dir=$STACK_RUN/node$1 ngx=${STACK_NODE_PIDS[$1]##* }
+  local i=$1 ngx=${STACK_NODE_PIDS[$1]##* }
   kill -QUIT "$ngx" 2>/dev/null || true
   wait "$ngx" 2>/dev/null || true
-  nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -e "$dir/log/nginx-error.log" \
-    2>>"$dir/log/nginx-error.log" &
-  STACK_NODE_PIDS[$i]="${STACK_NODE_PIDS[$i]% *} $!"
+  stack_node_nginx_start "$i"
+  STACK_NODE_PIDS[$i]="${STACK_NODE_PIDS[$i]% *} $STACK_NGINX_PID"
   stack_node_wait "$i"
 }
 
