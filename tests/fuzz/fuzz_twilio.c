@@ -7,6 +7,8 @@
  *
  * Input: 2 bytes of HTTP status (big-endian, taken modulo 600), then the
  * body. */
+#include <stdio.h>
+
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
