@@ -428,9 +428,11 @@ wait "${load_pids[@]}" 2>/dev/null
 load_pids=()
 after=$(cat "$run"/load.[0-9] | tail -n +"$((mark + 1))")
 t_match "the stack kept serving after the kill (100+ more answers)" '^[0-9]{3,}$' "$(wc -l <<<"$after")"
-t_eq "  ... every one of them 200" "" "$(grep -v '^200$' <<<"$after" | sort | uniq -c | tr '\n' ' ')"
-t_match "  ... and before it too, but for the request the worker was holding (at most one failure)" '^[01]$' \
-  "$(cat "$run"/load.[0-9] | head -n "$mark" | grep -vc '^200$')"
+# The request the killed worker was holding fails (nginx answers 502);
+# its answer may come in before or after the replacement is seen, so the
+# whole run is counted: every answer 200 but that one.
+t_match "  ... every answer 200, but for the request the worker was holding (at most one failure)" \
+  '^[01]$' "$(cat "$run"/load.[0-9] | grep -vc '^200$')"
 t_eq "the kill is logged by callToSIP's supervisor" 1 "$(nlog callToSIP "worker $victim killed by signal 9")"
 t_eq "no other worker of any handler died" "" \
   "$(grep -l 'killed by signal\|exited with' "$logs"/*.log | grep -v '/callToSIP.log$' | tr '\n' ' ')"
