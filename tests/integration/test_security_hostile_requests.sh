@@ -380,11 +380,13 @@ for u in "/aap/events/$P1%3Ftoken=$(enc "$S1")" "/aap/events/$P1%3Fticket%3D$(en
   curl -s -o /dev/null --max-time 3 -H 'Accept: text/event-stream' "$base$u"
 done
 s1_head=${S1:0:40}
-# nginx writes a line when a request ends: under load one of them may
-# still be waiting on its subscription check after curl gave up.  Wait
-# (at most a minute) for the six lines.
+# nginx writes a line when a request ends: under load a subscription may
+# still be on its check after curl gave up, and lines of earlier streams
+# keep coming.  Wait (at most a minute) for this loop's two events lines,
+# the route with its query cut (the /x/ paths are not logged at all).
 for _ in $(seq 1 600); do
-  (( $(tail -n "+$((before + 1))" "$logs/nginx-access.log" | grep -cE '"GET /(aap/events/|x/)') >= 6 )) && break
+  new=$(tail -n "+$((before + 1))" "$logs/nginx-access.log" | sed -n 's/^[^"]*"[A-Z]* \([^ ]*\) HTTP.*/\1/p')
+  (( $(grep -c "^/aap/events/$P1\[\.\.\.\]$" <<<"$new") >= 2 )) && break
   sleep 0.1
 done
 # The logged paths alone (a request id may hold "4111" by chance).
