@@ -11,6 +11,33 @@
 
 #include "internal.h"
 
+const char *tp_rc_str(tp_rc rc)
+{
+	switch (rc) {
+	case TP_OK:
+		return "ok";
+	case TP_EINVAL:
+		return "invalid";
+	case TP_ETOOBIG:
+		return "too big";
+	case TP_ENOTFOUND:
+		return "not found";
+	case TP_EIO:
+		return "i/o error";
+	case TP_EAUTH:
+		return "not authentic";
+	case TP_EEXPIRED:
+		return "expired";
+	case TP_EUNAVAIL:
+		return "unavailable";
+	case TP_ETIMEOUT:
+		return "timed out";
+	case TP_ECONFIG:
+		return "not configured";
+	}
+	return "unknown error";
+}
+
 tp_rc tp_str_to_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;

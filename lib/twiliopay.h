@@ -37,17 +37,31 @@
 
 /* ---------------------------------------------------------------- rc */
 
-/* Library-level result codes.  Handlers translate these into HTTP statuses;
- * the HTTP client has its own enum (tp_http_rc) one layer up. */
+/* The one error idiom: every function that can fail returns a tp_rc (TP_OK
+ * or a negative code); when the caller needs more than the code (a log
+ * reason, the field at fault) it passes `const char **why` and gets a
+ * static phrase.  A function that answers the request itself on failure
+ * is named ..._or_reply and returns bool (true: go on).  Handlers keep
+ * one `out:` label.  The enums elsewhere in this header are values (a
+ * kind, a decision, a callback's outcome), not errors. */
 
 typedef enum tp_rc {
 	TP_OK = 0,
 	TP_EINVAL = -1,  /* malformed input (bad encoding, bad syntax) */
 	TP_ETOOBIG = -2, /* a hard maximum was reached */
 	TP_ENOTFOUND = -3,
-	TP_EIO = -4,   /* a system call failed */
-	TP_EAUTH = -5, /* a MAC does not match: data changed by someone else */
+	TP_EIO = -4,      /* a system call failed */
+	TP_EAUTH = -5,    /* not authentic or not allowed: a wrong password, a forged,
+	                   * revoked or spent credential, a MAC that does not match */
+	TP_EEXPIRED = -6, /* authentic but past its expiry (a token, a ticket) */
+	TP_EUNAVAIL = -7, /* a service we depend on cannot answer now (unreachable,
+	                   * refused, busy): nothing was done, try again */
+	TP_ETIMEOUT = -8, /* no answer in time: the request may have been carried out */
+	TP_ECONFIG = -9,  /* configuration missing or unusable */
 } tp_rc;
+
+/* A short lower-case name of rc for logs ("ok", "invalid", "expired", ...). */
+const char *tp_rc_str(tp_rc rc);
 
 /* ---------------------------------------------------------------- alloc.c */
 

@@ -84,12 +84,28 @@ static void test_basic_auth(void **state)
 	assert_int_equal(tp_basic_auth_parse(NULL, &u, &p), TP_EINVAL);
 }
 
+static void test_rc_str(void **state)
+{
+	(void)state;
+	/* every code has its own name: a log line tells them apart */
+	const tp_rc all[] = {TP_OK,    TP_EINVAL,   TP_ETOOBIG,  TP_ENOTFOUND, TP_EIO,
+	                     TP_EAUTH, TP_EEXPIRED, TP_EUNAVAIL, TP_ETIMEOUT,  TP_ECONFIG};
+	size_t n = sizeof all / sizeof all[0];
+	for (size_t i = 0; i < n; i++) {
+		assert_string_not_equal(tp_rc_str(all[i]), "unknown error");
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(tp_rc_str(all[i]), tp_rc_str(all[j]));
+	}
+	assert_string_equal(tp_rc_str(TP_EEXPIRED), "expired");
+	assert_string_equal(tp_rc_str((tp_rc)-99), "unknown error");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_u64),         cmocka_unit_test(test_sid),
 	    cmocka_unit_test(test_ct_and_bool), cmocka_unit_test(test_status),
-	    cmocka_unit_test(test_basic_auth),
+	    cmocka_unit_test(test_basic_auth),  cmocka_unit_test(test_rc_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
