@@ -21,11 +21,13 @@ tp_rc tp_api_add_segment(tp_buf *url, const char *segment)
 	return rc == TP_OK ? tp_url_encode(url, segment) : rc;
 }
 
-static bool transient(tp_http_rc rc, long status)
+static bool transient(tp_rc rc, long status)
 {
-	if (rc == TP_HTTP_ECONNECT || rc == TP_HTTP_ETIMEOUT || rc == TP_HTTP_EOTHER)
+	/* No response at all, except one too big to keep (it would be as
+	 * big again). */
+	if (rc == TP_EUNAVAIL || rc == TP_ETIMEOUT || rc == TP_EIO)
 		return true;
-	return rc == TP_HTTP_OK &&
+	return rc == TP_OK &&
 	       (status == TP_S_TOO_MANY_REQUESTS || status == TP_S_INTERNAL_SERVER_ERROR ||
 	        status == TP_S_BAD_GATEWAY || status == TP_S_SERVICE_UNAVAILABLE ||
 	        status == TP_S_GATEWAY_TIMEOUT);
@@ -100,7 +102,7 @@ bool tp_api_call(const tp_config *cfg, const char *method, const char *url, cons
 		    .headers = hdrs,
 		};
 		tp_http_resp resp;
-		tp_http_rc rc;
+		tp_rc rc;
 		double left, attempt_start;
 		long timeout = cfg->http_timeout_ms > 0 ? cfg->http_timeout_ms : 10000;
 
@@ -111,11 +113,11 @@ bool tp_api_call(const tp_config *cfg, const char *method, const char *url, cons
 		attempt_start = now_ms();
 		rc = tp_http_do(&rq, &resp);
 		out->attempts++;
-		out->status = rc == TP_HTTP_OK ? resp.status : 0;
+		out->status = rc == TP_OK ? resp.status : 0;
 		tp_metrics_twilio(kind, (now_ms() - attempt_start) / 1e3,
 		                  !transient(rc, out->status));
 		snprintf(out->etag, sizeof out->etag, "%s", resp.etag);
-		if (rc == TP_HTTP_OK && resp.status >= 200 && resp.status < 300) {
+		if (rc == TP_OK && resp.status >= 200 && resp.status < 300) {
 			if (resp.body.len) {
 				out->json = cJSON_ParseWithLength(resp.body.ptr, resp.body.len);
 				if (!out->json) {

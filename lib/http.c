@@ -247,24 +247,23 @@ void tp_http_resp_free(tp_http_resp *r)
 	tp_buf_free(&r->body);
 }
 
-const char *tp_http_rc_str(tp_http_rc rc)
+const char *tp_http_error_str(tp_rc rc)
 {
 	switch (rc) {
-	case TP_HTTP_OK:
+	case TP_OK:
 		return "ok";
-	case TP_HTTP_ECONNECT:
+	case TP_EUNAVAIL:
 		return "could not connect";
-	case TP_HTTP_ETIMEOUT:
+	case TP_ETIMEOUT:
 		return "timed out";
-	case TP_HTTP_ETOOBIG:
+	case TP_ETOOBIG:
 		return "response too large";
-	case TP_HTTP_EOTHER:
-		break;
+	default:
+		return "transfer failed";
 	}
-	return "transfer failed";
 }
 
-tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out)
+tp_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out)
 {
 	char origin[ORIGIN_MAX];
 	CURL *c;
@@ -336,29 +335,29 @@ tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out)
 
 	switch (cc) {
 	case CURLE_OK:
-		return TP_HTTP_OK;
+		return TP_OK;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
-		return TP_HTTP_ECONNECT;
+		return TP_EUNAVAIL;
 	case CURLE_OPERATION_TIMEDOUT:
-		return TP_HTTP_ETIMEOUT;
+		return TP_ETIMEOUT;
 	case CURLE_WRITE_ERROR:
-		return TP_HTTP_ETOOBIG;
+		return TP_ETOOBIG;
 	default:
-		return TP_HTTP_EOTHER;
+		return TP_EIO;
 	}
 }
 
-void tp_twilio_error_from(tp_twilio_error *err, tp_http_rc rc, const tp_http_resp *resp)
+void tp_twilio_error_from(tp_twilio_error *err, tp_rc rc, const tp_http_resp *resp)
 {
 	cJSON *j = NULL;
 	const cJSON *code, *msg, *more;
 
 	memset(err, 0, sizeof *err);
-	if (rc != TP_HTTP_OK) {
-		snprintf(err->message, sizeof err->message, "%s%s%.200s", tp_http_rc_str(rc),
+	if (rc != TP_OK) {
+		snprintf(err->message, sizeof err->message, "%s%s%.200s", tp_http_error_str(rc),
 		         resp && resp->error[0] ? ": " : "", resp ? resp->error : "");
 		return;
 	}

@@ -349,7 +349,7 @@ bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const 
 	tp_buf url, hdr;
 	char *body = cJSON_PrintUnformatted(view);
 	tp_http_resp r;
-	tp_http_rc rc;
+	tp_rc rc;
 	bool ok;
 
 	if (!cfg->nchan_publish_url && !cfg->nchan_socket) {
@@ -379,14 +379,14 @@ bool tp_paysession_publish(const tp_config *cfg, const char *payment_sid, const 
 		rc = tp_http_do(&rq, &r);
 	}
 	/* nchan answers 201 (delivered to subscribers) or 202 (queued). */
-	ok = rc == TP_HTTP_OK && r.status >= 200 && r.status < 300;
+	ok = rc == TP_OK && r.status >= 200 && r.status < 300;
 	tp_metrics_publish(ok);
 	if (!ok) {
 		char st[16];
 		snprintf(st, sizeof st, "%ld", r.status);
 		tp_log_kv(TP_LOG_WARN, "live update not published", "payment", payment_sid,
-		          "status", st, "error", rc == TP_HTTP_OK ? "" : tp_http_rc_str(rc),
-		          "socket", cfg->nchan_socket);
+		          "status", st, "error", rc == TP_OK ? "" : tp_http_error_str(rc), "socket",
+		          cfg->nchan_socket);
 	}
 	tp_http_resp_free(&r);
 	tp_buf_free(&url);

@@ -529,14 +529,6 @@ tp_rc tp_basic_auth_parse(const char *header, char **user, char **pass);
  * api.twilio.com / sync.twilio.com are kept alive in a per-process pool
  * of handles (see http.c), reused by whichever thread asks next. */
 
-typedef enum tp_http_rc {
-	TP_HTTP_OK = 0,        /* a response arrived (any status) */
-	TP_HTTP_ECONNECT = -1, /* could not connect / DNS / TLS */
-	TP_HTTP_ETIMEOUT = -2,
-	TP_HTTP_ETOOBIG = -3, /* response bigger than the cap */
-	TP_HTTP_EOTHER = -4,
-} tp_http_rc;
-
 typedef struct tp_http_req {
 	const char *method; /* "GET", "POST", "DELETE" */
 	const char *url;
@@ -560,10 +552,17 @@ typedef struct tp_http_resp {
 } tp_http_resp;
 
 void tp_http_resp_free(tp_http_resp *r);
-/* Performs the request.  The response (body capped at 1 MiB) is in `out`
- * even for 4xx/5xx; out must be freed with tp_http_resp_free. */
-tp_http_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out);
-const char *tp_http_rc_str(tp_http_rc rc);
+/* Performs the request.  TP_OK when a response arrived, whatever its
+ * status: the response (body capped at 1 MiB) is in `out` even for
+ * 4xx/5xx.  Otherwise no response: TP_EUNAVAIL when the server could not
+ * be reached (DNS, connect, TLS: the request was not sent), TP_ETIMEOUT
+ * when none came in time (the request may have been carried out),
+ * TP_ETOOBIG when the body passed the cap, TP_EIO for any other transfer
+ * failure.  out must be freed with tp_http_resp_free either way. */
+tp_rc tp_http_do(const tp_http_req *rq, tp_http_resp *out);
+/* What a transfer's rc is logged and reported as ("could not connect",
+ * "timed out", "response too large", "transfer failed"; "ok"). */
+const char *tp_http_error_str(tp_rc rc);
 
 /* Twilio's error JSON (twilio-contract.md 1.2). */
 typedef struct tp_twilio_error {
@@ -605,7 +604,7 @@ typedef enum tp_twilio_code {
 } tp_twilio_code;
 
 /* Fills err from a response body/status or a transport failure. */
-void tp_twilio_error_from(tp_twilio_error *err, tp_http_rc rc, const tp_http_resp *resp);
+void tp_twilio_error_from(tp_twilio_error *err, tp_rc rc, const tp_http_resp *resp);
 
 /* ---------------------------------------------------------------- api.c */
 

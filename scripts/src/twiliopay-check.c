@@ -620,7 +620,7 @@ static void check_api_key(checks *c, const tp_config *cfg)
 {
 	tp_buf u, userpwd;
 	tp_http_resp resp;
-	tp_http_rc rc;
+	tp_rc rc;
 	tp_twilio_error err;
 
 	if (!cfg->enable_sync_tokens && !cfg->api_key && !cfg->api_secret) {
@@ -648,9 +648,9 @@ static void check_api_key(checks *c, const tp_config *cfg)
 		rc = tp_http_do(&rq, &resp);
 	}
 	tp_twilio_error_from(&err, rc, &resp);
-	if (rc != TP_HTTP_OK)
+	if (rc != TP_OK)
 		fail(c, "Twilio API key check, GET %s: no answer: %s", tp_buf_str(&u),
-		     resp.error[0] ? resp.error : tp_http_rc_str(rc));
+		     resp.error[0] ? resp.error : tp_http_error_str(rc));
 	else if (resp.status == TP_S_OK || authenticated_404(resp.status, err.code))
 		ok(c, "Twilio accepts API_KEY/API_SECRET");
 	else if (resp.status == TP_S_UNAUTHORIZED || resp.status == TP_S_FORBIDDEN)

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.status = ((long)data[0] << 8 | data[1]) % 600;
 	tp_buf_init(&r.body, 1u << 20);
 	tp_buf_add(&r.body, data + 2, size - 2);
-	tp_twilio_error_from(&err, TP_HTTP_OK, &r);
+	tp_twilio_error_from(&err, TP_OK, &r);
 	FUZZ_ASSERT(err.status == r.status);
 	FUZZ_ASSERT(memchr(err.message, '\0', sizeof err.message));
 	FUZZ_ASSERT(memchr(err.more_info, '\0', sizeof err.more_info));
@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A transport failure carries no status and says so. */
 	snprintf(r.error, sizeof r.error, "%.*s", (int)(size - 2 < 255 ? size - 2 : 255),
 	         (const char *)data + 2);
-	tp_twilio_error_from(&err, TP_HTTP_ETIMEOUT, &r);
+	tp_twilio_error_from(&err, TP_ETIMEOUT, &r);
 	FUZZ_ASSERT(err.status == 0 && strncmp(err.message, "timed out", 9) == 0);
 
 	tp_buf_free(&resp.body);

@@ -194,7 +194,7 @@ static void test_error_from_body(void **state)
 		r.status = 400;
 		tp_buf_init(&r.body, 4096);
 		tp_buf_adds(&r.body, cases[i].body);
-		tp_twilio_error_from(&e, TP_HTTP_OK, &r);
+		tp_twilio_error_from(&e, TP_OK, &r);
 		if (e.code != cases[i].code || strcmp(e.message, cases[i].message) != 0)
 			fail_msg("line %d: code %ld message %s", cases[i].line, e.code, e.message);
 		assert_int_equal(e.status, 400);

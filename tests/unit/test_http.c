@@ -2,7 +2,8 @@
  * an answer (its body kept), the request carries what Twilio needs (auth,
  * Accept, form body, method, no Expect), headers are read within their
  * buffers, the 1 MiB response cap, only http(s), and the transport
- * failures each named; then tp_twilio_error_from on Twilio's error JSON. */
+ * failures each named, and retried or not by tp_api_call; then
+ * tp_twilio_error_from on Twilio's error JSON. */
 #include "script_server.h"
 
 static int setup(void **state)
@@ -19,7 +20,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static tp_http_rc get(const char *method, const char *path, const char *body, tp_http_resp *out)
+static tp_rc get(const char *method, const char *path, const char *body, tp_http_resp *out)
 {
 	char url[128];
 	tp_http_req rq;
@@ -41,7 +42,7 @@ static void test_error_status_is_an_answer(void **state)
 	tp_http_resp r;
 	(void)state;
 	ss_script(s, 1);
-	assert_int_equal(get("GET", "/v1/x", NULL, &r), TP_HTTP_OK);
+	assert_int_equal(get("GET", "/v1/x", NULL, &r), TP_OK);
 	assert_int_equal(r.status, 404);
 	assert_string_equal(tp_buf_str(&r.body), "{\"code\":20404,\"message\":\"not found\"}");
 	assert_string_equal(r.error, "");
@@ -56,7 +57,7 @@ static void test_request_shape(void **state)
 	const char *q;
 	(void)state;
 	ss_script(s, 4);
-	assert_int_equal(get("POST", "/p", "A=1&B=two", &r), TP_HTTP_OK);
+	assert_int_equal(get("POST", "/p", "A=1&B=two", &r), TP_OK);
 	tp_http_resp_free(&r);
 	q = ss_request(0);
 	assert_non_null(strstr(q, "POST /p HTTP/1.1\r\n"));
@@ -68,19 +69,19 @@ static void test_request_shape(void **state)
 	assert_null(strcasestr(q, "Expect:"));
 	assert_string_equal(ss_body(0), "A=1&B=two");
 
-	assert_int_equal(get("DELETE", "/d", NULL, &r), TP_HTTP_OK);
+	assert_int_equal(get("DELETE", "/d", NULL, &r), TP_OK);
 	assert_int_equal(r.status, 204);
 	tp_http_resp_free(&r);
 	assert_non_null(strstr(ss_request(1), "DELETE /d HTTP/1.1\r\n"));
 
 	/* A POST without a body still says its length (Twilio's update
 	 * endpoints are POSTs; a proxy refuses one without a length). */
-	assert_int_equal(get("POST", "/empty", NULL, &r), TP_HTTP_OK);
+	assert_int_equal(get("POST", "/empty", NULL, &r), TP_OK);
 	tp_http_resp_free(&r);
 	assert_non_null(strstr(ss_request(2), "POST /empty HTTP/1.1\r\n"));
 	assert_non_null(strstr(ss_request(2), "Content-Length: 0\r\n"));
 
-	assert_int_equal(get("GET", "/g?PageSize=100", NULL, &r), TP_HTTP_OK);
+	assert_int_equal(get("GET", "/g?PageSize=100", NULL, &r), TP_OK);
 	tp_http_resp_free(&r);
 	assert_non_null(strstr(ss_request(3), "GET /g?PageSize=100 HTTP/1.1\r\n"));
 	assert_null(strstr(ss_request(3), "Content-Type:"));
@@ -104,7 +105,7 @@ static void test_bearer_and_extra_headers(void **state)
 	rq.content_type = "application/json";
 	rq.body = "{}";
 	rq.body_len = 2;
-	assert_int_equal(tp_http_do(&rq, &r), TP_HTTP_OK);
+	assert_int_equal(tp_http_do(&rq, &r), TP_OK);
 	tp_http_resp_free(&r);
 	assert_non_null(strstr(ss_request(0), "Authorization: Bearer tok123\r\n"));
 	assert_non_null(strstr(ss_request(0), "If-Match: \"3\"\r\n"));
@@ -123,12 +124,12 @@ static void test_headers_read(void **state)
 	long_etag[sizeof long_etag - 1] = '\0';
 	snprintf(hdrs, sizeof hdrs, "ETag:   %s  \r\n", long_etag);
 	ss_script(s, 2);
-	assert_int_equal(get("GET", "/h", NULL, &r), TP_HTTP_OK);
+	assert_int_equal(get("GET", "/h", NULL, &r), TP_OK);
 	assert_string_equal(r.etag, "\"12\"");
 	assert_string_equal(r.request_id, "RQ0123");
 	tp_http_resp_free(&r);
 	/* A value longer than its buffer is cut to fit, blanks trimmed. */
-	assert_int_equal(get("GET", "/h", NULL, &r), TP_HTTP_OK);
+	assert_int_equal(get("GET", "/h", NULL, &r), TP_OK);
 	assert_int_equal(strlen(r.etag), sizeof r.etag - 1);
 	assert_int_equal(strspn(r.etag, "e"), sizeof r.etag - 1);
 	assert_string_equal(r.request_id, "");
@@ -145,13 +146,13 @@ static void test_body_cap(void **state)
 	memset(big, 'x', cap + 1);
 	ss_script(s, 2);
 	/* 1 MiB exactly: kept whole. */
-	assert_int_equal(get("GET", "/big", NULL, &r), TP_HTTP_OK);
+	assert_int_equal(get("GET", "/big", NULL, &r), TP_OK);
 	assert_int_equal(r.body.len, cap);
 	tp_http_resp_free(&r);
 	/* One byte more: refused, nothing half-kept. */
-	assert_int_equal(get("GET", "/bigger", NULL, &r), TP_HTTP_ETOOBIG);
+	assert_int_equal(get("GET", "/bigger", NULL, &r), TP_ETOOBIG);
 	assert_int_equal(r.body.len, 0);
-	assert_string_equal(tp_http_rc_str(TP_HTTP_ETOOBIG), "response too large");
+	assert_string_equal(tp_http_error_str(TP_ETOOBIG), "response too large");
 	tp_http_resp_free(&r);
 	free(big);
 }
@@ -160,13 +161,13 @@ static void test_only_http(void **state)
 {
 	tp_http_req rq;
 	tp_http_resp r;
-	tp_http_rc rc;
+	tp_rc rc;
 	(void)state;
 	memset(&rq, 0, sizeof rq);
 	rq.method = "GET";
 	rq.url = "file:///etc/passwd";
 	rc = tp_http_do(&rq, &r);
-	assert_int_not_equal(rc, TP_HTTP_OK);
+	assert_int_not_equal(rc, TP_OK);
 	assert_null(strstr(tp_buf_str(&r.body), "root:"));
 	tp_http_resp_free(&r);
 }
@@ -184,8 +185,8 @@ static void test_transport_failures(void **state)
 	rq.method = "GET";
 	rq.url = "http://127.0.0.1:9/x";
 	rq.timeout_ms = 2000;
-	assert_int_equal(tp_http_do(&rq, &r), TP_HTTP_ECONNECT);
-	tp_twilio_error_from(&e, TP_HTTP_ECONNECT, &r);
+	assert_int_equal(tp_http_do(&rq, &r), TP_EUNAVAIL);
+	tp_twilio_error_from(&e, TP_EUNAVAIL, &r);
 	assert_int_equal(e.status, 0);
 	assert_int_equal(strncmp(e.message, "could not connect: ", 19), 0);
 	tp_http_resp_free(&r);
@@ -195,9 +196,66 @@ static void test_transport_failures(void **state)
 	snprintf(url, sizeof url, "%s/slow", ss_url());
 	rq.url = url;
 	rq.timeout_ms = 300;
-	assert_int_equal(tp_http_do(&rq, &r), TP_HTTP_ETIMEOUT);
-	assert_string_equal(tp_http_rc_str(TP_HTTP_ETIMEOUT), "timed out");
+	assert_int_equal(tp_http_do(&rq, &r), TP_ETIMEOUT);
+	assert_string_equal(tp_http_error_str(TP_ETIMEOUT), "timed out");
 	tp_http_resp_free(&r);
+}
+
+/* Each transfer failure reads as its own words, in the log and in the
+ * errors answered (tests/fixtures and the integration suites look for
+ * them). */
+static void test_error_words(void **state)
+{
+	tp_http_resp r;
+	tp_twilio_error e;
+	(void)state;
+	assert_string_equal(tp_http_error_str(TP_OK), "ok");
+	assert_string_equal(tp_http_error_str(TP_EUNAVAIL), "could not connect");
+	assert_string_equal(tp_http_error_str(TP_ETIMEOUT), "timed out");
+	assert_string_equal(tp_http_error_str(TP_ETOOBIG), "response too large");
+	assert_string_equal(tp_http_error_str(TP_EIO), "transfer failed");
+	memset(&r, 0, sizeof r);
+	snprintf(r.error, sizeof r.error, "Recv failure");
+	tp_twilio_error_from(&e, TP_EIO, &r);
+	assert_int_equal(e.status, 0);
+	assert_string_equal(e.message, "transfer failed: Recv failure");
+}
+
+/* tp_api_call's retries by transfer result: a timeout is tried again (the
+ * request may have been carried out, and every write carries an
+ * idempotency key); a response too big to keep is not (it would be as big
+ * again). */
+static void test_retry_by_result(void **state)
+{
+	size_t cap = 1u << 20;
+	char *big = malloc(cap + 1);
+	ss_step hang_then_ok[] = {{0, "", NULL, 0}, {201, "{\"sid\":\"PK1\"}", NULL, 0}};
+	ss_step big_then_ok[] = {{200, big, NULL, cap + 1}, {201, "{}", NULL, 0}};
+	char sid[] = "AC00000000000000000000000000000001", token[] = "secret";
+	tp_config c;
+	tp_api_result r;
+	char url[128];
+	(void)state;
+	memset(big, 'x', cap + 1);
+	memset(&c, 0, sizeof c);
+	c.account_sid = sid;
+	c.auth_token = token;
+	c.http_timeout_ms = 300;
+	snprintf(url, sizeof url, "%s/r", ss_url());
+
+	ss_script(hang_then_ok, 2);
+	assert_true(tp_api_call(&c, "POST", url, NULL, NULL, 5000, &r));
+	assert_int_equal(r.attempts, 2);
+	assert_int_equal(r.status, 201);
+	tp_api_result_free(&r);
+
+	ss_script(big_then_ok, 2);
+	assert_false(tp_api_call(&c, "GET", url, NULL, NULL, 5000, &r));
+	assert_int_equal(r.attempts, 1);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(strncmp(r.err.message, "response too large", 18), 0);
+	tp_api_result_free(&r);
+	free(big);
 }
 
 static void test_twilio_error_from(void **state)
@@ -231,7 +289,7 @@ static void test_twilio_error_from(void **state)
 		tp_buf_init(&r.body, 1u << 20);
 		tp_buf_adds(&r.body, rows[i].body);
 		r.status = rows[i].status;
-		tp_twilio_error_from(&e, TP_HTTP_OK, &r);
+		tp_twilio_error_from(&e, TP_OK, &r);
 		if (e.status != rows[i].status || e.code != rows[i].code ||
 		    strcmp(e.message, rows[i].message) != 0 ||
 		    strcmp(e.more_info, rows[i].more) != 0)
@@ -252,6 +310,8 @@ int main(void)
 	    cmocka_unit_test(test_body_cap),
 	    cmocka_unit_test(test_only_http),
 	    cmocka_unit_test(test_transport_failures),
+	    cmocka_unit_test(test_error_words),
+	    cmocka_unit_test(test_retry_by_result),
 	    cmocka_unit_test(test_twilio_error_from),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
