@@ -121,6 +121,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,7 +129,12 @@
 
 #include "internal.h"
 
-#define EX_CONFIG 78 /* sysexits.h: configuration error */
+/* Exit statuses (tests and systemd units check them): <sysexits.h>'s
+ * EX_OK, EX_USAGE (a bad argument), EX_OSERR (no socket to listen on),
+ * EX_CONFIG (the configuration is wrong, each problem named on stderr),
+ * and a worker's own failure to set itself up (a pipe, epoll, FastCGI):
+ * the supervisor logs it and starts another. */
+#define EX_WORKER_SETUP 1
 
 /* ------------------------------------------------------------ sources */
 
@@ -219,9 +225,10 @@ static char *public_url(const tp_config *cfg, const char *request_uri)
 	return tp_buf_take(&u);
 }
 
-/* Reads the body into req->body, at most max bytes.  Returns the HTTP
- * status to fail with, or 0. */
-static int read_body(tp_req *req, const req_source *src, size_t max)
+/* Reads the body into req->body, at most max bytes: TP_EINVAL when
+ * CONTENT_LENGTH is not a number, TP_ETOOBIG past max, TP_EIO when the
+ * read fails.  A body shorter than announced is what came. */
+static tp_rc read_body(tp_req *req, const req_source *src, size_t max)
 {
 	const char *cl = src->get(src->ctx, "CONTENT_LENGTH");
 	uint64_t want = 0;
@@ -230,23 +237,23 @@ static int read_body(tp_req *req, const req_source *src, size_t max)
 	tp_buf_init(&req->body, max);
 	if (cl && *cl) {
 		if (tp_str_to_u64(cl, strlen(cl), UINT64_MAX / 2, &want) != TP_OK)
-			return TP_S_BAD_REQUEST;
+			return TP_EINVAL;
 		if (want > max)
-			return TP_S_PAYLOAD_TOO_LARGE;
+			return TP_ETOOBIG;
 	}
 	while (req->body.len < want) {
 		size_t n = want - req->body.len;
 		long got = src->read(src->ctx, chunk, n < sizeof chunk ? n : sizeof chunk);
 		if (got < 0)
-			return TP_S_BAD_REQUEST;
+			return TP_EIO;
 		if (got == 0)
 			break; /* short body: parse what came */
 		if (tp_buf_add(&req->body, chunk, (size_t)got) != TP_OK)
-			return TP_S_PAYLOAD_TOO_LARGE;
+			return TP_ETOOBIG;
 	}
 	if (!req->body.ptr)
 		tp_buf_add(&req->body, "", 0);
-	return 0;
+	return TP_OK;
 }
 
 /* Reads and throws away what is left of the request body, at most
@@ -381,7 +388,7 @@ static void handle(const tp_handler *h, const tp_config *cfg, const req_source *
 {
 	tp_req *req = &p->pub;
 	size_t max_body = h->max_body ? h->max_body : (size_t)cfg->max_body_bytes;
-	int st;
+	tp_rc rc;
 
 	req->method = keep(p, src->get(src->ctx, "REQUEST_METHOD"));
 	req->path = keep(p, src->get(src->ctx, "DOCUMENT_URI"));
@@ -424,16 +431,15 @@ static void handle(const tp_handler *h, const tp_config *cfg, const req_source *
 		drain_body(req, src);
 		return;
 	}
-	st = read_body(req, src, max_body);
-	if (st == TP_S_PAYLOAD_TOO_LARGE) {
+	rc = read_body(req, src, max_body);
+	if (rc != TP_OK) {
 		drain_body(req, src);
-		tp_reply_error(resp, st, "payload_too_large", "the body is larger than %zu bytes",
-		               max_body);
-		return;
-	}
-	if (st) {
-		drain_body(req, src);
-		tp_reply_error(resp, st, "bad_request", "the body could not be read");
+		if (rc == TP_ETOOBIG)
+			tp_reply_error(resp, TP_S_PAYLOAD_TOO_LARGE, "payload_too_large",
+			               "the body is larger than %zu bytes", max_body);
+		else /* a CONTENT_LENGTH that is no number, a failed read */
+			tp_reply_error(resp, TP_S_BAD_REQUEST, "bad_request",
+			               "the body could not be read");
 		return;
 	}
 	if (!parse_inputs(req, resp))
@@ -1113,13 +1119,13 @@ static void install(int sig, void (*fn)(int), int flags)
 
 static cJSON_Hooks json_hooks = {tp_xmalloc, free};
 
-/* Loads the configuration and reports every problem.  Returns 0, or
- * EX_CONFIG with cfg freed (nothing for the caller to free: the process
- * exits, or a reload keeps the configuration it had). */
-static int load_config(const tp_handler *h, tp_config *cfg)
+/* Loads the configuration and reports every problem on stderr.  Returns
+ * TP_OK, or TP_ECONFIG with cfg freed (nothing for the caller to free:
+ * the process exits, or a reload keeps the configuration it had). */
+static tp_rc load_config(const tp_handler *h, tp_config *cfg)
 {
 	tp_buf err;
-	int status = 0;
+	tp_rc rc = TP_OK;
 
 	tp_buf_init(&err, 65536);
 	if (tp_config_load(cfg, h->need, &err) != TP_OK) {
@@ -1129,15 +1135,16 @@ static int load_config(const tp_handler *h, tp_config *cfg)
 			fprintf(stderr, "%s: configuration error: %.*s\n", h->name, (int)n, line);
 			line += n + (line[n] == '\n');
 		}
-		status = EX_CONFIG;
+		rc = TP_ECONFIG;
 		tp_config_free(cfg);
 	}
 	tp_buf_free(&err);
-	if (status == 0)
+	if (rc == TP_OK)
 		tp_log_set_level(cfg->log_level);
-	return status;
+	return rc;
 }
 
+/* One worker process, from fork to exit: returns its exit status. */
 static int worker_main(const tp_handler *h, int listen_fd, int slot, const pool_conf *conf)
 {
 	tp_config cfg;
@@ -1153,8 +1160,8 @@ static int worker_main(const tp_handler *h, int listen_fd, int slot, const pool_
 	install(SIGPIPE, SIG_IGN, 0);
 	install(SIGCHLD, SIG_DFL, 0);
 	if (pipe2(P.wake, O_CLOEXEC | O_NONBLOCK) != 0)
-		return 1;
-	if (load_config(h, &cfg) != 0)
+		return EX_WORKER_SETUP;
+	if (load_config(h, &cfg) != TP_OK)
 		return EX_CONFIG;
 	if (h->init && !h->init(&cfg)) {
 		tp_config_free(&cfg);
@@ -1167,7 +1174,7 @@ static int worker_main(const tp_handler *h, int listen_fd, int slot, const pool_
 		                ss.ss_family == AF_UNIX;
 	}
 	if (FCGX_Init() != 0)
-		return 1;
+		return EX_WORKER_SETUP;
 	/* Everything the threads share is set up before the first one
 	 * starts (the configuration, the log), except libcurl's global state:
 	 * it initialises OpenSSL's TLS side, a couple of MiB that a handler
@@ -1192,13 +1199,13 @@ static int worker_main(const tp_handler *h, int listen_fd, int slot, const pool_
 	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
 	P.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (P.ep < 0)
-		return 1;
+		return EX_WORKER_SETUP;
 	{
 		struct epoll_event lev = {.events = EPOLLIN | EPOLLONESHOT, .data.fd = listen_fd};
 		struct epoll_event wev = {.events = EPOLLIN, .data.fd = P.wake[0]};
 		if (epoll_ctl(P.ep, EPOLL_CTL_ADD, listen_fd, &lev) != 0 ||
 		    epoll_ctl(P.ep, EPOLL_CTL_ADD, P.wake[0], &wev) != 0)
-			return 1;
+			return EX_WORKER_SETUP;
 	}
 
 	P.h = h;
@@ -1224,7 +1231,7 @@ static int worker_main(const tp_handler *h, int listen_fd, int slot, const pool_
 		pthread_cond_wait(&P.gone, &P.lock);
 	pthread_mutex_unlock(&P.lock);
 	tp_config_free(&cfg);
-	return 0;
+	return EX_OK;
 }
 
 /* ------------------------------------------------------------ supervisor */
@@ -1275,6 +1282,8 @@ static pid_t spawn(const tp_handler *h, int fd, const pool_conf *conf, int *sb_s
 	return pid;
 }
 
+/* Runs the workers until SIGTERM/SIGINT, then waits for them to drain:
+ * returns the process's exit status. */
 static int supervise(const tp_handler *h, int fd, int nworkers, const pool_conf *conf)
 {
 	worker_slot w[MAX_WORKERS];
@@ -1335,7 +1344,7 @@ static int supervise(const tp_handler *h, int fd, int nworkers, const pool_conf 
 		if (sup_reload) {
 			tp_config probe;
 			sup_reload = 0;
-			if (load_config(h, &probe) == 0) {
+			if (load_config(h, &probe) == TP_OK) {
 				tp_config_free(&probe);
 				gen++;
 				tp_log(TP_LOG_INFO, "reloading: replacing workers (generation %d)",
@@ -1393,7 +1402,7 @@ static int supervise(const tp_handler *h, int fd, int nworkers, const pool_conf 
 	}
 	tp_log(TP_LOG_INFO, "stopped");
 	tp_sb_close();
-	return 0;
+	return EX_OK;
 }
 
 /* ------------------------------------------------------------ main */
@@ -1412,7 +1421,9 @@ static void usage(const char *name, FILE *f)
 	        name, name);
 }
 
-static int open_listen(const char *spec, unsigned mode)
+/* Opens the listening socket (a path: a unix socket with `mode`, else
+ * HOST:PORT) into *fd_out; TP_EIO with errno set when it cannot. */
+static tp_rc open_listen(const char *spec, unsigned mode, int *fd_out)
 {
 	int fd;
 
@@ -1427,7 +1438,8 @@ static int open_listen(const char *spec, unsigned mode)
 	} else {
 		fd = FCGX_OpenSocket(spec, LISTEN_BACKLOG);
 	}
-	return fd;
+	*fd_out = fd;
+	return fd >= 0 ? TP_OK : TP_EIO;
 }
 
 /* "N" within 1..max. */
@@ -1447,7 +1459,7 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 	int workers = 2;
 	pool_conf conf = {.bound = 32, .min_spare = 1, .max_spare = 2};
 	bool cgi = false, check = false;
-	int i, fd, rc;
+	int i, fd, status = EX_OK;
 	tp_config cfg;
 
 	tp_log_init(h->name);
@@ -1460,20 +1472,20 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 			if (!parse_count(argv[++i], MAX_WORKERS, &workers)) {
 				fprintf(stderr, "%s: --workers takes 1 to %d\n", h->name,
 				        MAX_WORKERS);
-				return 64;
+				return EX_USAGE;
 			}
 		} else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
 			if (!parse_count(argv[++i], MAX_THREADS, &conf.bound)) {
 				fprintf(stderr, "%s: --threads takes 1 to %d\n", h->name,
 				        MAX_THREADS);
-				return 64;
+				return EX_USAGE;
 			}
 		} else if (strcmp(a, "--spare") == 0 && i + 1 < argc) {
 			const char *s = argv[++i], *colon = strchr(s, ':');
 			char lo[16];
 			if (!colon || (size_t)(colon - s) >= sizeof lo) {
 				fprintf(stderr, "%s: --spare takes MIN:MAX\n", h->name);
-				return 64;
+				return EX_USAGE;
 			}
 			memcpy(lo, s, (size_t)(colon - s));
 			lo[colon - s] = '\0';
@@ -1482,14 +1494,14 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 			    conf.max_spare < conf.min_spare) {
 				fprintf(stderr, "%s: --spare takes MIN:MAX, 1 <= MIN <= MAX\n",
 				        h->name);
-				return 64;
+				return EX_USAGE;
 			}
 		} else if (strcmp(a, "--socket-mode") == 0 && i + 1 < argc) {
 			char *end;
 			unsigned long m = strtoul(argv[++i], &end, 8);
 			if (*end || m > 0777) {
 				fprintf(stderr, "%s: --socket-mode takes an octal mode\n", h->name);
-				return 64;
+				return EX_USAGE;
 			}
 			mode = (unsigned)m;
 		} else if (strcmp(a, "--cgi") == 0) {
@@ -1498,10 +1510,10 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 			check = true;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(h->name, stdout);
-			return 0;
+			return EX_OK;
 		} else {
 			usage(h->name, stderr);
-			return 64;
+			return EX_USAGE;
 		}
 	}
 	/* Two more than the bound: the requests past it still find a thread
@@ -1512,9 +1524,8 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 	if (conf.max_spare > conf.max_threads)
 		conf.max_spare = conf.max_threads;
 
-	rc = load_config(h, &cfg);
-	if (rc != 0)
-		return rc;
+	if (load_config(h, &cfg) != TP_OK)
+		return EX_CONFIG;
 	if (check) {
 		/* The start-up hook is part of the check: it refuses what the
 		 * variables alone cannot show (e.g. charge's gateway). */
@@ -1523,13 +1534,13 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 			        "%s: configuration error: refused at start-up (see the log line "
 			        "above)\n",
 			        h->name);
-			rc = EX_CONFIG;
+			status = EX_CONFIG;
 		} else {
 			printf("%s: configuration OK (%s)\n", h->name,
 			       *cfg.env_path ? cfg.env_path : "environment only");
 		}
 		tp_config_free(&cfg);
-		return rc;
+		return status;
 	}
 
 	if (cgi) {
@@ -1543,7 +1554,7 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 		fwrite(tp_buf_str(&out), 1, out.len, stdout);
 		tp_buf_free(&out);
 		tp_config_free(&cfg);
-		return 0;
+		return EX_OK;
 	}
 	{
 		/* The counters every worker process shares (metrics.c).  A
@@ -1562,12 +1573,11 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 	tp_config_free(&cfg); /* each worker loads its own copy */
 
 	if (listen_spec) {
-		fd = open_listen(listen_spec, mode);
-		if (fd < 0) {
+		if (open_listen(listen_spec, mode, &fd) != TP_OK) {
 			fprintf(stderr, "%s: cannot listen on %s: %s\n", h->name, listen_spec,
 			        strerror(errno));
 			tp_sb_close();
-			return 71;
+			return EX_OSERR;
 		}
 	} else {
 		const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
@@ -1585,7 +1595,7 @@ int tp_serve(int argc, char **argv, const tp_handler *h)
 			        h->name, fd);
 			usage(h->name, stderr);
 			tp_sb_close();
-			return 64;
+			return EX_USAGE;
 		}
 		unsetenv("LISTEN_FDS");
 		unsetenv("LISTEN_PID");

@@ -1,5 +1,6 @@
 /* Unit tests for lib/fcgi.c's request pipeline, through tp_process_cgi:
- * method, body cap, parsing, signature, authorisation, response form. */
+ * method, body length and cap, parsing, signature, authorisation,
+ * response form. */
 #include "unit.h"
 
 static tp_config cfg;
@@ -212,6 +213,48 @@ static void test_body_cap(void **state)
 	                 200);
 }
 
+/* read_body's outcomes as the client sees them: a CONTENT_LENGTH that is
+ * not a number is a 400 (the handler never runs), one past the cap a 413
+ * before any byte is read, a body shorter than announced is what came. */
+static void test_body_length(void **state)
+{
+	static const struct {
+		int line;
+		const char *length, *body;
+		int status;
+		const char *code;
+		int handled;
+	} rows[] = {
+	    {__LINE__, "CONTENT_LENGTH=3x", "a=b", 400, "\"bad_request\"", 0},
+	    {__LINE__, "CONTENT_LENGTH=-1", "a=b", 400, "\"bad_request\"", 0},
+	    {__LINE__, "CONTENT_LENGTH=99999999999999999999999", "a=b", 400, "\"bad_request\"", 0},
+	    {__LINE__, "CONTENT_LENGTH=33", "a=b", 413, "\"payload_too_large\"", 0},
+	    {__LINE__, "CONTENT_LENGTH=32", "a=b", 200, "\"a\":\"b\"", 1},
+	    {__LINE__, "CONTENT_LENGTH=", "", 200, "\"a\":\"-\"", 1},
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < N_ELEMS(rows); i++) {
+		const char *env[] = {rows[i].length,
+		                     "REQUEST_METHOD=POST",
+		                     "REQUEST_URI=/x",
+		                     "DOCUMENT_URI=/x",
+		                     "CONTENT_TYPE=application/x-www-form-urlencoded",
+		                     NULL};
+		tp_buf out;
+		uint64_t st = 0;
+		int before = handler_calls;
+
+		tp_buf_init(&out, 1 << 20);
+		tp_process_cgi(&open_h, &cfg, env, rows[i].body, strlen(rows[i].body), &out);
+		tp_str_to_u64(out.ptr + 8, 3, 999, &st);
+		if ((int)st != rows[i].status || !strstr(tp_buf_str(&out), rows[i].code) ||
+		    handler_calls - before != rows[i].handled)
+			ROW_FAIL(rows[i].line, "got %s\n", tp_buf_str(&out));
+		tp_buf_free(&out);
+	}
+}
+
 static void test_admin(void **state)
 {
 	const char *body;
@@ -246,6 +289,7 @@ int main(void)
 	    cmocka_unit_test(test_query_and_body_clash),
 	    cmocka_unit_test(test_method_and_media),
 	    cmocka_unit_test(test_body_cap),
+	    cmocka_unit_test(test_body_length),
 	    cmocka_unit_test(test_admin),
 	    cmocka_unit_test(test_error_redacts),
 	};
