@@ -45,8 +45,11 @@ static const char *const need[] = {
     NULL,
 };
 
-static bool create_payment(const tp_config *cfg, tp_resp *resp, const tp_start_input *in,
-                           char pk[TP_SID_SIZE])
+/* Creates the Payment and puts its SID in pk.  On failure answers the
+ * request (Twilio's refusal, or an answer without a PK SID: 502) and
+ * leaves pk "". */
+static bool create_payment_or_reply(const tp_config *cfg, tp_resp *resp, const tp_start_input *in,
+                                    char pk[TP_SID_SIZE])
 {
 	tp_params f;
 	tp_buf cb, key;
@@ -54,8 +57,8 @@ static bool create_payment(const tp_config *cfg, tp_resp *resp, const tp_start_i
 	const cJSON *sid;
 	unsigned char nonce[8];
 	char hex[17];
-	bool ok = false;
 
+	pk[0] = '\0';
 	tp_params_init(&f);
 	tp_buf_init(&cb, 4096);
 	tp_buf_init(&key, 256);
@@ -96,13 +99,12 @@ static bool create_payment(const tp_config *cfg, tp_resp *resp, const tp_start_i
 		goto out;
 	}
 	snprintf(pk, TP_SID_SIZE, "%s", sid->valuestring);
-	ok = true;
 out:
 	tp_api_result_free(&r);
 	tp_params_free(&f);
 	tp_buf_free(&cb);
 	tp_buf_free(&key);
-	return ok;
+	return pk[0] != '\0';
 }
 
 typedef struct start_ctx {
@@ -185,7 +187,7 @@ static void start_capture(const tp_req *req, tp_resp *resp, const tp_config *cfg
 		goto out;
 	if (!tp_attach_agent_tag_or_reply(cfg, resp, req->auth_subject, tag))
 		goto out;
-	if (!create_payment(cfg, resp, &in, pk))
+	if (!create_payment_or_reply(cfg, resp, &in, pk))
 		goto out;
 	tp_resp_log(resp, "payment", pk);
 
