@@ -33,18 +33,18 @@ static const char *jstr(const cJSON *o, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* 0 when the token is good (identity and service set), else the Twilio
- * error code to answer. */
-static long token_check(sim_req *rq)
+/* TP_OK when the token is good (identity and service set), TP_EEXPIRED
+ * when it is past its exp, TP_EAUTH otherwise. */
+static tp_rc token_check(sim_req *rq)
 {
 	cJSON *payload = NULL;
 	const cJSON *grants, *sync, *exp;
 	const char *identity, *service;
-	long code = 20101;
+	tp_rc rc = TP_EAUTH;
 
 	if (!sim_conf.api_key || !sim_conf.api_secret ||
 	    tp_jwt_verify_hs256(rq->twilio_token, sim_conf.api_secret, NULL, &payload) != TP_OK)
-		return code;
+		return rc;
 	grants = cJSON_GetObjectItemCaseSensitive(payload, "grants");
 	sync = cJSON_GetObjectItemCaseSensitive(grants, "data_sync");
 	identity = jstr(grants, "identity");
@@ -55,16 +55,16 @@ static long token_check(sim_req *rq)
 	    !service || !cJSON_IsNumber(exp))
 		goto out;
 	if (exp->valuedouble <= (double)time(NULL)) {
-		code = 20104;
+		rc = TP_EEXPIRED;
 		goto out;
 	}
 	rq->token_identity = tp_xstrdup(identity);
 	rq->token_service = tp_xstrdup(service);
 	rq->auth_user = "token";
-	code = 0;
+	rc = TP_OK;
 out:
 	cJSON_Delete(payload);
-	return code;
+	return rc;
 }
 
 bool sim_auth_check(sim_req *rq, sim_resp *rs, bool token_ok)
@@ -73,13 +73,14 @@ bool sim_auth_check(sim_req *rq, sim_resp *rs, bool token_ok)
 	bool ok = false;
 
 	if (token_ok && rq->twilio_token && !rq->authorization) {
-		long code = token_check(rq);
-		if (code == 0)
+		tp_rc rc = token_check(rq);
+		if (rc == TP_OK)
 			return true;
-		sim_resp_twilio_error(rs, TP_S_UNAUTHORIZED, code,
-		                      code == 20104
-		                          ? "Access Token expired or expiration date invalid"
-		                          : "Invalid Access Token");
+		if (rc == TP_EEXPIRED)
+			sim_resp_twilio_error(rs, TP_S_UNAUTHORIZED, 20104,
+			                      "Access Token expired or expiration date invalid");
+		else
+			sim_resp_twilio_error(rs, TP_S_UNAUTHORIZED, 20101, "Invalid Access Token");
 		return false;
 	}
 

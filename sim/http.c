@@ -448,7 +448,7 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return strlen(s);
 }
 
-int sim_http_start(void)
+tp_rc sim_http_start(void)
 {
 	struct sockaddr_in sa;
 
@@ -458,7 +458,7 @@ int sim_http_start(void)
 	if (inet_pton(AF_INET, sim_conf.listen_host, &sa.sin_addr) != 1) {
 		tp_log_kv(TP_LOG_ERROR, "listen address must be an IPv4 address", "listen",
 		          sim_conf.listen_host);
-		return -1;
+		return TP_ECONFIG;
 	}
 	daemon_h = MHD_start_daemon(
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
@@ -471,9 +471,9 @@ int sim_http_start(void)
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_END);
 	if (!daemon_h) {
 		tp_log_kv(TP_LOG_ERROR, "cannot listen", "listen", sim_conf.listen_host);
-		return -1;
+		return TP_EIO;
 	}
-	return 0;
+	return TP_OK;
 }
 
 void sim_http_stop(void)

@@ -24,7 +24,8 @@
  *                                   IN,OUT for each (0: not recorded)
  *   SIM_WEBHOOK_TIMEOUT_MS          Twilio's 15000; tests shorten it
  *   LOG_LEVEL                       debug, info, warn, error
- * Exit status 78 (EX_CONFIG) for a configuration error, naming it.
+ * Exit status 78 (EX_CONFIG) for a configuration error, naming it; 2 for
+ * a bad command line; 1 when it cannot start (no socket, no thread).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,13 +33,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "sim.h"
 
-#define EX_CONFIG_ 78
+/* Exit statuses beside <sysexits.h>'s EX_OK and EX_CONFIG (values tests
+ * and scripts rely on). */
+#define EXIT_USAGE       2 /* a bad command line */
+#define EXIT_START_ERROR 1 /* could not listen or start a thread */
 
 sim_cfg sim_conf;
 pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -70,28 +75,33 @@ static char *strip_slash(const char *v)
 	return s;
 }
 
-static bool read_env_file(const char *path, tp_buf *err)
+/* Reads --env into env_file: TP_EIO when it cannot be read, else what
+ * tp_env_parse returns; err says why. */
+static tp_rc read_env_file(const char *path, tp_buf *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	tp_buf text;
 	char chunk[4096];
 	ssize_t n;
-	bool ok;
+	tp_rc rc;
 
 	if (fd < 0) {
 		tp_buf_addf(err, "cannot read %s: %s\n", path, strerror(errno));
-		return false;
+		return TP_EIO;
 	}
 	tp_buf_init(&text, 1u << 20);
 	while ((n = read(fd, chunk, sizeof chunk)) > 0)
 		if (tp_buf_add(&text, chunk, (size_t)n) != TP_OK)
 			break;
 	close(fd);
-	ok = n == 0 && tp_env_parse(&env_file, tp_buf_str(&text), text.len, err) == TP_OK;
-	if (n != 0)
+	if (n != 0) {
+		rc = TP_EIO;
 		tp_buf_addf(err, "cannot read %s\n", path);
+	} else {
+		rc = tp_env_parse(&env_file, tp_buf_str(&text), text.len, err);
+	}
 	tp_buf_free(&text);
-	return ok;
+	return rc;
 }
 
 static void usage(void)
@@ -129,6 +139,8 @@ static char *derive(const char *server, const char *path)
 	return r;
 }
 
+/* Reads the command line and the configuration into sim_conf: EX_OK, or
+ * the exit status (every configuration problem logged). */
 static int configure(int argc, char **argv)
 {
 	const char *listen = NULL, *env = NULL, *server = NULL, *voice = NULL, *sipv = NULL,
@@ -164,17 +176,17 @@ static int configure(int argc, char **argv)
 			dst = &kept;
 		if (!dst || i + 1 >= argc) {
 			usage();
-			return 2;
+			return EXIT_USAGE;
 		}
 		*dst = argv[++i];
 	}
 	if (!listen) {
 		usage();
-		return 2;
+		return EXIT_USAGE;
 	}
 	tp_params_init(&env_file);
 	tp_buf_init(&err, 8192);
-	if (env && !read_env_file(env, &err))
+	if (env && read_env_file(env, &err) != TP_OK)
 		ok = false;
 
 	{
@@ -302,7 +314,7 @@ static int configure(int argc, char **argv)
 		}
 	}
 	tp_buf_free(&err);
-	return ok ? 0 : EX_CONFIG_;
+	return ok ? EX_OK : EX_CONFIG;
 }
 
 int main(int argc, char **argv)
@@ -312,7 +324,7 @@ int main(int argc, char **argv)
 
 	tp_log_init("twilio-sim");
 	rc = configure(argc, argv);
-	if (rc)
+	if (rc != EX_OK)
 		return rc;
 	/* Signals go to the main thread only (sigwait below): every thread
 	 * created from here on inherits the mask. */
@@ -322,9 +334,10 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (sim_out_start() != 0 || sim_pay_timer_start() != 0 || sim_http_start() != 0) {
+	sim_out_start();
+	if (sim_pay_timer_start() != TP_OK || sim_http_start() != TP_OK) {
 		tp_log(TP_LOG_ERROR, "start-up failed");
-		return 1;
+		return EXIT_START_ERROR;
 	}
 	tp_log_kv(TP_LOG_INFO, "listening", "url", sim_conf.base_url, "account",
 	          sim_conf.account_sid, "number", sim_conf.phone_number, "voice_url",
@@ -337,5 +350,5 @@ int main(int argc, char **argv)
 	sim_pay_timer_stop();
 	sim_out_stop();
 	curl_global_cleanup();
-	return 0;
+	return EX_OK;
 }

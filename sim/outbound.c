@@ -476,12 +476,11 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
-int sim_out_start(void)
+void sim_out_start(void)
 {
 	if (sim_conf.senders_max <= 0)
 		sim_conf.senders_max = SENDERS_DEFAULT;
 	senders = tp_xcalloc((size_t)sim_conf.senders_max, sizeof *senders);
-	return 0;
 }
 
 void sim_out_stop(void)

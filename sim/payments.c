@@ -489,9 +489,9 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
-int sim_pay_timer_start(void)
+tp_rc sim_pay_timer_start(void)
 {
-	return pthread_create(&timer, NULL, timer_main, NULL) == 0 ? 0 : -1;
+	return pthread_create(&timer, NULL, timer_main, NULL) == 0 ? TP_OK : TP_EIO;
 }
 
 void sim_pay_timer_stop(void)

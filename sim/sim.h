@@ -140,7 +140,9 @@ typedef struct sim_resp {
 	long latency_ms;          /* the latency model's delay, for the log */
 } sim_resp;
 
-int sim_http_start(void);
+/* Starts serving on --listen: TP_ECONFIG when its host is not an IPv4
+ * address, TP_EIO when it cannot listen (both logged). */
+tp_rc sim_http_start(void);
 void sim_http_stop(void);
 /* Takes ownership of j. */
 void sim_resp_json(sim_resp *r, int status, cJSON *j);
@@ -263,7 +265,7 @@ void sim_out_queue(sim_out *o);
 /* Waits until nothing of call `call_sid` is queued or being sent (what
  * its requests' continuations queued included); false on timeout. */
 bool sim_out_wait_call(const char *call_sid, long timeout_ms);
-int sim_out_start(void);
+void sim_out_start(void);
 void sim_out_stop(void);
 
 /* ---------------------------------------------------------------- twiml.c */
@@ -343,7 +345,8 @@ void sim_pay_dtmf(sim_leg *pstn, char key);
 void sim_pay_leg_ended(const sim_leg *leg);
 /* Masked view of the payments on the call of `leg`. */
 cJSON *sim_pay_json(const sim_leg *leg);
-int sim_pay_timer_start(void);
+/* TP_EIO when its thread cannot be started. */
+tp_rc sim_pay_timer_start(void);
 void sim_pay_timer_stop(void);
 
 /* ---------------------------------------------------------------- sync.c */
