@@ -25,12 +25,15 @@
 
 #include "twiliopay.h"
 
+/* Beside EXIT_SUCCESS (a 2xx answer) and EXIT_FAILURE (any other). */
+#define EXIT_ERROR 2 /* a bad command line, no token, or no answer */
+
 static void usage(void)
 {
 	fputs("usage: twilio-post [-t TOKEN] [-s SIGN_URL] [-H 'Name: value'] [-X GET|POST] [-i]\n"
 	      "                   [--no-signature|--bad-signature|--print] URL [Name=value ...]\n",
 	      stderr);
-	exit(2);
+	exit(EXIT_ERROR);
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
@@ -50,7 +53,7 @@ int main(int argc, char **argv)
 	tp_config cfg;
 	char sig[TP_SIG_LEN + 1];
 	long status = 0;
-	int i, rc = 2;
+	int i, rc = EXIT_ERROR;
 	CURL *c;
 
 	tp_params_init(&form);
@@ -94,7 +97,7 @@ int main(int argc, char **argv)
 		token = tp_config_raw("AUTH_TOKEN");
 	if (!token && !no_sig) {
 		fputs("twilio-post: no auth token: give -t or set AUTH_TOKEN\n", stderr);
-		return 2;
+		return EXIT_ERROR;
 	}
 
 	tp_buf_init(&body, 1u << 20);
@@ -115,7 +118,7 @@ int main(int argc, char **argv)
 			sig[0] = sig[0] == 'A' ? 'B' : 'A';
 		if (print_only) {
 			puts(sig);
-			rc = 0;
+			rc = EXIT_SUCCESS;
 			goto out;
 		}
 		tp_buf_addf(&sighdr, "X-Twilio-Signature: %s", sig);
@@ -141,7 +144,7 @@ int main(int argc, char **argv)
 	}
 	if (curl_easy_perform(c) == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		rc = status >= 200 && status < 300 ? 0 : 1;
+		rc = status >= 200 && status < 300 ? EXIT_SUCCESS : EXIT_FAILURE;
 	} else {
 		fprintf(stderr, "twilio-post: request to %s failed\n", url);
 	}

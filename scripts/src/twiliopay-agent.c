@@ -36,6 +36,9 @@
 #include "twiliopay.h"
 
 #define MIN_PASSWORD 12
+/* Exit statuses (as the header says), beside EXIT_SUCCESS: */
+#define EXIT_REFUSED 1 /* a wrong password, an unknown agent */
+#define EXIT_ERROR   2 /* a bad command line, a store that cannot be read or written */
 
 static void usage(void)
 {
@@ -44,7 +47,7 @@ static void usage(void)
 	      "       twiliopay-agent import AGENTS_FILE     (into AGENTS_SYNC_MAP)\n"
 	      "The password is read from standard input.\n",
 	      stderr);
-	exit(2);
+	exit(EXIT_ERROR);
 }
 
 /* One line from stdin into buf (cap bytes); without echo on a terminal.
@@ -103,21 +106,21 @@ static int import_file(const tp_config *cfg, const char *file)
 {
 	tp_buf names;
 	const char *p;
-	int status = 0, n = 0;
+	int status = EXIT_SUCCESS, n = 0;
 
 	if (!tp_agent_store_is_sync(cfg)) {
 		fputs("twiliopay-agent: import copies an agents file into AGENTS_SYNC_MAP, which "
 		      "is not set\n",
 		      stderr);
-		return 2;
+		return EXIT_ERROR;
 	}
 	tp_buf_init(&names, 1u << 20);
 	if (tp_agents_file_list(file, &names) != TP_OK) {
 		fprintf(stderr, "twiliopay-agent: cannot read %s: %s\n", file, strerror(errno));
 		tp_buf_free(&names);
-		return 2;
+		return EXIT_ERROR;
 	}
-	for (p = tp_buf_str(&names); *p && status == 0;) {
+	for (p = tp_buf_str(&names); *p && status == EXIT_SUCCESS;) {
 		size_t len = strcspn(p, "\n");
 		char *name = tp_xstrndup(p, len), *hash = NULL;
 		tp_twilio_error err;
@@ -127,7 +130,7 @@ static int import_file(const tp_config *cfg, const char *file)
 				n++;
 			else {
 				store_error(cfg, "write", &err);
-				status = 2;
+				status = EXIT_ERROR;
 			}
 		} else if (tp_agent_name_valid(name)) {
 			fprintf(stderr, "twiliopay-agent: %s skipped: unusable hash\n", name);
@@ -149,7 +152,7 @@ int main(int argc, char **argv)
 	const char *cmd, *name = NULL;
 	char pw[TP_AGENT_PASSWORD_MAX + 2], again[TP_AGENT_PASSWORD_MAX + 2];
 	char *file = NULL;
-	int i = 1, status = 2;
+	int i = 1, status = EXIT_ERROR;
 
 	tp_log_init("twiliopay-agent");
 	if (i + 1 < argc && strcmp(argv[i], "-f") == 0) {
@@ -211,7 +214,7 @@ int main(int argc, char **argv)
 			store_error(&cfg, "read", &err);
 		} else {
 			fputs(tp_buf_str(&names), stdout);
-			status = 0;
+			status = EXIT_SUCCESS;
 		}
 		tp_buf_free(&names);
 	} else if (strcmp(cmd, "set") == 0) {
@@ -249,18 +252,18 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		fprintf(stderr, "twiliopay-agent: %s set in %s\n", name, where(&cfg));
-		status = 0;
+		status = EXIT_SUCCESS;
 	} else if (strcmp(cmd, "delete") == 0) {
 		tp_twilio_error err;
 		tp_rc rc = tp_agent_store_set(&cfg, name, NULL, &err);
 		if (rc == TP_ENOTFOUND) {
 			fprintf(stderr, "twiliopay-agent: no agent %s in %s\n", name, where(&cfg));
-			status = 1;
+			status = EXIT_REFUSED;
 		} else if (rc != TP_OK) {
 			store_error(&cfg, "write", &err);
 		} else {
 			fprintf(stderr, "twiliopay-agent: %s deleted from %s\n", name, where(&cfg));
-			status = 0;
+			status = EXIT_SUCCESS;
 		}
 	} else if (strcmp(cmd, "check") == 0) {
 		char tag[TP_AGENT_TAG_LEN + 1];
@@ -272,7 +275,7 @@ int main(int argc, char **argv)
 			store_error(&cfg, "read", NULL);
 		} else {
 			puts(rc == TP_AGENT_OK ? "ok" : "wrong name or password");
-			status = rc == TP_AGENT_OK ? 0 : 1;
+			status = rc == TP_AGENT_OK ? EXIT_SUCCESS : EXIT_REFUSED;
 		}
 	} else {
 		usage();

@@ -52,7 +52,9 @@
 #define DEFAULT_USER  "twiliopay"
 #define NET_BUDGET_MS 6000
 #define CHILD_OUT_MAX 65536
-#define EXIT_USAGE    2
+/* Beside EXIT_SUCCESS and EXIT_FAILURE (a check failed): */
+#define EXIT_USAGE       2   /* a bad command line */
+#define EXIT_EXEC_FAILED 127 /* a handler could not be run (the shell's own status) */
 
 extern char **environ;
 
@@ -419,7 +421,7 @@ static int run_check_config(const char *bin, tp_buf *out)
 		close(fds[0]);
 		close(fds[1]);
 		execv(bin, args);
-		_exit(127);
+		_exit(EXIT_EXEC_FAILED);
 	}
 	close(fds[1]);
 	while ((n = read(fds[0], chunk, sizeof chunk)) != 0) {
@@ -765,7 +767,7 @@ static int print_console_urls(const tp_config *cfg, const char *path, bool show_
 
 	if (!u) {
 		fprintf(stderr, "twiliopay-check: SERVER_URL is not usable; nothing to print\n");
-		return 1;
+		return EXIT_FAILURE;
 	}
 	if (!tp_str_prefix(u, "https://"))
 		fprintf(stderr, "twiliopay-check: warning: SERVER_URL is not https; use an https "
@@ -804,7 +806,7 @@ static int print_console_urls(const tp_config *cfg, const char *path, bool show_
 	       "\"Authorization: Bearer <ADMIN_TOKEN>\"\n",
 	       u);
 	printf("Agent console:    %s/\n", u);
-	return 0;
+	return EXIT_SUCCESS;
 }
 
 /* ------------------------------------------------------------ main */
@@ -869,7 +871,7 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			free(cgi_bin);
-			return 0;
+			return EXIT_SUCCESS;
 		} else {
 			usage(stderr);
 			free(cgi_bin);
@@ -926,7 +928,7 @@ int main(int argc, char **argv)
 		printf("%d checks, %d failed\n", c.total, c.failed);
 	else
 		printf("%d checks, all passed\n", c.total);
-	rc = c.failed ? 1 : 0;
+	rc = c.failed ? EXIT_FAILURE : EXIT_SUCCESS;
 out:
 	tp_config_free(&cfg);
 	tp_buf_free(&err);

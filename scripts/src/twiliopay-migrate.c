@@ -50,9 +50,10 @@
 
 #include "twiliopay.h"
 
-#define NODE_ENV_MAX (256u << 10)
-#define EXIT_REFUSED 1
-#define EXIT_USAGE   2
+#define NODE_ENV_MAX     (256u << 10)
+#define EXIT_REFUSED     1
+#define EXIT_USAGE       2
+#define EXIT_EXEC_FAILED 127 /* twiliopay-check could not be run (the shell's own status) */
 
 /* What the product cannot work without: twiliopay-check's list, and
  * PAY_SYNC_SERVICE_NAME, without which setupSyncServices does not start
@@ -583,7 +584,7 @@ static void console_changes(const char *path)
 		execv(check.ptr, args);
 		fprintf(stderr, "twiliopay-migrate: cannot run %s: %s\n", check.ptr,
 		        strerror(errno));
-		_exit(127);
+		_exit(EXIT_EXEC_FAILED);
 	}
 	if (pid > 0)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -651,7 +652,7 @@ int main(int argc, char **argv)
 			o.force = true;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
-			return 0;
+			return EXIT_SUCCESS;
 		} else if (a[0] != '-' && !o.node_env) {
 			o.node_env = a;
 		} else {
@@ -759,7 +760,7 @@ int main(int argc, char **argv)
 			unlink(agents_abs);
 		goto out;
 	}
-	rc = 0;
+	rc = EXIT_SUCCESS;
 
 	printf("twiliopay-migrate: wrote %s (mode %s) from %s: %zu settings kept as they were, "
 	       "%zu rewritten, %zu added.\n",

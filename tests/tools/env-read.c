@@ -8,8 +8,11 @@
  *   env-read FILE
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "twiliopay.h"
+
+#define EXIT_USAGE 2 /* a bad command line; EXIT_FAILURE: the file cannot be read */
 
 int main(int argc, char **argv)
 {
@@ -21,7 +24,7 @@ int main(int argc, char **argv)
 
 	if (argc != 2) {
 		fputs("usage: env-read FILE\n", stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
 	tp_log_init("env-read");
 	tp_log_set_level(TP_LOG_ERROR);
@@ -30,7 +33,7 @@ int main(int argc, char **argv)
 	if (tp_buf_add_file(&text, argv[1]) != TP_OK ||
 	    tp_env_parse(&p, tp_buf_str(&text), text.len, NULL) != TP_OK) {
 		fprintf(stderr, "env-read: cannot read %s\n", argv[1]);
-		return 1;
+		return EXIT_FAILURE;
 	}
 	o = cJSON_CreateObject();
 	for (i = 0; i < p.n; i++) {
@@ -43,5 +46,5 @@ int main(int argc, char **argv)
 	cJSON_Delete(o);
 	tp_params_free(&p);
 	tp_buf_free(&text);
-	return 0;
+	return EXIT_SUCCESS;
 }

@@ -38,6 +38,10 @@
 
 #include "twiliopay.h"
 
+/* Exit statuses beside EXIT_SUCCESS and EXIT_FAILURE (a fixture failed). */
+#define EXIT_ERROR       2   /* a bad command line, no temporary folder */
+#define EXIT_EXEC_FAILED 127 /* the handler could not be run (the shell's own status) */
+
 /* The spent-tickets list of this run (TICKETS_FILE), in a folder of its
  * own that main() makes and removes: never the handler's default,
  * ./spent-tickets in the checkout. */
@@ -334,7 +338,7 @@ static int run_cgi(const char *bin, char *const *envp, const char *body, size_t 
 		close(in[1]);
 		close(o[0]);
 		execle(bin, bin, "--cgi", (char *)NULL, envp);
-		_exit(127);
+		_exit(EXIT_EXEC_FAILED);
 	}
 	close(in[0]);
 	close(o[1]);
@@ -667,11 +671,11 @@ int main(int argc, char **argv)
 
 	if (argc < 2) {
 		fputs("usage: fixture-runner BUILD_DIR FIXTURE...\n", stderr);
-		return 2;
+		return EXIT_ERROR;
 	}
 	if (!mkdtemp(spent_dir)) {
 		perror("fixture-runner: mkdtemp");
-		return 2;
+		return EXIT_ERROR;
 	}
 	snprintf(spent_file, sizeof spent_file, "%s/spent", spent_dir);
 	/* A handler that exits before reading its body must fail its own
@@ -695,5 +699,5 @@ int main(int argc, char **argv)
 	snprintf(spent_file, sizeof spent_file, "%s/spent.lock", spent_dir);
 	unlink(spent_file);
 	rmdir(spent_dir);
-	return failed ? 1 : 0;
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -17,6 +17,8 @@
 
 #include "twiliopay.h"
 
+#define EXIT_ERROR 2 /* a bad command line, or no usable configuration */
+
 int main(int argc, char **argv)
 {
 	tp_config cfg;
@@ -33,14 +35,14 @@ int main(int argc, char **argv)
 		fputs("usage: mint-token agent NAME [TTL_S] | session NAME PK CA [TTL_S] | "
 		      "ticket NAME PK [TTL_S]\n",
 		      stderr);
-		return 2;
+		return EXIT_ERROR;
 	}
 	if (argc > ttl_arg)
 		ttl = strtol(argv[ttl_arg], NULL, 10);
 	tp_buf_init(&err, 65536);
 	if (tp_config_load(&cfg, NULL, &err) != TP_OK || !cfg.agent_secret) {
 		fprintf(stderr, "mint-token: configuration: %s\n", tp_buf_str(&err));
-		return 2;
+		return EXIT_ERROR;
 	}
 	if (cfg.agents_file && tp_agent_lookup(cfg.agents_file, argv[2], &hash) == TP_AGENT_OK)
 		tp_agent_hash_tag(hash, tag);
@@ -59,5 +61,5 @@ int main(int argc, char **argv)
 	tp_buf_free(&tok);
 	tp_buf_free(&err);
 	tp_config_free(&cfg);
-	return 0;
+	return EXIT_SUCCESS;
 }
