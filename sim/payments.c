@@ -694,10 +694,10 @@ static void replay(const idem *i, sim_resp *rs)
 	sim_resp_text(rs, i->status, "application/json; charset=utf-8", i->body);
 }
 
-static bool bad(sim_resp *rs, long code, const char *msg)
+/* Answers 400 with Twilio's error JSON: code, message. */
+static void bad(sim_resp *rs, long code, const char *msg)
 {
 	sim_resp_twilio_error(rs, TP_S_BAD_REQUEST, code, "%s", msg);
-	return false;
 }
 
 static bool read_bool_param(const sim_req *rq, sim_resp *rs, const char *name, bool def, bool *out)
@@ -738,29 +738,39 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 	long l;
 
 	cb = sim_abs_url(sim_conf.server_url, tp_params_get(&rq->form, "StatusCallback"));
-	if (!cb)
-		return bad(rs, 64016, "Invalid statusCallback URL");
+	if (!cb) {
+		bad(rs, 64016, "Invalid statusCallback URL");
+		return false;
+	}
 	p->status_callback = cb;
 
 	v = tp_params_get(&rq->form, "PaymentMethod");
-	if (v && !one_of(v, methods))
-		return bad(rs, TP_TW_PAY_METHOD, "Invalid paymentMethod: credit-card or ach-debit");
+	if (v && !one_of(v, methods)) {
+		bad(rs, TP_TW_PAY_METHOD, "Invalid paymentMethod: credit-card or ach-debit");
+		return false;
+	}
 	p->method = tp_xstrdup(v ? v : "credit-card");
 
 	v = tp_params_get(&rq->form, "BankAccountType");
-	if (v && strcmp(p->method, "credit-card") == 0)
-		return bad(rs, TP_TW_PAY_BANK_ACCOUNT_TYPE,
-		           "BankAccountType is not allowed with PaymentMethod=credit-card");
-	if (v && !one_of(v, bank_types))
-		return bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: BankAccountType");
+	if (v && strcmp(p->method, "credit-card") == 0) {
+		bad(rs, TP_TW_PAY_BANK_ACCOUNT_TYPE,
+		    "BankAccountType is not allowed with PaymentMethod=credit-card");
+		return false;
+	}
+	if (v && !one_of(v, bank_types)) {
+		bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: BankAccountType");
+		return false;
+	}
 	if (strcmp(p->method, "ach-debit") == 0)
 		p->bank_account_type = tp_xstrdup(v ? v : "consumer-checking");
 
 	v = tp_params_get(&rq->form, "PaymentConnector");
 	if (!v)
 		v = "Default";
-	if (!sim_conf.connector_name || strcmp(v, sim_conf.connector_name) != 0)
-		return bad(rs, TP_TW_PAY_CONNECTOR, "Invalid paymentConnector attribute");
+	if (!sim_conf.connector_name || strcmp(v, sim_conf.connector_name) != 0) {
+		bad(rs, TP_TW_PAY_CONNECTOR, "Invalid paymentConnector attribute");
+		return false;
+	}
 	p->connector = tp_xstrdup(v);
 
 	v = tp_params_get(&rq->form, "Currency");
@@ -768,8 +778,10 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 		char cur[4];
 		if (!v)
 			v = "USD";
-		if (tp_currency_code(v, strlen(v), cur) < 0)
-			return bad(rs, TP_TW_PAY_CURRENCY, "Currency is not supported");
+		if (tp_currency_code(v, strlen(v), cur) < 0) {
+			bad(rs, TP_TW_PAY_CURRENCY, "Currency is not supported");
+			return false;
+		}
 		p->currency = tp_xstrdup(cur);
 	}
 
@@ -780,8 +792,10 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 		/* 0 < x < 1,000,000 (TP_AMOUNT_LIMIT) in the currency's minor
 		 * units; 0 or blank means tokenize (contract 3.1). */
 		if (tp_money_parse(v, places, &minor) != TP_OK ||
-		    !tp_amount_below_limit(minor, places))
-			return bad(rs, TP_TW_PAY_AMOUNT, "Invalid charge amount");
+		    !tp_amount_below_limit(minor, places)) {
+			bad(rs, TP_TW_PAY_AMOUNT, "Invalid charge amount");
+			return false;
+		}
 		if (minor > 0) {
 			tp_buf a;
 			tp_buf_init(&a, 64);
@@ -792,8 +806,10 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 	}
 
 	v = tp_params_get(&rq->form, "TokenType");
-	if (v && !one_of(v, token_types))
-		return bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: TokenType");
+	if (v && !one_of(v, token_types)) {
+		bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: TokenType");
+		return false;
+	}
 	p->token_type = tp_xstrdup(v ? v : "reusable");
 
 	v = tp_params_get(&rq->form, "Description");
@@ -801,21 +817,27 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 		p->description = tp_xstrdup(v);
 
 	v = tp_params_get(&rq->form, "Input");
-	if (v && !tp_str_caseeq(v, "dtmf"))
-		return bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: Input must be dtmf");
+	if (v && !tp_str_caseeq(v, "dtmf")) {
+		bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: Input must be dtmf");
+		return false;
+	}
 
 	v = tp_params_get(&rq->form, "Timeout");
 	p->timeout_s = 5;
-	if (v && (!sim_parse_long(v, 600, &l) || l < 1))
-		return bad(rs, TP_TW_PAY_BAD_VALUE,
-		           "Invalid parameter value: Timeout is 1 to 600 seconds");
+	if (v && (!sim_parse_long(v, 600, &l) || l < 1)) {
+		bad(rs, TP_TW_PAY_BAD_VALUE,
+		    "Invalid parameter value: Timeout is 1 to 600 seconds");
+		return false;
+	}
 	if (v)
 		p->timeout_s = l;
 
 	v = tp_params_get(&rq->form, "MinPostalCodeLength");
 	p->min_postal = 1;
-	if (v && (!sim_parse_long(v, 10, &l)))
-		return bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: MinPostalCodeLength");
+	if (v && (!sim_parse_long(v, 10, &l))) {
+		bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: MinPostalCodeLength");
+		return false;
+	}
 	if (v && l > 0)
 		p->min_postal = l;
 
@@ -832,46 +854,58 @@ static bool read_create(const sim_req *rq, sim_resp *rs, payment *p)
 			n = strcspn(s, " ");
 			if (!n)
 				break;
-			if (n >= sizeof name)
-				return bad(rs, TP_TW_PAY_BAD_VALUE,
-				           "Invalid parameter value: ValidCardTypes");
+			if (n >= sizeof name) {
+				bad(rs, TP_TW_PAY_BAD_VALUE,
+				    "Invalid parameter value: ValidCardTypes");
+				return false;
+			}
 			memcpy(name, s, n);
 			name[n] = '\0';
-			if (tp_card_brand_from_name(name) == TP_BRAND_UNKNOWN)
-				return bad(rs, TP_TW_PAY_BAD_VALUE,
-				           "Invalid parameter value: ValidCardTypes");
+			if (tp_card_brand_from_name(name) == TP_BRAND_UNKNOWN) {
+				bad(rs, TP_TW_PAY_BAD_VALUE,
+				    "Invalid parameter value: ValidCardTypes");
+				return false;
+			}
 			any = true;
 			s += n;
 		}
-		if (!any)
-			return bad(rs, TP_TW_PAY_BAD_VALUE,
-			           "Invalid parameter value: ValidCardTypes");
+		if (!any) {
+			bad(rs, TP_TW_PAY_BAD_VALUE, "Invalid parameter value: ValidCardTypes");
+			return false;
+		}
 	}
 
 	v = tp_params_get(&rq->form, "Parameter");
 	if (v) {
 		const cJSON *c;
 		p->parameter = cJSON_Parse(v);
-		if (!cJSON_IsObject(p->parameter))
-			return bad(rs, TP_TW_PAY_BAD_VALUE,
-			           "Invalid parameter value: Parameter must be a JSON object");
+		if (!cJSON_IsObject(p->parameter)) {
+			bad(rs, TP_TW_PAY_BAD_VALUE,
+			    "Invalid parameter value: Parameter must be a JSON object");
+			return false;
+		}
 		cJSON_ArrayForEach (c, p->parameter) {
-			if (cJSON_IsObject(c) || cJSON_IsArray(c))
-				return bad(
-				    rs, TP_TW_PAY_BAD_VALUE,
+			if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+				bad(rs, TP_TW_PAY_BAD_VALUE,
 				    "Invalid parameter value: Parameter must be a single-level "
 				    "JSON object");
+				return false;
+			}
 		}
 	}
-	if (strcmp(p->method, "ach-debit") == 0 && !p->parameter)
-		return bad(rs, TP_TW_PAY_MISSING_PARAM,
-		           "Missing parameter: Parameter is required for ach-debit");
+	if (strcmp(p->method, "ach-debit") == 0 && !p->parameter) {
+		bad(rs, TP_TW_PAY_MISSING_PARAM,
+		    "Missing parameter: Parameter is required for ach-debit");
+		return false;
+	}
 
 	v = tp_params_get(&rq->form, "RequireMatchingInputs");
-	if (v)
-		return bad(rs, TP_TW_PAY_BAD_VALUE,
-		           "Invalid parameter value: RequireMatchingInputs is not supported by "
-		           "this emulator");
+	if (v) {
+		bad(rs, TP_TW_PAY_BAD_VALUE,
+		    "Invalid parameter value: RequireMatchingInputs is not supported by "
+		    "this emulator");
+		return false;
+	}
 
 	if (!read_bool_param(rq, rs, "PostalCode", true, &p->want_postal) ||
 	    !read_bool_param(rq, rs, "SecurityCode", true, &p->want_cvc) ||

@@ -25,11 +25,11 @@ typedef struct parser {
 	int depth;
 } parser;
 
-static bool parse_fail(parser *p, const char *why)
+/* Records why the document is refused (the first reason only). */
+static void parse_fail(parser *p, const char *why)
 {
 	if (p->err && p->err->len == 0)
 		tp_buf_addf(p->err, "%s at byte %zu", why, p->pos);
-	return false;
 }
 
 static bool at(const parser *p, const char *lit)
@@ -105,21 +105,25 @@ static bool parse_ref(parser *p, tp_buf *b)
 		while (p->pos < p->len && p->s[p->pos] != ';' && nd < 8) {
 			char c = p->s[p->pos];
 			unsigned v;
-			if (c >= '0' && c <= '9')
+			if (c >= '0' && c <= '9') {
 				v = (unsigned)(c - '0');
-			else if (hex && c >= 'a' && c <= 'f')
+			} else if (hex && c >= 'a' && c <= 'f') {
 				v = (unsigned)(c - 'a' + 10);
-			else if (hex && c >= 'A' && c <= 'F')
+			} else if (hex && c >= 'A' && c <= 'F') {
 				v = (unsigned)(c - 'A' + 10);
-			else
-				return parse_fail(p, "bad character reference");
+			} else {
+				parse_fail(p, "bad character reference");
+				return false;
+			}
 			cp = cp * (hex ? 16 : 10) + v;
 			nd++;
 			p->pos++;
 		}
 		if (!at(p, ";") || nd == 0 || cp == 0 || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return parse_fail(p, "bad character reference");
+		    (cp >= 0xd800 && cp <= 0xdfff)) {
+			parse_fail(p, "bad character reference");
+			return false;
+		}
 		p->pos++;
 		add_utf8(b, cp);
 		return true;
@@ -130,7 +134,8 @@ static bool parse_ref(parser *p, tp_buf *b)
 			tp_buf_addc(b, ents[i].c);
 			return true;
 		}
-	return parse_fail(p, "bare '&' or unknown entity");
+	parse_fail(p, "bare '&' or unknown entity");
+	return false;
 }
 
 static bool parse_attrs(parser *p, sim_xml *x, bool *empty)
@@ -152,22 +157,27 @@ static bool parse_attrs(parser *p, sim_xml *x, bool *empty)
 			return true;
 		}
 		name = parse_name(p);
-		if (!name)
-			return parse_fail(p, "bad attribute name");
+		if (!name) {
+			parse_fail(p, "bad attribute name");
+			return false;
+		}
 		if (tp_params_get(&x->attrs, name)) {
 			free(name);
-			return parse_fail(p, "duplicate attribute");
+			parse_fail(p, "duplicate attribute");
+			return false;
 		}
 		skip_ws(p);
 		if (!at(p, "=")) {
 			free(name);
-			return parse_fail(p, "attribute without a value");
+			parse_fail(p, "attribute without a value");
+			return false;
 		}
 		p->pos++;
 		skip_ws(p);
 		if (p->pos >= p->len || (p->s[p->pos] != '"' && p->s[p->pos] != '\'')) {
 			free(name);
-			return parse_fail(p, "unquoted attribute value");
+			parse_fail(p, "unquoted attribute value");
+			return false;
 		}
 		q = p->s[p->pos++];
 		tp_buf_init(&v, SIM_TWIML_MAX);
@@ -175,7 +185,8 @@ static bool parse_attrs(parser *p, sim_xml *x, bool *empty)
 			if (p->s[p->pos] == '<') {
 				free(name);
 				tp_buf_free(&v);
-				return parse_fail(p, "'<' in an attribute value");
+				parse_fail(p, "'<' in an attribute value");
+				return false;
 			}
 			if (p->s[p->pos] == '&') {
 				if (!parse_ref(p, &v)) {
@@ -190,7 +201,8 @@ static bool parse_attrs(parser *p, sim_xml *x, bool *empty)
 		if (p->pos >= p->len) {
 			free(name);
 			tp_buf_free(&v);
-			return parse_fail(p, "unterminated attribute value");
+			parse_fail(p, "unterminated attribute value");
+			return false;
 		}
 		p->pos++;
 		tp_params_add(&x->attrs, name, tp_buf_str(&v));
@@ -198,8 +210,10 @@ static bool parse_attrs(parser *p, sim_xml *x, bool *empty)
 		tp_buf_free(&v);
 		if (p->pos < p->len &&
 		    !(p->s[p->pos] == ' ' || p->s[p->pos] == '\t' || p->s[p->pos] == '\r' ||
-		      p->s[p->pos] == '\n' || at(p, "/>") || at(p, ">")))
-			return parse_fail(p, "attributes must be separated by white space");
+		      p->s[p->pos] == '\n' || at(p, "/>") || at(p, ">"))) {
+			parse_fail(p, "attributes must be separated by white space");
+			return false;
+		}
 	}
 }
 
@@ -211,18 +225,23 @@ static bool skip_misc(parser *p, bool *skipped)
 	*skipped = false;
 	if (at(p, "<!--")) {
 		end = memmem(p->s + p->pos + 4, p->len - p->pos - 4, "-->", 3);
-		if (!end)
-			return parse_fail(p, "unterminated comment");
+		if (!end) {
+			parse_fail(p, "unterminated comment");
+			return false;
+		}
 		p->pos = (size_t)(end - p->s) + 3;
 		*skipped = true;
 	} else if (at(p, "<?")) {
 		end = memmem(p->s + p->pos + 2, p->len - p->pos - 2, "?>", 2);
-		if (!end)
-			return parse_fail(p, "unterminated processing instruction");
+		if (!end) {
+			parse_fail(p, "unterminated processing instruction");
+			return false;
+		}
 		p->pos = (size_t)(end - p->s) + 2;
 		*skipped = true;
 	} else if (at(p, "<!DOCTYPE") || at(p, "<!doctype")) {
-		return parse_fail(p, "DOCTYPE is not allowed");
+		parse_fail(p, "DOCTYPE is not allowed");
+		return false;
 	}
 	return true;
 }
