@@ -23,8 +23,8 @@ tp_rc tp_api_add_segment(tp_buf *url, const char *segment)
 
 static bool transient(tp_rc rc, long status)
 {
-	/* No response at all, except one too big to keep (it would be as
-	 * big again). */
+	/* No answer (not reached, timed out, a failed transfer) is tried
+	 * again; an answer too big to keep is not: it would be as big again. */
 	if (rc == TP_EUNAVAIL || rc == TP_ETIMEOUT || rc == TP_EIO)
 		return true;
 	return rc == TP_OK &&
