@@ -31,8 +31,8 @@ static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 	const char *channel = tp_req_getenv(req, "NCHAN_CHANNEL_ID");
 	const char *uri = tp_req_getenv(req, "SUBSCRIBER_URI");
 	const char *q = strchr(uri && *uri ? uri : req->request_uri, '?');
+	const char *why;
 	tp_params query;
-	tp_ticket_rc trc;
 
 	tp_params_init(&query);
 	if (!channel || !tp_sid_valid(channel, "PK")) {
@@ -60,39 +60,38 @@ static void events_auth(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		               "?ticket=<ticket from POST /aap/events-ticket>");
 		goto out;
 	}
-	trc = tp_ticket_redeem(cfg, tp_params_get(&query, "ticket"), channel, time(NULL));
-	switch (trc) {
-	case TP_TICKET_OK:
+	switch (tp_ticket_redeem(cfg, tp_params_get(&query, "ticket"), channel, time(NULL), &why)) {
+	case TP_OK:
 		tp_reply_json_take(resp, TP_S_OK, cJSON_CreateObject());
 		break;
-	case TP_TICKET_MISSING:
+	case TP_ENOTFOUND:
 		tp_reply_error(resp, TP_S_UNAUTHORIZED, "ticket_required",
 		               "subscribe with ?ticket=<ticket from POST /aap/events-ticket>");
 		break;
-	case TP_TICKET_AGENTS_UNAVAILABLE:
-		tp_resp_header(resp, "Retry-After", "5");
-		tp_reply_error(
-		    resp, TP_S_SERVICE_UNAVAILABLE, "agents_unavailable",
-		    "the agent store (Twilio Sync) cannot be reached; try again shortly");
-		break;
-	case TP_TICKET_STORE_UNAVAILABLE:
-		/* Never the per-node list instead (lib/ticket.c): the console
-		 * polls GET /aap/session meanwhile. */
+	case TP_EUNAVAIL:
+		/* Two stores can be unavailable, each with its own answer: the
+		 * agents' (Sync: 503 agents_unavailable, as every agent endpoint
+		 * answers) and the spent tickets' (Redis), never the per-node
+		 * list instead (lib/ticket.c): the console polls GET
+		 * /aap/session meanwhile. */
+		if (why != tp_ticket_spent_store_unavailable) {
+			tp_agent_store_reply(resp, cfg, TP_EUNAVAIL);
+			break;
+		}
 		tp_resp_header(resp, "Retry-After", "5");
 		tp_reply_error(resp, TP_S_SERVICE_UNAVAILABLE, "tickets_unavailable",
 		               "live-update tickets cannot be checked now (the nodes' Redis, "
 		               "NCHAN_REDIS_URL, cannot be reached); read GET /aap/session "
 		               "meanwhile and try again shortly");
 		break;
-	case TP_TICKET_UNUSABLE:
+	case TP_ECONFIG:
 		tp_reply_error(
 		    resp, TP_S_INTERNAL_SERVER_ERROR, "tickets_unusable",
 		    "live-update tickets cannot be checked (AGENT_SECRET, AGENTS_FILE or "
 		    "AGENTS_SYNC_MAP, TICKETS_FILE)");
 		break;
-	default:
-		tp_reply_error(resp, TP_S_FORBIDDEN, "ticket_refused", "%s; get a new one",
-		               tp_ticket_rc_str(trc));
+	default: /* refused: forged, expired, another payment's, revoked, spent */
+		tp_reply_error(resp, TP_S_FORBIDDEN, "ticket_refused", "%s; get a new one", why);
 		break;
 	}
 out:

@@ -22,7 +22,7 @@ static void login(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 	const char *pass = user ? tp_req_require_or_reply(req, resp, "password") : NULL;
 	char tag[TP_AGENT_TAG_LEN + 1], exp_iso[TP_ISO8601_LEN + 1];
 	time_t now = time(NULL);
-	tp_agent_rc rc;
+	tp_rc rc;
 	tp_buf tok;
 	cJSON *o;
 
@@ -35,16 +35,16 @@ static void login(const tp_req *req, tp_resp *resp, const tp_config *cfg)
 		return;
 	}
 	rc = tp_agent_store_login(cfg, user, pass, tag);
-	if (rc == TP_AGENT_FILE_ERROR || rc == TP_AGENT_UNAVAILABLE) {
-		tp_agent_store_reply(resp, cfg, rc);
-		return;
-	}
-	if (rc != TP_AGENT_OK) {
+	if (rc == TP_ENOTFOUND || rc == TP_EAUTH) {
 		tp_resp_log(resp, "login_failed",
 		            tp_agent_name_valid(user) ? user : "(not a valid name)");
 		tp_resp_log(resp, "addr", req->remote_addr);
 		tp_reply_error(resp, TP_S_UNAUTHORIZED, "login_failed",
 		               "wrong username or password");
+		return;
+	}
+	if (rc != TP_OK) {
+		tp_agent_store_reply(resp, cfg, rc);
 		return;
 	}
 	tp_buf_init(&tok, 4096);

@@ -108,7 +108,7 @@ static bool find_line(const char *name, size_t nlen, const char *hash, size_t hl
 	return false;
 }
 
-tp_agent_rc tp_agent_lookup(const char *file, const char *name, char **hash)
+tp_rc tp_agent_lookup(const char *file, const char *name, char **hash)
 {
 	tp_buf text;
 	find_ctx f = {name, NULL};
@@ -116,20 +116,21 @@ tp_agent_rc tp_agent_lookup(const char *file, const char *name, char **hash)
 
 	*hash = NULL;
 	if (!file || !*file)
-		return TP_AGENT_FILE_ERROR;
+		return TP_ECONFIG;
 	tp_buf_init(&text, AGENTS_FILE_MAX);
 	rc = tp_buf_add_file(&text, file);
 	if (rc != TP_OK) {
+		/* Missing or too big as much as unreadable: not "no agent". */
 		tp_buf_free(&text);
-		return TP_AGENT_FILE_ERROR;
+		return TP_EIO;
 	}
 	if (tp_agent_name_valid(name))
 		each_line(tp_buf_str(&text), find_line, &f);
 	tp_buf_free(&text);
 	if (!f.hash)
-		return TP_AGENT_UNKNOWN;
+		return TP_ENOTFOUND;
 	*hash = f.hash;
-	return TP_AGENT_OK;
+	return TP_OK;
 }
 
 void tp_agent_hash_tag(const char *hash, char out[TP_AGENT_TAG_LEN + 1])
@@ -142,25 +143,25 @@ void tp_agent_hash_tag(const char *hash, char out[TP_AGENT_TAG_LEN + 1])
 	tp_hex(md, TP_AGENT_TAG_LEN / 2, out);
 }
 
-tp_agent_rc tp_agent_current_tag(const char *file, const char *name, char tag[TP_AGENT_TAG_LEN + 1])
+tp_rc tp_agent_current_tag(const char *file, const char *name, char tag[TP_AGENT_TAG_LEN + 1])
 {
 	char *hash = NULL;
-	tp_agent_rc rc = tp_agent_lookup(file, name, &hash);
+	tp_rc rc = tp_agent_lookup(file, name, &hash);
 
 	tag[0] = '\0';
-	if (rc == TP_AGENT_OK)
+	if (rc == TP_OK)
 		tp_agent_hash_tag(hash, tag);
 	free(hash);
 	return rc;
 }
 
-tp_agent_rc tp_agent_tag_check(const char *file, const char *name, const char *pwh)
+tp_rc tp_agent_tag_check(const char *file, const char *name, const char *pwh)
 {
 	char tag[TP_AGENT_TAG_LEN + 1];
-	tp_agent_rc rc = tp_agent_current_tag(file, name, tag);
+	tp_rc rc = tp_agent_current_tag(file, name, tag);
 
-	if (rc == TP_AGENT_OK && !(pwh && tp_ct_streq(pwh, tag)))
-		rc = TP_AGENT_BAD_PASSWORD;
+	if (rc == TP_OK && !(pwh && tp_ct_streq(pwh, tag)))
+		rc = TP_EAUTH;
 	return rc;
 }
 
@@ -201,37 +202,37 @@ static const char *dummy_hash(void)
 	return dummy;
 }
 
-tp_agent_rc tp_agent_verify_hash(const char *name, tp_agent_rc found, const char *hash,
-                                 const char *password, char tag[TP_AGENT_TAG_LEN + 1])
+tp_rc tp_agent_verify_hash(const char *name, tp_rc found, const char *hash, const char *password,
+                           char tag[TP_AGENT_TAG_LEN + 1])
 {
 	bool ok;
 
 	tag[0] = '\0';
 	if (!password || strlen(password) > TP_AGENT_PASSWORD_MAX)
-		return found == TP_AGENT_OK ? TP_AGENT_BAD_PASSWORD : found;
-	if (found != TP_AGENT_OK || !hash || crypt_checksalt(hash) != CRYPT_SALT_OK) {
-		if (found == TP_AGENT_OK)
+		return found == TP_OK ? TP_EAUTH : found;
+	if (found != TP_OK || !hash || crypt_checksalt(hash) != CRYPT_SALT_OK) {
+		if (found == TP_OK)
 			tp_log_kv(TP_LOG_ERROR,
 			          "agent has an unusable password hash (legacy method?)", "agent",
 			          name);
 		crypt_matches(password, dummy_hash());
-		return found == TP_AGENT_OK ? TP_AGENT_BAD_PASSWORD : TP_AGENT_UNKNOWN;
+		return found == TP_OK ? TP_EAUTH : TP_ENOTFOUND;
 	}
 	ok = crypt_matches(password, hash);
 	if (ok)
 		tp_agent_hash_tag(hash, tag);
-	return ok ? TP_AGENT_OK : TP_AGENT_BAD_PASSWORD;
+	return ok ? TP_OK : TP_EAUTH;
 }
 
-tp_agent_rc tp_agent_check_password(const char *file, const char *name, const char *password,
-                                    char tag[TP_AGENT_TAG_LEN + 1])
+tp_rc tp_agent_check_password(const char *file, const char *name, const char *password,
+                              char tag[TP_AGENT_TAG_LEN + 1])
 {
 	char *hash = NULL;
-	tp_agent_rc rc;
+	tp_rc rc;
 
 	tag[0] = '\0';
 	rc = tp_agent_lookup(file, name, &hash);
-	if (rc != TP_AGENT_FILE_ERROR)
+	if (rc == TP_OK || rc == TP_ENOTFOUND)
 		rc = tp_agent_verify_hash(name, rc, hash, password, tag);
 	free(hash);
 	return rc;
@@ -407,47 +408,36 @@ tp_rc tp_token_issue(tp_buf *out, const char *secret, const cJSON *claims)
 	return rc == TP_OK ? tp_b64url_encode(out, mac, sizeof mac) : rc;
 }
 
-static const char *const token_rc_names[] = {
-    [TP_TOKEN_OK] = "ok",
-    [TP_TOKEN_MISSING] = "no token",
-    [TP_TOKEN_MALFORMED] = "the token is malformed",
-    [TP_TOKEN_BAD_SIGNATURE] = "the token's signature is wrong",
-    [TP_TOKEN_EXPIRED] = "the token has expired",
-    [TP_TOKEN_WRONG_KIND] = "the token is of the wrong kind",
-};
-
-const char *tp_token_rc_str(tp_token_rc rc)
-{
-	if ((unsigned)rc >= sizeof token_rc_names / sizeof token_rc_names[0])
-		return "?";
-	return token_rc_names[rc];
-}
-
-tp_token_rc tp_token_verify(const char *token, const char *secret, const char *kind, time_t now,
-                            cJSON **claims)
+tp_rc tp_token_verify(const char *token, const char *secret, const char *kind, time_t now,
+                      cJSON **claims, const char **why)
 {
 	const char *dot;
 	unsigned char mac[32];
 	tp_buf got, raw;
 	cJSON *c = NULL;
 	const cJSON *k, *sub, *exp, *iat;
-	tp_token_rc rc = TP_TOKEN_MALFORMED;
+	const char *w = "the token is malformed";
+	tp_rc rc = TP_EINVAL;
 
 	*claims = NULL;
-	if (!token || !*token)
-		return TP_TOKEN_MISSING;
-	if (!secret || !*secret || strlen(token) > TOKEN_MAX_LEN)
-		return TP_TOKEN_MALFORMED;
-	dot = strchr(token, '.');
-	if (!dot || strchr(dot + 1, '.'))
-		return TP_TOKEN_MALFORMED;
 	tp_buf_init(&got, 64);
 	tp_buf_init(&raw, TOKEN_MAX_LEN);
+	if (!token || !*token) {
+		rc = TP_ENOTFOUND;
+		w = "no token";
+		goto out;
+	}
+	if (!secret || !*secret || strlen(token) > TOKEN_MAX_LEN)
+		goto out;
+	dot = strchr(token, '.');
+	if (!dot || strchr(dot + 1, '.'))
+		goto out;
 	if (tp_b64url_decode(&got, dot + 1, strlen(dot + 1)) != TP_OK || got.len != sizeof mac)
 		goto out;
 	tp_hmac_sha256(secret, token, (size_t)(dot - token), mac);
 	if (CRYPTO_memcmp(mac, got.ptr, sizeof mac) != 0) {
-		rc = TP_TOKEN_BAD_SIGNATURE;
+		rc = TP_EAUTH;
+		w = "the token's signature is wrong";
 		goto out;
 	}
 	/* Only a token we signed gets parsed. */
@@ -462,21 +452,26 @@ tp_token_rc tp_token_verify(const char *token, const char *secret, const char *k
 	    !cJSON_IsNumber(exp) || !cJSON_IsNumber(iat))
 		goto out;
 	if (!tp_str_eq(k->valuestring, kind)) {
-		rc = TP_TOKEN_WRONG_KIND;
+		rc = TP_EAUTH;
+		w = "the token is of the wrong kind";
 		goto out;
 	}
 	if (exp->valuedouble <= (double)now) {
-		rc = TP_TOKEN_EXPIRED;
+		rc = TP_EEXPIRED;
+		w = "the token has expired";
 		goto out;
 	}
-	rc = TP_TOKEN_OK;
+	rc = TP_OK;
+	w = "ok";
 out:
 	tp_buf_free(&got);
 	tp_buf_free(&raw);
-	if (rc == TP_TOKEN_OK)
+	if (rc == TP_OK)
 		*claims = c;
 	else
 		cJSON_Delete(c);
+	if (why)
+		*why = w;
 	return rc;
 }
 
@@ -555,9 +550,8 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 {
 	const char *tok = bearer_of(req->h_authorization);
 	cJSON *claims = NULL;
-	const char *sub, *pwh;
-	tp_token_rc trc;
-	tp_agent_rc arc;
+	const char *sub, *pwh, *why;
+	tp_rc rc;
 	bool ok = false;
 
 	if (!cfg->agent_secret || (!cfg->agents_file && !tp_agent_store_is_sync(cfg))) {
@@ -574,13 +568,12 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 		             "POST /aap/login");
 		return false;
 	}
-	trc = tp_token_verify(tok, cfg->agent_secret, "agent", time(NULL), &claims);
-	if (trc != TP_TOKEN_OK) {
-		tp_resp_log(resp, "auth", tp_token_rc_str(trc));
-		unauthorized(resp, trc == TP_TOKEN_EXPIRED ? "token_expired" : "unauthorized",
-		             trc == TP_TOKEN_EXPIRED
-		                 ? "the agent token has expired; log in again"
-		                 : "the agent token is not valid; log in again");
+	rc = tp_token_verify(tok, cfg->agent_secret, "agent", time(NULL), &claims, &why);
+	if (rc != TP_OK) {
+		tp_resp_log(resp, "auth", why);
+		unauthorized(resp, rc == TP_EEXPIRED ? "token_expired" : "unauthorized",
+		             rc == TP_EEXPIRED ? "the agent token has expired; log in again"
+		                               : "the agent token is not valid; log in again");
 		return false;
 	}
 	sub = tp_claim_str(claims, "sub");
@@ -592,15 +585,15 @@ bool tp_agent_authorize(tp_req *req, tp_resp *resp, const tp_config *cfg)
 	/* The agent must still exist with the password the token was
 	 * issued for: deleting an agent or changing its password revokes
 	 * its tokens (on every node: lib/agentstore.c). */
-	arc = tp_agent_store_check_tag(cfg, sub, pwh, claim_time(claims, "iat"));
-	if (arc == TP_AGENT_FILE_ERROR || arc == TP_AGENT_UNAVAILABLE) {
-		tp_agent_store_reply(resp, cfg, arc);
-		goto out;
-	}
-	if (arc != TP_AGENT_OK) {
+	rc = tp_agent_store_check_tag(cfg, sub, pwh, claim_time(claims, "iat"));
+	if (rc == TP_ENOTFOUND || rc == TP_EAUTH) {
 		tp_resp_log(resp, "auth", "revoked");
 		unauthorized(resp, "token_revoked",
 		             "the agent was removed or its password changed; log in again");
+		goto out;
+	}
+	if (rc != TP_OK) {
+		tp_agent_store_reply(resp, cfg, rc);
 		goto out;
 	}
 	req->auth_subject = tp_req_keep(req, sub);
@@ -616,23 +609,23 @@ bool tp_session_authorize_or_reply(const tp_req *req, tp_resp *resp, const tp_co
 {
 	const char *tok = tp_req_getenv(req, "HTTP_X_SESSION_TOKEN");
 	cJSON *claims = NULL;
-	tp_token_rc trc;
+	const char *why;
+	tp_rc rc;
 	bool ok = false;
 
 	if (!tok || !*tok)
 		tok = tp_params_get(&req->body_params, "sessionToken");
-	trc = tp_token_verify(tok, cfg->agent_secret, "session", time(NULL), &claims);
-	if (trc == TP_TOKEN_MISSING) {
+	rc = tp_token_verify(tok, cfg->agent_secret, "session", time(NULL), &claims, &why);
+	if (rc == TP_ENOTFOUND) {
 		unauthorized(resp, "session_token_required",
 		             "this endpoint needs the session token from startCapture "
 		             "(X-Session-Token header or sessionToken field)");
 		return false;
 	}
-	if (trc != TP_TOKEN_OK) {
-		tp_resp_log(resp, "session_auth", tp_token_rc_str(trc));
+	if (rc != TP_OK) {
+		tp_resp_log(resp, "session_auth", why);
 		tp_reply_error(resp, TP_S_FORBIDDEN, "session_forbidden",
-		               "the session token is not valid for this payment (%s)",
-		               tp_token_rc_str(trc));
+		               "the session token is not valid for this payment (%s)", why);
 		return false;
 	}
 	/* Scoped to one payment, and to the agent who started it. */

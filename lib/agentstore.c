@@ -75,8 +75,7 @@ cJSON *tp_agent_record(const char *secret, const char *name, const char *hash)
 	return o;
 }
 
-tp_agent_rc tp_agent_record_hash(const char *secret, const char *name, const cJSON *data,
-                                 char **hash)
+tp_rc tp_agent_record_hash(const char *secret, const char *name, const cJSON *data, char **hash)
 {
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(data, "hash");
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(data, "mac");
@@ -84,43 +83,43 @@ tp_agent_rc tp_agent_record_hash(const char *secret, const char *name, const cJS
 
 	*hash = NULL;
 	if (!cJSON_IsString(h) || !cJSON_IsString(m) || !secret || !*secret)
-		return TP_AGENT_UNKNOWN;
+		return TP_ENOTFOUND;
 	tp_agent_record_mac(secret, name, h->valuestring, want);
 	if (!tp_ct_streq(m->valuestring, want)) {
 		tp_log_kv(TP_LOG_ERROR,
 		          "agent record in Sync fails its MAC (not written with AGENT_SECRET); "
 		          "treated as no agent",
 		          "agent", name);
-		return TP_AGENT_UNKNOWN;
+		return TP_ENOTFOUND;
 	}
 	*hash = tp_xstrdup(h->valuestring);
-	return TP_AGENT_OK;
+	return TP_OK;
 }
 
 /* The record in Sync, read now. */
-static tp_agent_rc sync_read(const tp_config *cfg, const char *name, char **hash)
+static tp_rc sync_read(const tp_config *cfg, const char *name, char **hash)
 {
 	tp_api_result r;
-	tp_agent_rc rc;
+	tp_rc rc;
 
 	*hash = NULL;
 	if (!cfg->pay_sync_service_sid || !cfg->account_sid || !cfg->auth_token) {
 		tp_log_kv(TP_LOG_ERROR,
 		          "AGENTS_SYNC_MAP needs ACCOUNT_SID, AUTH_TOKEN and PAY_SYNC_SERVICE_SID",
 		          NULL, NULL);
-		return TP_AGENT_FILE_ERROR;
+		return TP_ECONFIG;
 	}
 	if (!tp_agent_name_valid(name))
-		return TP_AGENT_UNKNOWN;
+		return TP_ENOTFOUND;
 	if (tp_sync_item_fetch(cfg, cfg->pay_sync_service_sid, cfg->agents_sync_map, name, &r)) {
 		rc = tp_agent_record_hash(cfg->agent_secret, name,
 		                          cJSON_GetObjectItemCaseSensitive(r.json, "data"), hash);
 	} else if (r.status == 404) {
-		rc = TP_AGENT_UNKNOWN;
+		rc = TP_ENOTFOUND;
 	} else {
 		tp_log_kv(TP_LOG_ERROR, "cannot read the agent store (Sync)", "map",
 		          cfg->agents_sync_map, "error", r.err.message);
-		rc = TP_AGENT_UNAVAILABLE;
+		rc = TP_EUNAVAIL;
 	}
 	tp_api_result_free(&r);
 	return rc;
@@ -193,16 +192,16 @@ void tp_agent_store_cache_clear(void)
 }
 
 /* Reads Sync and caches what it says about the agent. */
-static tp_agent_rc sync_tag(const tp_config *cfg, const char *name, char tag[TP_AGENT_TAG_LEN + 1])
+static tp_rc sync_tag(const tp_config *cfg, const char *name, char tag[TP_AGENT_TAG_LEN + 1])
 {
 	char *hash = NULL;
 	long long t = now_ms();
-	tp_agent_rc rc = sync_read(cfg, name, &hash);
+	tp_rc rc = sync_read(cfg, name, &hash);
 
 	tag[0] = '\0';
-	if (rc == TP_AGENT_OK)
+	if (rc == TP_OK)
 		tp_agent_hash_tag(hash, tag);
-	if (rc == TP_AGENT_OK || rc == TP_AGENT_UNKNOWN)
+	if (rc == TP_OK || rc == TP_ENOTFOUND)
 		cache_put(name, tag, t);
 	free(hash);
 	return rc;
@@ -210,7 +209,7 @@ static tp_agent_rc sync_tag(const tp_config *cfg, const char *name, char tag[TP_
 
 /* ------------------------------------------------------------ the store */
 
-tp_agent_rc tp_agent_store_hash(const tp_config *cfg, const char *name, char **hash)
+tp_rc tp_agent_store_hash(const tp_config *cfg, const char *name, char **hash)
 {
 	*hash = NULL;
 	if (tp_agent_store_is_sync(cfg))
@@ -218,8 +217,7 @@ tp_agent_rc tp_agent_store_hash(const tp_config *cfg, const char *name, char **h
 	return tp_agent_lookup(cfg->agents_file, name, hash);
 }
 
-tp_agent_rc tp_agent_store_tag(const tp_config *cfg, const char *name,
-                               char tag[TP_AGENT_TAG_LEN + 1])
+tp_rc tp_agent_store_tag(const tp_config *cfg, const char *name, char tag[TP_AGENT_TAG_LEN + 1])
 {
 	cache_ent e;
 
@@ -229,25 +227,24 @@ tp_agent_rc tp_agent_store_tag(const tp_config *cfg, const char *name,
 	if (!tp_agent_store_is_sync(cfg))
 		return tp_agent_current_tag(cfg->agents_file, name, tag);
 	if (!tp_agent_name_valid(name))
-		return TP_AGENT_UNKNOWN;
+		return TP_ENOTFOUND;
 	if (cfg->agents_cache_s > 0 && cache_get(name, &e) &&
 	    now_ms() - e.read_ms < cfg->agents_cache_s * 1000) {
 		snprintf(tag, TP_AGENT_TAG_LEN + 1, "%s", e.tag);
-		return e.tag[0] ? TP_AGENT_OK : TP_AGENT_UNKNOWN;
+		return e.tag[0] ? TP_OK : TP_ENOTFOUND;
 	}
 	return sync_tag(cfg, name, tag);
 }
 
-tp_agent_rc tp_agent_store_check_tag(const tp_config *cfg, const char *name, const char *pwh,
-                                     time_t iat)
+tp_rc tp_agent_store_check_tag(const tp_config *cfg, const char *name, const char *pwh, time_t iat)
 {
 	char tag[TP_AGENT_TAG_LEN + 1];
 	cache_ent e;
-	tp_agent_rc rc = tp_agent_store_tag(cfg, name, tag);
+	tp_rc rc = tp_agent_store_tag(cfg, name, tag);
 
-	if (rc == TP_AGENT_OK && pwh && tp_ct_streq(pwh, tag))
-		return TP_AGENT_OK;
-	if (rc != TP_AGENT_OK && rc != TP_AGENT_UNKNOWN)
+	if (rc == TP_OK && pwh && tp_ct_streq(pwh, tag))
+		return TP_OK;
+	if (rc != TP_OK && rc != TP_ENOTFOUND)
 		return rc;
 	/* Differs from a copy read before this token was issued: the
 	 * password may have changed since, and the token come from a login
@@ -255,28 +252,28 @@ tp_agent_rc tp_agent_store_check_tag(const tp_config *cfg, const char *name, con
 	if (tp_agent_store_is_sync(cfg) && cache_get(name, &e) &&
 	    iat >= e.read_wall - CLOCK_SKEW_S) {
 		rc = sync_tag(cfg, name, tag);
-		if (rc == TP_AGENT_OK && pwh && tp_ct_streq(pwh, tag))
-			return TP_AGENT_OK;
-		if (rc != TP_AGENT_OK && rc != TP_AGENT_UNKNOWN)
+		if (rc == TP_OK && pwh && tp_ct_streq(pwh, tag))
+			return TP_OK;
+		if (rc != TP_OK && rc != TP_ENOTFOUND)
 			return rc;
 	}
-	return TP_AGENT_UNKNOWN;
+	return TP_ENOTFOUND;
 }
 
-tp_agent_rc tp_agent_store_login(const tp_config *cfg, const char *name, const char *password,
-                                 char tag[TP_AGENT_TAG_LEN + 1])
+tp_rc tp_agent_store_login(const tp_config *cfg, const char *name, const char *password,
+                           char tag[TP_AGENT_TAG_LEN + 1])
 {
 	char *hash = NULL;
-	tp_agent_rc rc;
+	tp_rc rc;
 
 	tag[0] = '\0';
 	if (!tp_agent_store_is_sync(cfg))
 		return tp_agent_check_password(cfg->agents_file, name, password, tag);
 	rc = sync_read(cfg, name, &hash);
-	if (rc == TP_AGENT_OK || rc == TP_AGENT_UNKNOWN) {
+	if (rc == TP_OK || rc == TP_ENOTFOUND) {
 		rc = tp_agent_verify_hash(name, rc, hash, password, tag);
 		/* What Sync says now is what this process checks next. */
-		if (rc == TP_AGENT_OK)
+		if (rc == TP_OK)
 			cache_put(name, tag, now_ms());
 	}
 	free(hash);
@@ -364,9 +361,9 @@ tp_rc tp_agent_store_list(const tp_config *cfg, tp_buf *names, tp_twilio_error *
 	return rc;
 }
 
-void tp_agent_store_reply(tp_resp *resp, const tp_config *cfg, tp_agent_rc rc)
+void tp_agent_store_reply(tp_resp *resp, const tp_config *cfg, tp_rc rc)
 {
-	if (rc == TP_AGENT_UNAVAILABLE) {
+	if (rc == TP_EUNAVAIL) {
 		tp_resp_header(resp, "Retry-After", "5");
 		tp_reply_error(
 		    resp, TP_S_SERVICE_UNAVAILABLE, "agents_unavailable",

@@ -161,14 +161,14 @@ out:
 bool tp_attach_agent_tag_or_reply(const tp_config *cfg, tp_resp *resp, const char *agent,
                                   char tag[TP_AGENT_TAG_LEN + 1])
 {
-	tp_agent_rc arc = tp_agent_store_tag(cfg, agent, tag);
+	tp_rc rc = tp_agent_store_tag(cfg, agent, tag);
 
-	if (arc == TP_AGENT_FILE_ERROR || arc == TP_AGENT_UNAVAILABLE)
-		tp_agent_store_reply(resp, cfg, arc);
-	else if (arc != TP_AGENT_OK)
+	if (rc == TP_ENOTFOUND || rc == TP_EAUTH)
 		tp_reply_error(resp, TP_S_UNAUTHORIZED, "token_revoked",
 		               "the agent no longer exists; log in again");
-	return arc == TP_AGENT_OK;
+	else if (rc != TP_OK)
+		tp_agent_store_reply(resp, cfg, rc);
+	return rc == TP_OK;
 }
 
 void tp_attach_reply(tp_resp *resp, int status, const tp_config *cfg, const char *agent,

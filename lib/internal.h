@@ -469,21 +469,20 @@ tp_rc tp_jwt_sign_hs256(tp_buf *out, const cJSON *header, const cJSON *payload, 
 
 #define TP_SESSION_TOKEN_TTL_S 14400 /* 4 h: far longer than any call */
 
-/* The tag of `name`'s stored hash now (tag "" unless TP_AGENT_OK). */
-tp_agent_rc tp_agent_current_tag(const char *file, const char *name,
-                                 char tag[TP_AGENT_TAG_LEN + 1]);
+/* The tag of `name`'s stored hash now (tag "" unless TP_OK).  Return
+ * values of this and the agent functions below: twiliopay.h, agent.c. */
+tp_rc tp_agent_current_tag(const char *file, const char *name, char tag[TP_AGENT_TAG_LEN + 1]);
 /* The revocation check for every credential that carries a tag (agent
- * tokens, tickets): TP_AGENT_OK while `name` exists with the password
- * whose tag is `pwh` (compared in constant time); TP_AGENT_UNKNOWN once
- * the agent is deleted, TP_AGENT_BAD_PASSWORD once its password changed,
- * TP_AGENT_FILE_ERROR when AGENTS_FILE cannot be read. */
-tp_agent_rc tp_agent_tag_check(const char *file, const char *name, const char *pwh);
-/* Verifies a password against a hash found by a lookup (`found`:
- * TP_AGENT_OK with `hash`, or TP_AGENT_UNKNOWN with hash NULL, which
- * burns the same time).  Returns TP_AGENT_OK (and `tag`), _BAD_PASSWORD
- * or _UNKNOWN. */
-tp_agent_rc tp_agent_verify_hash(const char *name, tp_agent_rc found, const char *hash,
-                                 const char *password, char tag[TP_AGENT_TAG_LEN + 1]);
+ * tokens, tickets): TP_OK while `name` exists with the password whose tag
+ * is `pwh` (compared in constant time); TP_ENOTFOUND once the agent is
+ * deleted, TP_EAUTH once its password changed, TP_ECONFIG or TP_EIO when
+ * AGENTS_FILE is unset or cannot be read. */
+tp_rc tp_agent_tag_check(const char *file, const char *name, const char *pwh);
+/* Verifies a password against a hash found by a lookup (`found`: TP_OK
+ * with `hash`, or TP_ENOTFOUND with hash NULL, which burns the same
+ * time).  Returns TP_OK (and `tag`), TP_EAUTH or TP_ENOTFOUND. */
+tp_rc tp_agent_verify_hash(const char *name, tp_rc found, const char *hash, const char *password,
+                           char tag[TP_AGENT_TAG_LEN + 1]);
 
 /* ---------------------------------------------------------------- agentstore.c */
 
@@ -491,20 +490,18 @@ tp_agent_rc tp_agent_verify_hash(const char *name, tp_agent_rc found, const char
  * (twiliopay.h has what handlers and tools call). */
 
 /* The agent's stored hash (malloc'd), read now. */
-tp_agent_rc tp_agent_store_hash(const tp_config *cfg, const char *name, char **hash);
+tp_rc tp_agent_store_hash(const tp_config *cfg, const char *name, char **hash);
 /* The agent's current tag; from Sync at most AGENTS_CACHE_S old. */
-tp_agent_rc tp_agent_store_tag(const tp_config *cfg, const char *name,
-                               char tag[TP_AGENT_TAG_LEN + 1]);
-/* TP_AGENT_OK when a token's pwh is still the agent's tag; TP_AGENT_UNKNOWN
- * when the agent is gone or its password changed (revoked); a store error
+tp_rc tp_agent_store_tag(const tp_config *cfg, const char *name, char tag[TP_AGENT_TAG_LEN + 1]);
+/* TP_OK when a token's pwh is still the agent's tag; TP_ENOTFOUND when
+ * the agent is gone or its password changed (revoked); a store error
  * otherwise.  iat: when the token was issued. */
-tp_agent_rc tp_agent_store_check_tag(const tp_config *cfg, const char *name, const char *pwh,
-                                     time_t iat);
+tp_rc tp_agent_store_check_tag(const tp_config *cfg, const char *name, const char *pwh, time_t iat);
 /* A Sync record {"hash","mac"} (caller frees) and the check of one:
- * TP_AGENT_OK and *hash (malloc'd) only when its MAC is right. */
+ * TP_OK and *hash (malloc'd) only when its MAC is right, else
+ * TP_ENOTFOUND (no agent). */
 cJSON *tp_agent_record(const char *secret, const char *name, const char *hash);
-tp_agent_rc tp_agent_record_hash(const char *secret, const char *name, const cJSON *data,
-                                 char **hash);
+tp_rc tp_agent_record_hash(const char *secret, const char *name, const cJSON *data, char **hash);
 void tp_agent_record_mac(const char *secret, const char *name, const char *hash, char hex[65]);
 /* Forgets every cached record (tests). */
 void tp_agent_store_cache_clear(void);
@@ -553,15 +550,6 @@ tp_rc tp_redis_command(const char *url, long timeout_ms, size_t argc, const char
                        tp_redis_reply *out, tp_buf *why);
 void tp_redis_reply_free(tp_redis_reply *r);
 
-typedef enum tp_token_rc {
-	TP_TOKEN_OK,
-	TP_TOKEN_MISSING,
-	TP_TOKEN_MALFORMED,
-	TP_TOKEN_BAD_SIGNATURE,
-	TP_TOKEN_EXPIRED,
-	TP_TOKEN_WRONG_KIND,
-} tp_token_rc;
-
 /* The claims every token of ours starts with: sub (the agent), kind, pwh
  * (the agent's password-hash tag: a new password or a deleted agent voids
  * the token), jti (TP_TOKEN_JTI_BYTES random bytes, hex: every token is
@@ -572,10 +560,14 @@ cJSON *tp_claims_new(const char *kind, const char *agent, const char *tag, time_
 /* base64url(claims JSON) "." base64url(HMAC-SHA256(secret, first part)). */
 tp_rc tp_token_issue(tp_buf *out, const char *secret, const cJSON *claims);
 /* Checks the MAC (constant time) before parsing, then kind, sub, iat and
- * exp > now.  On TP_TOKEN_OK *claims is the caller's to cJSON_Delete. */
-tp_token_rc tp_token_verify(const char *token, const char *secret, const char *kind, time_t now,
-                            cJSON **claims);
-const char *tp_token_rc_str(tp_token_rc rc);
+ * exp > now.  On TP_OK *claims is the caller's to cJSON_Delete.  Else
+ * *why (when why is not NULL) says what was wrong:
+ *   TP_ENOTFOUND  no token (NULL or "")
+ *   TP_EINVAL     malformed (or no secret to check it with)
+ *   TP_EAUTH      the signature is wrong, or the token is of another kind
+ *   TP_EEXPIRED   exp has passed */
+tp_rc tp_token_verify(const char *token, const char *secret, const char *kind, time_t now,
+                      cJSON **claims, const char **why);
 /* A string claim, or NULL. */
 const char *tp_claim_str(const cJSON *claims, const char *name);
 

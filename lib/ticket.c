@@ -183,49 +183,40 @@ tp_rc tp_spent_claim_redis(const char *url, const char *id, time_t exp, time_t n
 	return rc;
 }
 
-static const char *const ticket_rc_names[] = {
-    [TP_TICKET_OK] = "ok",
-    [TP_TICKET_MISSING] = "no ticket",
-    [TP_TICKET_INVALID] = "the ticket is not valid",
-    [TP_TICKET_EXPIRED] = "the ticket has expired",
-    [TP_TICKET_OTHER_PAYMENT] = "the ticket is for another payment",
-    [TP_TICKET_REVOKED] = "the agent was removed or its password changed",
-    [TP_TICKET_SPENT] = "the ticket has been used already",
-    [TP_TICKET_UNUSABLE] = "tickets cannot be checked (AGENT_SECRET, AGENTS_FILE or "
-                           "AGENTS_SYNC_MAP, TICKETS_FILE)",
-    [TP_TICKET_AGENTS_UNAVAILABLE] = "the agent store (Twilio Sync) cannot be reached",
-    [TP_TICKET_STORE_UNAVAILABLE] = "the spent-tickets store (Redis, NCHAN_REDIS_URL) cannot be "
-                                    "reached",
-};
+static const char unusable[] =
+    "tickets cannot be checked (AGENT_SECRET, AGENTS_FILE or AGENTS_SYNC_MAP, TICKETS_FILE)";
+const char tp_ticket_spent_store_unavailable[] =
+    "the spent-tickets store (Redis, NCHAN_REDIS_URL) cannot be reached";
 
-const char *tp_ticket_rc_str(tp_ticket_rc rc)
-{
-	if ((unsigned)rc >= sizeof ticket_rc_names / sizeof ticket_rc_names[0])
-		return "?";
-	return ticket_rc_names[rc];
-}
-
-tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const char *payment_sid,
-                              time_t now)
+tp_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const char *payment_sid,
+                       time_t now, const char **why)
 {
 	cJSON *claims = NULL;
 	const char *pwh, *jti;
 	const cJSON *exp, *iat;
-	tp_token_rc trc;
-	tp_agent_rc arc;
-	tp_ticket_rc rc = TP_TICKET_INVALID;
+	const char *w = "the ticket is not valid";
+	tp_rc rc = TP_EAUTH, trc;
 	bool fresh;
 
 	if (!cfg->agent_secret || (!cfg->agents_file && !tp_agent_store_is_sync(cfg)) ||
-	    !cfg->tickets_file)
-		return TP_TICKET_UNUSABLE;
-	trc = tp_token_verify(ticket, cfg->agent_secret, "ticket", now, &claims);
-	if (trc == TP_TOKEN_MISSING)
-		return TP_TICKET_MISSING;
-	if (trc == TP_TOKEN_EXPIRED)
-		return TP_TICKET_EXPIRED;
-	if (trc != TP_TOKEN_OK)
-		return TP_TICKET_INVALID;
+	    !cfg->tickets_file) {
+		rc = TP_ECONFIG;
+		w = unusable;
+		goto out;
+	}
+	trc = tp_token_verify(ticket, cfg->agent_secret, "ticket", now, &claims, NULL);
+	if (trc == TP_ENOTFOUND) {
+		rc = TP_ENOTFOUND;
+		w = "no ticket";
+		goto out;
+	}
+	if (trc == TP_EEXPIRED) {
+		rc = TP_EEXPIRED;
+		w = "the ticket has expired";
+		goto out;
+	}
+	if (trc != TP_OK)
+		goto out;
 	pwh = tp_claim_str(claims, "pwh");
 	jti = tp_claim_str(claims, "jti");
 	exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
@@ -237,48 +228,55 @@ tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const ch
 	    exp->valuedouble > (double)now + TP_TICKET_TTL_S + 60)
 		goto out;
 	if (!tp_str_eq(tp_claim_str(claims, "pk"), payment_sid)) {
-		rc = TP_TICKET_OTHER_PAYMENT;
+		w = "the ticket is for another payment";
 		goto out;
 	}
 	iat = cJSON_GetObjectItemCaseSensitive(claims, "iat");
-	arc = tp_agent_store_check_tag(cfg, tp_claim_str(claims, "sub"), pwh,
-	                               cJSON_IsNumber(iat) ? (time_t)iat->valuedouble : 0);
-	if (arc == TP_AGENT_FILE_ERROR) {
-		rc = TP_TICKET_UNUSABLE;
+	rc = tp_agent_store_check_tag(cfg, tp_claim_str(claims, "sub"), pwh,
+	                              cJSON_IsNumber(iat) ? (time_t)iat->valuedouble : 0);
+	if (rc == TP_ENOTFOUND || rc == TP_EAUTH) {
+		rc = TP_EAUTH;
+		w = "the agent was removed or its password changed";
 		goto out;
 	}
-	if (arc == TP_AGENT_UNAVAILABLE) {
-		rc = TP_TICKET_AGENTS_UNAVAILABLE;
+	if (rc == TP_EUNAVAIL) {
+		w = "the agent store (Twilio Sync) cannot be reached";
 		goto out;
 	}
-	if (arc != TP_AGENT_OK) {
-		rc = TP_TICKET_REVOKED;
+	if (rc != TP_OK) {
+		rc = TP_ECONFIG;
+		w = unusable;
 		goto out;
 	}
 	/* Checked last: a ticket refused for any other reason stays unspent
 	 * (it was no use to anyone), and the list only grows by tickets that
 	 * subscribed. */
 	if (cfg->nchan_redis_url) {
-		tp_buf why;
-		tp_buf_init(&why, 1024);
+		tp_buf rwhy;
+		tp_buf_init(&rwhy, 1024);
 		if (tp_spent_claim_redis(cfg->nchan_redis_url, jti, (time_t)exp->valuedouble, now,
-		                         &fresh, &why) != TP_OK) {
+		                         &fresh, &rwhy) != TP_OK) {
 			tp_log_kv(TP_LOG_ERROR, "cannot spend a ticket in Redis (NCHAN_REDIS_URL)",
-			          "error", tp_buf_str(&why));
-			tp_buf_free(&why);
-			rc = TP_TICKET_STORE_UNAVAILABLE;
+			          "error", tp_buf_str(&rwhy));
+			tp_buf_free(&rwhy);
+			rc = TP_EUNAVAIL;
+			w = tp_ticket_spent_store_unavailable;
 			goto out;
 		}
-		tp_buf_free(&why);
+		tp_buf_free(&rwhy);
 	} else if (tp_spent_claim(cfg->tickets_file, jti, (time_t)exp->valuedouble, now, &fresh) !=
 	           TP_OK) {
 		tp_log_kv(TP_LOG_ERROR, "cannot update the spent tickets list", "path",
 		          cfg->tickets_file);
-		rc = TP_TICKET_UNUSABLE;
+		rc = TP_ECONFIG;
+		w = unusable;
 		goto out;
 	}
-	rc = fresh ? TP_TICKET_OK : TP_TICKET_SPENT;
+	rc = fresh ? TP_OK : TP_EAUTH;
+	w = fresh ? "ok" : "the ticket has been used already";
 out:
 	cJSON_Delete(claims);
+	if (why)
+		*why = w;
 	return rc;
 }

@@ -887,23 +887,28 @@ tp_rc tp_access_token_sync(tp_buf *out, const tp_access_token_req *r);
 #define TP_AGENT_TAG_LEN      16    /* hex chars of the stored-hash tag */
 #define TP_AGENT_TOKEN_TTL_S  36000 /* 10 h: one shift */
 
-typedef enum tp_agent_rc {
-	TP_AGENT_OK,
-	TP_AGENT_UNKNOWN,
-	TP_AGENT_BAD_PASSWORD,
-	TP_AGENT_FILE_ERROR,  /* AGENTS_FILE unset or unreadable; the Sync store not configured */
-	TP_AGENT_UNAVAILABLE, /* the Sync store cannot be read now (try again) */
-} tp_agent_rc;
+/* What looking an agent up, checking its password or a credential's tag
+ * returns (the functions below, the agent store's, lib/internal.h's):
+ *   TP_OK
+ *   TP_ENOTFOUND  no such agent (or a Sync record that fails its MAC)
+ *   TP_EAUTH      a wrong password, or a tag that is not the agent's now
+ *   TP_ECONFIG    no agent store: AGENTS_FILE unset, or AGENTS_SYNC_MAP
+ *                 without PAY_SYNC_SERVICE_SID and the Twilio credentials
+ *   TP_EIO        AGENTS_FILE cannot be read (missing, unreadable, too big)
+ *   TP_EUNAVAIL   Sync cannot be read now (try again)
+ * A caller answers TP_ENOTFOUND and TP_EAUTH alike (a refusal that does not
+ * say which names are agents) and any other failure with
+ * tp_agent_store_reply. */
 
 /* 1-64 of [A-Za-z0-9._@-], starting with a letter or digit. */
 bool tp_agent_name_valid(const char *name);
 /* The agent's stored hash (malloc'd) from an agents file. */
-tp_agent_rc tp_agent_lookup(const char *file, const char *name, char **hash);
+tp_rc tp_agent_lookup(const char *file, const char *name, char **hash);
 /* Verifies a password with crypt(3) (libxcrypt), in constant time per
- * hash; an unknown agent costs the same as a wrong password.  On
- * TP_AGENT_OK `tag` is the stored hash's tag (for tokens). */
-tp_agent_rc tp_agent_check_password(const char *file, const char *name, const char *password,
-                                    char tag[TP_AGENT_TAG_LEN + 1]);
+ * hash; an unknown agent costs the same as a wrong password.  On TP_OK
+ * `tag` is the stored hash's tag (for tokens). */
+tp_rc tp_agent_check_password(const char *file, const char *name, const char *password,
+                              char tag[TP_AGENT_TAG_LEN + 1]);
 /* A short hex tag of a stored hash: it changes when the password does. */
 void tp_agent_hash_tag(const char *hash, char tag[TP_AGENT_TAG_LEN + 1]);
 /* A fresh yescrypt hash of password (malloc'd). */
@@ -949,16 +954,17 @@ bool tp_publish_token_ok(const char *secret, const char *token, const char *paym
  * record, its MAC and the AGENTS_CACHE_S cache). */
 bool tp_agent_store_is_sync(const tp_config *cfg);
 /* Login: the password against the store, read now. */
-tp_agent_rc tp_agent_store_login(const tp_config *cfg, const char *name, const char *password,
-                                 char tag[TP_AGENT_TAG_LEN + 1]);
+tp_rc tp_agent_store_login(const tp_config *cfg, const char *name, const char *password,
+                           char tag[TP_AGENT_TAG_LEN + 1]);
 /* Adds or replaces (hash) or deletes (NULL; TP_ENOTFOUND if absent) an
  * agent; TP_EIO with `err` when Sync refused or failed. */
 tp_rc tp_agent_store_set(const tp_config *cfg, const char *name, const char *hash,
                          tp_twilio_error *err);
 /* Appends every agent's name, one a line. */
 tp_rc tp_agent_store_list(const tp_config *cfg, tp_buf *names, tp_twilio_error *err);
-/* Replies 500 (store not usable) or 503 + Retry-After (Sync unreachable). */
-void tp_agent_store_reply(tp_resp *resp, const tp_config *cfg, tp_agent_rc rc);
+/* Replies to a failure of the store other than a refusal: 503 +
+ * Retry-After for TP_EUNAVAIL (Sync unreachable), else 500 (not usable). */
+void tp_agent_store_reply(tp_resp *resp, const tp_config *cfg, tp_rc rc);
 
 /* ---------------------------------------------------------------- ticket.c */
 
@@ -972,26 +978,24 @@ void tp_agent_store_reply(tp_resp *resp, const tp_config *cfg, tp_agent_rc rc);
 tp_rc tp_ticket_issue(tp_buf *out, const char *secret, const char *agent, const char *tag,
                       const char *payment_sid, time_t now, long ttl_s);
 
-typedef enum tp_ticket_rc {
-	TP_TICKET_OK,                 /* valid, and spent now */
-	TP_TICKET_MISSING,            /* no ticket given */
-	TP_TICKET_INVALID,            /* malformed, forged, not a ticket */
-	TP_TICKET_EXPIRED,            /* past its exp */
-	TP_TICKET_OTHER_PAYMENT,      /* for another PaymentSid */
-	TP_TICKET_REVOKED,            /* its agent was removed or changed password */
-	TP_TICKET_SPENT,              /* used before */
-	TP_TICKET_UNUSABLE,           /* AGENT_SECRET, the agent store or TICKETS_FILE unusable */
-	TP_TICKET_AGENTS_UNAVAILABLE, /* the Sync agent store cannot be read now */
-	TP_TICKET_STORE_UNAVAILABLE,  /* NCHAN_REDIS_URL set, Redis unreachable */
-} tp_ticket_rc;
-
 /* The subscription check: a ticket of ours for `payment_sid`, unexpired,
  * whose agent still exists with the same password, never used before; it
  * is spent only when everything else holds: in the nodes' shared Redis
- * when NCHAN_REDIS_URL is set, else in TICKETS_FILE (this node). */
-tp_ticket_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const char *payment_sid,
-                              time_t now);
-const char *tp_ticket_rc_str(tp_ticket_rc rc);
+ * when NCHAN_REDIS_URL is set, else in TICKETS_FILE (this node).  TP_OK
+ * when valid (and spent now); else *why (when why is not NULL) says which
+ * of these it was:
+ *   TP_ENOTFOUND  no ticket given
+ *   TP_EAUTH      malformed, forged or not a ticket; for another
+ *                 PaymentSid; its agent removed or its password changed;
+ *                 used before
+ *   TP_EEXPIRED   past its exp
+ *   TP_ECONFIG    AGENT_SECRET, the agent store or TICKETS_FILE unusable
+ *   TP_EUNAVAIL   the Sync agent store cannot be read now, or (why ==
+ *                 tp_ticket_spent_store_unavailable) NCHAN_REDIS_URL is set
+ *                 and Redis cannot be reached */
+tp_rc tp_ticket_redeem(const tp_config *cfg, const char *ticket, const char *payment_sid,
+                       time_t now, const char **why);
+extern const char tp_ticket_spent_store_unavailable[];
 
 /* ---------------------------------------------------------------- capture.c */
 

@@ -124,7 +124,7 @@ static int import_file(const tp_config *cfg, const char *file)
 		size_t len = strcspn(p, "\n");
 		char *name = tp_xstrndup(p, len), *hash = NULL;
 		tp_twilio_error err;
-		if (tp_agent_lookup(file, name, &hash) == TP_AGENT_OK &&
+		if (tp_agent_lookup(file, name, &hash) == TP_OK &&
 		    crypt_checksalt(hash) == CRYPT_SALT_OK) {
 			if (tp_agent_store_set(cfg, name, hash, &err) == TP_OK)
 				n++;
@@ -267,15 +267,15 @@ int main(int argc, char **argv)
 		}
 	} else if (strcmp(cmd, "check") == 0) {
 		char tag[TP_AGENT_TAG_LEN + 1];
-		tp_agent_rc rc;
+		tp_rc rc;
 		if (!read_password("Password: ", pw, sizeof pw))
 			goto out;
 		rc = tp_agent_store_login(&cfg, name, pw, tag);
-		if (rc == TP_AGENT_FILE_ERROR || rc == TP_AGENT_UNAVAILABLE) {
-			store_error(&cfg, "read", NULL);
+		if (rc == TP_OK || rc == TP_ENOTFOUND || rc == TP_EAUTH) {
+			puts(rc == TP_OK ? "ok" : "wrong name or password");
+			status = rc == TP_OK ? EXIT_SUCCESS : EXIT_REFUSED;
 		} else {
-			puts(rc == TP_AGENT_OK ? "ok" : "wrong name or password");
-			status = rc == TP_AGENT_OK ? EXIT_SUCCESS : EXIT_REFUSED;
+			store_error(&cfg, "read", NULL);
 		}
 	} else {
 		usage();

@@ -74,12 +74,12 @@ static const char *expected(const entry *e, size_t n, const char *name)
 static void check_lookup(const char *name, const char *want)
 {
 	char *hash = NULL;
-	tp_agent_rc rc = tp_agent_lookup(path, name, &hash);
+	tp_rc rc = tp_agent_lookup(path, name, &hash);
 
 	if (want) {
-		FUZZ_ASSERT(rc == TP_AGENT_OK && hash && strcmp(hash, want) == 0);
+		FUZZ_ASSERT(rc == TP_OK && hash && strcmp(hash, want) == 0);
 	} else {
-		FUZZ_ASSERT(rc == TP_AGENT_UNKNOWN && !hash);
+		FUZZ_ASSERT(rc == TP_ENOTFOUND && !hash);
 	}
 	free(hash);
 }

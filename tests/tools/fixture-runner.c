@@ -161,7 +161,7 @@ static void token_placeholder(tp_buf *out, const char *key, const tp_params *env
 		if ((ca = strchr(pk, ':')) != NULL)
 			*ca++ = '\0';
 	}
-	if (file && tp_agent_lookup(file, name, &hash) == TP_AGENT_OK)
+	if (file && tp_agent_lookup(file, name, &hash) == TP_OK)
 		tp_agent_hash_tag(hash, tag);
 	if (strncmp(key, "ticket:", 7) == 0 || strncmp(key, "expired-ticket:", 15) == 0) {
 		tp_buf t;

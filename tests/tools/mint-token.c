@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mint-token: configuration: %s\n", tp_buf_str(&err));
 		return EXIT_ERROR;
 	}
-	if (cfg.agents_file && tp_agent_lookup(cfg.agents_file, argv[2], &hash) == TP_AGENT_OK)
+	if (cfg.agents_file && tp_agent_lookup(cfg.agents_file, argv[2], &hash) == TP_OK)
 		tp_agent_hash_tag(hash, tag);
 	tp_buf_init(&tok, 4096);
 	if (ticket)

@@ -82,21 +82,24 @@ static void test_password_file(void **state)
 	struct stat st;
 	(void)state;
 
-	assert_int_equal(tp_agent_check_password(file, "alice", "pw", tag), TP_AGENT_FILE_ERROR);
+	/* No file yet: the server's fault (TP_EIO), not "no such agent"; no
+	 * file configured at all: TP_ECONFIG. */
+	assert_int_equal(tp_agent_check_password(file, "alice", "pw", tag), TP_EIO);
+	assert_int_equal(tp_agent_check_password(NULL, "alice", "pw", tag), TP_ECONFIG);
+	assert_int_equal(tp_agent_lookup("", "alice", &hash), TP_ECONFIG);
+	assert_null(hash);
 	set_agent("alice", "correct horse battery staple");
 	assert_int_equal(stat(file, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	set_agent("bob", "hunter2hunter2");
 	assert_int_equal(
-	    tp_agent_check_password(file, "alice", "correct horse battery staple", tag),
-	    TP_AGENT_OK);
+	    tp_agent_check_password(file, "alice", "correct horse battery staple", tag), TP_OK);
 	assert_int_equal(strlen(tag), TP_AGENT_TAG_LEN);
-	assert_int_equal(tp_agent_check_password(file, "alice", "hunter2hunter2", tag2),
-	                 TP_AGENT_BAD_PASSWORD);
+	assert_int_equal(tp_agent_check_password(file, "alice", "hunter2hunter2", tag2), TP_EAUTH);
 	assert_string_equal(tag2, "");
-	assert_int_equal(tp_agent_check_password(file, "carol", "x", tag2), TP_AGENT_UNKNOWN);
-	assert_int_equal(tp_agent_check_password(file, "alice", "", tag2), TP_AGENT_BAD_PASSWORD);
-	assert_int_equal(tp_agent_check_password(file, "bob", "hunter2hunter2", tag2), TP_AGENT_OK);
+	assert_int_equal(tp_agent_check_password(file, "carol", "x", tag2), TP_ENOTFOUND);
+	assert_int_equal(tp_agent_check_password(file, "alice", "", tag2), TP_EAUTH);
+	assert_int_equal(tp_agent_check_password(file, "bob", "hunter2hunter2", tag2), TP_OK);
 	assert_string_not_equal(tag, tag2);
 
 	/* A new password changes the tag; the mode chosen by the operator
@@ -105,11 +108,10 @@ static void test_password_file(void **state)
 	set_agent("alice", "new password");
 	assert_int_equal(stat(file, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
-	assert_int_equal(tp_agent_check_password(file, "alice", "new password", tag2), TP_AGENT_OK);
+	assert_int_equal(tp_agent_check_password(file, "alice", "new password", tag2), TP_OK);
 	assert_string_not_equal(tag, tag2);
 	assert_int_equal(
-	    tp_agent_check_password(file, "alice", "correct horse battery staple", tag2),
-	    TP_AGENT_BAD_PASSWORD);
+	    tp_agent_check_password(file, "alice", "correct horse battery staple", tag2), TP_EAUTH);
 
 	/* ...and its owner (root editing root:twiliopay 0640 must not leave
 	 * a root:root file): only testable as root. */
@@ -127,7 +129,7 @@ static void test_password_file(void **state)
 	assert_string_equal(names.ptr, "alice\nbob\n");
 	assert_int_equal(tp_agents_file_set(file, "bob", NULL), TP_OK);
 	assert_int_equal(tp_agents_file_set(file, "bob", NULL), TP_ENOTFOUND);
-	assert_int_equal(tp_agent_lookup(file, "bob", &hash), TP_AGENT_UNKNOWN);
+	assert_int_equal(tp_agent_lookup(file, "bob", &hash), TP_ENOTFOUND);
 	assert_null(hash);
 	tp_buf_reset(&names);
 	assert_int_equal(tp_agents_file_list(file, &names), TP_OK);
@@ -156,8 +158,7 @@ static void test_legacy_hash_refused(void **state)
 	assert_non_null(f);
 	fputs("# comment\n\nold:$1$saltsalt$qjXMvbEw8oaL.CzflDugX/\n", f);
 	fclose(f);
-	assert_int_equal(tp_agent_check_password(legacy, "old", "password", tag),
-	                 TP_AGENT_BAD_PASSWORD);
+	assert_int_equal(tp_agent_check_password(legacy, "old", "password", tag), TP_EAUTH);
 }
 
 /* A file that holds one agent and nothing else: deleting it leaves an
@@ -176,11 +177,11 @@ static void test_delete_last_agent(void **state)
 	fputs("alice:$y$j9T$3NNz.LoFTKifYSCh9YcxJ.$fO0W7KE28rNtFNEYzvHsw434G5cmnx6c8fIOCgWqUs9\n",
 	      f);
 	fclose(f);
-	assert_int_equal(tp_agent_lookup(only, "alice", &hash), TP_AGENT_OK);
+	assert_int_equal(tp_agent_lookup(only, "alice", &hash), TP_OK);
 	free(hash);
 	hash = NULL;
 	assert_int_equal(tp_agents_file_set(only, "alice", NULL), TP_OK);
-	assert_int_equal(tp_agent_lookup(only, "alice", &hash), TP_AGENT_UNKNOWN);
+	assert_int_equal(tp_agent_lookup(only, "alice", &hash), TP_ENOTFOUND);
 	assert_null(hash);
 	assert_int_equal(stat(only, &st), 0);
 	assert_int_equal(st.st_size, 0);
@@ -201,29 +202,39 @@ static void test_tag_check(void **state)
 	assert_int_equal(tp_agent_hash_password("first password", &hash), TP_OK);
 	assert_int_equal(tp_agents_file_set(tfile, "carol", hash), TP_OK);
 	free(hash);
-	assert_int_equal(tp_agent_current_tag(tfile, "carol", old), TP_AGENT_OK);
+	assert_int_equal(tp_agent_current_tag(tfile, "carol", old), TP_OK);
 	assert_int_equal(strlen(old), TP_AGENT_TAG_LEN);
-	assert_int_equal(tp_agent_tag_check(tfile, "carol", old), TP_AGENT_OK);
-	assert_int_equal(tp_agent_tag_check(tfile, "carol", "0123456789abcdef"),
-	                 TP_AGENT_BAD_PASSWORD);
-	assert_int_equal(tp_agent_tag_check(tfile, "carol", NULL), TP_AGENT_BAD_PASSWORD);
-	assert_int_equal(tp_agent_tag_check(tfile, "dave", old), TP_AGENT_UNKNOWN);
-	assert_int_equal(tp_agent_current_tag(tfile, "dave", tag), TP_AGENT_UNKNOWN);
+	assert_int_equal(tp_agent_tag_check(tfile, "carol", old), TP_OK);
+	assert_int_equal(tp_agent_tag_check(tfile, "carol", "0123456789abcdef"), TP_EAUTH);
+	assert_int_equal(tp_agent_tag_check(tfile, "carol", NULL), TP_EAUTH);
+	assert_int_equal(tp_agent_tag_check(tfile, "dave", old), TP_ENOTFOUND);
+	assert_int_equal(tp_agent_current_tag(tfile, "dave", tag), TP_ENOTFOUND);
 	assert_string_equal(tag, "");
-	assert_int_equal(tp_agent_tag_check(missing, "carol", old), TP_AGENT_FILE_ERROR);
+	assert_int_equal(tp_agent_tag_check(missing, "carol", old), TP_EIO);
+	assert_int_equal(tp_agent_tag_check(NULL, "carol", old), TP_ECONFIG);
 	/* A new password: the old tag is revoked, the new one holds. */
 	assert_int_equal(tp_agent_hash_password("second password", &hash), TP_OK);
 	assert_int_equal(tp_agents_file_set(tfile, "carol", hash), TP_OK);
 	free(hash);
-	assert_int_equal(tp_agent_tag_check(tfile, "carol", old), TP_AGENT_BAD_PASSWORD);
-	assert_int_equal(tp_agent_current_tag(tfile, "carol", tag), TP_AGENT_OK);
+	assert_int_equal(tp_agent_tag_check(tfile, "carol", old), TP_EAUTH);
+	assert_int_equal(tp_agent_current_tag(tfile, "carol", tag), TP_OK);
 	assert_string_not_equal(tag, old);
-	assert_int_equal(tp_agent_tag_check(tfile, "carol", tag), TP_AGENT_OK);
+	assert_int_equal(tp_agent_tag_check(tfile, "carol", tag), TP_OK);
 	/* Deleted: revoked. */
 	assert_int_equal(tp_agents_file_set(tfile, "carol", NULL), TP_OK);
-	assert_int_equal(tp_agent_tag_check(tfile, "carol", tag), TP_AGENT_UNKNOWN);
+	assert_int_equal(tp_agent_tag_check(tfile, "carol", tag), TP_ENOTFOUND);
 	unlink(tfile);
 }
+
+/* tp_token_verify's code and its reason together: the reason is what the
+ * logs and the 403 answers say, and it tells apart what the code lumps
+ * (a wrong signature and a wrong kind are both TP_EAUTH).  Uses `c`. */
+#define VERIFY(tok, secret, kind, now, want, want_why)                                             \
+	do {                                                                                       \
+		const char *why_ = NULL;                                                           \
+		assert_int_equal(tp_token_verify(tok, secret, kind, now, &c, &why_), want);        \
+		assert_string_equal(why_, want_why);                                               \
+	} while (0)
 
 static void test_tokens(void **state)
 {
@@ -236,37 +247,41 @@ static void test_tokens(void **state)
 	tp_buf_init(&bad, 4096);
 	assert_int_equal(tp_agent_token_issue(&t, SECRET, "alice", "0123456789abcdef", now, 600),
 	                 TP_OK);
-	assert_int_equal(tp_token_verify(t.ptr, SECRET, "agent", now, &c), TP_TOKEN_OK);
+	VERIFY(t.ptr, SECRET, "agent", now, TP_OK, "ok");
 	assert_string_equal(tp_claim_str(c, "sub"), "alice");
 	assert_string_equal(tp_claim_str(c, "pwh"), "0123456789abcdef");
 	cJSON_Delete(c);
-	assert_int_equal(tp_token_verify(t.ptr, SECRET, "agent", now + 599, &c), TP_TOKEN_OK);
+	VERIFY(t.ptr, SECRET, "agent", now + 599, TP_OK, "ok");
 	cJSON_Delete(c);
-	assert_int_equal(tp_token_verify(t.ptr, SECRET, "agent", now + 600, &c), TP_TOKEN_EXPIRED);
+	VERIFY(t.ptr, SECRET, "agent", now + 600, TP_EEXPIRED, "the token has expired");
 	assert_null(c);
-	assert_int_equal(tp_token_verify(t.ptr, SECRET, "session", now, &c), TP_TOKEN_WRONG_KIND);
-	assert_int_equal(
-	    tp_token_verify(t.ptr, "another-secret-00000000000000000", "agent", now, &c),
-	    TP_TOKEN_BAD_SIGNATURE);
-	assert_int_equal(tp_token_verify(NULL, SECRET, "agent", now, &c), TP_TOKEN_MISSING);
-	assert_int_equal(tp_token_verify("", SECRET, "agent", now, &c), TP_TOKEN_MISSING);
-	assert_int_equal(tp_token_verify("abc", SECRET, "agent", now, &c), TP_TOKEN_MALFORMED);
-	assert_int_equal(tp_token_verify("a.b.c", SECRET, "agent", now, &c), TP_TOKEN_MALFORMED);
+	VERIFY(t.ptr, SECRET, "session", now, TP_EAUTH, "the token is of the wrong kind");
+	assert_null(c);
+	VERIFY(t.ptr, "another-secret-00000000000000000", "agent", now, TP_EAUTH,
+	       "the token's signature is wrong");
+	assert_null(c);
+	VERIFY(NULL, SECRET, "agent", now, TP_ENOTFOUND, "no token");
+	VERIFY("", SECRET, "agent", now, TP_ENOTFOUND, "no token");
+	VERIFY("abc", SECRET, "agent", now, TP_EINVAL, "the token is malformed");
+	VERIFY("a.b.c", SECRET, "agent", now, TP_EINVAL, "the token is malformed");
+	VERIFY(t.ptr, "", "agent", now, TP_EINVAL, "the token is malformed");
+	assert_null(c);
+	/* The reason is optional. */
+	assert_int_equal(tp_token_verify("abc", SECRET, "agent", now, &c, NULL), TP_EINVAL);
 	/* A changed claim breaks the MAC. */
 	tp_buf_adds(&bad, t.ptr);
 	bad.ptr[3] = bad.ptr[3] == 'a' ? 'b' : 'a';
-	assert_int_equal(tp_token_verify(bad.ptr, SECRET, "agent", now, &c),
-	                 TP_TOKEN_BAD_SIGNATURE);
+	VERIFY(bad.ptr, SECRET, "agent", now, TP_EAUTH, "the token's signature is wrong");
 
 	tp_buf_reset(&t);
 	assert_int_equal(
 	    tp_session_token_issue(&t, SECRET, "alice", "0123456789abcdef", PK, CA, now, 600),
 	    TP_OK);
-	assert_int_equal(tp_token_verify(t.ptr, SECRET, "session", now, &c), TP_TOKEN_OK);
+	VERIFY(t.ptr, SECRET, "session", now, TP_OK, "ok");
 	assert_string_equal(tp_claim_str(c, "pk"), PK);
 	assert_string_equal(tp_claim_str(c, "call"), CA);
 	cJSON_Delete(c);
-	assert_int_equal(tp_token_verify(t.ptr, SECRET, "agent", now, &c), TP_TOKEN_WRONG_KIND);
+	VERIFY(t.ptr, SECRET, "agent", now, TP_EAUTH, "the token is of the wrong kind");
 	tp_buf_free(&t);
 	tp_buf_free(&bad);
 }
@@ -287,12 +302,12 @@ static void test_tokens_unique(void **state)
 	tp_session_token_issue(&a, SECRET, "alice", "0123456789abcdef", PK, CA, now, 600);
 	tp_session_token_issue(&b, SECRET, "alice", "0123456789abcdef", PK, CA, now, 600);
 	assert_string_not_equal(a.ptr, b.ptr);
-	assert_int_equal(tp_token_verify(a.ptr, SECRET, "session", now, &c), TP_TOKEN_OK);
+	VERIFY(a.ptr, SECRET, "session", now, TP_OK, "ok");
 	jti = tp_claim_str(c, "jti");
 	assert_non_null(jti);
 	assert_int_equal(strlen(jti), 32); /* 128 random bits, hex */
 	cJSON_Delete(c);
-	assert_int_equal(tp_token_verify(b.ptr, SECRET, "session", now, &c), TP_TOKEN_OK);
+	VERIFY(b.ptr, SECRET, "session", now, TP_OK, "ok");
 	cJSON_Delete(c);
 
 	tp_buf_reset(&a);
@@ -344,6 +359,19 @@ static tp_config cfg_for(const char *agents)
 	return cfg;
 }
 
+/* tp_ticket_redeem's code and its reason together (the reason is the
+ * text of eventsAuth's 403, and tells the refusals apart).  Uses `cfg`. */
+#define REDEEM(ticket, pk, now, want, want_why)                                                    \
+	do {                                                                                       \
+		const char *why_ = NULL;                                                           \
+		assert_int_equal(tp_ticket_redeem(&cfg, ticket, pk, now, &why_), want);            \
+		assert_string_equal(why_, want_why);                                               \
+	} while (0)
+
+#define WHY_INVALID "the ticket is not valid"
+#define WHY_UNUSABLE                                                                               \
+	"tickets cannot be checked (AGENT_SECRET, AGENTS_FILE or AGENTS_SYNC_MAP, TICKETS_FILE)"
+
 /* Live-update tickets (lib/ticket.c), redeemed as eventsAuth does. */
 static void test_tickets(void **state)
 {
@@ -351,66 +379,95 @@ static void test_tickets(void **state)
 	tp_config cfg = cfg_for(file);
 	time_t now = time(NULL);
 	tp_buf t, s, exp;
+	const char *why = NULL;
 	(void)state;
 
 	snprintf(spent, sizeof spent, "%s/spent", dir);
 	cfg.tickets_file = spent;
 	set_agent("erin", "erin's password");
-	assert_int_equal(tp_agent_check_password(file, "erin", "erin's password", tag),
-	                 TP_AGENT_OK);
+	assert_int_equal(tp_agent_check_password(file, "erin", "erin's password", tag), TP_OK);
 	tp_buf_init(&t, 4096);
 	tp_buf_init(&s, 4096);
 	tp_buf_init(&exp, 4096);
 	assert_int_equal(tp_ticket_issue(&t, SECRET, "erin", tag, PK, now, TP_TICKET_TTL_S), TP_OK);
 	/* Refusals first: none of them spends it. */
-	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK2, now), TP_TICKET_OTHER_PAYMENT);
-	assert_int_equal(tp_ticket_redeem(&cfg, NULL, PK, now), TP_TICKET_MISSING);
-	assert_int_equal(tp_ticket_redeem(&cfg, "x.y", PK, now), TP_TICKET_INVALID);
-	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now + TP_TICKET_TTL_S),
-	                 TP_TICKET_EXPIRED);
+	REDEEM(t.ptr, PK2, now, TP_EAUTH, "the ticket is for another payment");
+	REDEEM(NULL, PK, now, TP_ENOTFOUND, "no ticket");
+	REDEEM("", PK, now, TP_ENOTFOUND, "no ticket");
+	REDEEM("x.y", PK, now, TP_EAUTH, WHY_INVALID);
+	REDEEM(t.ptr, PK, now + TP_TICKET_TTL_S, TP_EEXPIRED, "the ticket has expired");
 	/* A session token is no ticket. */
 	assert_int_equal(tp_session_token_issue(&s, SECRET, "erin", tag, PK, CA, now, 600), TP_OK);
-	assert_int_equal(tp_ticket_redeem(&cfg, s.ptr, PK, now), TP_TICKET_INVALID);
+	REDEEM(s.ptr, PK, now, TP_EAUTH, WHY_INVALID);
 	/* Once, then never again. */
-	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_OK);
-	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_SPENT);
-	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now + 30), TP_TICKET_SPENT);
+	REDEEM(t.ptr, PK, now, TP_OK, "ok");
+	REDEEM(t.ptr, PK, now, TP_EAUTH, "the ticket has been used already");
+	REDEEM(t.ptr, PK, now + 30, TP_EAUTH, "the ticket has been used already");
 	/* Forgotten only once expired, when it is refused anyway. */
-	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now + TP_TICKET_TTL_S + 1),
-	                 TP_TICKET_EXPIRED);
+	REDEEM(t.ptr, PK, now + TP_TICKET_TTL_S + 1, TP_EEXPIRED, "the ticket has expired");
+	/* The reason is optional. */
+	assert_int_equal(tp_ticket_redeem(&cfg, "x.y", PK, now, NULL), TP_EAUTH);
 	/* Longer-lived than any ticket we issue: not ours. */
 	tp_buf_reset(&exp);
 	assert_int_equal(tp_ticket_issue(&exp, SECRET, "erin", tag, PK, now, 3600), TP_OK);
-	assert_int_equal(tp_ticket_redeem(&cfg, exp.ptr, PK, now), TP_TICKET_INVALID);
+	REDEEM(exp.ptr, PK, now, TP_EAUTH, WHY_INVALID);
 	tp_buf_reset(&exp);
 	/* Signed with another secret: forged. */
 	assert_int_equal(
 	    tp_ticket_issue(&exp, "another-secret-0000000000000000000", "erin", tag, PK, now, 60),
 	    TP_OK);
-	assert_int_equal(tp_ticket_redeem(&cfg, exp.ptr, PK, now), TP_TICKET_INVALID);
+	REDEEM(exp.ptr, PK, now, TP_EAUTH, WHY_INVALID);
 	/* A new password voids erin's tickets. */
 	tp_buf_reset(&t);
 	assert_int_equal(tp_ticket_issue(&t, SECRET, "erin", tag, PK, now, 60), TP_OK);
 	set_agent("erin", "erin's new password");
-	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_REVOKED);
+	REDEEM(t.ptr, PK, now, TP_EAUTH, "the agent was removed or its password changed");
+	/* ...and so does deleting her. */
+	assert_int_equal(tp_agents_file_set(file, "erin", NULL), TP_OK);
+	REDEEM(t.ptr, PK, now, TP_EAUTH, "the agent was removed or its password changed");
+	/* The agent store unusable: not a refusal. */
 	cfg.agents_file = (char *)"/nonexistent/agents";
-	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_UNUSABLE);
+	REDEEM(t.ptr, PK, now, TP_ECONFIG, WHY_UNUSABLE);
+	cfg.agents_file = NULL;
+	REDEEM(t.ptr, PK, now, TP_ECONFIG, WHY_UNUSABLE);
+	/* The agents in Sync: not configured enough to be read (TP_ECONFIG),
+	 * or configured and unreachable (TP_EUNAVAIL: try again). */
+	cfg.agents_sync_map = (char *)"agents";
+	REDEEM(t.ptr, PK, now, TP_ECONFIG, WHY_UNUSABLE);
+	cfg.account_sid = (char *)"AC00000000000000000000000000000001";
+	cfg.auth_token = (char *)"token0token0token0token0token0aa";
+	cfg.pay_sync_service_sid = (char *)"IS0123456789abcdef0123456789abcdef";
+	cfg.twilio_sync_url = (char *)"http://127.0.0.1:9"; /* nobody listens */
+	cfg.api_retry_budget_ms = 100;
+	REDEEM(t.ptr, PK, now, TP_EUNAVAIL, "the agent store (Twilio Sync) cannot be reached");
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now, &why), TP_EUNAVAIL);
+	assert_ptr_not_equal(why, tp_ticket_spent_store_unavailable);
+	cfg.agents_sync_map = NULL;
 	cfg.agents_file = file;
 	/* Several nodes (NCHAN_REDIS_URL): spent in Redis only.  Redis
 	 * unreachable refuses a good ticket, and the per-node list is not
 	 * used instead (it would accept the ticket once per node). */
+	set_agent("erin", "erin's new password");
 	tp_buf_reset(&t);
-	assert_int_equal(tp_agent_check_password(file, "erin", "erin's new password", tag),
-	                 TP_AGENT_OK);
+	assert_int_equal(tp_agent_check_password(file, "erin", "erin's new password", tag), TP_OK);
 	assert_int_equal(tp_ticket_issue(&t, SECRET, "erin", tag, PK, now, 60), TP_OK);
 	cfg.nchan_redis_url = (char *)"unix:///nonexistent/redis.sock";
 	unlink(spent);
-	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_STORE_UNAVAILABLE);
+	REDEEM(t.ptr, PK, now, TP_EUNAVAIL,
+	       "the spent-tickets store (Redis, NCHAN_REDIS_URL) cannot be reached");
+	/* eventsAuth tells the two unavailable stores apart by this. */
+	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now, &why), TP_EUNAVAIL);
+	assert_ptr_equal(why, tp_ticket_spent_store_unavailable);
 	assert_int_equal(access(spent, F_OK), -1);
 	cfg.nchan_redis_url = NULL;
-	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_OK);
+	REDEEM(t.ptr, PK, now, TP_OK, "ok");
 	cfg.tickets_file = NULL;
-	assert_int_equal(tp_ticket_redeem(&cfg, t.ptr, PK, now), TP_TICKET_UNUSABLE);
+	REDEEM(t.ptr, PK, now, TP_ECONFIG, WHY_UNUSABLE);
+	/* A spent list that cannot be written: the same. */
+	cfg.tickets_file = (char *)"/nonexistent/dir/spent";
+	tp_buf_reset(&t);
+	assert_int_equal(tp_ticket_issue(&t, SECRET, "erin", tag, PK, now, 60), TP_OK);
+	REDEEM(t.ptr, PK, now, TP_ECONFIG, WHY_UNUSABLE);
 	unlink(spent);
 	snprintf(spent + strlen(spent), sizeof spent - strlen(spent), ".lock");
 	unlink(spent);
@@ -526,8 +583,7 @@ static void test_authorize(void **state)
 	tp_log_set_level(TP_LOG_ERROR);
 	set_agent("frank", "frank's password");
 	set_agent("gina", "gina's password");
-	assert_int_equal(tp_agent_check_password(file, "frank", "frank's password", tag),
-	                 TP_AGENT_OK);
+	assert_int_equal(tp_agent_check_password(file, "frank", "frank's password", tag), TP_OK);
 	tp_buf_init(&tok, 4096);
 	tp_buf_init(&stok, 4096);
 	tp_buf_init(&other, 4096);
@@ -560,10 +616,35 @@ static void test_authorize(void **state)
 	assert_non_null(strstr(out.ptr, "session_token_required"));
 	run(&cfg, h.ptr, stok.ptr, "paymentSid=" PK2, &out);
 	assert_true(tp_str_prefix(out.ptr, "Status: 403"));
+	/* A session token refused says why (tp_token_verify's reason). */
+	run(&cfg, h.ptr, "x", "paymentSid=" PK, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 403"));
+	assert_non_null(strstr(out.ptr, "not valid for this payment (the token is malformed)"));
+	run(&cfg, h.ptr, tok.ptr, "paymentSid=" PK, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 403"));
+	assert_non_null(strstr(out.ptr, "(the token is of the wrong kind)"));
+	tp_buf_reset(&other);
+	tp_session_token_issue(&other, "another-secret-00000000000000000", "frank", tag, PK, CA,
+	                       time(NULL), 600);
+	run(&cfg, h.ptr, other.ptr, "paymentSid=" PK, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 403"));
+	assert_non_null(strstr(out.ptr, "(the token's signature is wrong)"));
+	tp_buf_reset(&other);
+	tp_session_token_issue(&other, SECRET, "frank", tag, PK, CA, time(NULL) - 7200, 3600);
+	run(&cfg, h.ptr, other.ptr, "paymentSid=" PK, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 403"));
+	assert_non_null(strstr(out.ptr, "(the token has expired)"));
+	/* An expired agent token: 401 token_expired, not "unauthorized". */
+	tp_buf_reset(&other);
+	tp_buf_adds(&other, "Bearer ");
+	tp_agent_token_issue(&other, SECRET, "frank", tag, time(NULL) - 7200, 3600);
+	run(&cfg, other.ptr, NULL, NULL, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 401"));
+	assert_non_null(strstr(out.ptr, "token_expired"));
 	{
 		char gtag[TP_AGENT_TAG_LEN + 1];
 		assert_int_equal(tp_agent_check_password(file, "gina", "gina's password", gtag),
-		                 TP_AGENT_OK);
+		                 TP_OK);
 		tp_buf_reset(&other);
 		tp_session_token_issue(&other, SECRET, "gina", gtag, PK, CA, time(NULL), 600);
 		run(&cfg, h.ptr, other.ptr, "paymentSid=" PK, &out);
@@ -575,6 +656,20 @@ static void test_authorize(void **state)
 	run(&cfg, h.ptr, NULL, NULL, &out);
 	assert_true(tp_str_prefix(out.ptr, "Status: 401"));
 	assert_non_null(strstr(out.ptr, "token_revoked"));
+
+	/* The agents in Sync, which cannot be reached: 503, try again; not a
+	 * revocation. */
+	cfg.agents_file = NULL;
+	cfg.agents_sync_map = (char *)"agents";
+	cfg.account_sid = (char *)"AC00000000000000000000000000000001";
+	cfg.auth_token = (char *)"token0token0token0token0token0aa";
+	cfg.pay_sync_service_sid = (char *)"IS0123456789abcdef0123456789abcdef";
+	cfg.twilio_sync_url = (char *)"http://127.0.0.1:9"; /* nobody listens */
+	cfg.api_retry_budget_ms = 100;
+	run(&cfg, h.ptr, NULL, NULL, &out);
+	assert_true(tp_str_prefix(out.ptr, "Status: 503"));
+	assert_non_null(strstr(out.ptr, "agents_unavailable"));
+	cfg.agents_sync_map = NULL;
 
 	/* Not configured: a server error naming the variable, not a 401. */
 	cfg.agents_file = NULL;
@@ -601,31 +696,30 @@ static void test_sync_record(void **state)
 
 	assert_int_equal(tp_agent_hash_password("a password long enough", &hash), TP_OK);
 	rec = tp_agent_record(SECRET, "frank", hash);
-	assert_int_equal(tp_agent_record_hash(SECRET, "frank", rec, &got), TP_AGENT_OK);
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", rec, &got), TP_OK);
 	assert_string_equal(got, hash);
 	free(got);
 	/* the same record under another agent's name */
-	assert_int_equal(tp_agent_record_hash(SECRET, "grace", rec, &got), TP_AGENT_UNKNOWN);
+	assert_int_equal(tp_agent_record_hash(SECRET, "grace", rec, &got), TP_ENOTFOUND);
 	assert_null(got);
 	/* checked with another secret */
-	assert_int_equal(tp_agent_record_hash("another secret", "frank", rec, &got),
-	                 TP_AGENT_UNKNOWN);
+	assert_int_equal(tp_agent_record_hash("another secret", "frank", rec, &got), TP_ENOTFOUND);
 	/* the hash replaced, the MAC kept */
 	forged = cJSON_Duplicate(rec, 1);
 	cJSON_ReplaceItemInObject(forged, "hash", cJSON_CreateString("$y$j9T$forged$forged"));
-	assert_int_equal(tp_agent_record_hash(SECRET, "frank", forged, &got), TP_AGENT_UNKNOWN);
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", forged, &got), TP_ENOTFOUND);
 	cJSON_Delete(forged);
 	/* a MAC made by someone without the secret */
 	tp_agent_record_mac("guessed", "frank", hash, mac);
 	forged = cJSON_Duplicate(rec, 1);
 	cJSON_ReplaceItemInObject(forged, "mac", cJSON_CreateString(mac));
-	assert_int_equal(tp_agent_record_hash(SECRET, "frank", forged, &got), TP_AGENT_UNKNOWN);
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", forged, &got), TP_ENOTFOUND);
 	cJSON_Delete(forged);
 	/* not a record at all */
-	assert_int_equal(tp_agent_record_hash(SECRET, "frank", NULL, &got), TP_AGENT_UNKNOWN);
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", NULL, &got), TP_ENOTFOUND);
 	forged = cJSON_CreateObject();
 	cJSON_AddNumberToObject(forged, "hash", 1);
-	assert_int_equal(tp_agent_record_hash(SECRET, "frank", forged, &got), TP_AGENT_UNKNOWN);
+	assert_int_equal(tp_agent_record_hash(SECRET, "frank", forged, &got), TP_ENOTFOUND);
 	cJSON_Delete(forged);
 	cJSON_Delete(rec);
 	free(hash);
@@ -653,12 +747,10 @@ static void test_authorize_subject_per_request(void **state)
 	tp_buf_init(&tb, 4096);
 	set_agent("hana", "hana's password");
 	set_agent("ivan", "ivan's password");
-	assert_int_equal(tp_agent_check_password(file, "hana", "hana's password", tag),
-	                 TP_AGENT_OK);
+	assert_int_equal(tp_agent_check_password(file, "hana", "hana's password", tag), TP_OK);
 	tp_buf_adds(&ta, "Bearer ");
 	tp_agent_token_issue(&ta, SECRET, "hana", tag, time(NULL), 600);
-	assert_int_equal(tp_agent_check_password(file, "ivan", "ivan's password", tag),
-	                 TP_AGENT_OK);
+	assert_int_equal(tp_agent_check_password(file, "ivan", "ivan's password", tag), TP_OK);
 	tp_buf_adds(&tb, "Bearer ");
 	tp_agent_token_issue(&tb, SECRET, "ivan", tag, time(NULL), 600);
 	a.pub.h_authorization = ta.ptr;
