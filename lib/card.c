@@ -137,21 +137,25 @@ bool tp_card_luhn_ok(const char *d)
 	return tp_luhn_ok(d, strlen(d));
 }
 
-tp_card_check tp_card_number_check(const char *d, tp_card_brand *brand)
+tp_rc tp_card_number_check(const char *d, tp_card_brand *brand, const char **why)
 {
 	size_t n = strlen(d);
 	tp_card_brand b;
 
 	*brand = TP_BRAND_UNKNOWN;
+	*why = "invalid-card-number";
 	if (!all_digits(d, n) || n < 12 || n > 19)
-		return TP_CARD_BAD_NUMBER;
+		return TP_EINVAL;
 	b = tp_card_brand_of(d);
 	*brand = b;
-	if (b == TP_BRAND_UNKNOWN)
-		return TP_CARD_BAD_TYPE;
+	if (b == TP_BRAND_UNKNOWN) {
+		*why = "invalid-card-type";
+		return TP_EINVAL;
+	}
 	if (!tp_card_length_ok(b, n) || !tp_card_luhn_ok(d))
-		return TP_CARD_BAD_NUMBER;
-	return TP_CARD_OK;
+		return TP_EINVAL;
+	*why = NULL;
+	return TP_OK;
 }
 
 size_t tp_card_cvc_len(tp_card_brand b)

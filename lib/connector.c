@@ -169,7 +169,7 @@ static bool parse_year(const char *s, int *year)
 
 static bool parse_card(const cJSON *json, time_t now, tp_conn_req *r, tp_conn_error *err)
 {
-	const char *month, *year;
+	const char *month, *year, *why;
 	size_t n;
 	field_rc rc;
 	struct tm tm;
@@ -185,13 +185,10 @@ static bool parse_card(const cJSON *json, time_t now, tp_conn_req *r, tp_conn_er
 		return fail(err, "invalid_number", "the card number must contain digits only");
 	if (n < 12 || n > 19)
 		return fail(err, "invalid_number", "the card number must be 12 to 19 digits long");
-	switch (tp_card_number_check(r->cardnumber, &r->brand)) {
-	case TP_CARD_OK:
-		break;
-	case TP_CARD_BAD_TYPE:
-		return fail(err, "invalid_card_type",
-		            "the card number is not of a known card type");
-	case TP_CARD_BAD_NUMBER:
+	if (tp_card_number_check(r->cardnumber, &r->brand, &why) != TP_OK) {
+		if (r->brand == TP_BRAND_UNKNOWN)
+			return fail(err, "invalid_card_type",
+			            "the card number is not of a known card type");
 		if (!tp_card_length_ok(r->brand, n))
 			return fail(
 			    err, "invalid_number",

@@ -644,12 +644,10 @@ void tp_reference_make(const char *key, const char *id, unsigned attempt,
 /* True for a well-formed reference ("K7QM-4XTR"). */
 bool tp_reference_valid(const char *s);
 
-typedef enum tp_ref_take {
-	TP_REF_MINE,  /* claimed now, or already held for this id */
-	TP_REF_TAKEN, /* held for another id: a collision */
-	TP_REF_ERROR, /* could not tell */
-} tp_ref_take;
-typedef tp_ref_take (*tp_reference_take_fn)(const char *ref, void *ctx);
+/* A registry's answer for one candidate: TP_OK with *mine true when it is
+ * this id's (claimed now, or already held for it), false when another id
+ * holds it (a collision); any other code when it could not tell. */
+typedef tp_rc (*tp_reference_take_fn)(const char *ref, void *ctx, bool *mine);
 
 /* Tries the candidates in order until `take` says one is this id's:
  * TP_OK with it in out (and its attempt number), TP_EIO when `take`

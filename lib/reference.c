@@ -93,19 +93,19 @@ tp_rc tp_reference_claim(const char *key, const char *id, tp_reference_take_fn t
                          char out[TP_REFERENCE_LEN + 1], unsigned *attempt_out)
 {
 	unsigned attempt;
+	bool mine;
 
 	for (attempt = 0; attempt < TP_REFERENCE_TRIES; attempt++) {
 		tp_reference_make(key, id, attempt, out);
-		switch (take(out, ctx)) {
-		case TP_REF_MINE:
+		mine = false;
+		if (take(out, ctx, &mine) != TP_OK) {
+			out[0] = '\0';
+			return TP_EIO;
+		}
+		if (mine) {
 			if (attempt_out)
 				*attempt_out = attempt;
 			return TP_OK;
-		case TP_REF_TAKEN:
-			continue;
-		case TP_REF_ERROR:
-			out[0] = '\0';
-			return TP_EIO;
 		}
 	}
 	out[0] = '\0';
@@ -120,14 +120,14 @@ typedef struct sync_take {
 	tp_twilio_error err;
 } sync_take;
 
-static tp_ref_take take_in_sync(const char *ref, void *vctx)
+static tp_rc take_in_sync(const char *ref, void *vctx, bool *mine)
 {
 	sync_take *t = vctx;
 	tp_api_result r;
 	tp_buf key;
 	cJSON *data = cJSON_CreateObject();
 	const cJSON *held;
-	tp_ref_take res = TP_REF_ERROR;
+	tp_rc rc = TP_EIO;
 
 	tp_buf_init(&key, 64);
 	tp_buf_addf(&key, "%s%s", TP_REFERENCE_KEY_PREFIX, ref);
@@ -136,7 +136,8 @@ static tp_ref_take take_in_sync(const char *ref, void *vctx)
 	cJSON_AddStringToObject(data, "connectorId", t->id);
 	if (tp_sync_item_create(t->cfg, t->cfg->pay_sync_service_sid, t->cfg->sync_pay_map_name,
 	                        tp_buf_str(&key), data, TP_REFERENCE_TTL_S, &r)) {
-		res = TP_REF_MINE;
+		*mine = true;
+		rc = TP_OK;
 		goto out;
 	}
 	if (r.err.code != TP_TW_SYNC_ITEM_EXISTS && r.err.status != TP_S_CONFLICT) {
@@ -153,13 +154,13 @@ static tp_ref_take take_in_sync(const char *ref, void *vctx)
 	}
 	held = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "data"),
 	                                        "connectorId");
-	res = cJSON_IsString(held) && strcmp(held->valuestring, t->id) == 0 ? TP_REF_MINE
-	                                                                    : TP_REF_TAKEN;
+	*mine = cJSON_IsString(held) && strcmp(held->valuestring, t->id) == 0;
+	rc = TP_OK;
 out:
 	tp_api_result_free(&r);
 	tp_buf_free(&key);
 	cJSON_Delete(data);
-	return res;
+	return rc;
 }
 
 tp_rc tp_reference_claim_sync(const tp_config *cfg, const char *payment_sid, const char *id,

@@ -703,18 +703,15 @@ typedef enum tp_card_brand {
 	TP_BRAND_ENROUTE,
 } tp_card_brand;
 
-typedef enum tp_card_check {
-	TP_CARD_OK,
-	TP_CARD_BAD_NUMBER, /* length or Luhn: Twilio's invalid-card-number */
-	TP_CARD_BAD_TYPE,   /* no known brand: invalid-card-type */
-} tp_card_check;
-
 /* Twilio's names: visa mastercard amex discover jcb diners-club maestro
  * enroute ("unknown" otherwise). */
 const char *tp_card_brand_name(tp_card_brand b);
 tp_card_brand tp_card_brand_from_name(const char *name);
-/* Digits only, 12-19 long, known brand, brand's length, Luhn. */
-tp_card_check tp_card_number_check(const char *digits, tp_card_brand *brand);
+/* Digits only, 12-19 long, known brand, brand's length, Luhn.  TP_OK, or
+ * TP_EINVAL with why = Twilio's ErrorType for it: "invalid-card-type" (no
+ * known brand: *brand is TP_BRAND_UNKNOWN) or "invalid-card-number"
+ * (anything else).  *brand is set as far as it is known. */
+tp_rc tp_card_number_check(const char *digits, tp_card_brand *brand, const char **why);
 bool tp_card_cvc_ok(tp_card_brand b, const char *cvc);
 /* MMYY, MM/YY, MMYYYY or MM/YYYY; year is four digits on return. */
 tp_rc tp_card_expiry_parse(const char *s, int *month, int *year);

@@ -354,18 +354,13 @@ static const char *validate(payment *p, field f, const char *d, tp_card_brand *b
 {
 	size_t n = strlen(d);
 	int mm, yyyy;
+	const char *why;
 
 	switch (f) {
 	case F_CARD:
-		switch (tp_card_number_check(d, brand)) {
-		case TP_CARD_OK:
-			return brand_allowed(p, *brand) ? NULL : "invalid-card-type";
-		case TP_CARD_BAD_TYPE:
-			return "invalid-card-type";
-		case TP_CARD_BAD_NUMBER:
-			break;
-		}
-		return "invalid-card-number";
+		if (tp_card_number_check(d, brand, &why) != TP_OK)
+			return why;
+		return brand_allowed(p, *brand) ? NULL : "invalid-card-type";
 	case F_EXPIRY:
 		if (n != 4 || tp_card_expiry_parse(d, &mm, &yyyy) != TP_OK ||
 		    !tp_card_expiry_current(mm, yyyy, time(NULL)))

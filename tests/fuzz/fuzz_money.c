@@ -21,7 +21,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(m >= 1 && m <= 12 && y >= 0 && y <= 9999);
 	{
 		tp_card_brand br;
-		(void)tp_card_number_check(s, &br);
+		const char *why;
+		/* Invalid numbers carry one of Twilio's two ErrorTypes; "type"
+		 * exactly when no brand is known. */
+		if (tp_card_number_check(s, &br, &why) == TP_OK)
+			FUZZ_ASSERT(why == NULL && br != TP_BRAND_UNKNOWN);
+		else
+			FUZZ_ASSERT(why && (strcmp(why, "invalid-card-type") == 0
+			                        ? br == TP_BRAND_UNKNOWN
+			                        : strcmp(why, "invalid-card-number") == 0));
 		(void)tp_aba_routing_ok(s);
 	}
 	free(s);

@@ -123,19 +123,22 @@ typedef struct fake {
 	int calls, fail_at;
 } fake;
 
-static tp_ref_take fake_take(const char *ref, void *vctx)
+static tp_rc fake_take(const char *ref, void *vctx, bool *mine)
 {
 	fake *f = vctx;
 	size_t i;
 
 	if (++f->calls == f->fail_at)
-		return TP_REF_ERROR;
+		return TP_EUNAVAIL;
 	for (i = 0; i < f->n; i++)
-		if (strcmp(f->held[i], ref) == 0)
-			return strcmp(f->owner[i], f->id) == 0 ? TP_REF_MINE : TP_REF_TAKEN;
+		if (strcmp(f->held[i], ref) == 0) {
+			*mine = strcmp(f->owner[i], f->id) == 0;
+			return TP_OK;
+		}
 	snprintf(f->held[f->n], sizeof f->held[0], "%s", ref);
 	f->owner[f->n++] = f->id;
-	return TP_REF_MINE;
+	*mine = true;
+	return TP_OK;
 }
 
 static void hold(fake *f, unsigned attempt, const char *owner)
