@@ -55,51 +55,49 @@ static bool fail(tp_conn_error *err, const char *code, const char *fmt, ...)
 	return false;
 }
 
-typedef enum field_rc { FIELD_ABSENT, FIELD_OK, FIELD_BAD_TYPE } field_rc;
-
-/* A string member of the body.  null and "" count as absent.  When `num`
+/* A string member of the body: TP_OK, TP_ENOTFOUND when absent (null and
+ * "" count as absent), TP_EINVAL when of another type.  When `num`
  * is given, an integral or decimal JSON number is accepted too and written
  * there (values are strings in Twilio's posts; a hand-written request may
  * not quote them).  Numbers are never accepted for card or bank digits:
  * a leading zero would be lost. */
-static field_rc field(const cJSON *json, const char *name, char *num, size_t num_len,
-                      const char **out)
+static tp_rc field(const cJSON *json, const char *name, char *num, size_t num_len, const char **out)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(json, name);
 
 	*out = NULL;
 	if (!it || cJSON_IsNull(it))
-		return FIELD_ABSENT;
+		return TP_ENOTFOUND;
 	if (cJSON_IsString(it)) {
 		if (!it->valuestring || !*it->valuestring)
-			return FIELD_ABSENT;
+			return TP_ENOTFOUND;
 		*out = it->valuestring;
-		return FIELD_OK;
+		return TP_OK;
 	}
 	if (num && cJSON_IsNumber(it)) {
 		snprintf(num, num_len, "%.15g", it->valuedouble);
 		*out = num;
-		return FIELD_OK;
+		return TP_OK;
 	}
-	return FIELD_BAD_TYPE;
+	return TP_EINVAL;
 }
 
 /* field() for the first of several accepted names; *used gets the name
  * found (for messages), or the first name. */
-static field_rc field_any(const cJSON *json, const char *const *names, const char **used,
-                          const char **out)
+static tp_rc field_any(const cJSON *json, const char *const *names, const char **used,
+                       const char **out)
 {
 	size_t i;
 
 	*used = names[0];
 	for (i = 0; names[i]; i++) {
-		field_rc rc = field(json, names[i], NULL, 0, out);
-		if (rc != FIELD_ABSENT) {
+		tp_rc rc = field(json, names[i], NULL, 0, out);
+		if (rc != TP_ENOTFOUND) {
 			*used = names[i];
 			return rc;
 		}
 	}
-	return FIELD_ABSENT;
+	return TP_ENOTFOUND;
 }
 
 static bool all_digits(const char *s)
@@ -171,14 +169,14 @@ static bool parse_card(const cJSON *json, time_t now, tp_conn_req *r, tp_conn_er
 {
 	const char *month, *year, *why;
 	size_t n;
-	field_rc rc;
+	tp_rc rc;
 	struct tm tm;
 	int cur, exp;
 
 	rc = field(json, "cardnumber", NULL, 0, &r->cardnumber);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, "cardnumber");
-	if (rc == FIELD_ABSENT)
+	if (rc == TP_ENOTFOUND)
 		return fail(err, "missing_field", "cardnumber is required");
 	n = strlen(r->cardnumber);
 	if (!all_digits(r->cardnumber))
@@ -200,16 +198,16 @@ static bool parse_card(const cJSON *json, time_t now, tp_conn_req *r, tp_conn_er
 	r->last4[4] = '\0';
 
 	rc = field(json, "expiry_month", r->month_buf, sizeof r->month_buf, &month);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, "expiry_month");
-	if (rc == FIELD_ABSENT)
+	if (rc == TP_ENOTFOUND)
 		return fail(err, "missing_field", "expiry_month is required");
 	if (!parse_month(month, &r->expiry_month))
 		return fail(err, "invalid_expiry_month", "expiry_month must be 1 to 12");
 	rc = field(json, "expiry_year", r->year_buf, sizeof r->year_buf, &year);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, "expiry_year");
-	if (rc == FIELD_ABSENT)
+	if (rc == TP_ENOTFOUND)
 		return fail(err, "missing_field", "expiry_year is required");
 	if (!parse_year(year, &r->expiry_year))
 		return fail(err, "invalid_expiry_year", "expiry_year must be two or four digits");
@@ -226,14 +224,14 @@ static bool parse_card(const cJSON *json, time_t now, tp_conn_req *r, tp_conn_er
 
 	/* INCLUDE_CVC=false and INCLUDE_POSTAL_CODE=false leave these out. */
 	rc = field(json, "cvv", NULL, 0, &r->cvv);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, "cvv");
 	if (r->cvv && !tp_card_cvc_ok(r->brand, r->cvv))
 		return fail(err, "invalid_cvc",
 		            "the security code must be %zu digits for this card type (%s)",
 		            tp_card_cvc_len(r->brand), tp_card_brand_name(r->brand));
 	rc = field(json, "postal_code", NULL, 0, &r->postal_code);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, "postal_code");
 	if (r->postal_code && !postal_code_ok(r->postal_code))
 		return fail(err, "invalid_postal_code",
@@ -251,29 +249,29 @@ static bool parse_ach(const cJSON *json, tp_conn_req *r, tp_conn_error *err)
 	static const char *const types[] = {"consumer-checking", "consumer-savings",
 	                                    "commercial-checking", NULL};
 	const char *name;
-	field_rc rc;
+	tp_rc rc;
 	size_t i;
 
 	rc = field_any(json, routing_names, &name, &r->routing_number);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, name);
-	if (rc == FIELD_ABSENT)
+	if (rc == TP_ENOTFOUND)
 		return fail(err, "missing_field", "%s is required", name);
 	if (!tp_aba_routing_ok(r->routing_number))
 		return fail(err, "invalid_routing_number",
 		            "%s must be 9 digits with a valid ABA check digit", name);
 	rc = field_any(json, account_names, &name, &r->account_number);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, name);
-	if (rc == FIELD_ABSENT)
+	if (rc == TP_ENOTFOUND)
 		return fail(err, "missing_field", "%s is required", name);
 	if (!tp_bank_account_ok(r->account_number))
 		return fail(err, "invalid_account_number", "%s must be 4 to 17 digits", name);
 	rc = field_any(json, account_type_names, &name, &r->account_type);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, name);
 	/* Twilio's BankAccountType default (twilio-contract.md 3.1). */
-	if (rc == FIELD_ABSENT)
+	if (rc == TP_ENOTFOUND)
 		r->account_type = types[0];
 	for (i = 0; types[i]; i++)
 		if (tp_str_eq(r->account_type, types[i]))
@@ -286,10 +284,10 @@ static bool parse_amount(const cJSON *json, tp_conn_req *r, tp_conn_error *err)
 {
 	const char *amount, *cur, *dot;
 	int64_t minor;
-	field_rc rc;
+	tp_rc rc;
 
 	rc = field(json, "currency_code", NULL, 0, &cur);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, "currency_code");
 	if (!cur)
 		cur = "USD"; /* Twilio's default Currency (twilio-contract.md 3.1) */
@@ -299,9 +297,9 @@ static bool parse_amount(const cJSON *json, tp_conn_req *r, tp_conn_error *err)
 		            "currency_code must be a three-letter ISO 4217 code such as USD");
 
 	rc = field(json, "amount", r->amount_buf, sizeof r->amount_buf, &amount);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, "amount");
-	if (rc == FIELD_ABSENT)
+	if (rc == TP_ENOTFOUND)
 		return fail(err, "missing_field", "amount is required for a charge");
 	/* Parse at the widest precision first, so "too many decimals" and
 	 * "not a number" get their own messages. */
@@ -327,7 +325,7 @@ bool tp_connector_parse(const cJSON *json, tp_conn_method default_method, time_t
 	const char *method, *token_type, *dummy, *name;
 	const cJSON *params;
 	bool has_card, has_bank;
-	field_rc rc;
+	tp_rc rc;
 
 	memset(out, 0, sizeof *out);
 	out->method = default_method;
@@ -337,7 +335,7 @@ bool tp_connector_parse(const cJSON *json, tp_conn_method default_method, time_t
 		return fail(err, "invalid_request", "the body must be a JSON object");
 
 	rc = field(json, "method", NULL, 0, &method);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, "method");
 	/* Absent: the path's operation (the older connector's /charge and
 	 * /tokenize), already set above. */
@@ -349,24 +347,24 @@ bool tp_connector_parse(const cJSON *json, tp_conn_method default_method, time_t
 		return fail(err, "invalid_method", "method must be \"charge\" or \"tokenize\"");
 
 	rc = field(json, "transaction_id", NULL, 0, &out->transaction_id);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, "transaction_id");
-	if (rc == FIELD_ABSENT)
+	if (rc == TP_ENOTFOUND)
 		return fail(err, "missing_field", "transaction_id is required");
 	if (!transaction_id_ok(out->transaction_id))
 		return fail(err, "invalid_transaction_id",
 		            "transaction_id must be 1 to %d letters, digits, '-', '_', '.' or ':'",
 		            TRANSACTION_ID_MAX);
 
-	if (field(json, "description", NULL, 0, &dummy) == FIELD_BAD_TYPE)
+	if (field(json, "description", NULL, 0, &dummy) == TP_EINVAL)
 		return bad_type(err, "description");
 	params = cJSON_GetObjectItemCaseSensitive(json, "parameters");
 	if (params && !cJSON_IsNull(params) && !cJSON_IsObject(params))
 		return fail(err, "invalid_field_type", "parameters must be a JSON object");
 
-	has_card = field(json, "cardnumber", NULL, 0, &dummy) != FIELD_ABSENT;
-	has_bank = field_any(json, routing_names, &name, &dummy) != FIELD_ABSENT ||
-	           field_any(json, account_names, &name, &dummy) != FIELD_ABSENT;
+	has_card = field(json, "cardnumber", NULL, 0, &dummy) != TP_ENOTFOUND;
+	has_bank = field_any(json, routing_names, &name, &dummy) != TP_ENOTFOUND ||
+	           field_any(json, account_names, &name, &dummy) != TP_ENOTFOUND;
 	if (has_card && has_bank)
 		return fail(err, "invalid_request",
 		            "send either card fields or bank account fields, not both");
@@ -379,7 +377,7 @@ bool tp_connector_parse(const cJSON *json, tp_conn_method default_method, time_t
 
 	/* tokenize: Twilio's TokenType, default reusable (contract 3.1). */
 	rc = field(json, "token_type", NULL, 0, &token_type);
-	if (rc == FIELD_BAD_TYPE)
+	if (rc == TP_EINVAL)
 		return bad_type(err, "token_type");
 	out->token_type = token_type ? token_type : "reusable";
 	if (!tp_str_eq(out->token_type, "one-time") && !tp_str_eq(out->token_type, "reusable") &&

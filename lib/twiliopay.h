@@ -43,7 +43,9 @@
  * static phrase.  A function that answers the request itself on failure
  * is named ..._or_reply and returns bool (true: go on).  Handlers keep
  * one `out:` label.  The enums elsewhere in this header are values (a
- * kind, a decision, a callback's outcome), not errors. */
+ * kind, a decision, a callback's outcome), not errors; the one refusal
+ * kept as an enum is tp_cap_err, because each of its values picks another
+ * answer whose text is built from the capture state (tp_cap_ok_or_reply). */
 
 typedef enum tp_rc {
 	TP_OK = 0,
