@@ -13,6 +13,12 @@
 
 #include "twiliopay.h"
 
+/* ---------------------------------------------------------------- rc */
+
+/* A short lower-case name of rc ("ok", "invalid", "expired", ...), for
+ * the unit tests' messages. */
+const char *tp_rc_str(tp_rc rc);
+
 /* ---------------------------------------------------------------- alloc.c */
 
 /* Allocation that cannot fail (twiliopay.h, alloc.c): the plain malloc
@@ -469,6 +475,11 @@ tp_rc tp_jwt_sign_hs256(tp_buf *out, const cJSON *header, const cJSON *payload, 
 
 #define TP_SESSION_TOKEN_TTL_S 14400 /* 4 h: far longer than any call */
 
+/* Verifies a password with crypt(3) (libxcrypt), in constant time per
+ * hash; an unknown agent costs the same as a wrong password.  On TP_OK
+ * `tag` is the stored hash's tag (for tokens). */
+tp_rc tp_agent_check_password(const char *file, const char *name, const char *password,
+                              char tag[TP_AGENT_TAG_LEN + 1]);
 /* The tag of `name`'s stored hash now (tag "" unless TP_OK).  Return
  * values of this and the agent functions below: twiliopay.h, agent.c. */
 tp_rc tp_agent_current_tag(const char *file, const char *name, char tag[TP_AGENT_TAG_LEN + 1]);

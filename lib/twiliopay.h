@@ -62,9 +62,6 @@ typedef enum tp_rc {
 	TP_ECONFIG = -9,  /* configuration missing or unusable */
 } tp_rc;
 
-/* A short lower-case name of rc for logs ("ok", "invalid", "expired", ...). */
-const char *tp_rc_str(tp_rc rc);
-
 /* ---------------------------------------------------------------- alloc.c */
 
 /* Allocation that cannot fail: out of memory aborts the process (the
@@ -903,11 +900,6 @@ tp_rc tp_access_token_sync(tp_buf *out, const tp_access_token_req *r);
 bool tp_agent_name_valid(const char *name);
 /* The agent's stored hash (malloc'd) from an agents file. */
 tp_rc tp_agent_lookup(const char *file, const char *name, char **hash);
-/* Verifies a password with crypt(3) (libxcrypt), in constant time per
- * hash; an unknown agent costs the same as a wrong password.  On TP_OK
- * `tag` is the stored hash's tag (for tokens). */
-tp_rc tp_agent_check_password(const char *file, const char *name, const char *password,
-                              char tag[TP_AGENT_TAG_LEN + 1]);
 /* A short hex tag of a stored hash: it changes when the password does. */
 void tp_agent_hash_tag(const char *hash, char tag[TP_AGENT_TAG_LEN + 1]);
 /* A fresh yescrypt hash of password (malloc'd). */
