@@ -36,8 +36,9 @@ t_eq "no handler, tool or emulator file includes lib/internal.h" "" \
   "$(grep -rlE '#include.*internal\.h' cgi-bin sim scripts/src tests/tools | paste -sd ' ')"
 
 # ------------------------------------------------------------ 2. no tracker numbers
-# Every text file of the tree (the tracked ones in a git checkout); a line naming an issue number
-# is an upstream source when it or the line before names the project.
+# Every text file of the tree (the tracked ones in a git checkout); a
+# line naming an issue number is an upstream source when it or the line
+# before names the project.
 # The word issue and a number, or issues and a #number (not a sentence
 # such as "Visa issues" and a list of digit counts).
 ref='(^|[^A-Za-z])([Ii]ssue #?[0-9]+|[Ii]ssues #[0-9]+)'
