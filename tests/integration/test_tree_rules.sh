@@ -46,18 +46,13 @@ files() {
   if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then git ls-files -z
   else find . -path ./build -prune -o -name node_modules -prune -o -type f -print0; fi
 }
-hits=$(files | xargs -0 grep -nIE -B1 "$ref" -- 2>/dev/null |
-  awk -v ref="$ref" '
-    /^--$/ { prev = ""; next }
-    {
-      line = $0
-      if (match(line, /[:-][0-9]+[:-]/)) body = substr(line, RSTART + RLENGTH)
-      if (body ~ ref) {
-        if ((body prev) !~ /(nchan|curl|libfcgi|cJSON|libmicrohttpd|playwright|github\.com)/)
-          print line
-      }
-      prev = body
-    }' | head -10)
+# grep picks the text files that name one; awk reads each with its lines.
+hits=$(files | xargs -0 grep -lIE -- "$ref" 2>/dev/null |
+  xargs -r -d '\n' awk -v ref="$ref" \
+    -v project='nchan|curl|libfcgi|cJSON|libmicrohttpd|playwright|github\\.com' '
+      FNR == 1 { prev = "" }
+      $0 ~ ref && (prev " " $0) !~ project { print FILENAME ":" FNR ": " $0 }
+      { prev = $0 }' | head -10)
 t_eq "no text in the tree points at our tracker's issue numbers" "" "$hits"
 
 t_done
